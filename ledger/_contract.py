@@ -1,0 +1,180 @@
+"""Contracts: pure state-transition functions over per-contract tables.
+
+The rules every contract keeps:
+
+- A contract owns named tables. It may read any table but writes only its own; the
+  registry enforces this, so one contract cannot corrupt another's state.
+- A transaction kind is named ``<contract>.<action>`` (``gov.propose``,
+  ``credits.receipt``, ``scf.issue``) and is handled by exactly one handler.
+- A handler takes a :class:`State` and a :class:`TxContext` and either returns (its
+  writes stand) or raises :class:`ContractError` with a reason a person can read (its
+  writes are dropped: an invalid transaction changes nothing).
+- Handlers are deterministic. No clock, no randomness, no I/O: ``ctx.block_time`` is
+  "now", and everything else comes from the transaction body or from state. Every
+  replica therefore reaches the same state from the same blocks.
+- Values are CBOR-encodable without floats: ``None``, ``bool``, ``int``, ``str``,
+  ``bytes``, lists of values and dicts with ``str`` keys. Amounts are integers.
+
+Signature, membership, role and sequence-number checks happen before a handler runs
+(in the validator), so a handler may trust ``ctx.member`` and the role it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ledger._errors import LedgerError
+
+__all__ = [
+    "Contract",
+    "ContractError",
+    "ContractRegistry",
+    "Handler",
+    "State",
+    "TxContext",
+    "Value",
+]
+
+# A state value. ``Any`` inside containers keeps mypy usable; the encoder rejects floats.
+Value = None | bool | int | str | bytes | list[Any] | dict[str, Any]
+
+
+class ContractError(LedgerError):
+    """A contract refused a transaction; ``reason`` says why, for the submitter."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class State(Protocol):
+    """Read/write access to contract tables, as a handler sees it.
+
+    ``scan`` yields ``(key, value)`` pairs in ascending key order, limited to keys that
+    start with ``prefix``; it reflects writes made earlier in the same transaction.
+    """
+
+    def get(self, table: str, key: str) -> Value | None: ...
+
+    def put(self, table: str, key: str, value: Value) -> None: ...
+
+    def delete(self, table: str, key: str) -> None: ...
+
+    def scan(self, table: str, prefix: str = "") -> Iterator[tuple[str, Value]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TxContext:
+    """What a handler knows about the transaction it applies.
+
+    ``time`` is the submitter's claimed time and ``block_time`` the block's time, both
+    in milliseconds since the Unix epoch; contracts use ``block_time`` as "now".
+    """
+
+    tx_id: bytes
+    kind: str
+    member: str
+    role: str
+    seq: int
+    time: int
+    body: Mapping[str, Any]
+    height: int
+    block_time: int
+
+
+Handler = Callable[[State, TxContext], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """A named set of tables and the handlers that may write them.
+
+    ``roles`` maps each kind to the member roles allowed to submit it; a kind missing
+    from ``roles`` may be submitted by any active member of any role.
+    """
+
+    name: str
+    tables: frozenset[str]
+    handlers: Mapping[str, Handler]
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind in self.handlers:
+            if not kind.startswith(self.name + "."):
+                raise LedgerError(f"kind {kind!r} does not belong to contract {self.name!r}")
+        for table in self.tables:
+            if not table.startswith(self.name + "."):
+                raise LedgerError(f"table {table!r} does not belong to contract {self.name!r}")
+
+
+class _OwnedState:
+    """A :class:`State` that refuses writes outside the contract's own tables."""
+
+    __slots__ = ("_contract", "_inner")
+
+    def __init__(self, inner: State, contract: Contract) -> None:
+        self._inner = inner
+        self._contract = contract
+
+    def _check(self, table: str) -> None:
+        if table not in self._contract.tables:
+            raise ContractError(f"contract {self._contract.name!r} may not write table {table!r}")
+
+    def get(self, table: str, key: str) -> Value | None:
+        return self._inner.get(table, key)
+
+    def put(self, table: str, key: str, value: Value) -> None:
+        self._check(table)
+        self._inner.put(table, key, value)
+
+    def delete(self, table: str, key: str) -> None:
+        self._check(table)
+        self._inner.delete(table, key)
+
+    def scan(self, table: str, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        return self._inner.scan(table, prefix)
+
+
+class ContractRegistry:
+    """Maps transaction kinds to the contract and handler that apply them."""
+
+    def __init__(self, contracts: Iterable[Contract] = ()) -> None:
+        self._contracts: dict[str, Contract] = {}
+        self._kinds: dict[str, Contract] = {}
+        for contract in contracts:
+            self.register(contract)
+
+    def register(self, contract: Contract) -> None:
+        if contract.name in self._contracts:
+            raise LedgerError(f"contract {contract.name!r} is already registered")
+        clash = set(contract.handlers) & set(self._kinds)
+        if clash:
+            raise LedgerError(f"kinds already registered: {sorted(clash)}")
+        self._contracts[contract.name] = contract
+        for kind in contract.handlers:
+            self._kinds[kind] = contract
+
+    def contract_for(self, kind: str) -> Contract:
+        try:
+            return self._kinds[kind]
+        except KeyError:
+            raise ContractError(f"unknown transaction kind {kind!r}") from None
+
+    def allowed_roles(self, kind: str) -> frozenset[str] | None:
+        """The roles that may submit ``kind``, or ``None`` when any role may."""
+        return self.contract_for(kind).roles.get(kind)
+
+    def apply(self, state: State, ctx: TxContext) -> None:
+        """Run the handler for ``ctx.kind``; the caller drops the writes if this raises."""
+        contract = self.contract_for(ctx.kind)
+        contract.handlers[ctx.kind](_OwnedState(state, contract), ctx)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._kinds)
+
+    @property
+    def contracts(self) -> tuple[Contract, ...]:
+        return tuple(self._contracts.values())

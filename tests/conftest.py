@@ -1,0 +1,26 @@
+"""Suite-wide rules.
+
+With ``CI=true`` nothing may be skipped: a test whose service is missing must fail, so
+a skip is turned into a failure here. Tests that need a service (PostgreSQL, MariaDB,
+etcd, Chromium) should fail loudly when it is absent rather than skip in the first place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+
+import pytest
+
+_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if _CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which is not allowed: {report.longrepr}"
