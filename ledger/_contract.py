@@ -93,12 +93,18 @@ class Contract:
 
     ``roles`` maps each kind to the member roles allowed to submit it; a kind missing
     from ``roles`` may be submitted by any active member of any role.
+
+    ``param_check``, when given, is called with every consortium parameter (the
+    governance contract's ``gov.params`` table as a dict) whenever a transaction
+    changes them, genesis included; it raises :class:`ContractError` to refuse
+    parameters that would break this contract's rules (a guard on the post-state).
     """
 
     name: str
     tables: frozenset[str]
     handlers: Mapping[str, Handler]
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    param_check: Callable[[Mapping[str, Value]], None] | None = None
 
     def __post_init__(self) -> None:
         for kind in self.handlers:
@@ -170,6 +176,12 @@ class ContractRegistry:
         """Run the handler for ``ctx.kind``; the caller drops the writes if this raises."""
         contract = self.contract_for(ctx.kind)
         contract.handlers[ctx.kind](_OwnedState(state, contract), ctx)
+
+    def check_params(self, params: Mapping[str, Value]) -> None:
+        """Run every contract's ``param_check`` over proposed consortium parameters."""
+        for contract in self._contracts.values():
+            if contract.param_check is not None:
+                contract.param_check(params)
 
     @property
     def kinds(self) -> frozenset[str]:
