@@ -9,6 +9,30 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group; each group's module owns its own commands."""
-    from cli import _version
+    from cli import (
+        _consortium,
+        _credits,
+        _dispute,
+        _feedback,
+        _gateway,
+        _governance,
+        _ledger,
+        _lists,
+        _member,
+        _scf,
+        _tf,
+        _version,
+    )
 
     _version.register(app)
+    _consortium.register(app)
+    _member.register(app)
+    _gateway.register(app)
+    _ledger.register(app)
+    _governance.register(app)
+    _lists.register(app)
+    _credits.register(app)
+    _feedback.register(app)
+    _dispute.register(app)
+    _scf.register(app)
+    _tf.register(app)
