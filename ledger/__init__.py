@@ -1,5 +1,6 @@
 """The permissioned ledger: signed transactions and blocks, contracts, storage, ordering, audit."""
 
+from ledger._codec import MAX_ENCODED_BYTES, EncodingError, decode, encode
 from ledger._contract import (
     Contract,
     ContractError,
@@ -10,18 +11,46 @@ from ledger._contract import (
     Value,
 )
 from ledger._errors import LedgerError
+from ledger._members import (
+    MEMBERS,
+    PARAMS,
+    ROLES,
+    Member,
+    active_members,
+    consortium_info,
+    get_member,
+    list_types,
+    param,
+    params,
+    require_member_signature,
+)
 from ledger._state import TOMBSTONE, MemoryState, Overlay
 
 __all__ = [
+    "MAX_ENCODED_BYTES",
+    "MEMBERS",
+    "PARAMS",
+    "ROLES",
     "TOMBSTONE",
     "Contract",
     "ContractError",
     "ContractRegistry",
+    "EncodingError",
     "Handler",
     "LedgerError",
+    "Member",
     "MemoryState",
     "Overlay",
     "State",
     "TxContext",
     "Value",
+    "active_members",
+    "consortium_info",
+    "decode",
+    "encode",
+    "get_member",
+    "list_types",
+    "param",
+    "params",
+    "require_member_signature",
 ]

@@ -1,0 +1,94 @@
+"""Canonical, domain-separated encoding of everything the ledger signs or hashes.
+
+An encoded value is ``b"riskshare/<domain>/v<version>\\x00"`` followed by the
+deterministic CBOR of the payload (``cbor2`` with ``canonical=True``: shortest integer
+and length forms, definite lengths, map keys sorted length-first as in RFC 7049 §3.9).
+The prefix keeps a signature over one kind of message from ever verifying as another;
+the version lets a format change without ambiguity.
+
+Decoding is strict, because signatures cover the exact stored bytes and two encodings
+of one value would let a replica accept bytes another rejects:
+
+- the prefix must match the expected domain and version exactly;
+- the CBOR must be a single item that re-encodes to the very same bytes (canonical);
+- no floats, no CBOR tags, map keys must be text, nesting and size are bounded.
+
+Every way bytes can be bad raises :class:`EncodingError`; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cbor2
+
+from ledger._errors import LedgerError
+
+__all__ = ["MAX_ENCODED_BYTES", "EncodingError", "decode", "encode"]
+
+# Blocks cap at 1 MiB; nothing the ledger encodes is larger than a block.
+MAX_ENCODED_BYTES = 1 << 20
+_MAX_DEPTH = 16
+
+
+class EncodingError(LedgerError):
+    """Bytes that are not a canonical encoding of the expected domain and version."""
+
+
+def _prefix(domain: str, version: int) -> bytes:
+    if not domain or "/" in domain or "\x00" in domain or version < 0:
+        raise EncodingError(f"bad domain {domain!r} or version {version}")
+    return f"riskshare/{domain}/v{version}".encode() + b"\x00"
+
+
+def _check(value: Any, depth: int = 0) -> None:
+    """Refuse values that have no single canonical meaning on every replica."""
+    if depth > _MAX_DEPTH:
+        raise EncodingError("value nested too deeply")
+    if value is None or isinstance(value, bool | int | str | bytes):
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise EncodingError("map keys must be text")
+            _check(item, depth + 1)
+        return
+    raise EncodingError(f"type {type(value).__name__} is not allowed in a canonical value")
+
+
+def encode(domain: str, version: int, payload: Any) -> bytes:
+    """Encode ``payload`` canonically under ``riskshare/<domain>/v<version>``."""
+    _check(payload)
+    data = _prefix(domain, version) + cbor2.dumps(payload, canonical=True)
+    if len(data) > MAX_ENCODED_BYTES:
+        raise EncodingError(f"encoded value is {len(data)} bytes, over {MAX_ENCODED_BYTES}")
+    return data
+
+
+def decode(domain: str, version: int, data: bytes) -> Any:
+    """Decode bytes made by :func:`encode` for this domain and version, strictly."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise EncodingError("expected bytes")
+    data = bytes(data)
+    if len(data) > MAX_ENCODED_BYTES:
+        raise EncodingError(f"encoded value is {len(data)} bytes, over {MAX_ENCODED_BYTES}")
+    prefix = _prefix(domain, version)
+    if not data.startswith(prefix):
+        raise EncodingError(f"not a riskshare/{domain}/v{version} encoding")
+    body = data[len(prefix) :]
+    try:
+        value = cbor2.loads(body)
+    except Exception as exc:  # cbor2 raises many types on hostile input; all mean "bad bytes".
+        raise EncodingError(f"malformed CBOR: {type(exc).__name__}") from None
+    _check(value)
+    try:
+        again = cbor2.dumps(value, canonical=True)
+    except Exception as exc:
+        raise EncodingError(f"value cannot be re-encoded: {type(exc).__name__}") from None
+    if again != body:
+        raise EncodingError("CBOR is not in canonical form (or has trailing bytes)")
+    return value
