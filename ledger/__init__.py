@@ -24,6 +24,7 @@ from ledger._members import (
     params,
     require_member_signature,
 )
+from ledger._ordering import MemoryOrderingLog, OrderingLog, OrderingLogError
 from ledger._state import TOMBSTONE, MemoryState, Overlay
 
 __all__ = [
@@ -39,7 +40,10 @@ __all__ = [
     "Handler",
     "LedgerError",
     "Member",
+    "MemoryOrderingLog",
     "MemoryState",
+    "OrderingLog",
+    "OrderingLogError",
     "Overlay",
     "State",
     "TxContext",
