@@ -24,10 +24,22 @@ from ledger._members import (
     params,
     require_member_signature,
 )
+from ledger._merkle import (
+    EMPTY_ROOT,
+    ProofError,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    root_from_leaf_hashes,
+    verify_consistency,
+    verify_inclusion,
+)
 from ledger._ordering import MemoryOrderingLog, OrderingLog, OrderingLogError
 from ledger._state import TOMBSTONE, MemoryState, Overlay
 
 __all__ = [
+    "EMPTY_ROOT",
     "MAX_ENCODED_BYTES",
     "MEMBERS",
     "PARAMS",
@@ -45,16 +57,24 @@ __all__ = [
     "OrderingLog",
     "OrderingLogError",
     "Overlay",
+    "ProofError",
     "State",
     "TxContext",
     "Value",
     "active_members",
+    "consistency_proof",
     "consortium_info",
     "decode",
     "encode",
     "get_member",
+    "inclusion_proof",
+    "leaf_hash",
     "list_types",
+    "merkle_root",
     "param",
     "params",
     "require_member_signature",
+    "root_from_leaf_hashes",
+    "verify_consistency",
+    "verify_inclusion",
 ]
