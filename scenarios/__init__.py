@@ -1,5 +1,23 @@
-"""The other whitepaper scenarios as contracts and flows on the same gateway + ledger."""
+"""The other whitepaper scenarios as contracts and flows on the same gateway + ledger.
+
+``scenarios.kit`` holds the reusable pieces; each scenario is a subpackage exposing a
+``SCENARIO`` (see ``_registry``). A node's contract registry adds :func:`all_contracts`.
+"""
 
 from scenarios._errors import ScenarioError
+from scenarios._registry import (
+    SCENARIO_MODULES,
+    Scenario,
+    all_contracts,
+    all_scenarios,
+    get_scenario,
+)
 
-__all__ = ["ScenarioError"]
+__all__ = [
+    "SCENARIO_MODULES",
+    "Scenario",
+    "ScenarioError",
+    "all_contracts",
+    "all_scenarios",
+    "get_scenario",
+]

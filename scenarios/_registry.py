@@ -1,0 +1,58 @@
+"""The list of scenarios this build runs: the one place a scenario is registered.
+
+Every scenario subpackage exposes ``SCENARIO``, a :class:`Scenario` naming its contract.
+The list below is explicit on purpose: the set of contracts is a consensus rule (every
+replica must apply the same kinds the same way), so it must not depend on which
+directories happen to exist on one machine. Adding a scenario is one line here.
+
+The ledger package may not import ours (DESIGN §2), so whoever assembles a node's
+:class:`ledger.ContractRegistry` (the gateway, the CLI, the demo) adds
+:func:`all_contracts` to the ledger's own contracts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from ledger import Contract
+from scenarios._errors import ScenarioError
+
+__all__ = ["SCENARIO_MODULES", "Scenario", "all_contracts", "all_scenarios", "get_scenario"]
+
+SCENARIO_MODULES: tuple[str, ...] = ("scenarios.scf",)
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A registered scenario: its short name (the CLI group), title, spec and contract."""
+
+    name: str
+    title: str
+    spec: str
+    contract: Contract
+
+
+def all_scenarios() -> tuple[Scenario, ...]:
+    """Every registered scenario, in registration order."""
+    found: list[Scenario] = []
+    for module_name in SCENARIO_MODULES:
+        scenario = getattr(importlib.import_module(module_name), "SCENARIO", None)
+        if not isinstance(scenario, Scenario):
+            raise ScenarioError(f"{module_name} does not expose a Scenario named SCENARIO")
+        if any(s.name == scenario.name for s in found):
+            raise ScenarioError(f"scenario {scenario.name!r} is registered twice")
+        found.append(scenario)
+    return tuple(found)
+
+
+def all_contracts() -> tuple[Contract, ...]:
+    """The contracts of every registered scenario, for a node's contract registry."""
+    return tuple(s.contract for s in all_scenarios())
+
+
+def get_scenario(name: str) -> Scenario:
+    for scenario in all_scenarios():
+        if scenario.name == name:
+            return scenario
+    raise ScenarioError(f"no scenario named {name!r}")

@@ -1,0 +1,69 @@
+"""Co-signatures for multi-party steps.
+
+A step that needs more than the submitter's consent (a paying bank confirming a
+redemption, both financiers resolving a duplicate alert) carries co-signatures in its
+transaction body. Each co-signer signs, with its ledger Ed25519 key, the canonical
+message
+
+    riskshare/scenario-cosign/v1 \\0 CBOR{consortium, kind, object, version, payload}
+
+where ``version`` is the object's version *before* the step. Because a version is
+consumed exactly once, a co-signature can never be replayed onto a later step, a
+different object, another transition or another consortium; because the payload is
+inside the signed bytes, a co-signer agrees to exactly the values applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import State, consortium_info, encode
+
+__all__ = ["COSIGN_DOMAIN", "consortium_name", "cosign", "cosign_digest", "cosign_message"]
+
+COSIGN_DOMAIN = "scenario-cosign"
+
+
+def consortium_name(state: State) -> str:
+    """The consortium a signature is bound to ("" before genesis, as in unit tests)."""
+    info = consortium_info(state)
+    name = None if info is None else info.get("name")
+    return name if isinstance(name, str) else ""
+
+
+def cosign_message(
+    consortium: str, kind: str, object_id: str, version: int, payload: Mapping[str, Any]
+) -> bytes:
+    """The exact bytes every co-signer of this step signs."""
+    return encode(
+        COSIGN_DOMAIN,
+        1,
+        {
+            "consortium": consortium,
+            "kind": kind,
+            "object": object_id,
+            "version": version,
+            "payload": dict(payload),
+        },
+    )
+
+
+def cosign_digest(message: bytes) -> bytes:
+    """SHA-256 of a co-sign message: what a person compares on two screens."""
+    return hashlib.sha256(message).digest()
+
+
+def cosign(
+    key: Ed25519PrivateKey,
+    consortium: str,
+    kind: str,
+    object_id: str,
+    version: int,
+    payload: Mapping[str, Any],
+) -> bytes:
+    """Sign a step as a co-signer (client side; the key never leaves its gateway)."""
+    return key.sign(cosign_message(consortium, kind, object_id, version, payload))

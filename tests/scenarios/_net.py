@@ -1,0 +1,123 @@
+"""A ledger stand-in for scenario tests: members with real keys, real contracts.
+
+It applies transactions the way the validator does (role check, then the contract's
+handler) straight onto a :class:`ledger.MemoryState`, without an outer overlay, so a
+test that a refused step changes nothing checks the scenario kit's own guarantee.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import (
+    MEMBERS,
+    Contract,
+    ContractError,
+    ContractRegistry,
+    Member,
+    MemoryState,
+    TxContext,
+)
+from scenarios.kit import MS_PER_DAY, Machine, cosign
+
+CONSORTIUM = "scenario-tests"
+
+
+def key_for(member_id: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(member_id.encode()).digest())
+
+
+def ms(day: str) -> int:
+    """Noon UTC of ``day`` in milliseconds: well inside the calendar day."""
+    return (date.fromisoformat(day) - date(1970, 1, 1)).days * MS_PER_DAY + MS_PER_DAY // 2
+
+
+class Net:
+    def __init__(self, members: Mapping[str, str], contracts: Iterable[Contract]) -> None:
+        self.state = MemoryState()
+        self.registry = ContractRegistry(contracts)
+        self.keys = {m: key_for(m) for m in members}
+        self.seq: dict[str, int] = {}
+        self.height = 0
+        self.now = ms("2025-01-06")
+        self.state.put("gov.consortium", "info", {"name": CONSORTIUM})
+        for member_id, role in members.items():
+            self.add_member(member_id, role)
+
+    def add_member(self, member_id: str, role: str, status: str = "active") -> None:
+        key = self.keys.setdefault(member_id, key_for(member_id))
+        public = key.public_key().public_bytes_raw()
+        row = Member(member_id, member_id.title(), role, status, public, b"\0" * 32, "", 0)
+        self.state.put(MEMBERS, member_id, row.to_row())
+
+    def at(self, day: str) -> None:
+        self.now = ms(day)
+
+    def submit(self, member: str, kind: str, body: Mapping[str, Any]) -> bytes:
+        row = self.state.get(MEMBERS, member)
+        assert isinstance(row, dict)
+        allowed = self.registry.allowed_roles(kind)
+        if allowed is not None and row["role"] not in allowed:
+            raise ContractError(f"role {row['role']} may not submit {kind}")
+        seq = self.seq.get(member, 0) + 1
+        self.height += 1
+        tx_id = hashlib.sha256(f"{member}/{seq}/{kind}".encode()).digest()
+        ctx = TxContext(
+            tx_id, kind, member, row["role"], seq, self.now, body, self.height, self.now
+        )
+        self.registry.apply(self.state, ctx)
+        self.seq[member] = seq
+        return tx_id
+
+    def body(
+        self,
+        machine: Machine,
+        kind: str,
+        object_id: str,
+        payload: Mapping[str, Any],
+        cosigners: Iterable[str] = (),
+        version: int | None = None,
+    ) -> dict[str, Any]:
+        if version is None:
+            obj = machine.get(self.state, object_id)
+            version = 0 if obj is None else obj.version
+        body: dict[str, Any] = {"object": object_id, "version": version, "payload": dict(payload)}
+        sigs = {
+            m: cosign(self.keys[m], CONSORTIUM, kind, object_id, version, payload)
+            for m in cosigners
+        }
+        if sigs:
+            body["cosigs"] = sigs
+        return body
+
+    def step(
+        self,
+        machine: Machine,
+        member: str,
+        name: str,
+        object_id: str,
+        payload: Mapping[str, Any] | None = None,
+        cosigners: Iterable[str] = (),
+        version: int | None = None,
+    ) -> bytes:
+        kind = machine.kind(name)
+        body = self.body(machine, kind, object_id, payload or {}, cosigners, version)
+        return self.submit(member, kind, body)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self.state.tables())
+
+    def refused(self, match: str, fn: Any, *args: Any, **kwargs: Any) -> ContractError:
+        """Call ``fn``; it must raise ContractError matching ``match`` and change nothing."""
+        before = self.snapshot()
+        with pytest.raises(ContractError, match=match) as info:
+            fn(*args, **kwargs)
+        assert self.snapshot() == before
+        return info.value
