@@ -1,0 +1,441 @@
+"""The etcd ordering log: an etcd v3 cluster as the ledger's total-order log of blocks.
+
+Rules this module keeps:
+
+- Layout. Every consortium has its own prefix, `/riskshare/ledger/<namespace>/`. Block
+  `h` lives at `<prefix>h/<h as 20 decimal digits>`, so byte order is height order and
+  a range read returns heights in order. `<prefix>floor` holds the compaction floor: the
+  lowest height still kept (20 digits; absent means 0).
+- A height is written once. `append` is one Txn: if the height key was never created
+  and the height is at or above the floor, put the block; otherwise read what is there.
+  A height below the floor was written once and then compacted, so it counts as taken.
+- An ambiguous append (the request may have reached etcd but no answer came back) is
+  resolved by reading the height back on another member: our exact bytes mean this call
+  wrote them; other bytes mean another writer won; nothing means no attempt has landed
+  yet, and the compare-and-put is sent again. Sending it again is safe: whichever of our
+  attempts lands first wins and every later one fails its compare, so the height is
+  still written once. Reads retry until the cluster answers or the deadline passes, then
+  `OrderingUnavailable` says the outcome is unknown.
+- `watch` yields every height from `from_height` on, in order and each once. It reads the
+  heights already stored with range reads at one revision, then follows an etcd Watch
+  from the next revision. Heights that arrive out of order (concurrent appenders) are
+  held until the gap before them fills. When the member it follows dies, it reconnects
+  to another and resumes from the last revision it saw; when that revision has been
+  compacted, it falls back to range reads. Heights below the floor raise
+  `HeightCompacted`: a replica must get those from a peer's SQLite copy.
+- `compact(k)` moves the floor to `k` and deletes the heights below it in one Txn, then
+  compacts etcd's revision history up to that Txn. The floor only rises and never passes
+  `last_height()`: the head block always stays, so `last_height` keeps its answer and a
+  new watcher always has something to start from.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from ledger._etcd_client import EtcdClient, EtcdTLS, _Compacted, _Transient
+from ledger._etcd_errors import EtcdLogError, HeightCompacted, OrderingUnavailable
+from ledger._etcdpb import kv_pb2, rpc_pb2
+
+__all__ = ["EtcdLog", "EtcdLogStats", "KeyLayout"]
+
+_DIGITS = 20
+MAX_HEIGHT = 2**63 - 2  # etcd revisions and our arithmetic stay inside int64
+_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+_CMP = rpc_pb2.Compare
+_KEY_ORDER = rpc_pb2.RangeRequest
+
+
+def _check_height(height: int) -> None:
+    if isinstance(height, bool) or not isinstance(height, int) or not 0 <= height <= MAX_HEIGHT:
+        raise EtcdLogError(f"height must be an int in [0, {MAX_HEIGHT}], got {height!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLayout:
+    """Where a consortium's blocks and floor live in etcd's key space."""
+
+    namespace: str
+
+    def __post_init__(self) -> None:
+        if not _NAMESPACE.fullmatch(self.namespace):
+            raise EtcdLogError(f"namespace must match {_NAMESPACE.pattern}, got {self.namespace!r}")
+
+    @property
+    def prefix(self) -> bytes:
+        return b"/riskshare/ledger/" + self.namespace.encode() + b"/"
+
+    @property
+    def heights_start(self) -> bytes:
+        return self.prefix + b"h/"
+
+    @property
+    def heights_end(self) -> bytes:
+        # The smallest key above every `h/...` key: '/' + 1 is '0'.
+        return self.prefix + b"h0"
+
+    @property
+    def floor_key(self) -> bytes:
+        return self.prefix + b"floor"
+
+    def height_key(self, height: int) -> bytes:
+        _check_height(height)
+        return self.heights_start + encode_height(height)
+
+    def height_of(self, key: bytes) -> int:
+        start = self.heights_start
+        digits = key[len(start) :]
+        if not key.startswith(start) or len(digits) != _DIGITS or not digits.isdigit():
+            raise EtcdLogError(f"not a height key of namespace {self.namespace!r}: {key!r}")
+        return int(digits)
+
+
+def encode_height(height: int) -> bytes:
+    return b"%020d" % height
+
+
+def _decode_floor(kvs: Sequence[kv_pb2.KeyValue]) -> int:
+    if not kvs:
+        return 0
+    value = kvs[0].value
+    if len(value) != _DIGITS or not value.isdigit():
+        raise EtcdLogError(f"corrupt floor value in etcd: {value!r}")
+    return int(value)
+
+
+@dataclass(slots=True)
+class EtcdLogStats:
+    """Counters for operators and tests: how often the slow paths ran."""
+
+    ambiguous_appends: int = 0
+    watch_reconnects: int = 0
+    watch_compacted_fallbacks: int = 0
+
+
+@dataclass(slots=True)
+class _Cursor:
+    next_height: int
+    revision: int | None  # every event up to this revision has been seen
+    pending: dict[int, bytes]
+
+    def ready(self, stop: threading.Event) -> Iterator[tuple[int, bytes]]:
+        while self.next_height in self.pending and not stop.is_set():
+            h = self.next_height
+            self.next_height += 1
+            yield h, self.pending.pop(h)
+
+    def offer(self, height: int, value: bytes) -> None:
+        if height >= self.next_height:
+            self.pending[height] = value
+
+
+class EtcdLog:
+    """The `OrderingLog` protocol on an etcd v3 cluster (see the module docstring)."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        namespace: str,
+        *,
+        tls: EtcdTLS | None = None,
+        call_timeout: float = 2.0,
+        op_timeout: float = 10.0,
+        page_size: int = 32,
+    ) -> None:
+        self.layout = KeyLayout(namespace)
+        self._client = EtcdClient(
+            endpoints, tls=tls, call_timeout=call_timeout, op_timeout=op_timeout
+        )
+        self._page = max(1, page_size)
+        self._floor_ready = False
+        self.stats = EtcdLogStats()
+
+    @property
+    def failovers(self) -> int:
+        return self._client.failovers
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> EtcdLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writes ------------------------------------------------------------------------
+
+    def _ensure_floor(self) -> None:
+        """Create the floor key (value 0) once, so `append` can compare against it."""
+        if self._floor_ready:
+            return
+        key = self.layout.floor_key
+        self._client.txn(
+            rpc_pb2.TxnRequest(
+                compare=[_CMP(key=key, target=_CMP.CREATE, result=_CMP.EQUAL, create_revision=0)],
+                success=[
+                    rpc_pb2.RequestOp(
+                        request_put=rpc_pb2.PutRequest(key=key, value=encode_height(0))
+                    )
+                ],
+            ),
+            self._client.deadline(),
+        )
+        self._floor_ready = True
+
+    def append(self, height: int, block: bytes) -> bool:
+        """Write `block` at `height` unless the height is taken; True if this call wrote it."""
+        _check_height(height)
+        if not isinstance(block, bytes):
+            raise EtcdLogError("block must be bytes")
+        self._ensure_floor()
+        key = self.layout.height_key(height)
+        request = rpc_pb2.TxnRequest(
+            compare=[
+                _CMP(key=key, target=_CMP.CREATE, result=_CMP.EQUAL, create_revision=0),
+                # floor < height + 1, i.e. the height is inside the window (bytewise order
+                # of 20-digit values is numeric order).
+                _CMP(
+                    key=self.layout.floor_key,
+                    target=_CMP.VALUE,
+                    result=_CMP.LESS,
+                    value=encode_height(height + 1),
+                ),
+            ],
+            success=[rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=key, value=block))],
+            failure=[rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=key))],
+        )
+        deadline = self._client.deadline()
+        in_doubt = False
+        while True:
+            try:
+                response = self._client.txn_once(request, deadline)
+            except _Transient:
+                in_doubt = True
+                self.stats.ambiguous_appends += 1
+                held = self._get(key, deadline)
+                if held is not None:
+                    return held == block
+                continue
+            if response.succeeded:
+                return True
+            kvs = response.responses[0].response_range.kvs
+            if not kvs:
+                return False  # below the floor: written once, then compacted away
+            # Our bytes after a lost answer mean an earlier attempt of ours landed.
+            return in_doubt and kvs[0].value == block
+
+    def compact(self, keep_from_height: int) -> None:
+        """Delete heights below `keep_from_height` (never the head) and compact history."""
+        _check_height(keep_from_height)
+        self._ensure_floor()
+        keep = min(keep_from_height, self.last_height())
+        if keep <= 0:
+            return
+        floor_key = self.layout.floor_key
+        request = rpc_pb2.TxnRequest(
+            compare=[
+                _CMP(key=floor_key, target=_CMP.VALUE, result=_CMP.LESS, value=encode_height(keep))
+            ],
+            success=[
+                rpc_pb2.RequestOp(
+                    request_put=rpc_pb2.PutRequest(key=floor_key, value=encode_height(keep))
+                ),
+                rpc_pb2.RequestOp(
+                    request_delete_range=rpc_pb2.DeleteRangeRequest(
+                        key=self.layout.heights_start, range_end=self.layout.height_key(keep)
+                    )
+                ),
+            ],
+        )
+        deadline = self._client.deadline()
+        # Repeating this Txn is harmless: once the floor is at `keep`, its compare fails.
+        response = self._client.txn(request, deadline)
+        self._client.compact(response.header.revision, deadline)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _get(self, key: bytes, deadline: float) -> bytes | None:
+        kvs = self._client.range(rpc_pb2.RangeRequest(key=key), deadline).kvs
+        return bytes(kvs[0].value) if kvs else None
+
+    def get(self, height: int) -> bytes | None:
+        """The block at `height`, or None if it was never written or has been compacted."""
+        return self._get(self.layout.height_key(height), self._client.deadline())
+
+    def floor(self) -> int:
+        """The lowest height etcd still keeps (heights below it were compacted)."""
+        deadline = self._client.deadline()
+        kvs = self._client.range(rpc_pb2.RangeRequest(key=self.layout.floor_key), deadline).kvs
+        return _decode_floor(kvs)
+
+    def last_height(self) -> int:
+        """The highest height written (-1 when nothing ever was)."""
+        deadline = self._client.deadline()
+        while True:
+            # One read-only Txn (one revision): the floor and how many heights are held.
+            # Counting touches only etcd's in-memory index; a descending range would make
+            # etcd load every block in the window.
+            snapshot = self._client.txn(
+                rpc_pb2.TxnRequest(
+                    success=[
+                        rpc_pb2.RequestOp(
+                            request_range=rpc_pb2.RangeRequest(key=self.layout.floor_key)
+                        ),
+                        rpc_pb2.RequestOp(
+                            request_range=rpc_pb2.RangeRequest(
+                                key=self.layout.heights_start,
+                                range_end=self.layout.heights_end,
+                                count_only=True,
+                            )
+                        ),
+                    ]
+                ),
+                deadline,
+            )
+            floor = _decode_floor(snapshot.responses[0].response_range.kvs)
+            count = snapshot.responses[1].response_range.count
+            if count == 0:
+                return floor - 1
+            # Heights held all sit at or above the floor, so with no gaps the last one is
+            # floor + count - 1; with gaps (appends still in flight) there are higher ones.
+            # Keys from that candidate on are few: the candidate plus one per gap.
+            candidate = floor + count - 1
+            try:
+                tail = self._client.range(
+                    rpc_pb2.RangeRequest(
+                        key=self.layout.height_key(candidate),
+                        range_end=self.layout.heights_end,
+                        keys_only=True,
+                        revision=snapshot.header.revision,
+                    ),
+                    deadline,
+                )
+            except _Compacted:
+                continue  # that revision was compacted in between: take a new snapshot
+            if not tail.kvs:
+                raise EtcdLogError("etcd holds heights below the floor; the log is corrupt")
+            return self.layout.height_of(tail.kvs[-1].key)
+
+    # -- watch -------------------------------------------------------------------------
+
+    def watch(self, from_height: int, stop: threading.Event) -> Iterator[tuple[int, bytes]]:
+        """Every height >= `from_height`, in order, until `stop` is set."""
+        _check_height(from_height)
+        cursor = _Cursor(next_height=from_height, revision=None, pending={})
+        failing_since: float | None = None
+        while not stop.is_set():
+            index = self._client.preferred()
+            try:
+                if cursor.revision is None:
+                    yield from self._catch_up(cursor, stop)
+                else:
+                    yield from self._follow(cursor, index, stop)
+                failing_since = None
+            except _Compacted:
+                # The revision we would resume from is gone: range reads pick up from the
+                # next height instead.
+                self.stats.watch_compacted_fallbacks += 1
+                cursor.revision = None
+                failing_since = None
+            except (_Transient, OrderingUnavailable) as exc:
+                if stop.is_set():
+                    return
+                now = time.monotonic()
+                failing_since = failing_since if failing_since is not None else now
+                if now - failing_since > self._client.op_timeout:
+                    raise OrderingUnavailable(f"watch could not reach etcd: {exc}") from None
+                self._client.fail_over(index)
+                self.stats.watch_reconnects += 1
+                stop.wait(0.05)
+
+    def _catch_up(self, cursor: _Cursor, stop: threading.Event) -> Iterator[tuple[int, bytes]]:
+        """Range-read the held heights from `cursor.next_height` at one revision."""
+        deadline = self._client.deadline()
+        first = self._client.txn(
+            rpc_pb2.TxnRequest(
+                success=[
+                    rpc_pb2.RequestOp(
+                        request_range=rpc_pb2.RangeRequest(key=self.layout.floor_key)
+                    ),
+                    rpc_pb2.RequestOp(request_range=self._page_request(cursor.next_height, 0)),
+                ]
+            ),
+            deadline,
+        )
+        floor = _decode_floor(first.responses[0].response_range.kvs)
+        if cursor.next_height < floor and cursor.next_height not in cursor.pending:
+            raise HeightCompacted(cursor.next_height, floor)
+        revision = first.header.revision
+        page = first.responses[1].response_range
+        while True:
+            for kv in page.kvs:
+                cursor.offer(self.layout.height_of(kv.key), bytes(kv.value))
+            yield from cursor.ready(stop)
+            if not page.more or stop.is_set():
+                break
+            after = self.layout.height_of(page.kvs[-1].key) + 1
+            page = self._client.range(self._page_request(after, revision), self._client.deadline())
+        cursor.revision = revision
+
+    def _page_request(self, from_height: int, revision: int) -> rpc_pb2.RangeRequest:
+        return rpc_pb2.RangeRequest(
+            key=self.layout.height_key(from_height),
+            range_end=self.layout.heights_end,
+            limit=self._page,
+            revision=revision,
+        )
+
+    def _follow(
+        self, cursor: _Cursor, index: int, stop: threading.Event
+    ) -> Iterator[tuple[int, bytes]]:
+        """Follow an etcd Watch on member `index` from the revision after `cursor.revision`."""
+        assert cursor.revision is not None
+        stream = self._client.open_watch(
+            index,
+            rpc_pb2.WatchCreateRequest(
+                key=self.layout.height_key(cursor.next_height),
+                range_end=self.layout.heights_end,
+                start_revision=cursor.revision + 1,
+                progress_notify=True,
+                filters=[rpc_pb2.WatchCreateRequest.NODELETE],
+                fragment=True,
+            ),
+            stop,
+        )
+        seen = cursor.revision
+        try:
+            for response in stream:
+                if response.compact_revision:
+                    raise _Compacted(f"watch revision {cursor.revision + 1} was compacted")
+                if response.canceled:
+                    raise _Transient(f"watch canceled by etcd: {response.cancel_reason}")
+                for event in response.events:
+                    cursor.offer(self.layout.height_of(event.kv.key), bytes(event.kv.value))
+                    seen = max(seen, event.kv.mod_revision)
+                if not response.fragment:
+                    # A whole response (every fragment of it) has arrived. A progress
+                    # notification (no events) vouches for everything up to its revision.
+                    if not response.events and not response.created:
+                        seen = max(seen, response.header.revision)
+                    cursor.revision = seen
+                yield from cursor.ready(stop)
+                if stop.is_set():
+                    return
+        except _Transient:
+            if stop.is_set():
+                return
+            raise
+        finally:
+            stream.cancel()
