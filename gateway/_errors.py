@@ -1,7 +1,64 @@
-"""The one exception root of `gateway`; every error this package raises derives from it."""
+"""The one exception root of `gateway`; every error this package raises derives from it.
 
-__all__ = ["GatewayError"]
+The subclasses say *how* a request failed, because the single error-mapping interceptor
+(`gateway._status`) turns each into a precise gRPC status code, and the CLI turns any of
+them into exit code 2. Messages never contain an identifier or a blinded element.
+"""
+
+__all__ = [
+    "ConfigError",
+    "DeadlineError",
+    "GatewayError",
+    "PeerError",
+    "PermissionDeniedError",
+    "PkiError",
+    "RateLimitedError",
+    "ReplayError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "VersionMismatchError",
+]
 
 
 class GatewayError(Exception):
     """Base class of every error raised by `gateway`."""
+
+
+class ConfigError(GatewayError):
+    """The gateway configuration is missing, malformed or inconsistent."""
+
+
+class PkiError(GatewayError):
+    """A key or certificate is missing, malformed, unprotected or not ours."""
+
+
+class UnauthenticatedError(GatewayError):
+    """The caller's identity could not be established as an active member."""
+
+
+class PermissionDeniedError(GatewayError):
+    """The caller is a member but may not do this (role, locality, reciprocity)."""
+
+
+class RateLimitedError(GatewayError):
+    """The caller exceeded its request-rate allowance; it may retry later."""
+
+
+class ReplayError(GatewayError):
+    """A signed request was seen before (same querier and sequence number)."""
+
+
+class VersionMismatchError(GatewayError):
+    """The peer speaks another normaliser, protocol or index version than we do."""
+
+
+class PeerError(GatewayError):
+    """A peer gateway answered with something that does not verify."""
+
+
+class UnavailableError(GatewayError):
+    """A peer or a local component cannot be reached right now; retrying may help."""
+
+
+class DeadlineError(GatewayError):
+    """A peer did not answer before the deadline."""
