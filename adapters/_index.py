@@ -1,0 +1,50 @@
+"""The narrow interface the sync engine drives the published index through.
+
+The sync engine computes its change set without knowing how the index is built; it
+hands each list type's removals and additions to an :class:`IndexSink` and gets back
+the new epoch's commitment. An update (a changed reason, listing time or expiry) is a
+removal of the old entry and an addition of the new one in the same call, because the
+entry's encrypted label changes.
+
+``apply`` must be atomic per call: either every change is in the index and a new
+commitment is returned, or it raises and the index is as before. ``size`` lets the
+engine check before each sync that the index and the staging store agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from adapters._model import ListEntry
+
+__all__ = ["IndexCommitment", "IndexSink"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexCommitment:
+    """What the index commits to after a change (DESIGN §4)."""
+
+    list_type: str
+    epoch: int
+    size: int
+    root: bytes
+    key_id: str
+
+
+class IndexSink(Protocol):
+    def apply(
+        self,
+        list_type: str,
+        adds: Sequence[ListEntry],
+        removes: Sequence[ListEntry],
+        *,
+        now: int,
+    ) -> IndexCommitment:
+        """Remove then add, atomically; return the commitment of the new epoch."""
+        ...
+
+    def size(self, list_type: str) -> int:
+        """How many entries of ``list_type`` the index holds now."""
+        ...

@@ -1,0 +1,234 @@
+"""Raw source records to normalised rows or rejects (pure).
+
+A raw record is the tuple of the mapping's columns (``SourceMapping.columns()`` order)
+as the source gave them: text from files, typed values from databases, or ``None`` for a
+blank row. Every record becomes exactly one :class:`SourceRow` or one :class:`Reject`;
+nothing is dropped. A reject names the first failing field in the fixed order key,
+delisted flag, list type, id type, value, reason code, listed_at, expires_at, evidence
+reference, shows the value masked, and gives a stable reason code.
+
+Type rules, because databases and JSON carry types that text files do not:
+
+- identifier values must be text; integers are accepted only for ``phone`` and
+  ``bank_card`` (numeric columns are common for those and neither can start with 0);
+  floats, booleans and anything else are ``wrong_type``;
+- timestamps may be ``datetime``, ``date``, integer Unix seconds, or text in ISO 8601,
+  ``YYYY/MM/DD`` or ``YYYYMMDD`` form; naive values are in the mapping's time zone;
+- flags may be booleans, 0/1, or text (true/false, t/f, yes/no, y/n, 1/0, empty).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from adapters._errors import Rejected
+from adapters._mapping import Field, SourceMapping
+from adapters._mask import mask, scrub
+from adapters._model import EntryKey, ListTypePolicy, Reject, SourceRow
+from adapters._normalise import fold, normalise
+
+__all__ = ["RowConverter", "parse_time"]
+
+_REASON = re.compile(r"[0-9]{1,5}", re.ASCII)
+_MAX_REASON = 0xFFFF
+_MAX_EVIDENCE = 256
+_MAX_KEY = 256
+_TRUE = frozenset({"1", "true", "t", "yes", "y"})
+_FALSE = frozenset({"", "0", "false", "f", "no", "n"})
+_INT_IDS = frozenset({"phone", "bank_card"})
+_COMPACT_DATE = re.compile(r"[0-9]{8}", re.ASCII)
+
+
+def _show(value: object) -> str:
+    """A non-identifier cell as a report may show it: scrubbed and truncated."""
+    text = scrub(str(value))
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_time(value: object, zone: tzinfo) -> int | None:
+    """Unix seconds for a timestamp cell; ``None`` for an empty one; raises Rejected."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise Rejected("bad_time", "a boolean is not a time")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = fold(value)
+        if not text:
+            return None
+        if _COMPACT_DATE.fullmatch(text):
+            text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+        elif len(text) >= 10 and text[4] == "/" and text[7] == "/":
+            text = text[:10].replace("/", "-") + text[10:]
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise Rejected("bad_time", "not an ISO 8601 date or time") from None
+    else:
+        raise Rejected("bad_time", f"a {type(value).__name__} is not a time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return int(moment.astimezone(UTC).timestamp())
+
+
+class RowConverter:
+    """Turns raw records of one mapping into rows or rejects."""
+
+    def __init__(self, mapping: SourceMapping, policies: Mapping[str, ListTypePolicy]) -> None:
+        self._mapping = mapping
+        self._policies = policies
+        self._zone = ZoneInfo(mapping.timezone)
+        index = {c: i for i, c in enumerate(mapping.columns())}
+        self._key = None if mapping.key is None else index[mapping.key]
+        self._wm = None if mapping.watermark is None else index[mapping.watermark]
+        self._delisted = None if mapping.delisted is None else index[mapping.delisted]
+        self._fields: dict[str, tuple[Field, int | None, str]] = {}
+        for name, field in mapping.fields.items():
+            at = None if field.column is None else index[field.column]
+            self._fields[name] = (field, at, field.column or name)
+
+    def _get(self, name: str, values: Sequence[object]) -> tuple[object, str]:
+        spec = self._fields.get(name)
+        if spec is None:
+            return None, name
+        field, at, label = spec
+        if at is None:
+            return field.const, label
+        raw = values[at]
+        if field.recode is not None and raw is not None:
+            code = fold(str(raw))
+            if code not in field.recode:
+                raise _Bad(label, raw, "unmapped_code", "value has no entry in the mapping's map")
+            return field.recode[code], label
+        return raw, label
+
+    def _flag(self, raw: object) -> bool:
+        if self._mapping.delisted_values is not None:
+            return raw is not None and fold(str(raw)) in self._mapping.delisted_values
+        if raw is None or isinstance(raw, bool):
+            return bool(raw)
+        if isinstance(raw, int) and raw in (0, 1):
+            return raw == 1
+        text = fold(str(raw)).lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise Rejected("bad_flag", "delisted flag is not true/false")
+
+    def convert(
+        self, row: int, line: int | None, values: Sequence[object] | None
+    ) -> SourceRow | Reject:
+        """One record to a row or a reject; ``values`` ``None`` is a blank record."""
+        if values is None or all(v is None or (isinstance(v, str) and not fold(v)) for v in values):
+            return Reject(row, line, "-", "", "blank_row", "no values", counts=False)
+        try:
+            return self._convert(row, values)
+        except _Bad as bad:
+            return Reject(row, line, bad.column, bad.shown, bad.reason, bad.detail)
+
+    def _convert(self, row: int, values: Sequence[object]) -> SourceRow:
+        source_key = None
+        if self._key is not None:
+            raw = values[self._key]
+            text = None if raw is None else fold(str(raw))
+            if not text or len(text) > _MAX_KEY:
+                raise _Bad(self._mapping.key or "", raw, "bad_key", "key is empty or too long")
+            source_key = "k:" + text
+        delisted = False
+        if self._delisted is not None:
+            raw = values[self._delisted]
+            try:
+                delisted = self._flag(raw)
+            except Rejected as exc:
+                raise _Bad(self._mapping.delisted or "", raw, exc.reason, exc.detail) from None
+        list_type, lt_col = self._get("list_type", values)
+        policy = self._policies.get(list_type) if isinstance(list_type, str) else None
+        if policy is None:
+            lt = fold(list_type) if isinstance(list_type, str) else None
+            policy = None if lt is None else self._policies.get(lt)
+            if policy is None:
+                raise _Bad(lt_col, list_type, "unknown_list_type", "not a registered list type")
+            list_type = lt
+        assert isinstance(list_type, str)
+        id_type, it_col = self._get("id_type", values)
+        id_type = fold(id_type) if isinstance(id_type, str) else id_type
+        if not isinstance(id_type, str) or id_type not in policy.id_types:
+            known = isinstance(id_type, str) and any(
+                id_type in p.id_types for p in self._policies.values()
+            )
+            reason = "id_type_not_allowed" if known else "unknown_id_type"
+            raise _Bad(it_col, id_type, reason, f"not an id type of {list_type}")
+        raw_value, v_col = self._get("value", values)
+        if isinstance(raw_value, int) and not isinstance(raw_value, bool) and id_type in _INT_IDS:
+            raw_value = str(raw_value)
+        try:
+            value = normalise(id_type, raw_value)
+        except Rejected as exc:
+            raise _Bad(v_col, raw_value, exc.reason, exc.detail, secret=True) from None
+        reason_code = self._reason(values)
+        listed_at = self._time("listed_at", values)
+        expires_at = self._time("expires_at", values)
+        if listed_at is not None and expires_at is not None and expires_at <= listed_at:
+            raw, col = self._get("expires_at", values)
+            raise _Bad(col, raw, "expiry_before_listing", "expires_at is not after listed_at")
+        evidence, ev_col = self._get("evidence_ref", values)
+        if evidence is not None:
+            if isinstance(evidence, bool) or not isinstance(evidence, str | int):
+                raise _Bad(ev_col, evidence, "wrong_type", "evidence reference must be text")
+            evidence = str(evidence).strip() or None
+            if evidence is not None and len(evidence) > _MAX_EVIDENCE:
+                raise _Bad(ev_col, evidence, "bad_evidence_ref", "longer than 256 characters")
+        key = EntryKey(list_type, id_type, value)
+        return SourceRow(
+            source_key=source_key or "e:" + "\x1f".join(key),
+            row=row,
+            key=key,
+            reason_code=reason_code,
+            listed_at=listed_at,
+            expires_at=expires_at,
+            evidence_ref=evidence,
+            delisted=delisted,
+            watermark=None if self._wm is None else values[self._wm],
+        )
+
+    def _reason(self, values: Sequence[object]) -> int | None:
+        raw, col = self._get("reason_code", values)
+        if raw is None or (isinstance(raw, int) and not isinstance(raw, bool)):
+            code = raw
+        else:
+            text = fold(str(raw))
+            if not text:
+                return None
+            code = int(text) if _REASON.fullmatch(text) else -1
+        if code is not None and not 0 <= code <= _MAX_REASON:
+            raise _Bad(col, raw, "bad_reason_code", "reason code must be an integer 0-65535")
+        return code
+
+    def _time(self, name: str, values: Sequence[object]) -> int | None:
+        raw, col = self._get(name, values)
+        try:
+            return parse_time(raw, self._zone)
+        except Rejected as exc:
+            raise _Bad(col, raw, exc.reason, exc.detail) from None
+
+
+class _Bad(Exception):
+    """Internal: the first failing field of a row, already made safe to show."""
+
+    def __init__(
+        self, column: str, raw: object, reason: str, detail: str, *, secret: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.shown = mask(raw) if secret else ("" if raw is None else _show(raw))
+        self.reason = reason
+        self.detail = detail

@@ -1,0 +1,73 @@
+"""Mapping files: what parses, and what is refused with a clear message."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters import MappingError, parse_mapping
+
+GOOD = """
+name = "core-fraud"
+version = 1
+
+[source]
+table = "risk.blacklist"
+key = "id"
+watermark = "updated_at"
+delisted = { column = "status", values = ["closed", "removed"] }
+timezone = "Asia/Shanghai"
+
+[columns]
+list_type = { const = "transaction_fraud" }
+id_type = { column = "kind", map = { "01" = "cn_id", "02" = "phone" } }
+value = "id_no"
+reason_code = { const = 7 }
+listed_at = "created_at"
+expires_at = "expire_at"
+evidence_ref = "case_no"
+
+[sync]
+max_reject_share = 0.2
+"""
+
+
+def test_good_mapping() -> None:
+    m = parse_mapping(GOOD)
+    assert m.name == "core-fraud"
+    assert m.table == "risk.blacklist" and m.query is None
+    assert m.delisted == "status" and m.delisted_values == frozenset({"closed", "removed"})
+    assert m.fields["list_type"].const == "transaction_fraud"
+    assert m.fields["id_type"].recode == {"01": "cn_id", "02": "phone"}
+    assert m.fields["reason_code"].const == 7
+    assert m.max_reject_share == 0.2
+    assert m.columns() == (
+        "id",
+        "updated_at",
+        "status",
+        "kind",
+        "id_no",
+        "created_at",
+        "expire_at",
+        "case_no",
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('name = "core-fraud"', 'name = "Core Fraud!"'), "name must"),
+        (lambda t: t.replace("version = 1", "version = 2"), "version"),
+        (lambda t: t.replace('value = "id_no"', ""), "lacks required"),
+        (lambda t: t.replace('value = "id_no"', 'value = { const = "x" }'), "cannot be a constant"),
+        (lambda t: t.replace('key = "id"', 'key = "id"\nquery = "SELECT 1"'), "not both"),
+        (lambda t: t.replace("Asia/Shanghai", "Mars/Olympus"), "time zone"),
+        (lambda t: t.replace("0.2", "1.5"), "max_reject_share"),
+        (lambda t: t.replace("[sync]", "[sync]\nfoo = 1"), "unknown key"),
+        (lambda t: t.replace('values = ["closed", "removed"]', "values = []"), "non-empty values"),
+        (lambda t: t + "\n[[oops", "not valid TOML"),
+        (lambda t: t.replace("{ const = 7 }", '{ const = 7, column = "r" }'), "exactly one"),
+    ],
+)
+def test_bad_mappings(edit, message: str) -> None:
+    with pytest.raises(MappingError, match=message):
+        parse_mapping(edit(GOOD))
