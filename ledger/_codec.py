@@ -24,7 +24,7 @@ import cbor2
 
 from ledger._errors import LedgerError
 
-__all__ = ["MAX_ENCODED_BYTES", "EncodingError", "decode", "encode"]
+__all__ = ["MAX_ENCODED_BYTES", "EncodingError", "check_value", "decode", "encode"]
 
 # Blocks cap at 1 MiB; nothing the ledger encodes is larger than a block.
 MAX_ENCODED_BYTES = 1 << 20
@@ -58,6 +58,11 @@ def _check(value: Any, depth: int = 0) -> None:
             _check(item, depth + 1)
         return
     raise EncodingError(f"type {type(value).__name__} is not allowed in a canonical value")
+
+
+def check_value(value: Any) -> None:
+    """Raise :class:`EncodingError` unless ``value`` has one canonical encoding."""
+    _check(value)
 
 
 def encode(domain: str, version: int, payload: Any) -> bytes:

@@ -98,6 +98,18 @@ class Contract:
     governance contract's ``gov.params`` table as a dict) whenever a transaction
     changes them, genesis included; it raises :class:`ContractError` to refuse
     parameters that would break this contract's rules (a guard on the post-state).
+
+    ``parties``, when given, names the other members a transaction of this contract
+    involves (the querier of a receipt the responder submits, say), from its kind and
+    body; the store indexes them so a member can list "transactions about me". It must
+    be pure and must not raise for a body its handler accepts.
+
+    ``signed_payloads``, when given, lists the ``(member_id, message, signature)``
+    triples a transaction's body carries and its handler will check with
+    :func:`ledger.require_member_signature`. It is only a hint: the validator checks
+    them ahead of time on several threads, so the handler finds them already verified.
+    A hint that is wrong or missing costs speed, never correctness. It may raise on a
+    malformed body (the hint is then skipped).
     """
 
     name: str
@@ -105,6 +117,10 @@ class Contract:
     handlers: Mapping[str, Handler]
     roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
     param_check: Callable[[Mapping[str, Value]], None] | None = None
+    parties: Callable[[str, Mapping[str, Any]], Iterable[str]] | None = None
+    signed_payloads: (
+        Callable[[str, Mapping[str, Any]], Iterable[tuple[str, bytes, bytes]]] | None
+    ) = None
 
     def __post_init__(self) -> None:
         for kind in self.handlers:

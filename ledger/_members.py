@@ -13,7 +13,16 @@ Tables and rows:
 - ``gov.params``: parameter name → value (integers, strings, lists, dicts; no floats).
   Names are namespaced by the contract that reads them (``credits.price``, ...).
 - ``gov.list_types``: list type → ``{"id_types": [...], "retention_days": int}``.
-- ``gov.consortium``: ``"info"`` → ``{"name", "normaliser_version", "genesis_time"}``.
+- ``gov.id_types``: identifier type → ``{"description": str}``.
+- ``gov.consortium``: ``"info"`` → ``{"name", "normaliser_version", "genesis_time",
+  "chain_id"}``; ``chain_id`` is the SHA-256 of the genesis configuration bytes, which
+  every transaction carries.
+- ``gov.proposals``: proposal id → the proposal and its approvals (``ledger._gov``).
+
+Who votes: the active members of role ``member`` (:func:`voters`). Observers read and
+audit, orderers order; neither asks or answers queries, so neither decides on the
+consortium's rules. A governance change, and a block's finality, need more than two
+thirds of the voters.
 """
 
 from __future__ import annotations
@@ -22,14 +31,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ledger._contract import ContractError, State, Value
+from ledger._sig import SignatureError, verify_signature
 
 __all__ = [
+    "CONSORTIUM",
+    "ID_TYPES",
+    "LIST_TYPES",
     "MEMBERS",
     "PARAMS",
+    "PROPOSALS",
     "ROLES",
     "Member",
     "active_members",
@@ -39,12 +50,16 @@ __all__ = [
     "param",
     "params",
     "require_member_signature",
+    "supermajority",
+    "voters",
 ]
 
 MEMBERS = "gov.members"
 PARAMS = "gov.params"
 LIST_TYPES = "gov.list_types"
 CONSORTIUM = "gov.consortium"
+ID_TYPES = "gov.id_types"
+PROPOSALS = "gov.proposals"
 ROLES = frozenset({"member", "observer", "orderer"})
 
 
@@ -102,6 +117,16 @@ def active_members(state: State, role: str | None = None) -> Iterator[Member]:
             yield member
 
 
+def voters(state: State) -> list[Member]:
+    """The members whose approvals and checkpoint signatures count: active, role member."""
+    return list(active_members(state, "member"))
+
+
+def supermajority(count: int, total: int) -> bool:
+    """More than two thirds: ``count / total > 2/3``, in integers."""
+    return total > 0 and 3 * count > 2 * total
+
+
 def param(state: State, name: str) -> Value | None:
     return state.get(PARAMS, name)
 
@@ -130,7 +155,7 @@ def require_member_signature(
     if member is None or not member.active:
         raise ContractError(f"{member_id!r} is not an active member")
     try:
-        Ed25519PublicKey.from_public_bytes(member.signing_key).verify(signature, message)
-    except (InvalidSignature, ValueError, TypeError):
+        verify_signature(member.signing_key, message, signature)
+    except SignatureError:
         raise ContractError(f"bad signature by {member_id!r}") from None
     return member

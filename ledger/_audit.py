@@ -1,0 +1,365 @@
+"""Audit: full-chain verification, transaction inclusion proofs, listings and export.
+
+:func:`verify_chain` re-checks a store from genesis without trusting anything it
+derived: for every height, the stored header bytes and hash column, the hash chain,
+the proposer's signature, the RFC 9162 root over the stored transaction bytes, every
+transaction's signature and validity (by replaying every block into a fresh in-memory
+state), the state digest in each header, the stored results and index columns, and
+finally the state table against the replayed state. The first problem raises
+:class:`ChainVerificationError` naming the height and what is wrong.
+
+A :class:`TxProof` (``riskshare/tx-proof/v1``) carries a transaction's stored bytes,
+its position, the RFC 9162 audit path and the signed header; anyone holding the
+proposer's public key (or a trusted header hash) checks it offline with
+:func:`verify_tx_proof`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+import cbor2
+
+from ledger._block import Block, decode_header, encode_block
+from ledger._codec import EncodingError, decode, encode
+from ledger._contract import ContractRegistry
+from ledger._errors import LedgerError
+from ledger._finality import checkpoint_message
+from ledger._members import get_member
+from ledger._merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
+from ledger._sig import BatchVerifier, SignatureError, verify_signature
+from ledger._state import MemoryState
+from ledger._store import Store, TxRecord
+from ledger._tx import SignedTransaction, decode_transaction
+from ledger._validate import BlockError, PrevBlock, validate_block
+
+__all__ = [
+    "ChainReport",
+    "ChainVerificationError",
+    "TxProof",
+    "decode_tx_proof",
+    "export_jsonl",
+    "export_lines",
+    "jsonable",
+    "tx_proof",
+    "verify_chain",
+    "verify_tx_proof",
+]
+
+PROOF_DOMAIN, PROOF_VERSION = "tx-proof", 1
+
+
+class ChainVerificationError(LedgerError):
+    """The stored chain is not what its signatures and replay say it must be."""
+
+    def __init__(self, height: int, problem: str) -> None:
+        super().__init__(f"height {height}: {problem}")
+        self.height = height
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    height: int
+    head_hash: bytes
+    state_digest: bytes
+    blocks: int
+    txs: int
+    refused: int
+
+
+def _compare_record(
+    height: int, record: TxRecord | None, result: Any, parties: tuple[str, ...]
+) -> None:
+    i = result.index
+    if record is None:
+        raise ChainVerificationError(height, f"transaction {i} is missing from the index")
+    stored = (
+        record.tx_id,
+        record.member,
+        record.kind,
+        record.seq,
+        record.time,
+        record.ok,
+        record.reason,
+    )
+    replayed = (
+        result.tx_id,
+        result.member,
+        result.kind,
+        result.seq,
+        result.time,
+        result.ok,
+        result.reason,
+    )
+    if stored != replayed:
+        names = ("tx_id", "member", "kind", "seq", "time", "ok", "reason")
+        bad = [n for n, a, b in zip(names, stored, replayed, strict=True) if a != b]
+        raise ChainVerificationError(
+            height, f"transaction {i}: stored {', '.join(bad)} differ from replay"
+        )
+    if parties != result.parties:
+        raise ChainVerificationError(height, f"transaction {i}: stored parties differ from replay")
+
+
+def verify_chain(
+    store: Store, registry: ContractRegistry, *, verifier: BatchVerifier | None = None
+) -> ChainReport:
+    """Re-verify the whole stored chain; see the module docstring."""
+    verifier = verifier or BatchVerifier()
+    state = MemoryState()
+    replayed: dict[tuple[str, str], bytes] = {}
+    prev: PrevBlock | None = None
+    head = store.height
+    txs = refused = 0
+    for height in range(head + 1):
+        info = store.block_info(height)
+        if info is None:
+            raise ChainVerificationError(height, "block is missing")
+        try:
+            header = decode_header(info.header)
+        except EncodingError as exc:
+            raise ChainVerificationError(height, f"header bytes do not decode: {exc}") from None
+        if header.height != height:
+            raise ChainVerificationError(height, f"header says height {header.height}")
+        columns = (info.hash, info.time, info.proposer, info.tx_count, info.state_digest)
+        if columns != (
+            header.hash,
+            header.time,
+            header.proposer,
+            header.tx_count,
+            header.state_digest,
+        ):
+            raise ChainVerificationError(height, "block index columns differ from the header")
+        raws = store.block_txs(height)
+        block = Block(
+            encode_block(info.header, info.signature, raws), header, info.signature, tuple(raws)
+        )
+        try:
+            outcome = validate_block(block, state, prev, registry, verifier)
+        except BlockError as exc:
+            raise ChainVerificationError(height, exc.reason) from None
+        except EncodingError as exc:
+            raise ChainVerificationError(height, f"block does not encode: {exc}") from None
+        for result in outcome.results:
+            record = store.tx_at(height, result.index)
+            _compare_record(height, record, result, store.tx_parties(height, result.index))
+            txs += 1
+            refused += not result.ok
+        for table, key, value in outcome.writes:
+            if value is None:
+                state.delete(table, key)
+                replayed.pop((table, key), None)
+            else:
+                state.put(table, key, cbor2.loads(value))
+                replayed[(table, key)] = value
+        _verify_checkpoints(store, state, height, header.hash, header.chain)
+        prev = PrevBlock(height, header.hash, header.time, header.state_digest, header.chain)
+    if head >= 0:
+        stored = {(t, k): v for t, k, v in store.state_rows()}
+        if stored != replayed:
+            diff = sorted(set(stored.items()) ^ set(replayed.items()))
+            table, key = diff[0][0]
+            raise ChainVerificationError(head, f"state table differs from replay at {table}/{key}")
+    final = store.head()
+    return ChainReport(
+        height=head,
+        head_hash=b"" if final is None else final.hash,
+        state_digest=b"" if final is None else final.state_digest,
+        blocks=head + 1,
+        txs=txs,
+        refused=refused,
+    )
+
+
+def _verify_checkpoints(
+    store: Store, state: MemoryState, height: int, header_hash: bytes, chain: bytes
+) -> None:
+    """Stored co-signatures for ``height`` must name its header and verify under the keys
+    their members held at that height (``state`` is the replayed state after it)."""
+    message = checkpoint_message(chain, height, header_hash)
+    for member, signed_hash, signature in store.checkpoints(height):
+        if signed_hash != header_hash:
+            raise ChainVerificationError(
+                height, f"checkpoint by {member!r} names a different header"
+            )
+        row = get_member(state, member)
+        if row is None:
+            raise ChainVerificationError(height, f"checkpoint by unknown member {member!r}")
+        try:
+            verify_signature(row.signing_key, message, signature)
+        except SignatureError:
+            raise ChainVerificationError(
+                height, f"checkpoint signature by {member!r} does not verify"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class TxProof:
+    """Everything needed to show offline that a transaction is in a signed block."""
+
+    tx: bytes
+    index: int
+    path: tuple[bytes, ...]
+    header: bytes
+    proposer_signature: bytes
+
+    def encode(self) -> bytes:
+        return encode(
+            PROOF_DOMAIN,
+            PROOF_VERSION,
+            {
+                "tx": self.tx,
+                "index": self.index,
+                "path": list(self.path),
+                "header": self.header,
+                "proposer_signature": self.proposer_signature,
+            },
+        )
+
+
+def decode_tx_proof(raw: bytes) -> TxProof:
+    fields = decode(PROOF_DOMAIN, PROOF_VERSION, raw)
+    if not isinstance(fields, dict) or set(fields) != {
+        "tx",
+        "index",
+        "path",
+        "header",
+        "proposer_signature",
+    }:
+        raise EncodingError("transaction proof has the wrong fields")
+    path = fields["path"]
+    if not isinstance(path, list) or not all(isinstance(p, bytes) for p in path):
+        raise EncodingError("transaction proof path is not a list of hashes")
+    if not isinstance(fields["index"], int) or isinstance(fields["index"], bool):
+        raise EncodingError("transaction proof index is not an integer")
+    for name in ("tx", "header", "proposer_signature"):
+        if not isinstance(fields[name], bytes):
+            raise EncodingError(f"transaction proof {name} is not bytes")
+    return TxProof(
+        fields["tx"], fields["index"], tuple(path), fields["header"], fields["proposer_signature"]
+    )
+
+
+def tx_proof(store: Store, tx_id: bytes) -> TxProof:
+    """The inclusion proof of the committed transaction ``tx_id``."""
+    record = store.tx(tx_id)
+    if record is None:
+        raise LedgerError(f"no transaction {tx_id.hex()} in this ledger")
+    info = store.block_info(record.height)
+    assert info is not None
+    leaves = store.block_txs(record.height)
+    return TxProof(
+        record.raw,
+        record.index,
+        tuple(inclusion_proof(leaves, record.index)),
+        info.header,
+        info.signature,
+    )
+
+
+def verify_tx_proof(
+    proof: TxProof,
+    *,
+    proposer_key: bytes | None = None,
+    header_hash: bytes | None = None,
+) -> SignedTransaction:
+    """Check a proof offline and return the transaction it proves.
+
+    The audit path must lead from the transaction's bytes to the header's ``tx_root``;
+    the header must then be trusted through ``proposer_key`` (its signature verifies)
+    or ``header_hash`` (it is that header), at least one of which is required. Raises
+    :class:`ProofError` otherwise.
+    """
+    if proposer_key is None and header_hash is None:
+        raise ProofError("a proof needs a proposer key or a header hash to trust")
+    try:
+        header = decode_header(proof.header)
+        stx = decode_transaction(proof.tx)
+    except EncodingError as exc:
+        raise ProofError(f"proof holds malformed bytes: {exc}") from None
+    verify_inclusion(leaf_hash(proof.tx), proof.index, header.tx_count, proof.path, header.tx_root)
+    if header_hash is not None and header.hash != header_hash:
+        raise ProofError("proof header is not the trusted header")
+    if proposer_key is not None:
+        try:
+            verify_signature(proposer_key, proof.header, proof.proposer_signature)
+        except SignatureError:
+            raise ProofError("proof header is not signed by the proposer key") from None
+    return stx
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy of a state or body value: bytes become ``{"hex": ...}``."""
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _tx_line(store: Store, record: TxRecord) -> dict[str, Any]:
+    body: Any
+    try:
+        body = jsonable(dict(decode_transaction(record.raw).tx.body))
+    except EncodingError:
+        body = None
+    return {
+        "type": "tx",
+        "height": record.height,
+        "index": record.index,
+        "tx_id": record.tx_id.hex(),
+        "member": record.member,
+        "kind": record.kind,
+        "seq": record.seq,
+        "time": record.time,
+        "ok": record.ok,
+        "reason": record.reason,
+        "parties": list(store.tx_parties(record.height, record.index)),
+        "body": body,
+    }
+
+
+def export_lines(
+    store: Store,
+    *,
+    from_height: int = 0,
+    member: str | None = None,
+    kind: str | None = None,
+    party: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Blocks and their transactions as JSON-ready dicts (only transactions if filtered)."""
+    filtered = member is not None or kind is not None or party is not None
+    if filtered:
+        for record in store.txs(member=member, kind=kind, party=party, from_height=from_height):
+            yield _tx_line(store, record)
+        return
+    height = from_height
+    while (info := store.block_info(height)) is not None:
+        yield {
+            "type": "block",
+            "height": info.height,
+            "hash": info.hash.hex(),
+            "prev": decode_header(info.header).prev.hex(),
+            "time": info.time,
+            "proposer": info.proposer,
+            "tx_count": info.tx_count,
+            "state_digest": info.state_digest.hex(),
+        }
+        for record in store.txs(from_height=height, to_height=height):
+            yield _tx_line(store, record)
+        height += 1
+
+
+def export_jsonl(store: Store, out: IO[str], **filters: Any) -> int:
+    """Write :func:`export_lines` to ``out`` as JSON lines; returns the line count."""
+    count = 0
+    for line in export_lines(store, **filters):
+        out.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
+        count += 1
+    return count

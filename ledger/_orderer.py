@@ -1,0 +1,420 @@
+"""Ordering: accept transactions, cut them into signed blocks, commit them in order.
+
+One :class:`Orderer` class serves both backends:
+
+- **embedded** (``log=None``, :func:`EmbeddedOrderer`): this process is the only
+  proposer; a cut block is committed straight into its store.
+- **log** (``log=`` an :class:`ledger.OrderingLog`, :func:`LogOrderer`; etcd in
+  production): any number of proposers share the log. A proposer writes its block at
+  ``head + 1`` with a compare-and-put. If it wins, it commits the block it built; if
+  another proposer won that height, it applies the winner from the log (verifying it
+  like any replica would), then re-validates its pending transactions against the new
+  state and tries again. A follower thread applies everyone's blocks as they appear,
+  so every proposer is also a replica of the log. SQLite keeps everything; the log may
+  be compacted behind the slowest replica.
+
+Submission validates a transaction against the *pending* state — the committed state
+plus every transaction already accepted into the open block — with exactly the checks
+replicas run (:mod:`ledger._execute`), so an accepted transaction is valid in the block
+that carries it, and a refused one is answered at once with its reason. Blocks are
+cut when the next transaction would push them past ``max_block_bytes`` (≤ 1 MiB) or
+``max_block_txs``, and by a ticker ``block_interval`` seconds after a block opened.
+
+Submitters learn the outcome twice: :meth:`Orderer.submit` says accepted or refused
+(with the reason), and :meth:`Orderer.wait` gives the height once the block carrying
+it is committed. A submission that was already committed is answered with its height,
+so re-submitting after a crash is safe: nothing is applied twice, because sequence
+numbers refuse replays and a committed transaction id is recognised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time as _time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger._block import MAX_BLOCK_BYTES, Block, block_size, make_block
+from ledger._codec import EncodingError
+from ledger._contract import ContractRegistry
+from ledger._errors import LedgerError
+from ledger._execute import BlockExecutor, TxResult, prefetch_signatures
+from ledger._ordering import OrderingLog
+from ledger._replica import Applied, Replica
+from ledger._sig import BatchVerifier
+from ledger._store import Store
+from ledger._tx import SignedTransaction, decode_transaction
+from ledger._validate import BlockOutcome
+
+__all__ = ["Commit", "EmbeddedOrderer", "LogOrderer", "Orderer", "OrdererError", "Submission"]
+
+_log = logging.getLogger("riskshare.ledger.orderer")
+
+
+class OrdererError(LedgerError):
+    """The orderer cannot continue (it lost its log, or its follower stopped on an error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """The immediate answer to a submitted transaction."""
+
+    tx_id: bytes
+    accepted: bool
+    reason: str = ""
+    height: int | None = None  # set when the transaction was already committed
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """The final answer: committed at ``height`` (``ok`` False if refused there), or
+    dropped before any block carried it (``height`` None, with the reason)."""
+
+    tx_id: bytes
+    height: int | None
+    ok: bool
+    reason: str = ""
+
+
+class _Waiter:
+    __slots__ = ("done", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Commit | None = None
+
+    def resolve(self, result: Commit) -> None:
+        self.result = result
+        self.done.set()
+
+
+def _now_ms() -> int:
+    return _time.time_ns() // 1_000_000
+
+
+class Orderer:
+    """Accepts transactions and orders them into blocks; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: ContractRegistry,
+        *,
+        member: str,
+        key: Ed25519PrivateKey,
+        log: OrderingLog | None = None,
+        max_block_bytes: int = MAX_BLOCK_BYTES,
+        max_block_txs: int = 20_000,
+        block_interval: float = 0.2,
+        clock: Callable[[], int] = _now_ms,
+        verifier: BatchVerifier | None = None,
+    ) -> None:
+        if not block_size(0, 0) < max_block_bytes <= MAX_BLOCK_BYTES:
+            raise LedgerError(f"max_block_bytes must be at most {MAX_BLOCK_BYTES}")
+        if store.height < 0:
+            raise LedgerError("the store has no genesis block; apply one first")
+        self.store = store
+        self.registry = registry
+        self.member = member
+        self._key = key
+        self.log = log
+        self.max_block_bytes = max_block_bytes
+        self.max_block_txs = max_block_txs
+        self.block_interval = block_interval
+        self._clock = clock
+        self.verifier = verifier or BatchVerifier()
+        self.replica = Replica(store, registry, verifier=self.verifier)
+        self._lock = threading.RLock()
+        self._exec: BlockExecutor | None = None
+        self._opened = 0.0
+        self._pending: list[SignedTransaction] = []
+        self._results: list[TxResult] = []
+        self._bytes = 0
+        self._waiters: dict[bytes, _Waiter] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.error: BaseException | None = None
+        if log is not None:
+            with self._lock:
+                self._catch_up()
+
+    # -- submission --------------------------------------------------------------------
+
+    def submit(self, raw: bytes) -> Submission:
+        """Validate one transaction against the pending state and queue it."""
+        return self.submit_many([raw])[0]
+
+    def submit_many(self, raws: Sequence[bytes]) -> list[Submission]:
+        """Validate and queue transactions in order; one answer per transaction.
+
+        Signatures are checked first, on several threads and outside the orderer's
+        lock; the ordered checks then run under the lock, one transaction at a time.
+        """
+        self._raise_if_failed()
+        decoded: list[SignedTransaction | Submission] = []
+        for raw in raws:
+            try:
+                decoded.append(decode_transaction(raw))
+            except EncodingError as exc:
+                decoded.append(Submission(b"", False, f"malformed transaction: {exc}"))
+        prefetch_signatures(
+            self.store.state(),
+            [d for d in decoded if isinstance(d, SignedTransaction)],
+            self.registry,
+            self.verifier,
+        )
+        with self._lock:
+            return [d if isinstance(d, Submission) else self._admit(d) for d in decoded]
+
+    def _admit(self, stx: SignedTransaction) -> Submission:
+        tx_id = stx.tx_id
+        committed = self.store.tx(tx_id)
+        if committed is not None and committed.ok:
+            return Submission(tx_id, True, "already committed", committed.height)
+        if tx_id in self._waiters:
+            return Submission(tx_id, True, "already pending")
+        size = len(stx.raw)
+        if block_size(size, 1) > self.max_block_bytes:
+            return Submission(tx_id, False, "transaction is too large for a block")
+        if self._exec is not None and (
+            block_size(self._bytes + size, len(self._pending) + 1) > self.max_block_bytes
+            or len(self._pending) >= self.max_block_txs
+        ):
+            self._cut()
+        if self._exec is None:
+            self._open()
+        assert self._exec is not None
+        result = self._exec.execute(stx, len(self._pending))
+        if not result.ok:
+            return Submission(tx_id, False, result.reason)
+        self._pending.append(stx)
+        self._results.append(result)
+        self._bytes += size
+        self._waiters[tx_id] = _Waiter()
+        return Submission(tx_id, True)
+
+    def _open(self) -> None:
+        head = self.store.head()
+        assert head is not None
+        # Block time never goes backwards, even if this machine's clock does.
+        block_time = max(self._clock(), head.time)
+        self._exec = BlockExecutor(
+            self.store.state(),
+            self.registry,
+            height=head.height + 1,
+            time=block_time,
+            prev_digest=head.state_digest,
+        )
+        self._opened = _time.monotonic()
+
+    def wait(self, tx_id: bytes, timeout: float | None = None) -> Commit:
+        """Block until the transaction is committed or dropped; raises on timeout."""
+        with self._lock:
+            waiter = self._waiters.get(tx_id)
+            if waiter is None:
+                record = self.store.tx(tx_id)
+                if record is None:
+                    raise LedgerError(f"transaction {tx_id.hex()} is not pending here")
+                return Commit(tx_id, record.height, record.ok, record.reason)
+        if not waiter.done.wait(timeout):
+            raise LedgerError(f"transaction {tx_id.hex()} not committed within {timeout} s")
+        assert waiter.result is not None
+        return waiter.result
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    # -- cutting -----------------------------------------------------------------------
+
+    def cut(self) -> int | None:
+        """Cut and commit the open block now; its height, or None if nothing was pending.
+
+        Under a log, a lost race leaves the pending transactions re-validated on the
+        winner's state, and ``None`` is returned; call again to propose them.
+        """
+        self._raise_if_failed()
+        with self._lock:
+            return self._cut()
+
+    def flush(self, attempts: int = 100) -> int:
+        """Cut until nothing is pending (retrying lost races); returns the head height."""
+        for _ in range(attempts):
+            with self._lock:
+                if not self._pending:
+                    return self.store.height
+            self.cut()
+        raise OrdererError(f"transactions still pending after {attempts} attempts")
+
+    def _cut(self) -> int | None:
+        executor, pending, results = self._exec, self._pending, self._results
+        self._exec, self._pending, self._results, self._bytes = None, [], [], 0
+        if executor is None or not pending:
+            return None
+        writes, digest = executor.finish()
+        head = self.store.head()
+        chain = self.store.chain_id
+        assert head is not None and chain is not None and head.height + 1 == executor.height
+        block = make_block(
+            self._key,
+            chain=chain,
+            height=executor.height,
+            prev=head.hash,
+            time=executor.time,
+            proposer=self.member,
+            txs=[stx.raw for stx in pending],
+            state_digest=digest,
+        )
+        if self.log is not None and not self._append(block):
+            # Another proposer won this height: take its block, then re-validate ours.
+            self._catch_up()
+            self._requeue(pending)
+            return None
+        applied = self.replica.commit_validated(
+            block, BlockOutcome(tuple(results), tuple(writes), digest)
+        )
+        self._resolve(applied)
+        return block.height
+
+    def _append(self, block: Block) -> bool:
+        assert self.log is not None
+        return self.log.append(block.height, block.raw)
+
+    def _requeue(self, pending: Sequence[SignedTransaction]) -> None:
+        """Re-validate transactions against the new head; answer those that fell out."""
+        for stx in pending:
+            waiter = self._waiters.pop(stx.tx_id, None)
+            answer = self._admit(stx)
+            if waiter is None:
+                continue
+            if answer.height is not None:
+                waiter.resolve(Commit(stx.tx_id, answer.height, True))
+            elif not answer.accepted:
+                waiter.resolve(Commit(stx.tx_id, None, False, answer.reason))
+            else:
+                self._waiters[stx.tx_id] = waiter
+
+    def _resolve(self, applied: Applied) -> None:
+        for result in applied.results:
+            waiter = self._waiters.pop(result.tx_id, None)
+            if waiter is not None:
+                waiter.resolve(Commit(result.tx_id, applied.height, result.ok, result.reason))
+
+    # -- following the log -------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Apply every block the log holds beyond our head (lock held)."""
+        assert self.log is not None
+        last = self.log.last_height()
+        while self.store.height < last:
+            height = self.store.height + 1
+            raw = self.log.get(height)
+            if raw is None:
+                raise OrdererError(
+                    f"the log no longer holds height {height}; sync this replica from a peer"
+                )
+            self._resolve(self.replica.apply(raw))
+
+    def _on_log_block(self, height: int, raw: bytes) -> None:
+        with self._lock:
+            if height <= self.store.height:
+                return
+            if height > self.store.height + 1:
+                self._catch_up()
+                return
+            self._resolve(self.replica.apply(raw))
+            if self._exec is not None and self._exec.height <= self.store.height:
+                pending = self._pending
+                self._exec, self._pending, self._results, self._bytes = None, [], [], 0
+                self._requeue(pending)
+
+    # -- threads -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the block ticker (and, under a log, the follower)."""
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._tick, name="ledger-ticker", daemon=True)]
+        if self.log is not None:
+            self._threads.append(
+                threading.Thread(target=self._follow, name="ledger-follower", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, flush: bool = True) -> None:
+        """Stop the threads; by default commit what is pending first."""
+        if flush and self.error is None:
+            self.flush()
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.block_interval / 4):
+            try:
+                with self._lock:
+                    due = self._exec is not None and (
+                        _time.monotonic() - self._opened >= self.block_interval
+                    )
+                    if due:
+                        self._cut()
+            except BaseException as exc:
+                self._fail(exc)
+                return
+
+    def _follow(self) -> None:
+        assert self.log is not None
+        try:
+            for height, raw in self.log.watch(self.store.height + 1, self._stop):
+                self._on_log_block(height, raw)
+        except BaseException as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        _log.error("orderer stopped: %s", exc)
+        self.error = exc
+        with self._lock:
+            for tx_id, waiter in self._waiters.items():
+                waiter.resolve(Commit(tx_id, None, False, f"orderer stopped: {exc}"))
+            self._waiters.clear()
+
+    def _raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise OrdererError(f"orderer stopped: {self.error}") from self.error
+
+
+class EmbeddedOrderer(Orderer):
+    """The single-process orderer: blocks go straight into ``store``."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: ContractRegistry,
+        *,
+        member: str,
+        key: Ed25519PrivateKey,
+        **options: Any,
+    ) -> None:
+        super().__init__(store, registry, member=member, key=key, log=None, **options)
+
+
+class LogOrderer(Orderer):
+    """A proposer that orders through a shared log (etcd): compare-and-put per height."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: ContractRegistry,
+        log: OrderingLog,
+        *,
+        member: str,
+        key: Ed25519PrivateKey,
+        **options: Any,
+    ) -> None:
+        super().__init__(store, registry, member=member, key=key, log=log, **options)

@@ -1,0 +1,521 @@
+"""The SQLite store: blocks, transactions, their results, and the state they produce.
+
+Rules the store keeps:
+
+- One SQLite file per replica (``<data-dir>/ledger.sqlite``), WAL journal, one writer.
+  ``synchronous=FULL`` by default, so a committed block survives power loss, not just a
+  crashed process.
+- A block, its transactions' results and the state it produces commit in **one**
+  SQLite transaction: a crash at any instant leaves the previous block or the next one,
+  never a state between.
+- The store keeps bytes exactly as signed: each block's header bytes and proposer
+  signature, each transaction's stored bytes. A block's encoding is rebuilt from those
+  parts (its canonical CBOR container has one form), so nothing is stored twice.
+- The store does not judge: callers (:class:`ledger.Replica`, the orderers) validate a
+  block before they commit it, and ``verify`` re-checks everything stored.
+
+Schema version 1 (``PRAGMA user_version``): ``meta``, ``blocks``, ``txs`` (indexed by
+id, by member, by kind, by height), ``tx_parties``, ``state`` (the tables contracts
+read), ``checkpoints`` and ``equivocations``. docs/LEDGER_FORMAT.md lists the columns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cbor2
+
+from ledger._block import Block, BlockHeader, decode_header, encode_block
+from ledger._contract import Value
+from ledger._errors import LedgerError
+from ledger._execute import TxResult, Write
+from ledger._tx import SignedTransaction, decode_transaction
+
+__all__ = ["SCHEMA_VERSION", "BlockInfo", "Store", "StoreError", "StoreState", "TxRecord"]
+
+SCHEMA_VERSION = 1
+_CACHE_LIMIT = 1 << 17
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE blocks (
+    height INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    header BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    time INTEGER NOT NULL,
+    proposer TEXT NOT NULL,
+    tx_count INTEGER NOT NULL,
+    state_digest BLOB NOT NULL
+);
+CREATE TABLE txs (
+    height INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    tx_id BLOB NOT NULL,
+    raw BLOB NOT NULL,
+    member TEXT,
+    kind TEXT,
+    seq INTEGER,
+    time INTEGER,
+    ok INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (height, idx)
+) WITHOUT ROWID;
+CREATE INDEX txs_by_id ON txs (tx_id);
+CREATE INDEX txs_by_member ON txs (member, height, idx);
+CREATE INDEX txs_by_kind ON txs (kind, height, idx);
+CREATE TABLE tx_parties (
+    party TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
+    PRIMARY KEY (party, height, idx)
+) WITHOUT ROWID;
+CREATE TABLE state (
+    tbl TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (tbl, key)
+) WITHOUT ROWID;
+CREATE TABLE checkpoints (
+    height INTEGER NOT NULL, member TEXT NOT NULL, header_hash BLOB NOT NULL,
+    signature BLOB NOT NULL, PRIMARY KEY (height, member)
+) WITHOUT ROWID;
+CREATE TABLE equivocations (
+    id INTEGER PRIMARY KEY, height INTEGER NOT NULL, detail TEXT NOT NULL,
+    evidence BLOB NOT NULL
+);
+"""
+
+
+class StoreError(LedgerError):
+    """The store cannot do what was asked (wrong height, wrong schema, missing file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInfo:
+    height: int
+    hash: bytes
+    header: bytes
+    signature: bytes
+    time: int
+    proposer: str
+    tx_count: int
+    state_digest: bytes
+
+    def decoded_header(self) -> BlockHeader:
+        return decode_header(self.header)
+
+
+@dataclass(frozen=True, slots=True)
+class TxRecord:
+    """A stored transaction and what became of it."""
+
+    tx_id: bytes
+    height: int
+    index: int
+    raw: bytes
+    member: str | None
+    kind: str | None
+    seq: int | None
+    time: int | None
+    ok: bool
+    reason: str
+
+    def decoded(self) -> SignedTransaction:
+        return decode_transaction(self.raw)
+
+
+_TX_COLUMNS = "tx_id, height, idx, raw, member, kind, seq, time, ok, reason"
+_BLOCK_COLUMNS = "height, hash, header, signature, time, proposer, tx_count, state_digest"
+
+
+def _tx_record(row: tuple[Any, ...]) -> TxRecord:
+    return TxRecord(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9]
+    )
+
+
+class StoreState:
+    """The committed state as a read-only :class:`ledger.State` (writes go to overlays)."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, table: str, key: str) -> Value | None:
+        encoded = self._store._get_encoded(table, key)
+        return None if encoded is None else cbor2.loads(encoded)
+
+    def put(self, table: str, key: str, value: Value) -> None:
+        raise StoreError("committed state changes only by committing a block")
+
+    def delete(self, table: str, key: str) -> None:
+        raise StoreError("committed state changes only by committing a block")
+
+    def scan(self, table: str, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for key, encoded in self._store._scan_encoded(table, prefix):
+            yield key, cbor2.loads(encoded)
+
+
+class Store:
+    """A replica's SQLite file. Thread-safe; one writing process per file."""
+
+    def __init__(self, path: str | Path, *, create: bool = True, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"no ledger at {self.path}")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise StoreError("synchronous must be FULL or NORMAL")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._conn = sqlite3.connect(
+            str(self.path), isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(f"PRAGMA synchronous={synchronous}")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._cache: dict[tuple[str, str], bytes | None] = {}
+        self._data_version = -1
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
+                return
+            if version != 0:
+                raise StoreError(
+                    f"{self.path} has ledger schema {version}; this software knows {SCHEMA_VERSION}"
+                )
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state -------------------------------------------------------------------------
+
+    def state(self) -> StoreState:
+        """The committed state; reads see every block committed so far."""
+        self._check_outside_writes()
+        return StoreState(self)
+
+    def _check_outside_writes(self) -> None:
+        # Another connection's commit (a second process on the file) makes the cache stale.
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._cache.clear()
+                self._data_version = version
+
+    def _get_encoded(self, table: str, key: str) -> bytes | None:
+        cache_key = (table, key)
+        try:
+            return self._cache[cache_key]
+        except KeyError:
+            pass
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT value FROM state WHERE tbl = ? AND key = ?", cache_key
+            ).fetchone()
+            value = None if row is None else bytes(row[0])
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[cache_key] = value
+            return value
+
+    def _scan_encoded(self, table: str, prefix: str) -> list[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key, value FROM state WHERE tbl = ? AND key >= ? ORDER BY key",
+                (table, prefix),
+            )
+            out = []
+            for key, value in rows:
+                if not key.startswith(prefix):
+                    break
+                out.append((key, bytes(value)))
+            return out
+
+    def state_rows(self) -> Iterator[tuple[str, str, bytes]]:
+        """Every ``(table, key, value CBOR)`` in order, for verification and export."""
+        with self._lock:
+            rows = self._conn.execute("SELECT tbl, key, value FROM state ORDER BY tbl, key")
+            yield from ((t, k, bytes(v)) for t, k, v in rows.fetchall())
+
+    # -- blocks ------------------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        """The head height, ``-1`` when the store is empty."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(height) FROM blocks").fetchone()
+            return -1 if row[0] is None else int(row[0])
+
+    def head(self) -> BlockInfo | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_BLOCK_COLUMNS} FROM blocks ORDER BY height DESC LIMIT 1"
+            ).fetchone()
+            return None if row is None else BlockInfo(*row)
+
+    def block_info(self, height: int) -> BlockInfo | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+            return None if row is None else BlockInfo(*row)
+
+    def blocks_info(self, from_height: int = 0, limit: int | None = None) -> list[BlockInfo]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
+                (from_height, -1 if limit is None else limit),
+            ).fetchall()
+            return [BlockInfo(*row) for row in rows]
+
+    @property
+    def chain_id(self) -> bytes | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'chain_id'").fetchone()
+            return None if row is None else bytes(row[0])
+
+    def block_txs(self, height: int) -> list[bytes]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT raw FROM txs WHERE height = ? ORDER BY idx", (height,)
+            ).fetchall()
+            return [bytes(r[0]) for r in rows]
+
+    def block(self, height: int) -> bytes | None:
+        """The block's encoding, exactly as it was proposed."""
+        with self._lock:
+            info = self.block_info(height)
+            if info is None:
+                return None
+            return encode_block(info.header, info.signature, self.block_txs(height))
+
+    def blocks_from(self, height: int) -> Iterator[bytes]:
+        """Blocks from ``height`` to the head as it is while iterating."""
+        while True:
+            block = self.block(height)
+            if block is None:
+                return
+            yield block
+            height += 1
+
+    def wait_for_height(self, height: int, timeout: float) -> bool:
+        """Wait until a block at ``height`` is committed by this process (or exists)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.height >= height, timeout=timeout)
+
+    def commit(self, block: Block, results: Sequence[TxResult], writes: Sequence[Write]) -> None:
+        """Store a validated block, its results and its writes, all or nothing."""
+        if len(results) != len(block.txs):
+            raise StoreError("one result per transaction is required")
+        header = block.header
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                head = self._conn.execute("SELECT MAX(height) FROM blocks").fetchone()[0]
+                expected = 0 if head is None else head + 1
+                if header.height != expected:
+                    raise StoreError(f"block {header.height} does not follow head {expected - 1}")
+                self._insert(block, results, writes)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                self._cache.clear()
+                raise
+            for table, key, value in writes:
+                self._cache[(table, key)] = value
+            self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            self._changed.notify_all()
+
+    def _insert(self, block: Block, results: Sequence[TxResult], writes: Sequence[Write]) -> None:
+        header = block.header
+        c = self._conn
+        c.execute(
+            f"INSERT INTO blocks ({_BLOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                header.height,
+                header.hash,
+                header.raw,
+                block.signature,
+                header.time,
+                header.proposer,
+                header.tx_count,
+                header.state_digest,
+            ),
+        )
+        c.executemany(
+            "INSERT INTO txs (height, idx, tx_id, raw, member, kind, seq, time, ok, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    header.height,
+                    r.index,
+                    r.tx_id,
+                    raw,
+                    r.member,
+                    r.kind,
+                    r.seq,
+                    r.time,
+                    int(r.ok),
+                    r.reason,
+                )
+                for r, raw in zip(results, block.txs, strict=True)
+            ],
+        )
+        c.executemany(
+            "INSERT INTO tx_parties (party, height, idx) VALUES (?, ?, ?)",
+            [(p, header.height, r.index) for r in results for p in r.parties],
+        )
+        c.executemany(
+            "INSERT OR REPLACE INTO state (tbl, key, value) VALUES (?, ?, ?)",
+            [(t, k, v) for t, k, v in writes if v is not None],
+        )
+        c.executemany(
+            "DELETE FROM state WHERE tbl = ? AND key = ?",
+            [(t, k) for t, k, v in writes if v is None],
+        )
+        if header.height == 0:
+            c.execute("INSERT INTO meta (key, value) VALUES ('chain_id', ?)", (header.chain,))
+
+    # -- transactions ------------------------------------------------------------------
+
+    def tx(self, tx_id: bytes) -> TxRecord | None:
+        """The transaction with this id; its valid occurrence if it also appears refused."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_TX_COLUMNS} FROM txs WHERE tx_id = ? ORDER BY ok DESC, height LIMIT 1",
+                (tx_id,),
+            ).fetchone()
+            return None if row is None else _tx_record(row)
+
+    def tx_at(self, height: int, index: int) -> TxRecord | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_TX_COLUMNS} FROM txs WHERE height = ? AND idx = ?", (height, index)
+            ).fetchone()
+            return None if row is None else _tx_record(row)
+
+    def txs(
+        self,
+        *,
+        member: str | None = None,
+        kind: str | None = None,
+        party: str | None = None,
+        ok: bool | None = None,
+        from_height: int = 0,
+        to_height: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[TxRecord]:
+        """Transactions filtered by submitter, kind, involved party, validity and height.
+
+        ``member`` is who submitted and signed; ``party`` another member the contract
+        names as involved (``Contract.parties``): for query receipts, the responder
+        submits and the querier is a party, so "queries I served" is
+        ``txs(member=me, kind=...)`` and "queries I made" ``txs(party=me, kind=...)``.
+        """
+        where = ["t.height >= ?"]
+        args: list[Any] = [from_height]
+        source = "txs t"
+        if party is not None:
+            source = "tx_parties p JOIN txs t ON t.height = p.height AND t.idx = p.idx"
+            where.append("p.party = ?")
+            args.append(party)
+        for column, value in (("member", member), ("kind", kind)):
+            if value is not None:
+                where.append(f"t.{column} = ?")
+                args.append(value)
+        if ok is not None:
+            where.append("t.ok = ?")
+            args.append(int(ok))
+        if to_height is not None:
+            where.append("t.height <= ?")
+            args.append(to_height)
+        order = "DESC" if newest_first else "ASC"
+        columns = ", ".join(f"t.{c.strip()}" for c in _TX_COLUMNS.split(","))
+        sql = (
+            f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)}"
+            f" ORDER BY t.height {order}, t.idx {order} LIMIT ?"
+        )
+        args.append(-1 if limit is None else limit)
+        with self._lock:
+            return [_tx_record(row) for row in self._conn.execute(sql, args).fetchall()]
+
+    def tx_parties(self, height: int, index: int) -> tuple[str, ...]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT party FROM tx_parties WHERE height = ? AND idx = ? ORDER BY party",
+                (height, index),
+            ).fetchall()
+            return tuple(r[0] for r in rows)
+
+    def tx_count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM txs").fetchone()[0])
+
+    # -- checkpoints and equivocations -------------------------------------------------
+
+    def add_checkpoint(self, height: int, member: str, header_hash: bytes, sig: bytes) -> bool:
+        """Record a verified checkpoint signature; ``False`` if it was already known."""
+        with self._lock:
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO checkpoints (height, member, header_hash, signature)"
+                " VALUES (?, ?, ?, ?)",
+                (height, member, header_hash, sig),
+            )
+            return cursor.rowcount > 0
+
+    def checkpoints(self, height: int) -> list[tuple[str, bytes, bytes]]:
+        """``(member, header_hash, signature)`` recorded for ``height``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT member, header_hash, signature FROM checkpoints WHERE height = ?"
+                " ORDER BY member",
+                (height,),
+            ).fetchall()
+            return [(m, bytes(h), bytes(s)) for m, h, s in rows]
+
+    def checkpointed_heights(self, from_height: int = 0) -> list[int]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT height FROM checkpoints WHERE height >= ? ORDER BY height",
+                (from_height,),
+            ).fetchall()
+            return [r[0] for r in rows]
+
+    def record_equivocation(self, height: int, detail: str, evidence: bytes) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO equivocations (height, detail, evidence) VALUES (?, ?, ?)",
+                (height, detail, evidence),
+            )
+
+    def equivocations(self) -> list[tuple[int, str, bytes]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT height, detail, evidence FROM equivocations ORDER BY id"
+            ).fetchall()
+            return [(h, d, bytes(e)) for h, d, e in rows]

@@ -1,0 +1,137 @@
+"""Block validation: everything a replica checks before it commits a block.
+
+:func:`validate_block` is pure given its inputs (state, the previous block's info, the
+registry): it checks the header against its predecessor (height, ``prev`` hash, chain
+id, time not going backwards), the proposer (an active ``member`` or ``orderer`` whose
+signature over the header bytes verifies, judged on the state before the block — after
+it, for genesis), the transaction count and RFC 9162 ``tx_root``, then executes every
+transaction and compares the resulting state digest with the header's. Any mismatch
+raises :class:`BlockError` naming the height and the problem; transactions that are
+merely invalid do not fail the block (they are recorded as refused, see
+:mod:`ledger._execute`), so one bad transaction cannot halt the chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger._block import GENESIS_PREV, Block, BlockHeader
+from ledger._codec import EncodingError
+from ledger._contract import ContractRegistry, State
+from ledger._errors import LedgerError
+from ledger._execute import BlockExecutor, TxResult, Write, prefetch_signatures
+from ledger._members import get_member
+from ledger._merkle import merkle_root
+from ledger._sig import BatchVerifier, SignatureError, verify_signature
+from ledger._tx import SignedTransaction, decode_transaction
+
+__all__ = [
+    "PROPOSER_ROLES",
+    "BlockError",
+    "BlockOutcome",
+    "PrevBlock",
+    "check_proposer",
+    "validate_block",
+]
+
+PROPOSER_ROLES = frozenset({"member", "orderer"})
+
+
+class BlockError(LedgerError):
+    """A block is not a valid successor of the replica's head; ``height`` may be None."""
+
+    def __init__(self, height: int | None, reason: str) -> None:
+        where = "block" if height is None else f"height {height}"
+        super().__init__(f"{where}: {reason}")
+        self.height = height
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class PrevBlock:
+    """What a block is checked against: its predecessor's height, hash, time, digest."""
+
+    height: int
+    hash: bytes
+    time: int
+    state_digest: bytes
+    chain: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BlockOutcome:
+    results: tuple[TxResult, ...]
+    writes: tuple[Write, ...]
+    state_digest: bytes
+
+
+def check_proposer(state: State, header: BlockHeader, signature: bytes) -> None:
+    """Raise :class:`BlockError` unless ``header``'s proposer may propose and signed it."""
+    member = get_member(state, header.proposer)
+    if member is None or not member.active:
+        raise BlockError(header.height, f"proposer {header.proposer!r} is not an active member")
+    if member.role not in PROPOSER_ROLES:
+        raise BlockError(header.height, f"proposer role {member.role!r} may not propose")
+    try:
+        verify_signature(member.signing_key, header.raw, signature)
+    except SignatureError:
+        raise BlockError(header.height, "proposer signature does not verify") from None
+
+
+def validate_block(
+    block: Block,
+    state: State,
+    prev: PrevBlock | None,
+    registry: ContractRegistry,
+    verifier: BatchVerifier,
+) -> BlockOutcome:
+    """Check ``block`` as the successor of ``prev`` over ``state``; see the module doc."""
+    header = block.header
+    h = header.height
+    if prev is None:
+        if h != 0 or header.prev != GENESIS_PREV:
+            raise BlockError(h, "the first block must be a genesis block at height 0")
+        prev_digest = GENESIS_PREV
+    else:
+        if h != prev.height + 1:
+            raise BlockError(h, f"expected height {prev.height + 1}")
+        if header.prev != prev.hash:
+            raise BlockError(h, "prev hash does not match the previous block")
+        if header.chain != prev.chain:
+            raise BlockError(h, "block is for another chain")
+        if header.time < prev.time:
+            raise BlockError(h, "block time goes backwards")
+        prev_digest = prev.state_digest
+        check_proposer(state, header, block.signature)
+    if header.tx_count != len(block.txs):
+        raise BlockError(
+            h, f"header counts {header.tx_count} transactions, block has {len(block.txs)}"
+        )
+    if merkle_root(block.txs) != header.tx_root:
+        raise BlockError(h, "tx_root does not match the block's transactions")
+    decoded: list[SignedTransaction | bytes] = []
+    for raw in block.txs:
+        try:
+            decoded.append(decode_transaction(raw))
+        except EncodingError:
+            decoded.append(raw)  # the executor records it as malformed
+    if h > 0:
+        prefetch_signatures(
+            state,
+            [stx for stx in decoded if isinstance(stx, SignedTransaction)],
+            registry,
+            verifier,
+        )
+    executor = BlockExecutor(state, registry, height=h, time=header.time, prev_digest=prev_digest)
+    results = tuple(executor.execute(tx, i) for i, tx in enumerate(decoded))
+    if h == 0:
+        if len(results) != 1 or not results[0].ok:
+            reason = results[0].reason if results else "no genesis transaction"
+            raise BlockError(0, f"genesis transaction refused: {reason}")
+        if header.chain != executor.chain:
+            raise BlockError(0, "genesis header chain id differs from its configuration's")
+        check_proposer(executor.state, header, block.signature)
+    writes, digest = executor.finish()
+    if digest != header.state_digest:
+        raise BlockError(h, "state digest differs from this replica's (state diverges)")
+    return BlockOutcome(results, tuple(writes), digest)

@@ -1,0 +1,109 @@
+"""A small consortium for ledger tests: deterministic keys, genesis, transaction signing."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger import (
+    Block,
+    Contract,
+    ContractRegistry,
+    Founder,
+    GenesisConfig,
+    Replica,
+    SignedTransaction,
+    Store,
+    build_genesis_block,
+    default_registry,
+    public_key_bytes,
+    sign_genesis,
+    sign_transaction,
+)
+
+T0 = 1_700_000_000_000
+
+
+def key_for(member: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(member.encode()).digest())
+
+
+def founder(member: str, role: str = "member") -> Founder:
+    return Founder(
+        id=member,
+        name=f"Bank {member}",
+        role=role,
+        signing_key=public_key_bytes(key_for(member)),
+        tls_fingerprint=hashlib.sha256(b"tls:" + member.encode()).digest(),
+        address=f"127.0.0.1:{7000 + sum(member.encode())}",
+    )
+
+
+@dataclass
+class Net:
+    """Founders ``members`` (role from ``roles``, default member) and their next seq."""
+
+    config: GenesisConfig
+    genesis: Block
+    registry: ContractRegistry
+    seqs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> bytes:
+        return self.config.chain_id
+
+    def tx(
+        self,
+        member: str,
+        kind: str,
+        body: Mapping[str, Any],
+        *,
+        seq: int | None = None,
+        time: int = T0,
+        key: Ed25519PrivateKey | None = None,
+    ) -> SignedTransaction:
+        if seq is None:
+            seq = self.seqs.get(member, 1) + 1
+            self.seqs[member] = seq
+        return sign_transaction(
+            key or key_for(member),
+            chain=self.chain,
+            member=member,
+            kind=kind,
+            body=body,
+            seq=seq,
+            time=time,
+        )
+
+    def store(self, path: Path) -> Store:
+        """A store at ``path`` holding this net's genesis block."""
+        store = Store(path)
+        if store.height < 0:
+            Replica(store, self.registry).apply(self.genesis.raw)
+        return store
+
+
+def make_net(
+    members: Iterable[str] = ("m1", "m2", "m3"),
+    *,
+    roles: Mapping[str, str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    extra: Iterable[Contract] = (),
+) -> Net:
+    roles = roles or {}
+    founders = tuple(founder(m, roles.get(m, "member")) for m in members)
+    config = GenesisConfig(
+        consortium="test consortium", founders=founders, time=T0, params=dict(params or {})
+    )
+    raw = config.encode()
+    signatures = {f.id: sign_genesis(raw, key_for(f.id)) for f in founders}
+    registry = default_registry(extra)
+    genesis = build_genesis_block(
+        raw, signatures, proposer=founders[0].id, key=key_for(founders[0].id), registry=registry
+    )
+    return Net(config, genesis, registry)
