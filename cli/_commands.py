@@ -12,6 +12,7 @@ def register(app: typer.Typer) -> None:
     from cli import (
         _consortium,
         _credits,
+        _demo,
         _dispute,
         _feedback,
         _gateway,
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     )
 
     _version.register(app)
+    _demo.register(app)
     _consortium.register(app)
     _member.register(app)
     _gateway.register(app)

@@ -1,5 +1,165 @@
-"""Private membership queries: RFC 9497 OPRF/VOPRF (ristretto255-SHA512) and the published index."""
+"""Private membership queries: RFC 9497 VOPRF (ristretto255-SHA512) and the published index.
 
-from psi._errors import PsiError
+A responder publishes, per list type, an index of tags ``F(k, x)[0:16]`` of its listed
+identifiers x under its OPRF key k, commits each epoch of it on the ledger, and
+evaluates blinded elements for queriers with a batched DLEQ proof. A querier blinds its
+identifiers, has the responder evaluate them, verifies the proof against the public key
+the ledger names, finalizes, and looks the tags up in a snapshot it has verified
+against the ledger commitment. The responder never sees the identifiers; the querier
+learns only which of its own identifiers are listed (and their labels).
 
-__all__ = ["PsiError"]
+Public API
+----------
+Keys and evaluation (RFC 9497, VOPRF mode)::
+
+    key = generate_key_pair(rng)                 # rng(n) -> n random bytes, e.g. os.urandom
+    key = derive_key_pair(seed32, info)          # RFC 9497 DeriveKeyPair
+    key.public, key.key_id                       # what the ledger records
+    evaluate(key, data) -> bytes                 # direct server Evaluate (64-byte output)
+    evaluate_batch(key, blinded, rng, pool=...) -> (evaluated, proof)
+    blind_batch(inputs, rng) -> (blinds, blinded)
+    finalize_batch(inputs, blinds, blinded, evaluated, proof, public_key) -> outputs
+    WorkerPool(processes), set_default_pool(pool)  # batches >= 256 use worker processes
+
+Identifiers (registries are data; defaults per DESIGN §7)::
+
+    Registry.from_mapping({...}), DEFAULT_REGISTRY, NORMALISER_VERSION ("v1")
+    prf_input(list_type, id_type, normalised_value, registry) -> bytes
+    # UnknownTypeError for an unknown list/id type, IdentifierError for a value not in
+    # normalised shape (psi checks shape; adapters normalises).
+
+Responder's index (SQLite, WAL)::
+
+    store = IndexStore(path, registry=..., pool=...)
+    store.create_list(list_type, key, labels=True) -> Commitment
+    store.apply(list_type, adds=[Entry(id_type, value, reason, listed_at, expires_at)],
+                removes=[(id_type, value)], now=unix_seconds, progress=cb) -> ApplyReport
+    store.commitment(list_type, epoch=None) -> Commitment
+    store.export_snapshot(list_type) -> bytes
+    store.export_delta(list_type, since_epoch) -> bytes
+    store.evaluate(list_type, blinded, rng) -> (evaluated, proof)
+    store.bucket(list_type, prefix, bits) -> bytes   # BucketTooSmall under MIN_BUCKET
+    store.rotate_key(list_type, new_key, progress=cb) -> Commitment
+    store.public_key(list_type), store.key(list_type), store.size(list_type)
+
+Querier::
+
+    pending = prepare_query(list_type, [(id_type, value), ...], rng)
+    pending.request() / pending.blinded / pending.digest()   # to send and to sign
+    outputs = pending.finish(evaluated, proof, responder_public_key)  # verifies proof
+    snap = Snapshot.load(snapshot_bytes, commitment)          # verifies the digest
+    snap = snap.apply_delta(delta_bytes, next_commitment)     # verifies again
+    snap.lookup(output) -> Hit | None                         # Hit.label opened if any
+    bucket_prefix(prf_input, bits), bucket_lookup(answer, output, commitment)
+    bucket_bits_for(size)
+
+Formats: ``Commitment.to_bytes() / from_bytes()`` (what the ledger records),
+``encode_elements`` / ``decode_elements`` (n × 32-byte batches), ``batch_digest``.
+RFC 9162 Merkle helpers for everyone's use: ``merkle_root``, ``MerkleAccumulator``,
+``leaf_hash``, ``node_hash``, ``inclusion_proof``, ``verify_inclusion``.
+``membership_demo()`` runs a whole query in one process (``riskshare demo``).
+
+Errors: everything derives from ``PsiError``. ``ProtocolError`` is the one type for bad
+bytes from elsewhere (lengths, non-canonical or identity elements, bad proofs, a
+snapshot or delta that does not match its commitment, a label that does not open).
+
+Leakage and error rates
+-----------------------
+The responder learns how many elements a querier evaluated, nothing else. A snapshot
+lookup compares 8 bytes of tag: a false positive has probability about n / 2^64 per
+lookup for an index of n entries (2^-44 at n = 10^6), and none in practice when labels
+are on (the label must also open). Bucket mode additionally reveals ``bits`` bits of
+``SHA-256(domain | identifier)``; the responder refuses any bucket under 4096 entries.
+"""
+
+from psi._api import bucket_bits_for, evaluate
+from psi._demo import DemoQuery, DemoReport, membership_demo
+from psi._errors import (
+    BucketTooSmall,
+    DeltaUnavailable,
+    IdentifierError,
+    ProtocolError,
+    PsiError,
+    StoreError,
+    UnknownTypeError,
+)
+from psi._formats import Commitment, decode_elements, encode_elements
+from psi._labels import LABEL_BYTES, TAG_BYTES, Label
+from psi._merkle import (
+    EMPTY_ROOT,
+    MerkleAccumulator,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    verify_inclusion,
+)
+from psi._oprf import MAX_BATCH, KeyPair, derive_key_pair, generate_key_pair, key_id
+from psi._parallel import (
+    WorkerPool,
+    blind_batch,
+    default_pool,
+    evaluate_batch,
+    finalize_batch,
+    set_default_pool,
+)
+from psi._query import Hit, PendingQuery, QueryOutput, batch_digest, prepare_query
+from psi._registry import DEFAULT_REGISTRY, NORMALISER_VERSION, Registry, prf_input
+from psi._snapshot import Snapshot, bucket_lookup, bucket_prefix
+from psi._store import MIN_BUCKET, ApplyReport, Entry, IndexStore, Progress
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "EMPTY_ROOT",
+    "LABEL_BYTES",
+    "MAX_BATCH",
+    "MIN_BUCKET",
+    "NORMALISER_VERSION",
+    "TAG_BYTES",
+    "ApplyReport",
+    "BucketTooSmall",
+    "Commitment",
+    "DeltaUnavailable",
+    "DemoQuery",
+    "DemoReport",
+    "Entry",
+    "Hit",
+    "IdentifierError",
+    "IndexStore",
+    "KeyPair",
+    "Label",
+    "MerkleAccumulator",
+    "PendingQuery",
+    "Progress",
+    "ProtocolError",
+    "PsiError",
+    "QueryOutput",
+    "Registry",
+    "Snapshot",
+    "StoreError",
+    "UnknownTypeError",
+    "WorkerPool",
+    "batch_digest",
+    "blind_batch",
+    "bucket_bits_for",
+    "bucket_lookup",
+    "bucket_prefix",
+    "decode_elements",
+    "default_pool",
+    "derive_key_pair",
+    "encode_elements",
+    "evaluate",
+    "evaluate_batch",
+    "finalize_batch",
+    "generate_key_pair",
+    "inclusion_proof",
+    "key_id",
+    "leaf_hash",
+    "membership_demo",
+    "merkle_root",
+    "node_hash",
+    "prepare_query",
+    "prf_input",
+    "set_default_pool",
+    "verify_inclusion",
+]

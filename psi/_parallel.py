@@ -1,0 +1,269 @@
+"""Batched OPRF operations spread over worker processes.
+
+Python runs one thread of libsodium calls at a time, so a batch uses every core only
+through processes. A ``WorkerPool`` wraps a ``ProcessPoolExecutor`` started with
+``spawn`` (safe beside gRPC threads, which ``fork`` is not). Small batches run inline:
+below ``PARALLEL_MIN`` elements, sending them costs more than it saves.
+
+Results do not depend on the pool: the chunk functions in ``_work`` compute exact
+shares, and the proof nonce and blinds are drawn here, in the calling process, from the
+``rng`` the caller passed in.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any, TypeVar
+
+from psi import _group as g
+from psi import _oprf as o
+from psi import _work as w
+from psi._errors import ProtocolError, PsiError
+
+__all__ = [
+    "PARALLEL_MIN",
+    "WorkerPool",
+    "blind_batch",
+    "default_pool",
+    "evaluate_batch",
+    "finalize_batch",
+    "index_stream",
+    "set_default_pool",
+]
+
+PARALLEL_MIN = 256
+_T = TypeVar("_T")
+
+
+def _noop() -> int:
+    return os.getpid()
+
+
+class WorkerPool:
+    """Worker processes for OPRF batches; ``processes`` defaults to the usable CPUs."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        n = processes or _usable_cpus()
+        if n < 1:
+            raise PsiError("a worker pool needs at least one process")
+        self.processes = n
+        self._executor = ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"))
+
+    def warm(self) -> None:
+        """Start every worker now rather than on first use (spawning takes ~0.2 s each)."""
+        for f in [self._executor.submit(_noop) for _ in range(self.processes)]:
+            f.result()
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        return self._executor.submit(fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+_default: WorkerPool | None = None
+_default_set = False
+_lock = threading.Lock()
+
+
+def default_pool() -> WorkerPool | None:
+    """The process-wide pool, created on first use; ``None`` on a one-CPU machine."""
+    global _default, _default_set
+    with _lock:
+        if not _default_set:
+            _default = WorkerPool() if _usable_cpus() > 1 else None
+            _default_set = True
+        return _default
+
+
+def set_default_pool(pool: WorkerPool | None) -> None:
+    """Replace the process-wide pool (``None`` runs every batch inline)."""
+    global _default, _default_set
+    with _lock:
+        _default, _default_set = pool, True
+
+
+class _Default:
+    pass
+
+
+DEFAULT: Any = _Default()
+
+
+def _resolve(pool: WorkerPool | _Default | None, n: int) -> WorkerPool | None:
+    if n < PARALLEL_MIN:
+        return None
+    if isinstance(pool, _Default):
+        return default_pool()
+    return pool
+
+
+def _ranges(n: int, parts: int) -> list[tuple[int, int]]:
+    parts = max(1, min(parts, n))
+    step = -(-n // parts)
+    return [(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def _check_batch(n: int) -> None:
+    if not 0 < n <= o.MAX_BATCH:
+        raise ProtocolError(f"a batch holds 1 to {o.MAX_BATCH} elements, got {n}")
+
+
+def evaluate_batch(
+    key: o.KeyPair,
+    blinded: Sequence[bytes],
+    rng: g.Rng,
+    *,
+    pool: WorkerPool | _Default | None = DEFAULT,
+) -> tuple[list[bytes], bytes]:
+    """Server: VOPRF BlindEvaluate of a batch with one batched DLEQ proof.
+
+    Returns ``(evaluated_elements, proof)``. A malformed or identity blinded element
+    raises ``ProtocolError``.
+    """
+    n = len(blinded)
+    _check_batch(n)
+    if any(len(e) != g.ELEMENT_BYTES for e in blinded):
+        raise ProtocolError("blinded element has the wrong length")
+    mode = o.Mode.VOPRF
+    seed = o.composite_seed(key.public, mode)
+    p = _resolve(pool, n)
+    if p is None:
+        parts = [w.eval_chunk(key.secret, seed, 0, b"".join(blinded), mode)]
+    else:
+        futures = [
+            p.submit(w.eval_chunk, key.secret, seed, a, b"".join(blinded[a:b]), int(mode))
+            for a, b in _ranges(n, p.processes)
+        ]
+        parts = [f.result() for f in futures]
+    evaluated = [e for d, _ in parts for e in w.split32(d)]
+    m = g.IDENTITY
+    for _, mp in parts:
+        m = g.add(m, mp)
+    z = g.scalar_mult(key.secret, m)
+    proof = o.prove_composite(key.secret, g.GENERATOR, key.public, m, z, g.random_scalar(rng), mode)
+    return evaluated, proof
+
+
+def blind_batch(
+    inputs: Sequence[bytes],
+    rng: g.Rng,
+    *,
+    pool: WorkerPool | _Default | None = DEFAULT,
+) -> tuple[list[bytes], list[bytes]]:
+    """Client: VOPRF Blind of a batch; returns ``(blinds, blinded_elements)``."""
+    n = len(inputs)
+    _check_batch(n)
+    blinds = [g.random_scalar(rng) for _ in inputs]
+    p = _resolve(pool, n)
+    mode = int(o.Mode.VOPRF)
+    if p is None:
+        return blinds, o.blind_with(inputs, blinds, o.Mode.VOPRF)
+    futures = [
+        p.submit(w.blind_chunk, list(inputs[a:b]), b"".join(blinds[a:b]), mode)
+        for a, b in _ranges(n, p.processes)
+    ]
+    return blinds, [e for f in futures for e in w.split32(f.result())]
+
+
+def finalize_batch(
+    inputs: Sequence[bytes],
+    blinds: Sequence[bytes],
+    blinded: Sequence[bytes],
+    evaluated: Sequence[bytes],
+    proof: bytes,
+    public_key: bytes,
+    *,
+    pool: WorkerPool | _Default | None = DEFAULT,
+) -> list[bytes]:
+    """Client: verify the batched proof and finalize; ``ProtocolError`` if anything is off."""
+    n = len(inputs)
+    _check_batch(n)
+    if not n == len(blinds) == len(blinded) == len(evaluated):
+        raise ProtocolError("evaluated batch does not match the blinded batch")
+    if any(len(e) != g.ELEMENT_BYTES for e in evaluated):
+        raise ProtocolError("evaluated element has the wrong length")
+    g.deserialize_element(public_key)
+    o.decode_proof(proof)
+    mode = o.Mode.VOPRF
+    seed = o.composite_seed(public_key, mode)
+    p = _resolve(pool, n)
+    args = [
+        (
+            seed,
+            a,
+            list(inputs[a:b]),
+            b"".join(blinds[a:b]),
+            b"".join(blinded[a:b]),
+            b"".join(evaluated[a:b]),
+            int(mode),
+        )
+        for a, b in _ranges(n, 1 if p is None else p.processes)
+    ]
+    if p is None:
+        parts = [w.unblind_chunk(*a) for a in args]
+    else:
+        parts = [f.result() for f in [p.submit(w.unblind_chunk, *a) for a in args]]
+    m = z = g.IDENTITY
+    for mp, zp, _ in parts:
+        m, z = g.add(m, mp), g.add(z, zp)
+    o.verify_composite(g.GENERATOR, public_key, m, z, proof, mode)
+    return [x for _, _, outs in parts for x in outs]
+
+
+def index_stream(
+    key: o.KeyPair,
+    list_type: str,
+    items: Iterable[tuple[bytes, tuple[int, int, int] | None]],
+    *,
+    chunk: int = 2048,
+    pool: WorkerPool | _Default | None = DEFAULT,
+) -> Iterator[list[tuple[bytes, bytes, int]]]:
+    """Index build: per chunk of ``(prf_input, label_fields)`` yield ``(tag, label, bucket)``.
+
+    Chunks are yielded in order while later chunks are still being computed, so the
+    caller can write one chunk to storage while the workers evaluate the next ones;
+    at most two chunks per worker are in flight, which bounds memory.
+    """
+    kid = key.key_id
+    p = pool if not isinstance(pool, _Default) else default_pool()
+    it = iter(items)
+
+    def next_chunk() -> tuple[list[bytes], list[tuple[int, int, int] | None]] | None:
+        xs: list[bytes] = []
+        labs: list[tuple[int, int, int] | None] = []
+        for x, lab in it:
+            xs.append(x)
+            labs.append(lab)
+            if len(xs) >= chunk:
+                break
+        return (xs, labs) if xs else None
+
+    if p is None:
+        while (c := next_chunk()) is not None:
+            yield w.index_chunk(key.secret, list_type, kid, c[0], c[1])
+        return
+    inflight: list[Future[list[tuple[bytes, bytes, int]]]] = []
+    while True:
+        while len(inflight) < 2 * p.processes and (c := next_chunk()) is not None:
+            inflight.append(p.submit(w.index_chunk, key.secret, list_type, kid, c[0], c[1]))
+        if not inflight:
+            return
+        yield inflight.pop(0).result()

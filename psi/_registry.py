@@ -1,0 +1,135 @@
+"""List types, identifier types and the PRF input every tag is computed from.
+
+Rules this module keeps:
+
+- A registry is data: which identifier types each list type admits, the normaliser
+  version, and the normalised *shape* of each identifier type. The defaults are DESIGN
+  §7's; a consortium's genesis may carry its own, passed in as a ``Registry``.
+- ``psi`` does not normalise (check digits, prefixes, full-width folding live in
+  ``adapters``, which imports ``psi``). It refuses anything not already in normalised
+  shape, so two members can never tag the same person differently by accident.
+- The PRF input is ``list_type | id_type | normalised_value | normaliser_version``, each
+  field framed with a two-byte length after a versioned domain tag, so no two distinct
+  tuples encode to the same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from psi._errors import IdentifierError, UnknownTypeError
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "DEFAULT_SHAPES",
+    "NORMALISER_VERSION",
+    "PRF_INPUT_DOMAIN",
+    "Registry",
+    "prf_input",
+]
+
+NORMALISER_VERSION = "v1"
+PRF_INPUT_DOMAIN = b"riskshare/psi/prf-input/v1"
+
+#: Normalised shapes of normaliser v1 (DESIGN §7; the same rules ``adapters`` enforces).
+DEFAULT_SHAPES: Mapping[str, str] = MappingProxyType(
+    {
+        "cn_id": r"\d{17}[\dX]",
+        "phone": r"1[3-9]\d{9}",
+        "bank_card": r"\d{12,19}",
+        "account": r"[0-9A-Z]{3,12}\|\d{6,34}",
+        "device": r"[0-9a-f]{8,128}",
+    }
+)
+
+_DEFAULT_LISTS: Mapping[str, tuple[str, ...]] = {
+    "transaction_fraud": ("cn_id", "phone", "bank_card", "account", "device"),
+    "high_risk_account": ("account", "bank_card"),
+    "marketing_abuse": ("phone", "device", "cn_id"),
+}
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """Which identifier types each list type admits, their shapes, and the normaliser version."""
+
+    list_types: Mapping[str, frozenset[str]]
+    shapes: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SHAPES)
+    normaliser_version: str = NORMALISER_VERSION
+    _compiled: Mapping[str, re.Pattern[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in (*self.list_types, *self.shapes):
+            if not _NAME.fullmatch(name):
+                raise UnknownTypeError(f"type name {name!r} is not lower_snake_case ASCII")
+        for list_type, id_types in self.list_types.items():
+            missing = set(id_types) - set(self.shapes)
+            if missing:
+                raise UnknownTypeError(f"{list_type} admits id types with no shape: {missing}")
+        compiled = {k: re.compile(v, re.ASCII) for k, v in self.shapes.items()}
+        object.__setattr__(self, "list_types", MappingProxyType(dict(self.list_types)))
+        object.__setattr__(self, "_compiled", MappingProxyType(compiled))
+
+    @classmethod
+    def from_mapping(
+        cls,
+        list_types: Mapping[str, list[str] | tuple[str, ...] | frozenset[str]],
+        shapes: Mapping[str, str] | None = None,
+        normaliser_version: str = NORMALISER_VERSION,
+    ) -> Registry:
+        """Build a registry from plain data, as a genesis document carries it."""
+        return cls(
+            list_types={k: frozenset(v) for k, v in list_types.items()},
+            shapes=MappingProxyType(dict(shapes if shapes is not None else DEFAULT_SHAPES)),
+            normaliser_version=normaliser_version,
+        )
+
+    def check_list_type(self, list_type: str) -> None:
+        """Raise ``UnknownTypeError`` unless ``list_type`` is registered."""
+        if list_type not in self.list_types:
+            known = ", ".join(sorted(self.list_types))
+            raise UnknownTypeError(f"unknown list type {list_type!r} (known: {known})")
+
+    def check(self, list_type: str, id_type: str, value: str) -> None:
+        """Raise unless ``value`` is a normalised ``id_type`` admitted by ``list_type``.
+
+        The message names the types but never the value: errors reach logs.
+        """
+        self.check_list_type(list_type)
+        allowed = self.list_types[list_type]
+        if id_type not in allowed:
+            raise UnknownTypeError(
+                f"identifier type {id_type!r} is not admitted by list type {list_type!r} "
+                f"(admitted: {', '.join(sorted(allowed))})"
+            )
+        if not self._compiled[id_type].fullmatch(value):
+            raise IdentifierError(
+                f"{id_type} value is not normalised (normaliser {self.normaliser_version} "
+                f"shape {self.shapes[id_type]}); normalise it with adapters first"
+            )
+
+
+DEFAULT_REGISTRY = Registry.from_mapping(_DEFAULT_LISTS)
+
+
+def _field(data: bytes) -> bytes:
+    return len(data).to_bytes(2, "big") + data
+
+
+def prf_input(
+    list_type: str, id_type: str, value: str, registry: Registry = DEFAULT_REGISTRY
+) -> bytes:
+    """The OPRF input of one identifier, after checking its list type, id type and shape."""
+    registry.check(list_type, id_type, value)
+    return (
+        PRF_INPUT_DOMAIN
+        + _field(list_type.encode("utf-8"))
+        + _field(id_type.encode("utf-8"))
+        + _field(value.encode("utf-8"))
+        + _field(registry.normaliser_version.encode("utf-8"))
+    )
