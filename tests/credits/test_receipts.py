@@ -1,0 +1,174 @@
+"""Recording queries: two signatures, admission at recording time, post-hoc charging."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from token_incentive import AdmissionRefused, admit, params_from_state
+
+from ._net import DAY, T0, Net, key_of
+
+LT = "transaction_fraud"
+
+
+@pytest.fixture
+def net() -> Net:
+    n = Net()
+    for m in n.members:
+        n.publish(m, LT)
+    return n
+
+
+def test_receipt_debits_querier_and_counts_served_items(net: Net) -> None:
+    now = T0 + 1000
+    rid = net.query("alpha", "bravo", LT, 7, now)
+    assert net.balance("alpha") == -7 * 1000
+    assert net.balance("bravo") == 0  # the responder is rewarded at settlement, capped
+    r = net.receipt(rid)
+    assert (r["querier"], r["responder"], r["items"], r["charge"]) == ("alpha", "bravo", 7, 7000)
+    assert net.state.get("credits.served", f"{0:012d}/bravo/alpha") == 7
+    journal: list[Any] = [row for _, row in net.state.scan("credits.journal", "alpha/")]
+    assert [row["amount"] for row in journal] == [-7000]
+    assert net.conservation_gap() == 0
+
+
+def test_a_request_recorded_before_is_refused(net: Net) -> None:
+    now = T0 + 1000
+    signed = net.request("alpha", "bravo", LT, 2, now)
+    body = net.receipt_body(signed, now)
+    net.apply("bravo", "credits.receipt", body, now)
+    assert "recorded before" in net.refused("bravo", "credits.receipt", body, now + 1)
+    # The same request id re-signed with other content is the same request.
+    again = net.request("alpha", "bravo", LT, 3, now, request_id=signed.request.request_id)
+    reason = net.refused("bravo", "credits.receipt", net.receipt_body(again, now), now + 2)
+    assert "recorded before" in reason
+
+
+def test_signatures_and_binding_are_checked(net: Net) -> None:
+    now = T0 + 1000
+    signed = net.request("alpha", "bravo", LT, 2, now)
+    body = net.receipt_body(signed, now)
+    forged = dict(body, request_sig=key_of("charlie").sign(signed.data))
+    assert "bad signature by 'alpha'" in net.refused("bravo", "credits.receipt", forged, now)
+    by_other = net.receipt_body(signed, now, signer="charlie")
+    assert "bad signature by 'bravo'" in net.refused("bravo", "credits.receipt", by_other, now)
+    other = net.request("alpha", "bravo", LT, 2, now)
+    mixed = dict(body, request=other.data, request_sig=other.signature)
+    assert "does not commit" in net.refused("bravo", "credits.receipt", mixed, now)
+    # Only the addressed responder may record it.
+    assert "addressed to bravo" in net.refused("charlie", "credits.receipt", body, now)
+    assert "request, request_sig" in net.refused(
+        "bravo", "credits.receipt", {**body, "extra": 1}, now
+    )
+
+
+def test_request_freshness_and_normaliser(net: Net) -> None:
+    now = T0 + DAY
+    ttl = params_from_state(net.state).request_ttl_ms
+    stale = net.request("alpha", "bravo", LT, 1, now - ttl - 1)
+    assert "more than" in net.refused("bravo", "credits.receipt", net.receipt_body(stale, now), now)
+    net.state.put(
+        "gov.consortium",
+        "info",
+        {"name": "t", "normaliser_version": "v2", "genesis_time": T0, "chain_id": b"c" * 32},
+    )
+    fresh = net.request("alpha", "bravo", LT, 1, now)
+    assert "normaliser" in net.refused(
+        "bravo", "credits.receipt", net.receipt_body(fresh, now), now
+    )
+
+
+def test_reciprocity_non_publisher_and_stale_list_are_refused(net: Net) -> None:
+    now = T0 + 1000
+    with pytest.raises(AdmissionRefused) as exc:
+        admit(net.state, "alpha", "marketing_abuse", 1, now)
+    assert exc.value.code == "not_publisher"
+    net.publish("bravo", "marketing_abuse")
+    signed = net.request("alpha", "bravo", "marketing_abuse", 1, now)
+    reason = net.refused("bravo", "credits.receipt", net.receipt_body(signed, now), now)
+    assert "alpha publishes no non-empty marketing_abuse list" in reason
+    net.publish("alpha", "marketing_abuse", size=0)
+    with pytest.raises(AdmissionRefused, match="non-empty"):
+        admit(net.state, "alpha", "marketing_abuse", 1, now)
+    net.publish("alpha", "marketing_abuse", expires_at=now)
+    with pytest.raises(AdmissionRefused) as exc:
+        admit(net.state, "alpha", "marketing_abuse", 1, now)
+    assert exc.value.code == "stale_list"
+    net.publish("alpha", "marketing_abuse", expires_at=now + 1)
+    assert admit(net.state, "alpha", "marketing_abuse", 1, now).charge == 500
+    # The responder must publish the list it answers on, too.
+    net.unpublish("bravo", "marketing_abuse")
+    signed = net.request("alpha", "bravo", "marketing_abuse", 1, now)
+    reason = net.refused("bravo", "credits.receipt", net.receipt_body(signed, now), now)
+    assert "bravo publishes no" in reason
+
+
+def test_overdraft_is_enforced_at_admission_and_recording(net: Net) -> None:
+    net.set_params(overdraft=10_000)
+    now = T0 + 1000
+    net.query("alpha", "bravo", LT, 6, now)
+    with pytest.raises(AdmissionRefused) as exc:
+        admit(net.state, "alpha", LT, 5, now)
+    assert exc.value.code == "over_overdraft"
+    assert admit(net.state, "alpha", LT, 4, now).balance_after == -10_000
+    signed = net.request("alpha", "charlie", LT, 5, now)
+    reason = net.refused("charlie", "credits.receipt", net.receipt_body(signed, now), now)
+    assert "overdraft" in reason
+    net.query("alpha", "charlie", LT, 4, now)
+    assert net.balance("alpha") == -10_000
+
+
+def test_other_admission_refusals(net: Net) -> None:
+    now = T0 + 1000
+    with pytest.raises(AdmissionRefused) as exc:
+        admit(net.state, "obs", LT, 1, now)
+    assert exc.value.code == "not_member"
+    with pytest.raises(AdmissionRefused) as exc:
+        admit(net.state, "alpha", "no_such_list", 1, now)
+    assert exc.value.code == "unknown_list_type"
+    for items in (0, 100_001):
+        with pytest.raises(AdmissionRefused) as exc:
+            admit(net.state, "alpha", LT, items, now)
+        assert exc.value.code == "bad_items"
+    signed = net.request("alpha", "alpha", LT, 1, now)
+    assert "itself" in net.refused("alpha", "credits.receipt", net.receipt_body(signed, now), now)
+
+
+def test_observer_probes_only_canaries_and_free(net: Net) -> None:
+    now = T0 + 1000
+    signed = net.request("obs", "bravo", LT, 1, now)
+    reason = net.refused("bravo", "credits.receipt", net.receipt_body(signed, now), now)
+    assert "canary" in reason
+    rid = net.query("obs", "bravo", LT, 1, now, purpose="canary")
+    assert net.receipt(rid)["canary"] is True
+    assert net.balance("obs") == 0
+    assert list(net.state.scan("credits.served")) == []
+
+
+def test_refund_of_a_response_with_the_wrong_element_count(net: Net) -> None:
+    now = T0 + 1000
+    signed = net.request("alpha", "bravo", LT, 3, now)
+    body = net.receipt_body(signed, now, evaluated=[os.urandom(32) for _ in range(2)])
+    net.apply("bravo", "credits.receipt", body, now)
+    rid = signed.receipt_id
+    blinded, evaluated, proof = net.responses[rid]
+    claim = {"receipt": rid, "blinded": blinded, "evaluated": evaluated, "proof": proof}
+    # Only the querier, only with the committed elements and the signed response.
+    assert "only the querier" in net.refused("charlie", "credits.refund", claim, now + 5)
+    wrong = {**claim, "blinded": [os.urandom(32) for _ in blinded]}
+    assert "committed to" in net.refused("alpha", "credits.refund", wrong, now + 5)
+    wrong = {**claim, "proof": b"q" * 64}
+    assert "not the one the receipt signed" in net.refused(
+        "alpha", "credits.refund", wrong, now + 5
+    )
+    late = params_from_state(net.state).feedback_window_ms + now
+    assert "closed" in net.refused("alpha", "credits.refund", claim, late)
+    net.apply("alpha", "credits.refund", claim, now + 5)
+    assert net.balance("alpha") == 0
+    assert net.receipt(rid)["status"] == "refunded"
+    assert list(net.state.scan("credits.served")) == []
+    assert "cannot be refunded" in net.refused("alpha", "credits.refund", claim, now + 6)
+    assert net.conservation_gap() == 0

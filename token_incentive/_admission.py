@@ -1,0 +1,89 @@
+"""Admission: may this member ask for this many items on this list, now?
+
+The rule (DESIGN §6), which the gateway applies before evaluating anything and the
+``credits.receipt`` handler applies again when the query is recorded:
+
+- the querier is an active member of role ``member``;
+- the list type is registered and priced, and the item count is in [1, max_items];
+- **reciprocity**: the querier publishes a non-empty, in-date set for the list type —
+  its ``pub.index`` row ``<querier>/<list_type>`` has ``size > 0`` and an
+  ``expires_at`` that is ``None`` or later than now;
+- **soft overdraft**: its live balance minus c_L·items stays >= −OD.
+
+Each failed rule raises :class:`AdmissionRefused` with a code naming it, so the gateway
+can map it to a precise gRPC status. Pure: ``now`` is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import State, get_member
+from token_incentive._book import get_account
+from token_incentive._errors import AdmissionRefused
+from token_incentive._params import CreditParams, params_from_state
+
+__all__ = ["LIST_TYPES", "PUB_INDEX", "Admission", "admit", "published"]
+
+# Written by the ledger's governance and publication contracts; read here.
+LIST_TYPES = "gov.list_types"
+PUB_INDEX = "pub.index"
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """An admitted query: what it will cost and the balance it leaves."""
+
+    querier: str
+    list_type: str
+    items: int
+    charge: int
+    balance_after: int
+
+
+def published(state: State, member: str, list_type: str, now: int) -> Mapping[str, Any]:
+    """``member``'s ``pub.index`` row for ``list_type`` if it is non-empty and in date.
+
+    Raises :class:`AdmissionRefused` (``not_publisher`` or ``stale_list``) otherwise.
+    """
+    row: Any = state.get(PUB_INDEX, f"{member}/{list_type}")
+    if not isinstance(row, dict) or not isinstance(row.get("size"), int) or row["size"] <= 0:
+        raise AdmissionRefused("not_publisher", f"{member} publishes no non-empty {list_type} list")
+    expires = row.get("expires_at")
+    if expires is not None and expires <= now:
+        raise AdmissionRefused(
+            "stale_list", f"{member}'s {list_type} list expired at {expires} (now {now})"
+        )
+    return row
+
+
+def admit(
+    state: State,
+    querier: str,
+    list_type: str,
+    items: int,
+    now: int,
+    *,
+    params: CreditParams | None = None,
+) -> Admission:
+    """Admit a query by ``querier`` of ``items`` items on ``list_type``, or raise why not."""
+    p = params if params is not None else params_from_state(state)
+    member = get_member(state, querier)
+    if member is None or not member.active or member.role != "member":
+        raise AdmissionRefused("not_member", f"{querier} is not an active member that may query")
+    if list_type not in p.price or state.get(LIST_TYPES, list_type) is None:
+        raise AdmissionRefused("unknown_list_type", f"{list_type!r} is not a priced list type")
+    if isinstance(items, bool) or not isinstance(items, int) or not 1 <= items <= p.max_items:
+        raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
+    published(state, querier, list_type, now)
+    charge = p.price[list_type] * items
+    balance = get_account(state, querier).balance
+    if balance - charge < -p.overdraft:
+        raise AdmissionRefused(
+            "over_overdraft",
+            f"{querier}'s balance {balance} less the price {charge} would pass the "
+            f"overdraft of {p.overdraft} milli-credits",
+        )
+    return Admission(querier, list_type, items, charge, balance - charge)

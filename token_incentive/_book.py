@@ -1,0 +1,233 @@
+"""The credits contract's tables, and the bookkeeping every handler shares.
+
+Tables (all owned by the ``credits`` contract; keys are text, values plain CBOR):
+
+- ``credits.accounts``: member → ``{"balance", "settled", "entries"}``. ``balance`` is
+  the live balance in milli-credits; ``settled`` is the balance sampled at the last
+  settlement (B(t) in DESIGN §6: what decay applies to); ``entries`` counts the
+  member's journal rows. Between settlements only charges and refunds move
+  ``balance``, so ``balance <= settled <= cap`` always holds.
+- ``credits.journal``: ``<member>/<n:012d>`` → one balance movement ``{"height",
+  "time", "kind", "ref", "amount", "balance", "detail"}``, the member's statement.
+- ``credits.receipts``: receipt id → the recorded query (``_contract``).
+- ``credits.served``: ``<epoch:012d>/<responder>/<querier>`` → items served in the epoch.
+- ``credits.epoch_hits``: ``<epoch:012d>/<receipt id>`` → 1, receipts of an epoch with hits.
+- ``credits.disputes``: receipt id → a dispute object (``_evaluation``).
+- ``credits.queue``: receipt id → 1, resolved disputes the next settlement accounts.
+- ``credits.quality``: member → ``{"tp", "fp"}``, cumulative, as of the last settlement.
+- ``credits.settlements``: ``<epoch:012d>`` → the settlement as applied (with ranking).
+- ``credits.canaries``: commitment hex → a canary commitment (``_evaluation``).
+- ``credits.delist``: ``<holder>/<list type>/<receipt id>`` → an obligation to delist.
+- ``credits.meta``: ``"schedule"`` → epoch segments; ``"last_settled"`` → the last
+  settled epoch; ``"totals"`` → the conservation counters.
+
+Epochs: the schedule is a list of segments ``[first_epoch, origin_ms, length_ms]``.
+Epoch ``t`` of the last segment with ``first <= t`` spans
+``[origin + (t - first)·length, origin + (t - first + 1)·length)``. When governance
+changes ``credits.epoch_ms``, a new segment starts at the end of the current epoch, so
+an epoch, once begun, keeps its bounds. The first segment starts at the consortium's
+genesis time.
+
+Conservation: ``totals`` counts every milli-credit that enters or leaves, so that
+Σ balances = (grants + served + hits) − (charges − refunds + decay + cap) − penalties,
+i.e. minted − burned − penalties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import State, Value, consortium_info
+
+__all__ = [
+    "ACCOUNTS",
+    "CANARIES",
+    "DELIST",
+    "DISPUTES",
+    "EPOCH_HITS",
+    "JOURNAL",
+    "META",
+    "QUALITY",
+    "QUEUE",
+    "RECEIPTS",
+    "SERVED",
+    "SETTLEMENTS",
+    "TABLES",
+    "TOTAL_NAMES",
+    "Account",
+    "add_totals",
+    "epoch_at",
+    "epoch_bounds",
+    "epoch_key",
+    "get_account",
+    "last_settled",
+    "move",
+    "put_account",
+    "schedule",
+    "totals",
+    "update_schedule",
+]
+
+ACCOUNTS = "credits.accounts"
+JOURNAL = "credits.journal"
+RECEIPTS = "credits.receipts"
+SERVED = "credits.served"
+EPOCH_HITS = "credits.epoch_hits"
+DISPUTES = "credits.disputes"
+QUEUE = "credits.queue"
+QUALITY = "credits.quality"
+SETTLEMENTS = "credits.settlements"
+CANARIES = "credits.canaries"
+DELIST = "credits.delist"
+META = "credits.meta"
+TABLES = frozenset(
+    {
+        ACCOUNTS,
+        JOURNAL,
+        RECEIPTS,
+        SERVED,
+        EPOCH_HITS,
+        DISPUTES,
+        QUEUE,
+        QUALITY,
+        SETTLEMENTS,
+        CANARIES,
+        DELIST,
+        META,
+    }
+)
+
+TOTAL_NAMES = ("grants", "served", "hits", "charges", "refunds", "decay", "cap", "penalties")
+
+
+def epoch_key(epoch: int) -> str:
+    """Zero-padded so keys sort in epoch order."""
+    return f"{epoch:012d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    balance: int = 0
+    settled: int = 0
+    entries: int = 0
+
+
+def get_account(state: State, member: str) -> Account:
+    row: Any = state.get(ACCOUNTS, member)
+    if row is None:
+        return Account()
+    return Account(row["balance"], row["settled"], row["entries"])
+
+
+def put_account(state: State, member: str, account: Account) -> None:
+    state.put(
+        ACCOUNTS,
+        member,
+        {"balance": account.balance, "settled": account.settled, "entries": account.entries},
+    )
+
+
+def move(
+    state: State,
+    member: str,
+    amount: int,
+    *,
+    kind: str,
+    ref: str,
+    height: int,
+    time: int,
+    settled_delta: int = 0,
+    detail: Mapping[str, Value] | None = None,
+) -> Account:
+    """Add ``amount`` to ``member``'s live balance and journal it; returns the new account."""
+    acct = get_account(state, member)
+    acct = Account(acct.balance + amount, acct.settled + settled_delta, acct.entries + 1)
+    put_account(state, member, acct)
+    state.put(
+        JOURNAL,
+        f"{member}/{acct.entries:012d}",
+        {
+            "height": height,
+            "time": time,
+            "kind": kind,
+            "ref": ref,
+            "amount": amount,
+            "balance": acct.balance,
+            "detail": dict(detail) if detail else None,
+        },
+    )
+    return acct
+
+
+def totals(state: State) -> dict[str, int]:
+    row: Any = state.get(META, "totals")
+    return {name: (row or {}).get(name, 0) for name in TOTAL_NAMES}
+
+
+def add_totals(state: State, **amounts: int) -> None:
+    current = totals(state)
+    for name, amount in amounts.items():
+        current[name] += amount
+    state.put(META, "totals", dict(current))
+
+
+def last_settled(state: State) -> int:
+    """The last settled epoch, or -1 before the first settlement."""
+    value = state.get(META, "last_settled")
+    return value if isinstance(value, int) else -1
+
+
+Segment = tuple[int, int, int]
+
+
+def schedule(state: State, now: int, epoch_ms: int) -> list[Segment]:
+    """The epoch segments in force at ``now`` with epoch length ``epoch_ms`` (pure)."""
+    stored: Any = state.get(META, "schedule")
+    if not stored:
+        info = consortium_info(state)
+        origin = info.get("genesis_time") if info else None
+        origin = origin if isinstance(origin, int) and not isinstance(origin, bool) else 0
+        return [(0, origin, epoch_ms)]
+    segments: list[Segment] = [(s[0], s[1], s[2]) for s in stored]
+    first, origin, length = segments[-1]
+    if length == epoch_ms:
+        return segments
+    if now < origin:
+        # The last segment has not begun yet: change its length rather than stack a new one.
+        segments[-1] = (first, origin, epoch_ms)
+        return segments
+    current = epoch_at(segments, now)
+    _, end = epoch_bounds(segments, current)
+    segments.append((current + 1, end, epoch_ms))
+    return segments
+
+
+def update_schedule(state: State, now: int, epoch_ms: int) -> list[Segment]:
+    """:func:`schedule`, written back when it changed; handlers call this first."""
+    segments = schedule(state, now, epoch_ms)
+    stored = state.get(META, "schedule")
+    fresh = [list(s) for s in segments]
+    if stored != fresh:
+        state.put(META, "schedule", fresh)
+    return segments
+
+
+def epoch_at(segments: list[Segment], now: int) -> int:
+    """The epoch containing ``now`` (epoch 0 for any time before the first origin)."""
+    for first, origin, length in reversed(segments):
+        if now >= origin:
+            return first + (now - origin) // length
+    return 0
+
+
+def epoch_bounds(segments: list[Segment], epoch: int) -> tuple[int, int]:
+    """``[start, end)`` of ``epoch`` in milliseconds."""
+    for first, origin, length in reversed(segments):
+        if epoch >= first:
+            start = origin + (epoch - first) * length
+            return start, start + length
+    first, origin, length = segments[0]
+    start = origin + (epoch - first) * length
+    return start, start + length

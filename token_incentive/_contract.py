@@ -1,0 +1,377 @@
+"""The ``credits`` contract: receipts (post-hoc charging), refunds, settlement, evaluation.
+
+Rules the handlers keep (the evaluation kinds are in ``_evaluation``):
+
+``credits.receipt`` — submitted by the responder, carrying the querier's signed request
+and its own signed receipt. Both signatures must verify under the members' registered
+keys, the receipt must commit to the request's exact bytes, the request must name the
+submitter as responder, be fresh (``|now − request.time| <= request_ttl``), use the
+consortium's normaliser version, a registered list type and one of its identifier
+types, and must not have been recorded before (its receipt id is derived from the
+querier and its request id). The responder must publish the list type. The querier
+must pass admission (:func:`token_incentive.admit`) *at recording time*, so no recorded
+query ever takes a balance below −OD. Then, atomically: the querier is debited
+c_L·items (burned), the items are added to the responder's served count for the
+querier in the current epoch (rewarded at settlement, capped at m), and the receipt is
+recorded. An observer's canary probe (purpose ``canary``) is recorded but charges and
+rewards nobody.
+
+``credits.refund`` — the querier proves its answer was bad: it shows the blinded
+elements (matching the request's digest) and the response the receipt signed (matching
+its response digest). If the element counts disagree, or the consortium's response
+verifier (the VOPRF proof check, supplied by the gateway) rejects the proof, the
+charge is returned and the served items withdrawn. Refunds are possible only within the
+feedback window and before any hit is reported. A query that was never answered has
+no receipt and so was never charged: there is nothing to refund.
+
+``credits.settle`` — see ``_settlement``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import (
+    Contract,
+    ContractError,
+    State,
+    TxContext,
+    Value,
+    consortium_info,
+    get_member,
+    require_member_signature,
+)
+from token_incentive._admission import LIST_TYPES, admit, published
+from token_incentive._book import (
+    RECEIPTS,
+    SERVED,
+    TABLES,
+    add_totals,
+    epoch_at,
+    epoch_bounds,
+    epoch_key,
+    get_account,
+    last_settled,
+    move,
+    update_schedule,
+)
+from token_incentive._errors import AdmissionRefused, CreditsError, InvalidResponse, MessageError
+from token_incentive._evaluation import EVALUATION_HANDLERS, EVALUATION_ROLES
+from token_incentive._messages import SignedReceipt, SignedRequest, blinded_digest, response_digest
+from token_incentive._params import CreditParams, check_params, params_from_state
+from token_incentive._settlement import apply_settlement, compute_settlement
+from token_incentive._util import field, window_open
+
+__all__ = [
+    "CANARY_PURPOSE",
+    "CheckedRequest",
+    "ResponseCheck",
+    "ResponseVerifier",
+    "check_request",
+    "credits_contract",
+]
+
+CANARY_PURPOSE = "canary"
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCheck:
+    """What a response verifier is asked: does this response verify for this request?"""
+
+    responder: str
+    list_type: str
+    key_id: Value  # the responder's OPRF key id committed in pub.index when it answered
+    blinded: tuple[bytes, ...]
+    evaluated: tuple[bytes, ...]
+    proof: bytes
+
+
+# Raises InvalidResponse when the proof does not verify; returns when it does. It must be
+# deterministic (every replica runs it); the gateway supplies the VOPRF check from `psi`.
+ResponseVerifier = Callable[[State, ResponseCheck], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedRequest:
+    """A request that passed every rule: what recording it will charge."""
+
+    charge: int
+    canary: bool
+    index: Mapping[str, Any]  # the responder's pub.index row for the list type
+
+
+def check_request(
+    state: State,
+    signed: SignedRequest,
+    responder: str,
+    now: int,
+    params: CreditParams | None = None,
+) -> CheckedRequest:
+    """Every rule the ledger will apply to a request, except signatures and replay.
+
+    The responder's gateway calls this before evaluating, so it never answers a query the
+    ledger would refuse to record; the receipt handler calls it again when recording.
+    Raises :class:`MessageError` or :class:`AdmissionRefused`.
+    """
+    p = params if params is not None else params_from_state(state)
+    req = signed.request
+    if req.responder != responder:
+        raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
+    if req.querier == responder:
+        raise MessageError("a member may not query itself")
+    if abs(now - req.time) > p.request_ttl_ms:
+        raise MessageError(
+            f"the request's time {req.time} is more than {p.request_ttl_ms} ms from {now}"
+        )
+    info = consortium_info(state)
+    expected = info.get("normaliser_version") if info else None
+    if expected is not None and req.normaliser_version != expected:
+        raise MessageError(
+            f"normaliser version {req.normaliser_version!r} differs from {expected!r}"
+        )
+    lt: Any = state.get(LIST_TYPES, req.list_type)
+    if lt is None:
+        raise AdmissionRefused("unknown_list_type", f"{req.list_type!r} is not a list type")
+    if req.id_type not in lt.get("id_types", ()):
+        raise MessageError(f"{req.id_type!r} is not an identifier type of {req.list_type}")
+    me = get_member(state, responder)
+    if me is None or not me.active or me.role != "member":
+        raise MessageError(f"{responder} is not an active member that answers queries")
+    index = published(state, responder, req.list_type, now)
+    querier = get_member(state, req.querier)
+    if querier is not None and querier.active and querier.role == "observer":
+        if req.purpose_code != CANARY_PURPOSE:
+            raise AdmissionRefused("not_member", "an observer may only send canary probes")
+        if not 1 <= req.item_count <= p.max_items:
+            raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
+        return CheckedRequest(0, True, index)
+    admission = admit(state, req.querier, req.list_type, req.item_count, now, params=p)
+    return CheckedRequest(admission.charge, False, index)
+
+
+def _receipt(state: State, ctx: TxContext) -> None:
+    body = ctx.body
+    if set(body) != {"request", "request_sig", "receipt", "receipt_sig"}:
+        raise ContractError("a credits.receipt body has request, request_sig, receipt, receipt_sig")
+    signed = SignedRequest.from_parts(
+        field(body, "request", bytes), field(body, "request_sig", bytes)
+    )
+    sreceipt = SignedReceipt.from_parts(
+        field(body, "receipt", bytes), field(body, "receipt_sig", bytes)
+    )
+    p = params_from_state(state)
+    now = ctx.block_time
+    req = signed.request
+    rid = signed.receipt_id
+    if state.get(RECEIPTS, rid) is not None:
+        raise ContractError(f"request {req.request_id.hex()} of {req.querier} was recorded before")
+    checked = check_request(state, signed, ctx.member, now, p)
+    require_member_signature(state, req.querier, signed.data, signed.signature)
+    require_member_signature(state, ctx.member, sreceipt.data, sreceipt.signature)
+    if sreceipt.receipt.request_digest != signed.digest:
+        raise ContractError("the receipt does not commit to this request")
+    epoch = epoch_at(update_schedule(state, now, p.epoch_ms), now)
+    if checked.charge:
+        move(
+            state, req.querier, -checked.charge, kind="charge", ref=rid, height=ctx.height, time=now
+        )
+        add_totals(state, charges=checked.charge)
+    if not checked.canary:
+        key = f"{epoch_key(epoch)}/{ctx.member}/{req.querier}"
+        served: Any = state.get(SERVED, key)
+        state.put(SERVED, key, (served or 0) + req.item_count)
+    ix = checked.index
+    state.put(
+        RECEIPTS,
+        rid,
+        {
+            "querier": req.querier,
+            "responder": ctx.member,
+            "list_type": req.list_type,
+            "id_type": req.id_type,
+            "items": req.item_count,
+            "charge": checked.charge,
+            "purpose": req.purpose_code,
+            "epoch": epoch,
+            "height": ctx.height,
+            "time": now,
+            "sample": last_settled(state),
+            "request_digest": signed.digest,
+            "blinded_digest": req.blinded_digest,
+            "response_digest": sreceipt.receipt.response_digest,
+            "index": {
+                "epoch": ix.get("epoch"),
+                "root": ix.get("root"),
+                "evidence_root": ix.get("evidence_root"),
+                "key_id": ix.get("key_id"),
+            },
+            "canary": checked.canary,
+            "status": "recorded",
+            "hits": None,
+            "hit_state": None,
+        },
+    )
+
+
+def _elements(body: Mapping[str, Any], name: str) -> tuple[bytes, ...]:
+    value = field(body, name, list)
+    if not all(isinstance(e, bytes) for e in value):
+        raise ContractError(f"{name} must be a list of byte strings")
+    return tuple(value)
+
+
+def _refund(verify: ResponseVerifier) -> Callable[[State, TxContext], None]:
+    def handler(state: State, ctx: TxContext) -> None:
+        body = ctx.body
+        rid = field(body, "receipt", str)
+        blinded = _elements(body, "blinded")
+        evaluated = _elements(body, "evaluated")
+        proof = field(body, "proof", bytes)
+        p = params_from_state(state)
+        r: Any = state.get(RECEIPTS, rid)
+        if r is None:
+            raise ContractError(f"no receipt {rid}")
+        if r["querier"] != ctx.member:
+            raise ContractError("only the querier of a receipt may claim its refund")
+        if r["status"] != "recorded" or r["canary"]:
+            raise ContractError(f"receipt {rid} cannot be refunded (status {r['status']})")
+        if r["hits"] is not None:
+            raise ContractError("hits were reported on this receipt; its answer was used")
+        if not window_open(r, ctx.block_time, p) or r["epoch"] <= last_settled(state):
+            raise ContractError("the refund window of this receipt has closed")
+        if blinded_digest(blinded) != r["blinded_digest"]:
+            raise ContractError("these blinded elements are not the ones the request committed to")
+        if response_digest(evaluated, proof) != r["response_digest"]:
+            raise ContractError("this response is not the one the receipt signed")
+        if len(blinded) != r["items"] or len(evaluated) != len(blinded):
+            reason = "count"
+        else:
+            try:
+                verify(
+                    state,
+                    ResponseCheck(
+                        r["responder"],
+                        r["list_type"],
+                        r["index"]["key_id"],
+                        blinded,
+                        evaluated,
+                        proof,
+                    ),
+                )
+            except InvalidResponse:
+                reason = "proof"
+            else:
+                raise ContractError("the response verifies: there is nothing to refund")
+        _apply_refund(state, ctx, p, rid, r, reason)
+
+    return handler
+
+
+def _apply_refund(
+    state: State, ctx: TxContext, p: CreditParams, rid: str, r: Mapping[str, Any], reason: str
+) -> None:
+    charge = r["charge"]
+    acct = get_account(state, r["querier"])
+    if r["sample"] != last_settled(state):
+        # The charge is already inside the balance the last settlement sampled (B), so
+        # the refund restores B too; it may not lift B over the cap, and what the cap
+        # keeps out is burned like any other excess.
+        credit = max(0, min(charge, p.cap - acct.settled))
+        settled_delta = credit
+    else:
+        credit, settled_delta = charge, 0
+    move(
+        state,
+        r["querier"],
+        credit,
+        kind="refund",
+        ref=rid,
+        height=ctx.height,
+        time=ctx.block_time,
+        settled_delta=settled_delta,
+        detail={"reason": reason},
+    )
+    add_totals(state, refunds=charge, cap=charge - credit)
+    key = f"{epoch_key(r['epoch'])}/{r['responder']}/{r['querier']}"
+    served: Any = state.get(SERVED, key)
+    left = (served or 0) - r["items"]
+    if left > 0:
+        state.put(SERVED, key, left)
+    else:
+        state.delete(SERVED, key)
+    state.put(
+        RECEIPTS,
+        rid,
+        {
+            **r,
+            "status": "refunded",
+            "refund": {"height": ctx.height, "time": ctx.block_time, "reason": reason},
+        },
+    )
+
+
+def _settle(state: State, ctx: TxContext) -> None:
+    epoch = field(ctx.body, "epoch", int)
+    p = params_from_state(state)
+    now = ctx.block_time
+    segments = update_schedule(state, now, p.epoch_ms)
+    expected = last_settled(state) + 1
+    if epoch != expected:
+        raise ContractError(f"the next epoch to settle is {expected}, not {epoch}")
+    _, end = epoch_bounds(segments, epoch)
+    if now < end + p.feedback_window_ms:
+        raise ContractError(
+            f"epoch {epoch} may be settled from {end + p.feedback_window_ms}, "
+            "when its last feedback window closes"
+        )
+    computed = compute_settlement(state, epoch)
+    if dict(ctx.body) != computed:
+        diff = sorted(
+            k for k in set(computed) | set(ctx.body) if ctx.body.get(k) != computed.get(k)
+        )
+        raise ContractError(
+            f"the settlement differs from the one computed from state (in {', '.join(diff)})"
+        )
+    apply_settlement(state, computed, ctx)
+
+
+def _refusing(handler: Callable[[State, TxContext], None]) -> Callable[[State, TxContext], None]:
+    """The one place where this package's errors become the ledger's refusal."""
+
+    def run(state: State, ctx: TxContext) -> None:
+        try:
+            handler(state, ctx)
+        except CreditsError as exc:
+            raise ContractError(str(exc)) from None
+
+    return run
+
+
+def credits_contract(verify_response: ResponseVerifier) -> Contract:
+    """The credits contract, for the consortium's registry.
+
+    ``verify_response`` checks a responder's proof for a refund claim; every replica
+    must use the same one (the gateway passes the VOPRF verifier from ``psi``).
+    """
+    handlers: dict[str, Callable[[State, TxContext], None]] = {
+        "credits.receipt": _receipt,
+        "credits.refund": _refund(verify_response),
+        "credits.settle": _settle,
+        **EVALUATION_HANDLERS,
+    }
+    member = frozenset({"member"})
+    roles: dict[str, frozenset[str]] = {
+        "credits.receipt": member,
+        "credits.refund": member,
+        "credits.settle": frozenset({"member", "observer"}),
+        **EVALUATION_ROLES,
+    }
+    return Contract(
+        name="credits",
+        tables=TABLES,
+        handlers={kind: _refusing(h) for kind, h in sorted(handlers.items())},
+        roles=roles,
+        param_check=check_params,
+    )

@@ -1,0 +1,275 @@
+"""Epoch settlement: the one transaction per epoch that mints, decays, caps and penalises.
+
+For epoch t every replica computes the same settlement from state alone
+(:func:`compute_settlement`); a ``credits.settle`` transaction is valid only if its body
+equals it exactly, only for the epoch after the last settled one, and only once the
+feedback window of every receipt in the epoch has closed (block time >= end of t + W).
+
+Per member j, in integer milli-credits:
+
+- grant G_j = g0 · (list types j publishes non-empty and in date at the end of t);
+- served S_j = α · Σ_k min(items j served to k in t, m);
+- hits H_j = Σ over j's receipts r: ⌊β · q_j · w_L/1000 · Σ_{x ∈ paid hits of r} 1/k_x⌋,
+  computed with :class:`fractions.Fraction`. A hit x that k_x responders answered yes
+  to gives each of them the share 1/k_x; the k_x shares sum to exactly 1 (the Shapley
+  value of the k_x-player unanimity game). Paid hits are the receipt's undisputed hits
+  (confirmed explicitly or by silence: the window has closed), and the hits of disputes
+  *rejected* since the last settlement;
+- penalty P_j = γ · (false positives upheld against j since the last settlement);
+- decay and cap: with B = the balance sampled at the last settlement,
+  new core = min(cap, λ·B + G + S + H) (λ·B rounded down, B > 0 only), so
+  decay = B − λ·B and cap excess = λ·B + G + S + H − new core when positive;
+- delta = G + S + H − decay − cap excess − P, added to the live balance; the sampled
+  balance becomes the new live balance.
+
+Rounding: each receipt's hit reward is rounded down separately; the discarded fraction
+(< 1 milli-credit per receipt) is never minted, so balances move by exactly the integers
+recorded and Σ deltas = minted − burned − penalties holds exactly. Rounding per receipt
+(not per member) keeps one query's reward independent of any other query's.
+
+Quality is lagged by one settlement: hits settled in t are weighted by q_j computed
+from the TP/FP counts as they stood after t−1 (the ranking published with t−1), and
+this settlement's TP/FP then update the counts and the ranking it publishes. The lag
+makes one epoch's hits unable to raise the weight of the same epoch's rewards.
+
+Charges are *not* inside the cap: a member at the cap pays for every query in full.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+from ledger import State, TxContext, Value, active_members
+from token_incentive._admission import PUB_INDEX
+from token_incentive._book import (
+    ACCOUNTS,
+    DISPUTES,
+    EPOCH_HITS,
+    META,
+    QUALITY,
+    QUEUE,
+    RECEIPTS,
+    SERVED,
+    SETTLEMENTS,
+    add_totals,
+    epoch_bounds,
+    epoch_key,
+    get_account,
+    last_settled,
+    move,
+    put_account,
+    schedule,
+)
+from token_incentive._errors import CreditsError
+from token_incentive._params import PERMILLE, CreditParams, params_from_state
+
+__all__ = [
+    "apply_settlement",
+    "compute_settlement",
+    "hit_reward",
+    "hit_shares",
+    "settlement_due",
+]
+
+_COMPONENTS = ("grant", "served", "hits", "penalty", "decay", "cap")
+
+
+def hit_shares(k: int) -> list[Fraction]:
+    """The Shapley split of one hit that ``k`` responders answered yes to."""
+    if k < 1:
+        raise CreditsError("a hit has at least one responder")
+    return [Fraction(1, k)] * k
+
+
+def hit_reward(p: CreditParams, list_type: str, ks: list[int], quality: Fraction) -> int:
+    """⌊β · q · w_L/1000 · Σ 1/k⌋ milli-credits for hits with responder counts ``ks``."""
+    if not ks:
+        return 0
+    share = sum((Fraction(1, k) for k in ks), Fraction(0))
+    exact = p.hit_reward * quality * p.hit_weight.get(list_type, 0) * share / PERMILLE
+    return exact.numerator // exact.denominator
+
+
+def _counts(state: State) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for member, row in state.scan(QUALITY):
+        r: Any = row
+        out[member] = (r["tp"], r["fp"])
+    return out
+
+
+def _grants(state: State, p: CreditParams, end: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for member in active_members(state, "member"):
+        count = 0
+        for list_type in p.price:
+            row: Any = state.get(PUB_INDEX, f"{member.id}/{list_type}")
+            if not isinstance(row, dict) or not isinstance(row.get("size"), int):
+                continue
+            expires = row.get("expires_at")
+            if row["size"] > 0 and (expires is None or expires > end):
+                count += 1
+        if count:
+            out[member.id] = p.grant * count
+    return out
+
+
+def _past_segments(state: State, p: CreditParams) -> list[tuple[int, int, int]]:
+    # The bounds of an epoch that has ended never depend on a pending change of epoch
+    # length, so the stored schedule (or the initial one) serves whatever "now" is.
+    stored: Any = state.get(META, "schedule")
+    if stored:
+        return [(s[0], s[1], s[2]) for s in stored]
+    return schedule(state, 0, p.epoch_ms)
+
+
+def compute_settlement(state: State, epoch: int) -> dict[str, Value]:
+    """The settlement of ``epoch`` as every replica computes it: the exact tx body."""
+    p = params_from_state(state)
+    start, end = epoch_bounds(_past_segments(state, p), epoch)
+    counts = _counts(state)
+
+    def quality(member: str) -> Fraction:
+        tp, fp = counts.get(member, (0, 0))
+        return p.quality(tp, fp)
+
+    comp: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COMPONENTS, 0))
+    tp_add: dict[str, int] = defaultdict(int)
+    fp_add: dict[str, int] = defaultdict(int)
+
+    for member, grant in _grants(state, p, end).items():
+        comp[member]["grant"] = grant
+
+    served: dict[str, int] = defaultdict(int)
+    for key, items in state.scan(SERVED, epoch_key(epoch) + "/"):
+        _, responder, _querier = key.split("/")
+        served[responder] += min(int(items), p.serve_cap)  # type: ignore[arg-type]
+    for responder, items in served.items():
+        comp[responder]["served"] = p.serve_reward * items
+
+    for key, _ in state.scan(EPOCH_HITS, epoch_key(epoch) + "/"):
+        rid = key.split("/", 1)[1]
+        r: Any = state.get(RECEIPTS, rid)
+        if r is None or r["status"] != "recorded":
+            continue
+        ks = [k for k, st in zip(r["hits"], r["hit_state"], strict=True) if st in ("r", "c")]
+        if ks:
+            j = r["responder"]
+            comp[j]["hits"] += hit_reward(p, r["list_type"], ks, quality(j))
+            tp_add[j] += len(ks)
+
+    disputes: list[str] = []
+    for rid, _ in state.scan(QUEUE):
+        d: Any = state.get(DISPUTES, rid)
+        disputes.append(rid)
+        holder = d["holder"]
+        if d["status"] == "upheld":
+            fp_add[holder] += len(d["hits"])
+            comp[holder]["penalty"] += p.penalty * len(d["hits"])
+        elif d["status"] == "rejected" and d["kind"] == "hit":
+            comp[holder]["hits"] += hit_reward(p, d["list_type"], list(d["ks"]), quality(holder))
+            tp_add[holder] += len(d["hits"])
+
+    entries: list[Value] = []
+    members = sorted(set(comp) | {m for m, _ in state.scan(ACCOUNTS)} | set(tp_add) | set(fp_add))
+    for member in members:
+        c = comp[member]
+        before = get_account(state, member).settled
+        kept = p.decayed(before)
+        c["decay"] = before - kept
+        income = c["grant"] + c["served"] + c["hits"]
+        c["cap"] = max(0, kept + income - p.cap)
+        delta = income - c["decay"] - c["cap"] - c["penalty"]
+        if any(c.values()) or tp_add[member] or fp_add[member]:
+            entries.append(
+                {
+                    "member": member,
+                    **c,
+                    "delta": delta,
+                    "tp": tp_add[member],
+                    "fp": fp_add[member],
+                }
+            )
+
+    ranked = []
+    rankable = {m.id for m in active_members(state, "member")} | set(counts)
+    for member in rankable:
+        tp, fp = counts.get(member, (0, 0))
+        tp, fp = tp + tp_add[member], fp + fp_add[member]
+        ranked.append((p.quality(tp, fp), tp, fp, member))
+    ranked.sort(key=lambda row: (-row[0], -row[1], row[3]))
+    ranking: list[Value] = [
+        {"rank": i + 1, "member": m, "tp": tp, "fp": fp, "q": [q.numerator, q.denominator]}
+        for i, (q, tp, fp, m) in enumerate(ranked)
+    ]
+    return {
+        "epoch": epoch,
+        "start": start,
+        "end": end,
+        "entries": entries,
+        "disputes": list(disputes),
+        "ranking": ranking,
+    }
+
+
+def settlement_due(state: State, now: int) -> int | None:
+    """The next epoch to settle if it may be settled at ``now``, else ``None``.
+
+    The gateway calls this on a timer and proposes ``compute_settlement`` for it.
+    """
+    p = params_from_state(state)
+    epoch = last_settled(state) + 1
+    _, end = epoch_bounds(_past_segments(state, p), epoch)
+    return epoch if now >= end + p.feedback_window_ms else None
+
+
+def apply_settlement(state: State, body: Mapping[str, Any], ctx: TxContext) -> None:
+    """Apply a settlement that has been checked equal to :func:`compute_settlement`."""
+    epoch = body["epoch"]
+    ref = epoch_key(epoch)
+    sums = dict.fromkeys(_COMPONENTS, 0)
+    for e in body["entries"]:
+        member = e["member"]
+        for name in _COMPONENTS:
+            sums[name] += e[name]
+        if any(e[name] for name in _COMPONENTS):
+            move(
+                state,
+                member,
+                e["delta"],
+                kind="settle",
+                ref=ref,
+                height=ctx.height,
+                time=ctx.block_time,
+                detail={name: e[name] for name in _COMPONENTS},
+            )
+        if e["tp"] or e["fp"]:
+            row: Any = state.get(QUALITY, member) or {"tp": 0, "fp": 0}
+            state.put(QUALITY, member, {"tp": row["tp"] + e["tp"], "fp": row["fp"] + e["fp"]})
+    # Sample every balance: it is B(t+1), the base the next settlement decays.
+    for member, _ in list(state.scan(ACCOUNTS)):
+        acct = get_account(state, member)
+        if acct.settled != acct.balance:
+            put_account(state, member, type(acct)(acct.balance, acct.balance, acct.entries))
+    for rid in body["disputes"]:
+        state.delete(QUEUE, rid)
+        d: Any = state.get(DISPUTES, rid)
+        state.put(DISPUTES, rid, {**d, "settled_in": epoch})
+    add_totals(
+        state,
+        grants=sums["grant"],
+        served=sums["served"],
+        hits=sums["hits"],
+        decay=sums["decay"],
+        cap=sums["cap"],
+        penalties=sums["penalty"],
+    )
+    state.put(META, "last_settled", epoch)
+    state.put(
+        SETTLEMENTS,
+        ref,
+        {**body, "height": ctx.height, "time": ctx.block_time, "proposer": ctx.member},
+    )
