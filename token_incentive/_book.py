@@ -3,10 +3,13 @@
 Tables (all owned by the ``credits`` contract; keys are text, values plain CBOR):
 
 - ``credits.accounts``: member → ``{"balance", "settled", "entries"}``. ``balance`` is
-  the live balance in milli-credits; ``settled`` is the balance sampled at the last
-  settlement (B(t) in DESIGN §6: what decay applies to); ``entries`` counts the
-  member's journal rows. Between settlements only charges and refunds move
-  ``balance``, so ``balance <= settled <= cap`` always holds.
+  the live balance in milli-credits. ``settled`` is B(t), the balance at the start of
+  the first unsettled epoch t as DESIGN §6's recurrence defines it — what the next
+  settlement decays. ``balance = settled − (net charges of epochs >= t)``: between
+  settlements only charges and refunds move ``balance``, so
+  ``balance <= settled <= cap`` always holds. ``entries`` counts journal rows.
+- ``credits.spent``: ``<epoch:012d>/<member>`` → the member's net charges (charges less
+  refunds) for queries recorded in the epoch; settlement takes them out of ``settled``.
 - ``credits.journal``: ``<member>/<n:012d>`` → one balance movement ``{"height",
   "time", "kind", "ref", "amount", "balance", "detail"}``, the member's statement.
 - ``credits.receipts``: receipt id → the recorded query (``_contract``).
@@ -54,9 +57,11 @@ __all__ = [
     "RECEIPTS",
     "SERVED",
     "SETTLEMENTS",
+    "SPENT",
     "TABLES",
     "TOTAL_NAMES",
     "Account",
+    "add_spent",
     "add_totals",
     "epoch_at",
     "epoch_bounds",
@@ -74,6 +79,7 @@ ACCOUNTS = "credits.accounts"
 JOURNAL = "credits.journal"
 RECEIPTS = "credits.receipts"
 SERVED = "credits.served"
+SPENT = "credits.spent"
 EPOCH_HITS = "credits.epoch_hits"
 DISPUTES = "credits.disputes"
 QUEUE = "credits.queue"
@@ -88,6 +94,7 @@ TABLES = frozenset(
         JOURNAL,
         RECEIPTS,
         SERVED,
+        SPENT,
         EPOCH_HITS,
         DISPUTES,
         QUEUE,
@@ -138,12 +145,11 @@ def move(
     ref: str,
     height: int,
     time: int,
-    settled_delta: int = 0,
     detail: Mapping[str, Value] | None = None,
 ) -> Account:
     """Add ``amount`` to ``member``'s live balance and journal it; returns the new account."""
     acct = get_account(state, member)
-    acct = Account(acct.balance + amount, acct.settled + settled_delta, acct.entries + 1)
+    acct = Account(acct.balance + amount, acct.settled, acct.entries + 1)
     put_account(state, member, acct)
     state.put(
         JOURNAL,
@@ -159,6 +165,17 @@ def move(
         },
     )
     return acct
+
+
+def add_spent(state: State, epoch: int, member: str, amount: int) -> None:
+    """Add ``amount`` to ``member``'s net charges for ``epoch`` (negative for a refund)."""
+    key = f"{epoch_key(epoch)}/{member}"
+    current: Any = state.get(SPENT, key)
+    total = (current or 0) + amount
+    if total:
+        state.put(SPENT, key, total)
+    else:
+        state.delete(SPENT, key)
 
 
 def totals(state: State) -> dict[str, int]:

@@ -48,11 +48,11 @@ from token_incentive._book import (
     RECEIPTS,
     SERVED,
     TABLES,
+    add_spent,
     add_totals,
     epoch_at,
     epoch_bounds,
     epoch_key,
-    get_account,
     last_settled,
     move,
     update_schedule,
@@ -197,7 +197,6 @@ def _receipt(state: State, ctx: TxContext) -> None:
             "epoch": epoch,
             "height": ctx.height,
             "time": now,
-            "sample": last_settled(state),
             "request_digest": signed.digest,
             "blinded_digest": req.blinded_digest,
             "response_digest": sreceipt.receipt.response_digest,
@@ -264,36 +263,27 @@ def _refund(verify: ResponseVerifier) -> Callable[[State, TxContext], None]:
                 reason = "proof"
             else:
                 raise ContractError("the response verifies: there is nothing to refund")
-        _apply_refund(state, ctx, p, rid, r, reason)
+        _apply_refund(state, ctx, rid, r, reason)
 
     return handler
 
 
 def _apply_refund(
-    state: State, ctx: TxContext, p: CreditParams, rid: str, r: Mapping[str, Any], reason: str
+    state: State, ctx: TxContext, rid: str, r: Mapping[str, Any], reason: str
 ) -> None:
     charge = r["charge"]
-    acct = get_account(state, r["querier"])
-    if r["sample"] != last_settled(state):
-        # The charge is already inside the balance the last settlement sampled (B), so
-        # the refund restores B too; it may not lift B over the cap, and what the cap
-        # keeps out is burned like any other excess.
-        credit = max(0, min(charge, p.cap - acct.settled))
-        settled_delta = credit
-    else:
-        credit, settled_delta = charge, 0
     move(
         state,
         r["querier"],
-        credit,
+        charge,
         kind="refund",
         ref=rid,
         height=ctx.height,
         time=ctx.block_time,
-        settled_delta=settled_delta,
         detail={"reason": reason},
     )
-    add_totals(state, refunds=charge, cap=charge - credit)
+    add_spent(state, r["epoch"], r["querier"], -charge)
+    add_totals(state, refunds=charge)
     key = f"{epoch_key(r['epoch'])}/{r['responder']}/{r['querier']}"
     served: Any = state.get(SERVED, key)
     left = (served or 0) - r["items"]
@@ -337,6 +327,27 @@ def _settle(state: State, ctx: TxContext) -> None:
     apply_settlement(state, computed, ctx)
 
 
+def _parties(kind: str, body: Mapping[str, Any]) -> list[str]:
+    """The querier of a recorded receipt is a party to it (its statement lists it)."""
+    if kind != "credits.receipt":
+        return []
+    try:
+        return [SignedRequest.from_parts(body["request"], body["request_sig"]).request.querier]
+    except (CreditsError, KeyError, TypeError):
+        return []
+
+
+def _signed_payloads(kind: str, body: Mapping[str, Any]) -> list[tuple[str, bytes, bytes]]:
+    """The two signatures a receipt carries, so the validator can check them in parallel."""
+    if kind != "credits.receipt":
+        return []
+    req = SignedRequest.from_parts(body["request"], body["request_sig"]).request
+    return [
+        (req.querier, body["request"], body["request_sig"]),
+        (req.responder, body["receipt"], body["receipt_sig"]),
+    ]
+
+
 def _refusing(handler: Callable[[State, TxContext], None]) -> Callable[[State, TxContext], None]:
     """The one place where this package's errors become the ledger's refusal."""
 
@@ -374,4 +385,6 @@ def credits_contract(verify_response: ResponseVerifier) -> Contract:
         handlers={kind: _refusing(h) for kind, h in sorted(handlers.items())},
         roles=roles,
         param_check=check_params,
+        parties=_parties,
+        signed_payloads=_signed_payloads,
     )

@@ -16,11 +16,12 @@ Per member j, in integer milli-credits:
   (confirmed explicitly or by silence: the window has closed), and the hits of disputes
   *rejected* since the last settlement;
 - penalty P_j = γ · (false positives upheld against j since the last settlement);
-- decay and cap: with B = the balance sampled at the last settlement,
-  new core = min(cap, λ·B + G + S + H) (λ·B rounded down, B > 0 only), so
-  decay = B − λ·B and cap excess = λ·B + G + S + H − new core when positive;
-- delta = G + S + H − decay − cap excess − P, added to the live balance; the sampled
-  balance becomes the new live balance.
+- charges C_j = j's net charges (less refunds) for queries recorded in t;
+- with B = B_j(t), the balance at the start of t by the recurrence:
+  B_j(t+1) = min(cap, λ·B + G + S + H) − P − C (λ·B rounded down; B > 0 only),
+  so decay = B − λ·B and cap excess = λ·B + G + S + H − cap when positive;
+- the live balance, which already paid C when each query was recorded, moves by
+  delta = G + S + H − decay − cap excess − P.
 
 Rounding: each receipt's hit reward is rounded down separately; the discarded fraction
 (< 1 milli-credit per receipt) is never minted, so balances move by exactly the integers
@@ -32,7 +33,10 @@ from the TP/FP counts as they stood after t−1 (the ranking published with t−
 this settlement's TP/FP then update the counts and the ranking it publishes. The lag
 makes one epoch's hits unable to raise the weight of the same epoch's rewards.
 
-Charges are *not* inside the cap: a member at the cap pays for every query in full.
+Charges and penalties are *outside* the cap (DESIGN §6 puts them inside): otherwise a
+member whose income exceeds the cap would query for free, its charges vanishing into
+the truncation, and could pay a friend's served rewards at no cost. Decay applies to
+B(t), so no query made during t changes the decay of the settlement that accounts it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ from token_incentive._book import (
     RECEIPTS,
     SERVED,
     SETTLEMENTS,
+    SPENT,
+    Account,
     add_totals,
     epoch_bounds,
     epoch_key,
@@ -75,6 +81,7 @@ __all__ = [
 ]
 
 _COMPONENTS = ("grant", "served", "hits", "penalty", "decay", "cap")
+_SHOWN = (*_COMPONENTS, "charges")
 
 
 def hit_shares(k: int) -> list[Fraction]:
@@ -136,12 +143,14 @@ def compute_settlement(state: State, epoch: int) -> dict[str, Value]:
         tp, fp = counts.get(member, (0, 0))
         return p.quality(tp, fp)
 
-    comp: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_COMPONENTS, 0))
+    comp: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_SHOWN, 0))
     tp_add: dict[str, int] = defaultdict(int)
     fp_add: dict[str, int] = defaultdict(int)
 
     for member, grant in _grants(state, p, end).items():
         comp[member]["grant"] = grant
+    for key, spent in state.scan(SPENT, epoch_key(epoch) + "/"):
+        comp[key.split("/", 1)[1]]["charges"] = int(spent)  # type: ignore[arg-type]
 
     served: dict[str, int] = defaultdict(int)
     for key, items in state.scan(SERVED, epoch_key(epoch) + "/"):
@@ -189,6 +198,7 @@ def compute_settlement(state: State, epoch: int) -> dict[str, Value]:
                     "member": member,
                     **c,
                     "delta": delta,
+                    "settled": before + delta - c["charges"],
                     "tp": tp_add[member],
                     "fp": fp_add[member],
                 }
@@ -244,16 +254,14 @@ def apply_settlement(state: State, body: Mapping[str, Any], ctx: TxContext) -> N
                 ref=ref,
                 height=ctx.height,
                 time=ctx.block_time,
-                detail={name: e[name] for name in _COMPONENTS},
+                detail={name: e[name] for name in _SHOWN},
             )
+        acct = get_account(state, member)
+        put_account(state, member, Account(acct.balance, e["settled"], acct.entries))
         if e["tp"] or e["fp"]:
             row: Any = state.get(QUALITY, member) or {"tp": 0, "fp": 0}
             state.put(QUALITY, member, {"tp": row["tp"] + e["tp"], "fp": row["fp"] + e["fp"]})
-    # Sample every balance: it is B(t+1), the base the next settlement decays.
-    for member, _ in list(state.scan(ACCOUNTS)):
-        acct = get_account(state, member)
-        if acct.settled != acct.balance:
-            put_account(state, member, type(acct)(acct.balance, acct.balance, acct.entries))
+        state.delete(SPENT, f"{ref}/{member}")
     for rid in body["disputes"]:
         state.delete(QUEUE, rid)
         d: Any = state.get(DISPUTES, rid)
