@@ -350,17 +350,19 @@ class IndexStore:
             add_map[x] = e
         remove_inputs = {prf_input(list_type, t, v, reg) for t, v in removes}
         if remove_inputs & add_map.keys():
-            raise PsiError("an identifier is both added and removed in one apply")
+            raise StoreError("an identifier is both added and removed in one apply")
+        # An entry that arrives already expired is a delisting: it removes any older
+        # listing of the same identifier and is not listed itself.
+        due = {x for x, e in add_map.items() if e.expires_at is not None and e.expires_at <= now}
         with self._lock:
             lid, epoch, labels, _ = self._list(list_type)
             key = self.key(list_type)
             new_epoch = epoch + 1
-            live = [
-                (x, e) for x, e in add_map.items() if e.expires_at is None or e.expires_at > now
-            ]
+            live = [(x, e) for x, e in add_map.items() if x not in due]
             try:
                 with self._tx():
                     expired = self._expire(lid, now, new_epoch)
+                    expired += self._remove(lid, key, list_type, sorted(due), new_epoch)
                     removed = self._remove(lid, key, list_type, sorted(remove_inputs), new_epoch)
                     added, updated, unchanged = self._add(
                         lid, key, list_type, labels, live, new_epoch, progress
