@@ -1,10 +1,10 @@
 """The narrow interface the sync engine drives the published index through.
 
 The sync engine computes its change set without knowing how the index is built; it
-hands each list type's removals and additions to an :class:`IndexSink` and gets back
-the new epoch's commitment. An update (a changed reason, listing time or expiry) is a
-removal of the old entry and an addition of the new one in the same call, because the
-entry's encrypted label changes.
+hands each list type's upserts (new entries, and entries whose reason, listing time or
+expiry changed, so their encrypted label must be rewritten) and removals to an
+:class:`IndexSink` and gets back the new epoch's commitment. One key is never both
+upserted and removed in a call.
 
 ``apply`` must be atomic per call: either every change is in the index and a new
 commitment is returned, or it raises and the index is as before. ``size`` lets the
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters._model import ListEntry
+from adapters._model import EntryKey, ListEntry
 
 __all__ = ["IndexCommitment", "IndexSink"]
 
@@ -30,19 +30,19 @@ class IndexCommitment:
     epoch: int
     size: int
     root: bytes
-    key_id: str
+    key_id: bytes
 
 
 class IndexSink(Protocol):
     def apply(
         self,
         list_type: str,
-        adds: Sequence[ListEntry],
-        removes: Sequence[ListEntry],
+        upserts: Sequence[ListEntry],
+        removes: Sequence[EntryKey],
         *,
         now: int,
     ) -> IndexCommitment:
-        """Remove then add, atomically; return the commitment of the new epoch."""
+        """Apply the change atomically; return the commitment of the new epoch."""
         ...
 
     def size(self, list_type: str) -> int:

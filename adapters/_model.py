@@ -90,6 +90,7 @@ class SourceRow:
     evidence_ref: str | None
     delisted: bool
     watermark: object = None
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

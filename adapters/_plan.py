@@ -105,7 +105,7 @@ def dedupe(rows: Iterable[SourceRow]) -> tuple[list[SourceRow], list[Reject]]:
     reports = [
         Reject(
             row=r.row,
-            line=None,
+            line=r.line,
             column="-",
             masked_value="",
             reason="duplicate",

@@ -131,11 +131,11 @@ class RowConverter:
         if values is None or all(v is None or (isinstance(v, str) and not fold(v)) for v in values):
             return Reject(row, line, "-", "", "blank_row", "no values", counts=False)
         try:
-            return self._convert(row, values)
+            return self._convert(row, line, values)
         except _Bad as bad:
             return Reject(row, line, bad.column, bad.shown, bad.reason, bad.detail)
 
-    def _convert(self, row: int, values: Sequence[object]) -> SourceRow:
+    def _convert(self, row: int, line: int | None, values: Sequence[object]) -> SourceRow:
         source_key = None
         if self._key is not None:
             raw = values[self._key]
@@ -198,6 +198,7 @@ class RowConverter:
             evidence_ref=evidence,
             delisted=delisted,
             watermark=None if self._wm is None else values[self._wm],
+            line=line,
         )
 
     def _reason(self, values: Sequence[object]) -> int | None:
