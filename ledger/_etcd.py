@@ -6,9 +6,12 @@ Rules this module keeps:
   `h` lives at `<prefix>h/<h as 20 decimal digits>`, so byte order is height order and
   a range read returns heights in order. `<prefix>floor` holds the compaction floor: the
   lowest height still kept (20 digits; absent means 0).
-- A height is written once. `append` is one Txn: if the height key was never created
-  and the height is at or above the floor, put the block; otherwise read what is there.
-  A height below the floor was written once and then compacted, so it counts as taken.
+- A height is written once, and in order. `append` is one Txn: if the height key was
+  never created, the height is at or above the floor and the height below it exists,
+  put the block; otherwise read what is there. A height below the floor was written
+  once and then compacted, so it counts as taken; a free height whose predecessor is
+  missing is refused with `HeightGap`, so the log never has holes and a watcher never
+  waits on a height nobody will write.
 - An ambiguous append (the request may have reached etcd but no answer came back) is
   resolved by reading the height back on another member: our exact bytes mean this call
   wrote them; other bytes mean another writer won; nothing means no attempt has landed
@@ -18,8 +21,9 @@ Rules this module keeps:
   `OrderingUnavailable` says the outcome is unknown.
 - `watch` yields every height from `from_height` on, in order and each once. It reads the
   heights already stored with range reads at one revision, then follows an etcd Watch
-  from the next revision. Heights that arrive out of order (concurrent appenders) are
-  held until the gap before them fills. When the member it follows dies, it reconnects
+  from the next revision. (Heights are committed in order, but the watcher still holds
+  any that arrive early until the one before them is in, so what it yields is
+  contiguous whatever the transport does.) When the member it follows dies, it reconnects
   to another and resumes from the last revision it saw; when that revision has been
   compacted, it falls back to range reads. Heights below the floor raise
   `HeightCompacted`: a replica must get those from a peer's SQLite copy.
@@ -39,7 +43,12 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from ledger._etcd_client import EtcdClient, EtcdTLS, _Compacted, _Transient
-from ledger._etcd_errors import EtcdLogError, HeightCompacted, OrderingUnavailable
+from ledger._etcd_errors import (
+    EtcdLogError,
+    HeightCompacted,
+    HeightGap,
+    OrderingUnavailable,
+)
 from ledger._etcdpb import kv_pb2, rpc_pb2
 
 __all__ = ["EtcdLog", "EtcdLogStats", "KeyLayout"]
@@ -195,26 +204,42 @@ class EtcdLog:
         self._floor_ready = True
 
     def append(self, height: int, block: bytes) -> bool:
-        """Write `block` at `height` unless the height is taken; True if this call wrote it."""
+        """Write `block` at `height` unless the height is taken; True if this call wrote it.
+
+        Raises `HeightGap` when `height - 1` was never written, and `OrderingUnavailable`
+        when the cluster stays unreachable past the deadline (outcome unknown).
+        """
         _check_height(height)
         if not isinstance(block, bytes):
             raise EtcdLogError("block must be bytes")
         self._ensure_floor()
         key = self.layout.height_key(height)
+        compare = [
+            _CMP(key=key, target=_CMP.CREATE, result=_CMP.EQUAL, create_revision=0),
+            # floor < height + 1, i.e. the height is inside the window (bytewise order
+            # of 20-digit values is numeric order).
+            _CMP(
+                key=self.layout.floor_key,
+                target=_CMP.VALUE,
+                result=_CMP.LESS,
+                value=encode_height(height + 1),
+            ),
+        ]
+        failure = [
+            rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=key)),
+            rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=self.layout.floor_key)),
+        ]
+        if height > 0:
+            # No gaps: the height below must exist. It cannot have been compacted away
+            # while `height` is free, because compaction always keeps the head.
+            below = self.layout.height_key(height - 1)
+            compare.append(
+                _CMP(key=below, target=_CMP.CREATE, result=_CMP.GREATER, create_revision=0)
+            )
         request = rpc_pb2.TxnRequest(
-            compare=[
-                _CMP(key=key, target=_CMP.CREATE, result=_CMP.EQUAL, create_revision=0),
-                # floor < height + 1, i.e. the height is inside the window (bytewise order
-                # of 20-digit values is numeric order).
-                _CMP(
-                    key=self.layout.floor_key,
-                    target=_CMP.VALUE,
-                    result=_CMP.LESS,
-                    value=encode_height(height + 1),
-                ),
-            ],
+            compare=compare,
             success=[rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=key, value=block))],
-            failure=[rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=key))],
+            failure=failure,
         )
         deadline = self._client.deadline()
         in_doubt = False
@@ -231,10 +256,12 @@ class EtcdLog:
             if response.succeeded:
                 return True
             kvs = response.responses[0].response_range.kvs
-            if not kvs:
+            if kvs:
+                # Our bytes after a lost answer mean an earlier attempt of ours landed.
+                return in_doubt and kvs[0].value == block
+            if height < _decode_floor(response.responses[1].response_range.kvs):
                 return False  # below the floor: written once, then compacted away
-            # Our bytes after a lost answer mean an earlier attempt of ours landed.
-            return in_doubt and kvs[0].value == block
+            raise HeightGap(f"height {height - 1} holds nothing; append at the next height")
 
     def compact(self, keep_from_height: int) -> None:
         """Delete heights below `keep_from_height` (never the head) and compact history."""
@@ -308,9 +335,9 @@ class EtcdLog:
             count = snapshot.responses[1].response_range.count
             if count == 0:
                 return floor - 1
-            # Heights held all sit at or above the floor, so with no gaps the last one is
-            # floor + count - 1; with gaps (appends still in flight) there are higher ones.
-            # Keys from that candidate on are few: the candidate plus one per gap.
+            # Heights held all sit at or above the floor and have no gaps, so the last one
+            # is floor + count - 1. The range below checks that rather than trusting it:
+            # it would also find keys above the candidate if a foreign writer left gaps.
             candidate = floor + count - 1
             try:
                 tail = self._client.range(

@@ -1,4 +1,5 @@
-"""Errors of the etcd ordering log; all derive from `LedgerError` through `EtcdLogError`.
+"""Errors of the etcd ordering log; all derive from `OrderingLogError` (so from
+`LedgerError`) through `EtcdLogError`.
 
 No grpc exception leaves the etcd modules: `ledger._etcd_client` translates each one, in
 one place, into a subclass below (or into a retry on another member).
@@ -6,12 +7,18 @@ one place, into a subclass below (or into a retry on another member).
 
 from __future__ import annotations
 
-from ledger._errors import LedgerError
+from ledger._ordering import OrderingLogError
 
-__all__ = ["EtcdLogError", "HeightCompacted", "OrderingRejected", "OrderingUnavailable"]
+__all__ = [
+    "EtcdLogError",
+    "HeightCompacted",
+    "HeightGap",
+    "OrderingRejected",
+    "OrderingUnavailable",
+]
 
 
-class EtcdLogError(LedgerError):
+class EtcdLogError(OrderingLogError):
     """Base class of every error raised by the etcd ordering log and its cluster launcher."""
 
 
@@ -34,3 +41,7 @@ class HeightCompacted(EtcdLogError):
         super().__init__(f"height {height} was compacted out of etcd; its window starts at {floor}")
         self.height = height
         self.floor = floor
+
+
+class HeightGap(EtcdLogError):
+    """An append above `last_height() + 1`: heights are written in order, without gaps."""

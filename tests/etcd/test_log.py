@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from ledger._etcd import EtcdLog
-from ledger._etcd_errors import EtcdLogError
+from ledger._etcd_errors import EtcdLogError, HeightGap
 from ledger._etcd_local import LocalEtcdCluster
 from ledger._etcdpb import kv_pb2, rpc_pb2
+from ledger._ordering import OrderingLog, OrderingLogError
+from tests.etcd._load import Race
 
 
 def raw_kvs(log: EtcdLog) -> list[kv_pb2.KeyValue]:
@@ -44,12 +46,12 @@ def test_append_get_last_height(log: EtcdLog) -> None:
 
 
 def test_height_is_written_once(log: EtcdLog) -> None:
-    assert log.append(5, b"first")
+    assert log.append(0, b"first")
     before = raw_kvs(log)
-    assert log.append(5, b"second") is False
+    assert log.append(0, b"second") is False
     # Even the same bytes again: this call did not write them.
-    assert log.append(5, b"first") is False
-    assert log.get(5) == b"first"
+    assert log.append(0, b"first") is False
+    assert log.get(0) == b"first"
     assert raw_kvs(log) == before  # nothing changed, not even the key's version
 
 
@@ -64,13 +66,18 @@ def test_bad_input_changes_nothing(log: EtcdLog) -> None:
     assert raw_kvs(log) == before
 
 
-def test_gaps_and_last_height(log: EtcdLog) -> None:
-    # Concurrent appenders can leave a gap for a moment; last_height is the highest key.
-    for h in (0, 1, 2, 7):
-        assert log.append(h, b"b%d" % h)
-    assert log.last_height() == 7
-    assert log.append(3, b"b3")
-    assert log.last_height() == 7
+def test_gap_is_refused_and_changes_nothing(log: EtcdLog) -> None:
+    with pytest.raises(HeightGap):
+        log.append(1, b"no genesis yet")
+    assert raw_kvs(log) == []
+    assert log.append(0, b"b0")
+    before = raw_kvs(log)
+    with pytest.raises(HeightGap):
+        log.append(2, b"skips one")
+    assert raw_kvs(log) == before
+    assert log.last_height() == 0
+    assert log.append(1, b"b1")
+    assert log.last_height() == 1
 
 
 def test_full_size_block(log: EtcdLog) -> None:
@@ -80,7 +87,7 @@ def test_full_size_block(log: EtcdLog) -> None:
 
 
 def test_concurrent_appenders_exactly_one_wins(cluster: LocalEtcdCluster, namespace: str) -> None:
-    # Two writers on different members race for every height.
+    # Two writers on different members race for every height, in lock step.
     a = EtcdLog(cluster.endpoints, namespace)
     b = EtcdLog(cluster.endpoints[1:] + cluster.endpoints[:1], namespace)
     heights = 40
@@ -104,6 +111,19 @@ def test_concurrent_appenders_exactly_one_wins(cluster: LocalEtcdCluster, namesp
     assert all(kv.version == 1 for kv in raw_kvs(a))
     a.close()
     b.close()
+
+
+def test_free_running_proposers(cluster: LocalEtcdCluster, namespace: str) -> None:
+    race = Race(150)
+    logs = [EtcdLog(cluster.endpoints[i:] + cluster.endpoints[:i], namespace) for i in range(3)]
+    threads = [threading.Thread(target=race.run, args=(f"w{i}", logs[i])) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    race.check(logs[0])
+    for lg in logs:
+        lg.close()
 
 
 def test_watch_from_start_catches_up_then_follows(log: EtcdLog) -> None:
@@ -136,15 +156,6 @@ def test_watch_from_future_height_waits(log: EtcdLog) -> None:
     stop.set()
 
 
-def test_watch_orders_out_of_order_appends(log: EtcdLog) -> None:
-    stop = threading.Event()
-    it = log.watch(0, stop)
-    order = [2, 0, 5, 1, 4, 3, 7, 6]
-    threading.Timer(0.2, lambda: [log.append(h, b"b%d" % h) for h in order]).start()
-    assert take(it, 8) == [(h, b"b%d" % h) for h in range(8)]
-    stop.set()
-
-
 def test_watch_stops_promptly_when_idle(log: EtcdLog) -> None:
     stop = threading.Event()
     got: list[tuple[int, bytes]] = []
@@ -156,8 +167,10 @@ def test_watch_stops_promptly_when_idle(log: EtcdLog) -> None:
     assert got == []
 
 
-def test_many_watchers_and_appenders_agree(cluster: LocalEtcdCluster, namespace: str) -> None:
-    n, writers = 120, 4
+def test_watchers_on_every_member_agree_with_the_writers(
+    cluster: LocalEtcdCluster, namespace: str
+) -> None:
+    race = Race(120)
     stop = threading.Event()
     seen: list[list[tuple[int, bytes]]] = [[] for _ in range(3)]
     logs = [EtcdLog(cluster.endpoints[i:] + cluster.endpoints[:i], namespace) for i in range(3)]
@@ -165,21 +178,24 @@ def test_many_watchers_and_appenders_agree(cluster: LocalEtcdCluster, namespace:
     def watcher(i: int) -> None:
         for item in logs[i].watch(0, stop):
             seen[i].append(item)
-            if len(seen[i]) == n:
+            if len(seen[i]) == race.n:
                 return
 
-    def writer(w: int) -> None:
-        for h in range(w, n, writers):
-            assert logs[w % 3].append(h, b"h%d" % h)
-
     watchers = [threading.Thread(target=watcher, args=(i,)) for i in range(3)]
-    writer_threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
-    for t in watchers + writer_threads:
+    writers = [threading.Thread(target=race.run, args=(f"w{i}", logs[i])) for i in range(3)]
+    for t in watchers + writers:
         t.start()
-    for t in writer_threads + watchers:
+    for t in writers + watchers:
         t.join(timeout=60)
     stop.set()
-    expected = [(h, b"h%d" % h) for h in range(n)]
-    assert seen == [expected] * 3
+    race.check(logs[0])
+    assert seen == [race.expected()] * 3
     for lg in logs:
         lg.close()
+
+
+def test_is_an_ordering_log(log: EtcdLog) -> None:
+    # Checked by mypy: EtcdLog satisfies the ledger's OrderingLog protocol.
+    ordering: OrderingLog = log
+    assert ordering.last_height() == -1
+    assert issubclass(EtcdLogError, OrderingLogError)
