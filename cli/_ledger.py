@@ -1,12 +1,254 @@
-"""``riskshare ledger``: inspect and verify the local ledger replica."""
+"""``riskshare ledger``: inspect and verify the local ledger replica.
+
+Every command reads ``<data-dir>/ledger.sqlite`` (the gateway keeps its replica there)
+and is a thin wrapper over a public function of :mod:`ledger`. ``--data-dir`` defaults
+to ``$RISKSHARE_DATA_DIR``, else ``./riskshare-data``.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from ledger import ContractRegistry, Store
+
+__all__ = ["contract_registry", "ledger_path", "open_ledger", "register"]
 
 app = typer.Typer(help="Inspect and verify the local ledger replica.", no_args_is_help=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The node's data directory [default: $RISKSHARE_DATA_DIR or ./riskshare-data].",
+        show_default=False,
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Member = Annotated[str | None, typer.Option("--member", help="Only transactions it submitted.")]
+Kind = Annotated[str | None, typer.Option("--kind", help="Only transactions of this kind.")]
+Party = Annotated[
+    str | None, typer.Option("--party", help="Only transactions naming this member as a party.")
+]
+
+
+def ledger_path(data_dir: Path | None) -> Path:
+    """``<data-dir>/ledger.sqlite``, with the data directory's default applied."""
+    base = data_dir or Path(os.environ.get("RISKSHARE_DATA_DIR") or "riskshare-data")
+    return base / "ledger.sqlite"
+
+
+def open_ledger(data_dir: Path | None) -> Store:
+    """Open an existing replica (never creates one)."""
+    from ledger import Store
+
+    return Store(ledger_path(data_dir), create=False)
+
+
+def contract_registry() -> ContractRegistry:
+    """The contracts a replica runs: the same set every replica must run to replay."""
+    from ledger import default_registry
+    from scenarios import all_contracts
+
+    return default_registry(all_contracts())
+
+
+def _print(value: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    for key, item in value.items():
+        if isinstance(item, list | dict):
+            item = json.dumps(item, sort_keys=True, ensure_ascii=False)
+        typer.echo(f"{key:<14} {item}")
+
+
+def _tx_line(tx: dict[str, Any]) -> str:
+    status = "ok" if tx["ok"] else f"REFUSED: {tx['reason']}"
+    return (
+        f"{tx['height']:>8}.{tx['index']:<4} {tx['tx_id'][:16]}  {tx['member'] or '?':<12}"
+        f" {tx['kind'] or '?':<24} seq {tx['seq']}  {status}"
+    )
+
+
+@app.command("show")
+def show_cmd(
+    data_dir: DataDir = None,
+    height: Annotated[int | None, typer.Option("--height", help="Show this block.")] = None,
+    tx: Annotated[str | None, typer.Option("--tx", help="Show this transaction (hex id).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show the replica's head and members, one block, or one transaction.
+
+    Example: riskshare ledger show --data-dir ./node1 --height 12
+    """
+    from ledger import block_summary, ledger_summary, tx_summary
+
+    with open_ledger(data_dir) as store:
+        if tx is not None:
+            _print(tx_summary(store, bytes.fromhex(tx)), as_json)
+        elif height is not None:
+            block = block_summary(store, height)
+            if as_json:
+                _print(block, True)
+                return
+            _print({k: v for k, v in block.items() if k != "txs"}, False)
+            for line in block["txs"]:
+                typer.echo(_tx_line(line))
+        else:
+            _print(ledger_summary(store), as_json)
+
+
+@app.command("tail")
+def tail_cmd(
+    data_dir: DataDir = None,
+    count: Annotated[int, typer.Option("-n", "--count", help="How many transactions.")] = 10,
+    member: Member = None,
+    kind: Kind = None,
+    party: Party = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new ones.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Print the latest transactions, oldest first; --follow keeps watching.
+
+    Example: riskshare ledger tail -n 20 --kind credits.receipt --member bank-a
+    """
+    from ledger import tx_summary
+
+    with open_ledger(data_dir) as store:
+        records = store.txs(member=member, kind=kind, party=party, limit=count, newest_first=True)
+        records.reverse()
+        last = records[-1].height if records else -1
+        while True:
+            for record in records:
+                line = tx_summary(store, record.tx_id) | {"index": record.index}
+                line["height"] = record.height
+                typer.echo(json.dumps(line, sort_keys=True) if as_json else _tx_line(line))
+            if not follow:
+                return
+            time.sleep(0.5)
+            records = store.txs(member=member, kind=kind, party=party, from_height=last + 1)
+            if records:
+                last = records[-1].height
+
+
+@app.command("verify")
+def verify_cmd(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Re-verify the whole chain: hashes, Merkle roots, signatures, state by replay.
+
+    Fails (exit 2) naming the first height that is wrong and what is wrong with it.
+
+    Example: riskshare ledger verify --data-dir ./node1
+    """
+    from ledger import verify_chain
+
+    with open_ledger(data_dir) as store:
+        report = verify_chain(store, contract_registry())
+    summary = {
+        "ok": True,
+        "blocks": report.blocks,
+        "transactions": report.txs,
+        "refused": report.refused,
+        "head": report.height,
+        "head_hash": report.head_hash.hex(),
+        "state_digest": report.state_digest.hex(),
+    }
+    if as_json:
+        _print(summary, True)
+    else:
+        typer.echo(
+            f"ok: {report.blocks} blocks, {report.txs} transactions ({report.refused} refused);"
+            f" head {report.height} {report.head_hash.hex()}, state {report.state_digest.hex()}"
+        )
+
+
+@app.command("proof")
+def proof_cmd(
+    tx_id: Annotated[str, typer.Argument(help="The transaction id (hex).")],
+    data_dir: DataDir = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the proof here.")] = None,
+) -> None:
+    """Print (or write) an inclusion proof for a transaction, checkable offline.
+
+    Example: riskshare ledger proof 3f2a...e1 --out receipt-proof.json
+    """
+    from ledger import proof_document
+
+    with open_ledger(data_dir) as store:
+        document = proof_document(store, bytes.fromhex(tx_id))
+    text = json.dumps(document, indent=2, sort_keys=True)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n")
+        typer.echo(f"proof for {tx_id} at height {document['height']} written to {out}")
+
+
+@app.command("check-proof")
+def check_proof_cmd(
+    proof_file: Annotated[Path, typer.Argument(help="A proof written by `ledger proof`.")],
+    proposer_key: Annotated[
+        str | None, typer.Option(help="Trust headers signed by this Ed25519 key (hex).")
+    ] = None,
+    header_hash: Annotated[
+        str | None, typer.Option(help="Trust exactly this block header hash (hex).")
+    ] = None,
+) -> None:
+    """Check an inclusion proof offline, against a key or header hash you trust.
+
+    Example: riskshare ledger check-proof receipt-proof.json --proposer-key 9c1e...07
+    """
+    from ledger import decode_tx_proof, verify_tx_proof
+
+    document = json.loads(proof_file.read_text())
+    stx = verify_tx_proof(
+        decode_tx_proof(bytes.fromhex(document["proof"])),
+        proposer_key=None if proposer_key is None else bytes.fromhex(proposer_key),
+        header_hash=None if header_hash is None else bytes.fromhex(header_hash),
+    )
+    typer.echo(
+        f"ok: {stx.tx_id.hex()} ({stx.tx.kind} by {stx.tx.member}, seq {stx.tx.seq}) is in the"
+        f" block at height {document['height']}"
+    )
+
+
+@app.command("export")
+def export_cmd(
+    data_dir: DataDir = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+    member: Member = None,
+    kind: Kind = None,
+    party: Party = None,
+    from_height: Annotated[int, typer.Option("--from-height", help="First height.")] = 0,
+) -> None:
+    """Export blocks and transactions as JSON lines (only transactions when filtered).
+
+    Bytes inside bodies appear as {"hex": ...}.
+
+    Example: riskshare ledger export --kind credits.receipt --party bank-a --out made.jsonl
+    """
+    from ledger import export_jsonl
+
+    filters: dict[str, Any] = {
+        "member": member,
+        "kind": kind,
+        "party": party,
+        "from_height": from_height,
+    }
+    with open_ledger(data_dir) as store:
+        if out is None:
+            export_jsonl(store, sys.stdout, **filters)
+            return
+        with out.open("w", encoding="utf-8") as handle:
+            count = export_jsonl(store, handle, **filters)
+    typer.echo(f"{count} lines written to {out}", err=True)
 
 
 def register(root: typer.Typer) -> None:

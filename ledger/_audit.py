@@ -28,7 +28,7 @@ from ledger._codec import EncodingError, decode, encode
 from ledger._contract import ContractRegistry
 from ledger._errors import LedgerError
 from ledger._finality import checkpoint_message
-from ledger._members import get_member
+from ledger._members import active_members, consortium_info, get_member
 from ledger._merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._state import MemoryState
@@ -40,11 +40,15 @@ __all__ = [
     "ChainReport",
     "ChainVerificationError",
     "TxProof",
+    "block_summary",
     "decode_tx_proof",
     "export_jsonl",
     "export_lines",
     "jsonable",
+    "ledger_summary",
+    "proof_document",
     "tx_proof",
+    "tx_summary",
     "verify_chain",
     "verify_tx_proof",
 ]
@@ -363,3 +367,71 @@ def export_jsonl(store: Store, out: IO[str], **filters: Any) -> int:
         out.write(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n")
         count += 1
     return count
+
+
+def block_summary(store: Store, height: int) -> dict[str, Any]:
+    """A block's header fields and its transactions, JSON-ready."""
+    info = store.block_info(height)
+    if info is None:
+        raise LedgerError(f"no block at height {height} (head is {store.height})")
+    header = decode_header(info.header)
+    return {
+        "height": height,
+        "hash": info.hash.hex(),
+        "prev": header.prev.hex(),
+        "time": info.time,
+        "proposer": info.proposer,
+        "tx_root": header.tx_root.hex(),
+        "tx_count": info.tx_count,
+        "state_digest": info.state_digest.hex(),
+        "checkpoints": [m for m, h, _ in store.checkpoints(height) if h == info.hash],
+        "txs": [_tx_line(store, r) for r in store.txs(from_height=height, to_height=height)],
+    }
+
+
+def tx_summary(store: Store, tx_id: bytes) -> dict[str, Any]:
+    """One transaction, its result and body, JSON-ready."""
+    record = store.tx(tx_id)
+    if record is None:
+        raise LedgerError(f"no transaction {tx_id.hex()} in this ledger")
+    return _tx_line(store, record)
+
+
+def ledger_summary(store: Store) -> dict[str, Any]:
+    """What this replica holds: consortium, head, members, counts; JSON-ready."""
+    head = store.head()
+    state = store.state()
+    info = consortium_info(state)
+    return {
+        "consortium": None if info is None else info["name"],
+        "chain_id": None if store.chain_id is None else store.chain_id.hex(),
+        "height": store.height,
+        "head_hash": None if head is None else head.hash.hex(),
+        "head_time": None if head is None else head.time,
+        "state_digest": None if head is None else head.state_digest.hex(),
+        "transactions": store.tx_count(),
+        "members": [
+            {"id": m.id, "role": m.role, "address": m.address} for m in active_members(state)
+        ],
+        "equivocations": [detail for _, detail, _ in store.equivocations()],
+    }
+
+
+def proof_document(store: Store, tx_id: bytes) -> dict[str, Any]:
+    """:func:`tx_proof` as a JSON-ready document, with the proposer's current key.
+
+    The key is a convenience for whoever checks the proof against their own replica;
+    someone who trusts nothing in the document passes a key or header hash they hold.
+    """
+    proof = tx_proof(store, tx_id)
+    header = decode_header(proof.header)
+    proposer = get_member(store.state(), header.proposer)
+    return {
+        "tx_id": tx_id.hex(),
+        "height": header.height,
+        "index": proof.index,
+        "header_hash": header.hash.hex(),
+        "proposer": header.proposer,
+        "proposer_key": None if proposer is None else proposer.signing_key.hex(),
+        "proof": proof.encode().hex(),
+    }

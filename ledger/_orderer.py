@@ -43,12 +43,13 @@ from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry
 from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, prefetch_signatures
+from ledger._finality import EquivocationError
 from ledger._ordering import OrderingLog
 from ledger._replica import Applied, Replica
 from ledger._sig import BatchVerifier
-from ledger._store import Store
+from ledger._store import Store, StoreError
 from ledger._tx import SignedTransaction, decode_transaction
-from ledger._validate import BlockOutcome
+from ledger._validate import BlockError, BlockOutcome
 
 __all__ = ["Commit", "EmbeddedOrderer", "LogOrderer", "Orderer", "OrdererError", "Submission"]
 
@@ -80,6 +81,15 @@ class Commit:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Inflight:
+    """A block sent to the log whose append has not been confirmed either way."""
+
+    block: Block
+    outcome: BlockOutcome
+    pending: list[SignedTransaction]
+
+
 class _Waiter:
     __slots__ = ("done", "result")
 
@@ -90,6 +100,10 @@ class _Waiter:
     def resolve(self, result: Commit) -> None:
         self.result = result
         self.done.set()
+
+
+# Errors after which this orderer must not go on: its store and the log disagree.
+_FATAL = (BlockError, EquivocationError, StoreError, OrdererError)
 
 
 def _now_ms() -> int:
@@ -115,8 +129,6 @@ class Orderer:
     ) -> None:
         if not block_size(0, 0) < max_block_bytes <= MAX_BLOCK_BYTES:
             raise LedgerError(f"max_block_bytes must be at most {MAX_BLOCK_BYTES}")
-        if store.height < 0:
-            raise LedgerError("the store has no genesis block; apply one first")
         self.store = store
         self.registry = registry
         self.member = member
@@ -135,12 +147,15 @@ class Orderer:
         self._results: list[TxResult] = []
         self._bytes = 0
         self._waiters: dict[bytes, _Waiter] = {}
+        self._inflight: _Inflight | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.error: BaseException | None = None
         if log is not None:
             with self._lock:
                 self._catch_up()
+        if store.height < 0:
+            raise LedgerError("the store has no genesis block; apply one first")
 
     # -- submission --------------------------------------------------------------------
 
@@ -186,6 +201,8 @@ class Orderer:
         ):
             self._cut()
         if self._exec is None:
+            if self._inflight is not None:
+                self._land_inflight()
             self._open()
         assert self._exec is not None
         result = self._exec.execute(stx, len(self._pending))
@@ -252,6 +269,9 @@ class Orderer:
         raise OrdererError(f"transactions still pending after {attempts} attempts")
 
     def _cut(self) -> int | None:
+        if self._inflight is not None:
+            # An append whose outcome is unknown comes first: nothing can follow it yet.
+            return self._land_inflight()
         executor, pending, results = self._exec, self._pending, self._results
         self._exec, self._pending, self._results, self._bytes = None, [], [], 0
         if executor is None or not pending:
@@ -270,20 +290,31 @@ class Orderer:
             txs=[stx.raw for stx in pending],
             state_digest=digest,
         )
-        if self.log is not None and not self._append(block):
-            # Another proposer won this height: take its block, then re-validate ours.
-            self._catch_up()
-            self._requeue(pending)
-            return None
-        applied = self.replica.commit_validated(
-            block, BlockOutcome(tuple(results), tuple(writes), digest)
-        )
-        self._resolve(applied)
-        return block.height
+        outcome = BlockOutcome(tuple(results), tuple(writes), digest)
+        if self.log is None:
+            self._resolve(self.replica.commit_validated(block, outcome))
+            return block.height
+        self._inflight = _Inflight(block, outcome, pending)
+        return self._land_inflight()
 
-    def _append(self, block: Block) -> bool:
-        assert self.log is not None
-        return self.log.append(block.height, block.raw)
+    def _land_inflight(self) -> int | None:
+        """Append the in-flight block; if the log raises, it stays in flight for a retry.
+
+        Re-sending the same bytes is safe: the log's compare-and-put stores a height
+        once, so a retry after an attempt that did land just finds the height taken.
+        """
+        assert self.log is not None and self._inflight is not None
+        flight = self._inflight
+        won = self.log.append(flight.block.height, flight.block.raw)
+        self._inflight = None
+        if won:
+            self._resolve(self.replica.commit_validated(flight.block, flight.outcome))
+            return flight.block.height
+        # The height is taken — by another proposer, or by an earlier attempt of ours
+        # whose answer was lost. Apply what the log holds, then re-validate the rest.
+        self._catch_up()
+        self._requeue(flight.pending)
+        return None
 
     def _requeue(self, pending: Sequence[SignedTransaction]) -> None:
         """Re-validate transactions against the new head; answer those that fell out."""
@@ -326,8 +357,18 @@ class Orderer:
                 return
             if height > self.store.height + 1:
                 self._catch_up()
-                return
-            self._resolve(self.replica.apply(raw))
+            else:
+                flight = self._inflight
+                if flight is not None and flight.block.height == height:
+                    self._inflight = None
+                    if raw == flight.block.raw:
+                        # Our own block came back: it is the one we validated.
+                        self._resolve(self.replica.commit_validated(flight.block, flight.outcome))
+                        return
+                    self._resolve(self.replica.apply(raw))
+                    self._requeue(flight.pending)
+                else:
+                    self._resolve(self.replica.apply(raw))
             if self._exec is not None and self._exec.height <= self.store.height:
                 pending = self._pending
                 self._exec, self._pending, self._results, self._bytes = None, [], [], 0
@@ -359,22 +400,39 @@ class Orderer:
         while not self._stop.wait(self.block_interval / 4):
             try:
                 with self._lock:
-                    due = self._exec is not None and (
-                        _time.monotonic() - self._opened >= self.block_interval
+                    due = self._inflight is not None or (
+                        self._exec is not None
+                        and _time.monotonic() - self._opened >= self.block_interval
                     )
                     if due:
                         self._cut()
-            except BaseException as exc:
+            except _FATAL as exc:
+                self._fail(exc)
+                return
+            except LedgerError as exc:
+                # The log is unreachable for now (its client already failed over and
+                # timed out); keep the block and try again on the next tick.
+                _log.warning("cannot append a block yet: %s", exc)
+            except Exception as exc:
                 self._fail(exc)
                 return
 
     def _follow(self) -> None:
         assert self.log is not None
-        try:
-            for height, raw in self.log.watch(self.store.height + 1, self._stop):
-                self._on_log_block(height, raw)
-        except BaseException as exc:
-            self._fail(exc)
+        while not self._stop.is_set():
+            try:
+                for height, raw in self.log.watch(self.store.height + 1, self._stop):
+                    self._on_log_block(height, raw)
+                return
+            except _FATAL as exc:
+                self._fail(exc)
+                return
+            except LedgerError as exc:
+                _log.warning("watch on the ordering log broke, resuming: %s", exc)
+                self._stop.wait(self.block_interval)
+            except Exception as exc:
+                self._fail(exc)
+                return
 
     def _fail(self, exc: BaseException) -> None:
         _log.error("orderer stopped: %s", exc)

@@ -107,3 +107,59 @@ def make_net(
         raw, signatures, proposer=founders[0].id, key=key_for(founders[0].id), registry=registry
     )
     return Net(config, genesis, registry)
+
+
+def populate(net: Net, store: Store) -> dict[str, bytes]:
+    """Several blocks of every ledger kind, one refused transaction, and checkpoints.
+
+    Returns some transaction ids by name. Uses the embedded orderer (m1 proposes).
+    """
+    from ledger import (
+        EmbeddedOrderer,
+        add_oprf_key_body,
+        approve_body,
+        propose_body,
+        publish_index_body,
+    )
+
+    o = EmbeddedOrderer(store, net.registry, member="m1", key=key_for("m1"), clock=lambda: T0)
+    ids: dict[str, bytes] = {}
+
+    def send(name: str, stx: SignedTransaction) -> None:
+        answer = o.submit(stx.raw)
+        assert answer.accepted, answer.reason
+        ids[name] = stx.tx_id
+
+    for m in ("m1", "m2", "m3"):
+        send(f"key-{m}", net.tx(m, "pub.add_oprf_key", {"key_id": "k1", "public_key": bytes(32)}))
+    o.cut()
+    send(
+        "index-m2",
+        net.tx(
+            "m2",
+            "pub.publish_index",
+            publish_index_body(
+                list_type="transaction_fraud",
+                epoch=1,
+                size=1000,
+                root=b"\x11" * 32,
+                snapshot_digest=b"\x22" * 32,
+                key_id="k1",
+                evidence_root=b"\x33" * 32,
+            ),
+        ),
+    )
+    admit = founder("m4").to_row()
+    send("propose", net.tx("m1", "gov.propose", propose_body("admit", admit)))
+    o.cut()
+    pid = ids["propose"].hex()
+    send("approve-m2", net.tx("m2", "gov.approve", approve_body(pid)))
+    send("approve-m3", net.tx("m3", "gov.approve", approve_body(pid)))
+    o.cut()
+    send("key-m4", net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k1", b"\x04" * 32)))
+    o.cut()
+    replica = Replica(store, net.registry)
+    for m in ("m1", "m2", "m3"):
+        for height in range(store.height + 1):
+            replica.checkpoint(m, key_for(m), height)
+    return ids

@@ -1,0 +1,266 @@
+"""Audit: verify names the height and problem for any tampering; proofs; listings; export."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from ledger import (
+    ChainVerificationError,
+    ProofError,
+    Replica,
+    Store,
+    decode_tx_proof,
+    export_lines,
+    tx_proof,
+    verify_chain,
+    verify_tx_proof,
+)
+
+from .helpers import Net, key_for, make_net, populate
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Net, Path, dict[str, bytes]]:
+    net = make_net(("m1", "m2", "m3", "obs"), roles={"obs": "observer"})
+    base = tmp_path_factory.mktemp("chain")
+    store = net.store(base / "ledger.sqlite")
+    ids = populate(net, store)
+    store.close()
+    return net, base, ids
+
+
+@pytest.fixture
+def copy(chain, tmp_path: Path) -> Path:
+    _, base, _ = chain
+    shutil.copy(base / "ledger.sqlite", tmp_path / "ledger.sqlite")
+    return tmp_path
+
+
+def test_a_clean_chain_verifies(chain) -> None:
+    net, base, _ = chain
+    with Store(base / "ledger.sqlite", create=False) as store:
+        report = verify_chain(store, net.registry)
+    assert report.blocks == 5 and report.txs == 1 + 3 + 2 + 2 + 1 and report.refused == 0
+    result = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(base)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ok: 5 blocks")
+
+
+def _db(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous=OFF")  # tampering needs no durability; it needs speed
+    return contextlib.closing(db)
+
+
+def _flip(
+    path: Path, sql_select: str, sql_update: str, key: tuple[int, ...], position: int
+) -> None:
+    with _db(path) as db:
+        value = bytearray(db.execute(sql_select, key).fetchone()[0])
+        value[position % len(value)] ^= 0x01
+        db.execute(sql_update, (bytes(value), *key))
+
+
+def _restore(chain, path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.copy(chain[1] / "ledger.sqlite", path)
+
+
+def _verify_fails(net: Net, path: Path) -> ChainVerificationError:
+    with Store(path, create=False) as store, pytest.raises(ChainVerificationError) as caught:
+        verify_chain(store, net.registry)
+    return caught.value
+
+
+def test_flipping_any_byte_of_any_stored_transaction_is_caught(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    with _db(path) as db:
+        rows = db.execute(
+            "SELECT height, idx, length(raw) FROM txs ORDER BY height, idx"
+        ).fetchall()
+    select = "SELECT raw FROM txs WHERE height = ? AND idx = ?"
+    update = "UPDATE txs SET raw = ? WHERE height = ? AND idx = ?"
+    for height, idx, size in rows:
+        # Every byte of one transaction per block, and a spread of bytes of the others.
+        positions = range(size) if (height, idx) == (2, 0) else range(0, size, 17)
+        for position in positions:
+            _flip(path, select, update, (height, idx), position)
+            error = _verify_fails(net, path)
+            assert error.height == height, (height, idx, position, error)
+            assert "tx_root does not match" in error.problem
+            _flip(path, select, update, (height, idx), position)  # restore
+    with Store(path, create=False) as store:
+        verify_chain(store, net.registry)
+
+
+@pytest.mark.parametrize("column", ["header", "signature", "hash", "state_digest"])
+def test_flipping_any_byte_of_any_stored_block_is_caught(chain, copy: Path, column: str) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    select = f"SELECT {column} FROM blocks WHERE height = ?"
+    update = f"UPDATE blocks SET {column} = ? WHERE height = ?"
+    with _db(path) as db:
+        sizes = db.execute(f"SELECT height, length({column}) FROM blocks").fetchall()
+    for height, size in sizes:
+        step = 1 if height == 1 else 13
+        for position in range(0, size, step):
+            _flip(path, select, update, (height,), position)
+            error = _verify_fails(net, path)
+            # A changed header also breaks the next block's prev link; the first
+            # problem found is at the changed height itself.
+            assert error.height == height, (column, height, position, error)
+            _flip(path, select, update, (height,), position)
+
+
+def test_tampered_index_columns_results_and_state_are_caught(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    tampering = [
+        ("UPDATE txs SET ok = 0, reason = 'x' WHERE height = 2 AND idx = 1", 2, "ok, reason"),
+        ("UPDATE txs SET member = 'm9' WHERE height = 1 AND idx = 0", 1, "member"),
+        ("UPDATE txs SET kind = 'pub.x' WHERE height = 3 AND idx = 0", 3, "kind"),
+        ("UPDATE blocks SET proposer = 'm2' WHERE height = 4", 4, "index columns"),
+        (
+            "UPDATE state SET value = x'01' WHERE tbl = 'pub.oprf_keys' AND key = 'm2/k1'",
+            4,
+            "state table differs from replay at pub.oprf_keys/m2/k1",
+        ),
+        ("DELETE FROM txs WHERE height = 3 AND idx = 1", 3, "header counts 2 transactions"),
+        (
+            "UPDATE checkpoints SET signature = zeroblob(64) WHERE height = 2 AND member = 'm3'",
+            2,
+            "checkpoint signature by 'm3'",
+        ),
+    ]
+    for sql, height, problem in tampering:
+        _restore(chain, path)
+        with _db(path) as db:
+            db.execute(sql)
+        error = _verify_fails(net, path)
+        assert error.height == height, (sql, error)
+        assert problem in error.problem, (sql, error)
+
+
+def test_verify_cli_names_the_height_and_problem(chain, copy: Path) -> None:
+    path = copy / "ledger.sqlite"
+    _flip(
+        path,
+        "SELECT raw FROM txs WHERE height = ? AND idx = ?",
+        "UPDATE txs SET raw = ? WHERE height = ? AND idx = ?",
+        (3, 1),
+        40,
+    )
+    result = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(copy)])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ChainVerificationError)
+    assert str(result.exception) == "height 3: tx_root does not match the block's transactions"
+
+
+def test_inclusion_proofs_verify_offline(chain, tmp_path: Path) -> None:
+    _, base, ids = chain
+    with Store(base / "ledger.sqlite", create=False) as store:
+        for tx_id in ids.values():
+            proof = decode_tx_proof(tx_proof(store, tx_id).encode())
+            stx = verify_tx_proof(proof, proposer_key=key_for("m1").public_key().public_bytes_raw())
+            assert stx.tx_id == tx_id
+        proof = tx_proof(store, ids["approve-m3"])
+    with pytest.raises(ProofError):
+        verify_tx_proof(proof, proposer_key=key_for("m2").public_key().public_bytes_raw())
+    with pytest.raises(ProofError):
+        verify_tx_proof(proof)
+    forged = type(proof)(
+        proof.tx, proof.index ^ 1, proof.path, proof.header, proof.proposer_signature
+    )
+    with pytest.raises(ProofError):
+        verify_tx_proof(forged, proposer_key=key_for("m1").public_key().public_bytes_raw())
+    runner = CliRunner()
+    out = tmp_path / "proof.json"
+    result = runner.invoke(
+        app,
+        ["ledger", "proof", ids["approve-m3"].hex(), "--data-dir", str(base), "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text())
+    result = runner.invoke(
+        app, ["ledger", "check-proof", str(out), "--proposer-key", document["proposer_key"]]
+    )
+    assert result.exit_code == 0, result.output
+    assert ids["approve-m3"].hex() in result.output
+    result = runner.invoke(app, ["ledger", "check-proof", str(out), "--header-hash", "00" * 32])
+    assert isinstance(result.exception, ProofError)
+
+
+def test_listings_and_export(chain, tmp_path: Path) -> None:
+    _, base, ids = chain
+    with Store(base / "ledger.sqlite", create=False) as store:
+        mine = store.txs(member="m2")
+        assert [r.kind for r in mine] == ["pub.add_oprf_key", "pub.publish_index", "gov.approve"]
+        assert [r.tx_id for r in store.txs(kind="gov.approve")] == [
+            ids["approve-m2"],
+            ids["approve-m3"],
+        ]
+        assert (
+            store.txs(kind="gov.approve", newest_first=True, limit=1)[0].tx_id == ids["approve-m3"]
+        )
+        lines = list(export_lines(store))
+    blocks = [line for line in lines if line["type"] == "block"]
+    txs = [line for line in lines if line["type"] == "tx"]
+    assert len(blocks) == 5 and len(txs) == 9
+    index = next(t for t in txs if t["kind"] == "pub.publish_index")
+    assert index["body"]["root"] == {"hex": "11" * 32}
+    runner = CliRunner()
+    out = tmp_path / "export.jsonl"
+    result = runner.invoke(
+        app, ["ledger", "export", "--data-dir", str(base), "--member", "m2", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [e["kind"] for e in exported] == [r.kind for r in mine]
+    for args in (
+        ["show"],
+        ["show", "--height", "2"],
+        ["show", "--tx", ids["propose"].hex()],
+        ["tail", "-n", "3"],
+        ["show", "--json"],
+    ):
+        result = runner.invoke(app, ["ledger", *args, "--data-dir", str(base)])
+        assert result.exit_code == 0, (args, result.output)
+    assert (
+        "gov.approve"
+        in runner.invoke(app, ["ledger", "tail", "-n", "2", "--data-dir", str(base)]).output
+    )
+
+
+def test_every_ledger_command_has_an_example() -> None:
+    runner = CliRunner()
+    for command in ("show", "tail", "verify", "proof", "check-proof", "export"):
+        result = runner.invoke(app, ["ledger", command, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output, command
+
+
+def test_replica_reaches_the_same_head_and_checkpoints_make_it_final(chain, tmp_path: Path) -> None:
+    net, base, _ = chain
+    with Store(base / "ledger.sqlite", create=False) as source:
+        replica = Replica(Store(tmp_path / "r.sqlite"), net.registry)
+        replica.sync(source.blocks_from(0))
+        assert replica.store.head() == source.head()
+        assert replica.final_height() == -1
+        head = source.head()
+        assert head is not None
+        for member in ("m1", "m2"):
+            replica.checkpoint(member, key_for(member))
+        assert replica.final_height() == -1  # 2 of 3 voters (m4 joined: 2 of 4)
+        replica.checkpoint("m3", key_for("m3"))
+        replica.checkpoint("m4", key_for("m4"))
+        assert replica.final_height() == head.height
