@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Generator
 
-import pytest
+# gRPC core reads its TLS 1.2 cipher list when grpc is first imported; several packages
+# import grpc (the etcd client, the gateway), in whatever order pytest collects them, so
+# the gateway's TLS-1.3-only pin (gateway/_tls.py) is applied here before any of them.
+from gateway._tls import pin_tls13_environment
+
+pin_tls13_environment()
+
+import pytest  # noqa: E402
 
 _CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
