@@ -20,7 +20,10 @@ from scenarios._errors import ScenarioError
 
 __all__ = ["SCENARIO_MODULES", "Scenario", "all_contracts", "all_scenarios", "get_scenario"]
 
-SCENARIO_MODULES: tuple[str, ...] = ("scenarios.scf",)
+SCENARIO_MODULES: tuple[str, ...] = (
+    "scenarios.scf",
+    "scenarios.tf",
+)
 
 
 @dataclass(frozen=True, slots=True)

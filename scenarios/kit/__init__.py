@@ -19,6 +19,12 @@ from scenarios.kit._cosign import (
     cosign_message,
 )
 from scenarios.kit._dates import MS_PER_DAY, add_months, add_years, day_of, days_between, parse_date
+from scenarios.kit._documents import (
+    DOCUMENT_NORMALISER_VERSION,
+    Document,
+    FingerprintInputs,
+    Invoice,
+)
 from scenarios.kit._fingerprints import (
     FP_SIZE,
     Claim,
@@ -44,6 +50,7 @@ from scenarios.kit._schema import ID_PATTERN, Bytes, Date, Enum, Field, Int, Lis
 __all__ = [
     "ANYONE",
     "COSIGN_DOMAIN",
+    "DOCUMENT_NORMALISER_VERSION",
     "FP_SIZE",
     "ID_PATTERN",
     "MS_PER_DAY",
@@ -52,12 +59,15 @@ __all__ = [
     "Claim",
     "Conserved",
     "Date",
+    "Document",
     "Effect",
     "Enum",
     "Event",
     "Field",
+    "FingerprintInputs",
     "FingerprintRegistry",
     "Int",
+    "Invoice",
     "ListOf",
     "Machine",
     "Obj",

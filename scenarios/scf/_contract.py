@@ -23,7 +23,7 @@ issuer for its face amount at maturity. The rules, each enforced here:
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
 from ledger import ContractError
 from scenarios.kit import (
@@ -89,11 +89,11 @@ _MEMBERS = frozenset({"member"})
 _ANY_ROLE = frozenset({"member", "observer"})
 
 
-def _today(post_or_step: Post | Step) -> Any:
+def _today(post_or_step: Post | Step) -> date:
     return day_of(post_or_step.ctx.block_time)
 
 
-def _maturity(obj: Obj) -> Any:
+def _maturity(obj: Obj) -> date:
     return parse_date(obj.attrs["maturity"])
 
 

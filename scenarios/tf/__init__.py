@@ -1,0 +1,50 @@
+"""Trade finance: the financing registry with cross-bank duplicate detection (SCENARIOS.md §7)."""
+
+from scenarios._registry import Scenario
+from scenarios.tf._contract import (
+    ACTIVE,
+    ALERTS,
+    ARCHIVED,
+    CLEARED,
+    CONTRACT,
+    DUPLICATE_FLAGGED,
+    EXACT,
+    FINANCED,
+    LAPSED,
+    MAX_AMOUNT,
+    OPEN,
+    REGISTERED,
+    REGISTRATIONS,
+    SETTLED,
+    SIMILAR,
+    WITHDRAWN,
+    alerts_of,
+)
+
+SCENARIO = Scenario(
+    name="tf",
+    title="Trade finance: the financing registry",
+    spec="SCENARIOS.md §7",
+    contract=CONTRACT,
+)
+
+__all__ = [
+    "ACTIVE",
+    "ALERTS",
+    "ARCHIVED",
+    "CLEARED",
+    "CONTRACT",
+    "DUPLICATE_FLAGGED",
+    "EXACT",
+    "FINANCED",
+    "LAPSED",
+    "MAX_AMOUNT",
+    "OPEN",
+    "REGISTERED",
+    "REGISTRATIONS",
+    "SCENARIO",
+    "SETTLED",
+    "SIMILAR",
+    "WITHDRAWN",
+    "alerts_of",
+]
