@@ -74,7 +74,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
     def certs(self) -> list[Obj]:
         return list(CERTIFICATES.scan(self.net.state))
 
-    def pick(self, data: Any, states: frozenset[str] | None = None) -> Obj | None:
+    def pick(self, data: st.DataObject, states: frozenset[str] | None = None) -> Obj | None:
         certs = [c for c in self.certs() if states is None or c.state in states]
         if not certs:
             return None
@@ -101,7 +101,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
     def any_in(self, state: str) -> bool:
         return any(c.state == state for c in self.certs())
 
-    def who(self, data: Any, likely: str) -> str:
+    def who(self, data: st.DataObject, likely: str) -> str:
         """Mostly the member the spec expects, sometimes anyone (a wrong signer)."""
         if data.draw(st.integers(0, 9)) < 7:
             return likely
@@ -112,7 +112,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
     @initialize(faces=st.lists(st.integers(2, 10_000), min_size=1, max_size=3))
     def accepted_roots(self, faces: list[int]) -> None:
         for i, face in enumerate(faces):
-            payload = {
+            payload: dict[str, Any] = {
                 "holder": SUPPLIERS[i % len(SUPPLIERS)],
                 "face": face,
                 "maturity": (START + timedelta(days=180)).isoformat(),
@@ -151,7 +151,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
 
     @precondition(lambda self: self.any_in(DRAFT))
     @rule(data=st.data())
-    def accept_or_cancel(self, data: Any) -> None:
+    def accept_or_cancel(self, data: st.DataObject) -> None:
         c = self.pick(data, frozenset({DRAFT}))
         if c is None:
             return
@@ -167,7 +167,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
             )
 
     @rule(data=st.data(), to=st.sampled_from(EVERYONE))
-    def transfer(self, data: Any, to: str) -> None:
+    def transfer(self, data: st.DataObject, to: str) -> None:
         c = self.pick(data)
         if c is None:
             return
@@ -180,7 +180,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
         self.attempt(ok, member, "transfer", c.id, {"to": to, "amount": amount})
 
     @rule(data=st.data())
-    def split(self, data: Any) -> None:
+    def split(self, data: st.DataObject) -> None:
         c = self.pick(data)
         if c is None:
             return
@@ -204,7 +204,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
         rate=st.integers(0, 200_000),
         fee=st.integers(0, 5),
     )
-    def apply_financing(self, data: Any, financier: str, rate: int, fee: int) -> None:
+    def apply_financing(self, data: st.DataObject, financier: str, rate: int, fee: int) -> None:
         c = self.pick(data)
         if c is None:
             return
@@ -222,12 +222,12 @@ class SupplyChainFinance(RuleBasedStateMachine):
 
     @precondition(lambda self: self.any_in(FINANCING_PENDING))
     @rule(data=st.data(), approve=st.booleans())
-    def decide_financing(self, data: Any, approve: bool) -> None:
+    def decide_financing(self, data: st.DataObject, approve: bool) -> None:
         c = self.pick(data, frozenset({FINANCING_PENDING}))
         if c is not None:
             self.decide(data, c, approve)
 
-    def decide(self, data: Any, c: Obj, approve: bool) -> None:
+    def decide(self, data: st.DataObject, c: Obj, approve: bool) -> None:
         member = self.who(data, c.parties["financier"])
         is_financier = member == c.parties["financier"]
         if not approve:
@@ -248,7 +248,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
         self.net.now += days * 86_400_000
 
     @rule(data=st.data(), overdue=st.booleans())
-    def mark(self, data: Any, overdue: bool) -> None:
+    def mark(self, data: st.DataObject, overdue: bool) -> None:
         c = self.pick(data)
         if c is None:
             return
@@ -261,7 +261,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
             self.attempt(ok, "bank2", "mark_due", c.id, {})
 
     @rule(data=st.data(), cosigned=st.booleans())
-    def redeem(self, data: Any, cosigned: bool) -> None:
+    def redeem(self, data: st.DataObject, cosigned: bool) -> None:
         c = self.pick(data)
         if c is None:
             return

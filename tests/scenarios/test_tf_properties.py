@@ -67,11 +67,11 @@ class FinancingRegistry(RuleBasedStateMachine):
     def regs(self) -> list[Obj]:
         return list(REGISTRATIONS.scan(self.net.state))
 
-    def pick(self, data: Any, states: set[str]) -> Obj | None:
+    def pick(self, data: st.DataObject, states: set[str]) -> Obj | None:
         regs = [r for r in self.regs() if r.state in states]
         return data.draw(st.sampled_from(regs)) if regs else None
 
-    def who(self, data: Any, likely: str) -> str:
+    def who(self, data: st.DataObject, likely: str) -> str:
         if data.draw(st.integers(0, 9)) < 7:
             return likely
         return data.draw(st.sampled_from(EVERYONE))
@@ -132,7 +132,7 @@ class FinancingRegistry(RuleBasedStateMachine):
         assert exact_alerts == {r.id for r in active}
 
     @rule(data=st.data(), back=st.integers(0, 3))
-    def disburse(self, data: Any, back: int) -> None:
+    def disburse(self, data: st.DataObject, back: int) -> None:
         r = self.pick(data, {REGISTERED, DUPLICATE_FLAGGED})
         if r is None:
             return
@@ -145,7 +145,7 @@ class FinancingRegistry(RuleBasedStateMachine):
         self.attempt(ok, member, REGISTRATIONS, "confirm_disbursement", r.id, payload)
 
     @rule(data=st.data())
-    def settle_or_archive(self, data: Any) -> None:
+    def settle_or_archive(self, data: st.DataObject) -> None:
         r = self.pick(data, {FINANCED, SETTLED})
         if r is None:
             return
@@ -158,7 +158,7 @@ class FinancingRegistry(RuleBasedStateMachine):
             self.attempt(ok, member, REGISTRATIONS, "archive", r.id, {})
 
     @rule(data=st.data(), lapse=st.booleans())
-    def withdraw_or_lapse(self, data: Any, lapse: bool) -> None:
+    def withdraw_or_lapse(self, data: st.DataObject, lapse: bool) -> None:
         r = self.pick(data, {REGISTERED, DUPLICATE_FLAGGED, FINANCED})
         if r is None:
             return
@@ -173,7 +173,7 @@ class FinancingRegistry(RuleBasedStateMachine):
 
     @precondition(lambda self: any(a.state == OPEN for a in ALERTS.scan(self.net.state)))
     @rule(data=st.data(), clear=st.booleans(), both=st.booleans(), arbiter=st.booleans())
-    def resolve(self, data: Any, clear: bool, both: bool, arbiter: bool) -> None:
+    def resolve(self, data: st.DataObject, clear: bool, both: bool, arbiter: bool) -> None:
         alert = data.draw(
             st.sampled_from([a for a in ALERTS.scan(self.net.state) if a.state == OPEN])
         )
