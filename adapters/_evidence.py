@@ -27,6 +27,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from adapters._errors import EvidenceError
 from adapters._model import EntryKey
@@ -54,17 +55,28 @@ def _framed(text: str) -> bytes:
     return len(data).to_bytes(2, "big") + data
 
 
+@lru_cache(maxsize=256)
+def _types_framed(list_type: str, id_type: str) -> bytes:
+    return _framed(list_type) + _framed(id_type)
+
+
+_NO_EVIDENCE = b"\x00" + _framed("")
+
+
 def evidence_commitment(key: EntryKey, evidence_ref: str | None, salt: bytes) -> bytes:
     """The 32-byte salted commitment to one entry and its evidence reference."""
     if len(salt) != SALT_BYTES:
         raise EvidenceError(f"salt must be {SALT_BYTES} bytes")
     return hashlib.sha256(
-        EVIDENCE_DOMAIN
-        + salt
-        + _framed(key.list_type)
-        + _framed(key.id_type)
-        + _framed(key.value)
-        + (b"\x00" + _framed("") if evidence_ref is None else b"\x01" + _framed(evidence_ref))
+        b"".join(
+            (
+                EVIDENCE_DOMAIN,
+                salt,
+                _types_framed(key.list_type, key.id_type),
+                _framed(key.value),
+                _NO_EVIDENCE if evidence_ref is None else b"\x01" + _framed(evidence_ref),
+            )
+        )
     ).digest()
 
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from adapters._errors import Rejected
+from adapters._errors import MappingError, Rejected
 from adapters._mapping import Field, SourceMapping
 from adapters._mask import mask, scrub
 from adapters._model import EntryKey, ListTypePolicy, Reject, SourceRow
@@ -40,6 +40,8 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y"})
 _FALSE = frozenset({"", "0", "false", "f", "no", "n"})
 _INT_IDS = frozenset({"phone", "bank_card"})
 _COMPACT_DATE = re.compile(r"[0-9]{8}", re.ASCII)
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
 
 
 def _show(value: object) -> str:
@@ -52,11 +54,16 @@ def parse_time(value: object, zone: tzinfo) -> int | None:
     """Unix seconds for a timestamp cell; ``None`` for an empty one; raises Rejected."""
     if value is None:
         return None
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is datetime:
+        moment: datetime = value  # type: ignore[assignment]
+        if moment.tzinfo is None and zone is UTC:
+            return (moment - _EPOCH) // _SECOND
+    elif kind is bool:
         raise Rejected("bad_time", "a boolean is not a time")
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return value
-    if isinstance(value, datetime):
+    elif isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
         moment = datetime(value.year, value.month, value.day)
@@ -85,7 +92,7 @@ class RowConverter:
     def __init__(self, mapping: SourceMapping, policies: Mapping[str, ListTypePolicy]) -> None:
         self._mapping = mapping
         self._policies = policies
-        self._zone = ZoneInfo(mapping.timezone)
+        self._zone: tzinfo = UTC if mapping.timezone == "UTC" else ZoneInfo(mapping.timezone)
         index = {c: i for i, c in enumerate(mapping.columns())}
         self._key = None if mapping.key is None else index[mapping.key]
         self._wm = None if mapping.watermark is None else index[mapping.watermark]
@@ -94,6 +101,20 @@ class RowConverter:
         for name, field in mapping.fields.items():
             at = None if field.column is None else index[field.column]
             self._fields[name] = (field, at, field.column or name)
+        self._lt_at = self._fields["list_type"][1]
+        self._lt_const = mapping.fields["list_type"].const
+        self._it_at = self._fields["id_type"][1]
+        self._it_const = mapping.fields["id_type"].const
+        self._type_memo: dict[tuple[object, object], tuple[str, str, ListTypePolicy] | _Bad] = {}
+        value_at = self._fields["value"][1]
+        assert value_at is not None  # parse_mapping insists value is a column
+        self._value_at = value_at
+        self._value_col = mapping.fields["value"].column or "value"
+        ev = self._fields.get("evidence_ref")
+        if ev is not None and ev[1] is None:
+            raise MappingError("columns.evidence_ref must name a column")
+        self._ev_at = None if ev is None else ev[1]
+        self._ev_col = "" if ev is None else ev[2]
 
     def _get(self, name: str, values: Sequence[object]) -> tuple[object, str]:
         spec = self._fields.get(name)
@@ -128,12 +149,58 @@ class RowConverter:
         self, row: int, line: int | None, values: Sequence[object] | None
     ) -> SourceRow | Reject:
         """One record to a row or a reject; ``values`` ``None`` is a blank record."""
-        if values is None or all(v is None or (isinstance(v, str) and not fold(v)) for v in values):
+        if values is None or self._blank(values):
             return Reject(row, line, "-", "", "blank_row", "no values", counts=False)
         try:
             return self._convert(row, line, values)
         except _Bad as bad:
             return Reject(row, line, bad.column, bad.shown, bad.reason, bad.detail)
+
+    def _blank(self, values: Sequence[object]) -> bool:
+        # Fast path: a row with a non-blank value cell is not blank.
+        cell = values[self._value_at]
+        if isinstance(cell, str) and cell and not cell.isspace():
+            return False
+        return all(v is None or (isinstance(v, str) and not fold(v)) for v in values)
+
+    def _types(self, values: Sequence[object]) -> tuple[str, str, ListTypePolicy]:
+        """List type, id type and policy of a row, memoised on the raw cells.
+
+        Type columns hold a handful of distinct codes, so each combination is resolved
+        (recoded, folded, checked) once per sync rather than once per row.
+        """
+        lt_raw = self._lt_const if self._lt_at is None else values[self._lt_at]
+        it_raw = self._it_const if self._it_at is None else values[self._it_at]
+        memo_key = (lt_raw, it_raw)
+        try:
+            found = self._type_memo[memo_key]
+        except (KeyError, TypeError):
+            try:
+                found = self._resolve_types(values)
+            except _Bad as bad:
+                found = bad
+            try:
+                if len(self._type_memo) < 10_000:
+                    self._type_memo[memo_key] = found
+            except TypeError:
+                pass  # an unhashable cell (a JSON list, say) is not memoised
+        if isinstance(found, _Bad):
+            raise _Bad.copy(found)
+        return found
+
+    def _resolve_types(self, values: Sequence[object]) -> tuple[str, str, ListTypePolicy]:
+        list_type, lt_col = self._get("list_type", values)
+        lt = fold(list_type) if isinstance(list_type, str) else None
+        policy = None if lt is None else self._policies.get(lt)
+        if policy is None or lt is None:
+            raise _Bad(lt_col, list_type, "unknown_list_type", "not a registered list type")
+        id_type, it_col = self._get("id_type", values)
+        it = fold(id_type) if isinstance(id_type, str) else None
+        if it is None or it not in policy.id_types:
+            known = it is not None and any(it in p.id_types for p in self._policies.values())
+            reason = "id_type_not_allowed" if known else "unknown_id_type"
+            raise _Bad(it_col, id_type, reason, f"not an id type of {lt}")
+        return lt, it, policy
 
     def _convert(self, row: int, line: int | None, values: Sequence[object]) -> SourceRow:
         source_key = None
@@ -146,47 +213,38 @@ class RowConverter:
         delisted = False
         if self._delisted is not None:
             raw = values[self._delisted]
-            try:
-                delisted = self._flag(raw)
-            except Rejected as exc:
-                raise _Bad(self._mapping.delisted or "", raw, exc.reason, exc.detail) from None
-        list_type, lt_col = self._get("list_type", values)
-        policy = self._policies.get(list_type) if isinstance(list_type, str) else None
-        if policy is None:
-            lt = fold(list_type) if isinstance(list_type, str) else None
-            policy = None if lt is None else self._policies.get(lt)
-            if policy is None:
-                raise _Bad(lt_col, list_type, "unknown_list_type", "not a registered list type")
-            list_type = lt
-        assert isinstance(list_type, str)
-        id_type, it_col = self._get("id_type", values)
-        id_type = fold(id_type) if isinstance(id_type, str) else id_type
-        if not isinstance(id_type, str) or id_type not in policy.id_types:
-            known = isinstance(id_type, str) and any(
-                id_type in p.id_types for p in self._policies.values()
-            )
-            reason = "id_type_not_allowed" if known else "unknown_id_type"
-            raise _Bad(it_col, id_type, reason, f"not an id type of {list_type}")
-        raw_value, v_col = self._get("value", values)
-        if isinstance(raw_value, int) and not isinstance(raw_value, bool) and id_type in _INT_IDS:
+            if raw == 0 and self._mapping.delisted_values is None:
+                delisted = False
+            else:
+                try:
+                    delisted = self._flag(raw)
+                except Rejected as exc:
+                    raise _Bad(self._mapping.delisted or "", raw, exc.reason, exc.detail) from None
+        list_type, id_type, _ = self._types(values)
+        raw_value = values[self._value_at]
+        if type(raw_value) is int and id_type in _INT_IDS:
             raw_value = str(raw_value)
         try:
             value = normalise(id_type, raw_value)
         except Rejected as exc:
-            raise _Bad(v_col, raw_value, exc.reason, exc.detail, secret=True) from None
+            raise _Bad(self._value_col, raw_value, exc.reason, exc.detail, secret=True) from None
         reason_code = self._reason(values)
         listed_at = self._time("listed_at", values)
         expires_at = self._time("expires_at", values)
         if listed_at is not None and expires_at is not None and expires_at <= listed_at:
             raw, col = self._get("expires_at", values)
             raise _Bad(col, raw, "expiry_before_listing", "expires_at is not after listed_at")
-        evidence, ev_col = self._get("evidence_ref", values)
-        if evidence is not None:
-            if isinstance(evidence, bool) or not isinstance(evidence, str | int):
-                raise _Bad(ev_col, evidence, "wrong_type", "evidence reference must be text")
-            evidence = str(evidence).strip() or None
+        evidence: str | None = None
+        cell = None if self._ev_at is None else values[self._ev_at]
+        if cell is not None:
+            if type(cell) is str:
+                evidence = cell.strip() or None
+            elif isinstance(cell, int) and not isinstance(cell, bool):
+                evidence = str(cell)
+            else:
+                raise _Bad(self._ev_col, cell, "wrong_type", "evidence reference must be text")
             if evidence is not None and len(evidence) > _MAX_EVIDENCE:
-                raise _Bad(ev_col, evidence, "bad_evidence_ref", "longer than 256 characters")
+                raise _Bad(self._ev_col, evidence, "bad_evidence_ref", "over 256 characters")
         key = EntryKey(list_type, id_type, value)
         return SourceRow(
             source_key=source_key or "e:" + "\x1f".join(key),
@@ -233,3 +291,11 @@ class _Bad(Exception):
         self.shown = mask(raw) if secret else ("" if raw is None else _show(raw))
         self.reason = reason
         self.detail = detail
+
+    @staticmethod
+    def copy(bad: _Bad) -> _Bad:
+        fresh = _Bad.__new__(_Bad)
+        Exception.__init__(fresh, bad.reason)
+        fresh.column, fresh.shown = bad.column, bad.shown
+        fresh.reason, fresh.detail = bad.reason, bad.detail
+        return fresh

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,6 +35,7 @@ from adapters._plan import StagedRow
 __all__ = ["EpochRecord", "Staging", "SyncRecord", "decode_watermark", "encode_watermark"]
 
 SCHEMA_VERSION = "1"
+_SCAN_ABOVE = 20_000
 FILE_NAME = "lists.sqlite"
 
 _SCHEMA = """
@@ -59,7 +60,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS entries_current
     ON entries (list_type, id_type, value) WHERE removed_epoch IS NULL;
 CREATE INDEX IF NOT EXISTS entries_expiry
     ON entries (expires_at) WHERE removed_epoch IS NULL;
-CREATE INDEX IF NOT EXISTS entries_by_epoch ON entries (list_type, added_epoch);
 CREATE TABLE IF NOT EXISTS epochs (
     list_type TEXT NOT NULL, epoch INTEGER NOT NULL, created_at INTEGER NOT NULL,
     size INTEGER NOT NULL, evidence_root BLOB NOT NULL,
@@ -175,6 +175,10 @@ class Staging:
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA busy_timeout = 10000")
+            # A sync touches every staged row of a source; keep its pages and its temp
+            # tables in memory (64 MiB at most).
+            self.db.execute("PRAGMA cache_size = -65536")
+            self.db.execute("PRAGMA temp_store = MEMORY")
             self.db.executescript(_SCHEMA)
             version = self.db.execute("SELECT v FROM meta WHERE k = 'schema'").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -295,8 +299,16 @@ class Staging:
 
     # -- entries ------------------------------------------------------------------
 
-    def listed(self, keys: Iterable[EntryKey]) -> dict[EntryKey, ListEntry]:
+    def other_sources(self, source: str) -> bool:
+        """Whether any source but ``source`` has staged rows."""
+        row = self.db.execute("SELECT 1 FROM rows WHERE source != ? LIMIT 1", (source,))
+        return row.fetchone() is not None
+
+    def listed(self, keys: Collection[EntryKey]) -> dict[EntryKey, ListEntry]:
         """The currently listed entry for each of ``keys`` that has one."""
+        if len(keys) > _SCAN_ABOVE:
+            # Many keys: one sequential scan beats as many index probes.
+            return {e.key: e for e in self.current_entries() if e.key in keys}
         self._want_entries(keys)
         cur = self.db.execute(
             "SELECT e.list_type, e.id_type, e.value, e.reason_code, e.listed_at, e.expires_at,"
@@ -345,6 +357,16 @@ class Staging:
                 for e, s, c in versions
             ),
         )
+
+    def current_commitments(self, list_type: str) -> list[bytes]:
+        """Sorted commitments of the entries of ``list_type`` listed now."""
+        cur = self.db.execute(
+            "SELECT commitment FROM entries WHERE list_type = ? AND removed_epoch IS NULL",
+            (list_type,),
+        )
+        out = [bytes(c) for (c,) in cur]
+        out.sort()
+        return out
 
     def commitments_at(self, list_type: str, epoch: int) -> Iterator[bytes]:
         """Sorted commitments of the entries of ``list_type`` listed at ``epoch``."""

@@ -29,8 +29,15 @@ from adapters._errors import IndexBindingError, RejectShareExceeded
 from adapters._evidence import SALT_BYTES, evidence_commitment, evidence_root
 from adapters._index import IndexSink
 from adapters._mapping import SourceMapping
-from adapters._model import LAUNCH_LIST_TYPES, ListEntry, ListTypePolicy, Reject, SourceRow
-from adapters._plan import EntryChanges, dedupe, plan_rows, resolve_entries
+from adapters._model import (
+    LAUNCH_LIST_TYPES,
+    EntryKey,
+    ListEntry,
+    ListTypePolicy,
+    Reject,
+    SourceRow,
+)
+from adapters._plan import EntryChanges, RowChanges, StagedRow, dedupe, plan_rows, resolve_entries
 from adapters._rows import RowConverter
 from adapters._sources import Source
 from adapters._staging import EpochRecord, Staging
@@ -110,6 +117,21 @@ def _read(
     return rows, rejects, n, high
 
 
+def _rows_in_memory(
+    previous: Mapping[str, StagedRow], changes: RowChanges, affected: set[EntryKey]
+) -> dict[EntryKey, list[StagedRow]]:
+    after = dict(previous)
+    for r in changes.deletes:
+        after.pop(r.source_key, None)
+    for r in changes.upserts:
+        after[r.source_key] = r
+    by_key: dict[EntryKey, list[StagedRow]] = {}
+    for r in after.values():
+        if r.key in affected:
+            by_key.setdefault(r.key, []).append(r)
+    return by_key
+
+
 def _check_in_step(staging: Staging, sink: IndexSink) -> None:
     for list_type, count in staging.counts().items():
         held = sink.size(list_type)
@@ -144,7 +166,7 @@ def _apply(
             salt = rng(SALT_BYTES)
             versions.append((entry, salt, evidence_commitment(entry.key, entry.evidence_ref, salt)))
         staging.add_entries(versions, epoch)
-        root, size = evidence_root(staging.commitments_at(list_type, epoch))
+        root, size = evidence_root(staging.current_commitments(list_type))
         commitment = sink.apply(list_type, adds, removes, now=now)
         if commitment.size != size:
             raise IndexBindingError(
@@ -233,9 +255,12 @@ def sync_source(
         try:
             staging.write_rows(row_changes.upserts, row_changes.deletes)
             affected = row_changes.touched() | set(staging.expired_keys(now))
-            changes = resolve_entries(
-                affected, staging.rows_by_entry(affected), staging.listed(affected), now
-            )
+            if mode == "full" and not staging.other_sources(name):
+                # One source holds every row, and a full read gave us all of them.
+                by_key = _rows_in_memory(previous, row_changes, affected)
+            else:
+                by_key = staging.rows_by_entry(affected)
+            changes = resolve_entries(affected, by_key, staging.listed(affected), now)
             epochs = _apply(
                 staging, sink, changes, sync_id=sync_id, now=now, rng=rng, progress=progress
             )

@@ -71,3 +71,14 @@ def test_good_mapping() -> None:
 def test_bad_mappings(edit, message: str) -> None:
     with pytest.raises(MappingError, match=message):
         parse_mapping(edit(GOOD))
+
+
+def test_mapping_examples_in_the_docs_parse() -> None:
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "ADAPTERS.md"
+    blocks = re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        assert parse_mapping(block).name
