@@ -27,6 +27,8 @@ Rules this module keeps:
   to another and resumes from the last revision it saw; when that revision has been
   compacted, it falls back to range reads. Heights below the floor raise
   `HeightCompacted`: a replica must get those from a peer's SQLite copy.
+- `seed(h, block)` starts an empty log at height `h` (disaster recovery: etcd lost with
+  no snapshot); it is refused unless the log holds no height at all.
 - `compact(k)` moves the floor to `k` and deletes the heights below it in one Txn, then
   compacts etcd's revision history up to that Txn. The floor only rises and never passes
   `last_height()`: the head block always stays, so `last_height` keeps its answer and a
@@ -262,6 +264,41 @@ class EtcdLog:
             if height < _decode_floor(response.responses[1].response_range.kvs):
                 return False  # below the floor: written once, then compacted away
             raise HeightGap(f"height {height - 1} holds nothing; append at the next height")
+
+    def seed(self, height: int, block: bytes) -> bool:
+        """Start an empty log at `height` (floor and first block), e.g. after losing etcd.
+
+        For disaster recovery only: when the etcd cluster was lost with no snapshot to
+        restore, seed it with a replica's head block so ordering continues from there.
+        Refused (False) unless the log holds no height at all, in one Txn; True if the
+        log now starts with exactly `block` at `height`.
+        """
+        _check_height(height)
+        if not isinstance(block, bytes):
+            raise EtcdLogError("block must be bytes")
+        key = self.layout.height_key(height)
+        empty = _CMP(
+            key=self.layout.heights_start,
+            range_end=self.layout.heights_end,
+            target=_CMP.CREATE,
+            result=_CMP.EQUAL,
+            create_revision=0,
+        )
+        floor = rpc_pb2.PutRequest(key=self.layout.floor_key, value=encode_height(height))
+        request = rpc_pb2.TxnRequest(
+            compare=[empty],
+            success=[
+                rpc_pb2.RequestOp(request_put=floor),
+                rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=key, value=block)),
+            ],
+        )
+        deadline = self._client.deadline()
+        # Safe to repeat: once seeded the log is not empty, so a second attempt changes
+        # nothing, and reading the height back tells whether the seed is ours.
+        if self._client.txn(request, deadline).succeeded:
+            self._floor_ready = True
+            return True
+        return self._get(key, deadline) == block and self.floor() == height
 
     def compact(self, keep_from_height: int) -> None:
         """Delete heights below `keep_from_height` (never the head) and compact history."""

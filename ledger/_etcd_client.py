@@ -187,6 +187,8 @@ class EtcdClient:
     # -- endpoints ---------------------------------------------------------------------
 
     def _ensure(self, index: int) -> None:
+        if self._channels[index] is not None:
+            return  # the common case, without taking the lock
         with self._lock:
             if self._closed:
                 raise EtcdLogError("the etcd client is closed")

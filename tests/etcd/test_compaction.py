@@ -97,3 +97,28 @@ def test_watch_resumes_from_range_reads_when_its_revision_was_compacted(
     stop.set()
     watcher.close()
     writer.close()
+
+
+def test_seed_starts_an_empty_log_at_a_height(log: EtcdLog) -> None:
+    assert log.seed(1000, b"head from a replica")
+    assert (log.floor(), log.last_height()) == (1000, 1000)
+    assert log.seed(1000, b"head from a replica")  # repeating it is harmless
+    assert log.append(1001, b"next")
+    assert log.append(999, b"older") is False  # below the floor
+    before = raw_kvs(log)
+    assert log.seed(5, b"another start") is False  # not empty any more
+    assert raw_kvs(log) == before
+    assert (log.floor(), log.last_height()) == (1000, 1001)
+    stop = threading.Event()
+    assert take(log.watch(1000, stop), 2) == [(1000, b"head from a replica"), (1001, b"next")]
+    stop.set()
+
+
+def test_seed_refused_on_a_used_log(log: EtcdLog) -> None:
+    fill(log, range(3))
+    before = raw_kvs(log)
+    # Nothing is written either way; the answer says whether the log starts so.
+    assert log.seed(0, b"b0") is True
+    assert log.seed(1, b"b1") is False
+    assert log.seed(10, b"x") is False
+    assert raw_kvs(log) == before
