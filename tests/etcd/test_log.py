@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger._etcd import EtcdLog
-from ledger._etcd_errors import EtcdLogError, HeightGap
+from ledger._etcd_errors import EtcdLogError, HeightGap, OrderingRejected
 from ledger._etcd_local import LocalEtcdCluster
 from ledger._etcdpb import kv_pb2, rpc_pb2
 from ledger._ordering import OrderingLog, OrderingLogError
@@ -199,3 +199,12 @@ def test_is_an_ordering_log(log: EtcdLog) -> None:
     ordering: OrderingLog = log
     assert ordering.last_height() == -1
     assert issubclass(EtcdLogError, OrderingLogError)
+
+
+def test_oversized_request_is_rejected_and_changes_nothing(log: EtcdLog) -> None:
+    assert log.append(0, b"b0")
+    before = raw_kvs(log)
+    # The members accept requests up to 2 MiB; a block is capped at 1 MiB.
+    with pytest.raises(OrderingRejected, match="larger than max|too large"):
+        log.append(1, bytes(3 * 1024 * 1024))
+    assert raw_kvs(log) == before
