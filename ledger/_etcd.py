@@ -2,10 +2,8 @@
 
 Rules this module keeps:
 
-- Layout. Every consortium has its own prefix, `/riskshare/ledger/<namespace>/`. Block
-  `h` lives at `<prefix>h/<h as 20 decimal digits>`, so byte order is height order and
-  a range read returns heights in order. `<prefix>floor` holds the compaction floor: the
-  lowest height still kept (20 digits; absent means 0).
+- Layout (`ledger._etcd_keys`): one prefix per consortium; block `h` at a key whose byte
+  order is height order; a floor key holding the lowest height still kept.
 - A height is written once, and in order. `append` is one Txn: if the height key was
   never created, the height is at or above the floor and the height below it exists,
   put the block; otherwise read what is there. A height below the floor was written
@@ -37,7 +35,6 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -51,73 +48,16 @@ from ledger._etcd_errors import (
     HeightGap,
     OrderingUnavailable,
 )
+from ledger._etcd_keys import KeyLayout, check_height, decode_floor, encode_height
 from ledger._etcdpb import kv_pb2, rpc_pb2
 
-__all__ = ["EtcdLog", "EtcdLogStats", "KeyLayout"]
-
-_DIGITS = 20
-MAX_HEIGHT = 2**63 - 2  # etcd revisions and our arithmetic stay inside int64
-_NAMESPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+__all__ = ["EtcdLog", "EtcdLogStats"]
 
 _CMP = rpc_pb2.Compare
-_KEY_ORDER = rpc_pb2.RangeRequest
 
 
-def _check_height(height: int) -> None:
-    if isinstance(height, bool) or not isinstance(height, int) or not 0 <= height <= MAX_HEIGHT:
-        raise EtcdLogError(f"height must be an int in [0, {MAX_HEIGHT}], got {height!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class KeyLayout:
-    """Where a consortium's blocks and floor live in etcd's key space."""
-
-    namespace: str
-
-    def __post_init__(self) -> None:
-        if not _NAMESPACE.fullmatch(self.namespace):
-            raise EtcdLogError(f"namespace must match {_NAMESPACE.pattern}, got {self.namespace!r}")
-
-    @property
-    def prefix(self) -> bytes:
-        return b"/riskshare/ledger/" + self.namespace.encode() + b"/"
-
-    @property
-    def heights_start(self) -> bytes:
-        return self.prefix + b"h/"
-
-    @property
-    def heights_end(self) -> bytes:
-        # The smallest key above every `h/...` key: '/' + 1 is '0'.
-        return self.prefix + b"h0"
-
-    @property
-    def floor_key(self) -> bytes:
-        return self.prefix + b"floor"
-
-    def height_key(self, height: int) -> bytes:
-        _check_height(height)
-        return self.heights_start + encode_height(height)
-
-    def height_of(self, key: bytes) -> int:
-        start = self.heights_start
-        digits = key[len(start) :]
-        if not key.startswith(start) or len(digits) != _DIGITS or not digits.isdigit():
-            raise EtcdLogError(f"not a height key of namespace {self.namespace!r}: {key!r}")
-        return int(digits)
-
-
-def encode_height(height: int) -> bytes:
-    return b"%020d" % height
-
-
-def _decode_floor(kvs: Sequence[kv_pb2.KeyValue]) -> int:
-    if not kvs:
-        return 0
-    value = kvs[0].value
-    if len(value) != _DIGITS or not value.isdigit():
-        raise EtcdLogError(f"corrupt floor value in etcd: {value!r}")
-    return int(value)
+def _floor_of(kvs: Sequence[kv_pb2.KeyValue]) -> int:
+    return decode_floor(bytes(kvs[0].value) if kvs else None)
 
 
 @dataclass(slots=True)
@@ -211,7 +151,7 @@ class EtcdLog:
         Raises `HeightGap` when `height - 1` was never written, and `OrderingUnavailable`
         when the cluster stays unreachable past the deadline (outcome unknown).
         """
-        _check_height(height)
+        check_height(height)
         if not isinstance(block, bytes):
             raise EtcdLogError("block must be bytes")
         self._ensure_floor()
@@ -261,7 +201,7 @@ class EtcdLog:
             if kvs:
                 # Our bytes after a lost answer mean an earlier attempt of ours landed.
                 return in_doubt and kvs[0].value == block
-            if height < _decode_floor(response.responses[1].response_range.kvs):
+            if height < _floor_of(response.responses[1].response_range.kvs):
                 return False  # below the floor: written once, then compacted away
             raise HeightGap(f"height {height - 1} holds nothing; append at the next height")
 
@@ -273,7 +213,7 @@ class EtcdLog:
         Refused (False) unless the log holds no height at all, in one Txn; True if the
         log now starts with exactly `block` at `height`.
         """
-        _check_height(height)
+        check_height(height)
         if not isinstance(block, bytes):
             raise EtcdLogError("block must be bytes")
         key = self.layout.height_key(height)
@@ -302,7 +242,7 @@ class EtcdLog:
 
     def compact(self, keep_from_height: int) -> None:
         """Delete heights below `keep_from_height` (never the head) and compact history."""
-        _check_height(keep_from_height)
+        check_height(keep_from_height)
         self._ensure_floor()
         keep = min(keep_from_height, self.last_height())
         if keep <= 0:
@@ -342,7 +282,7 @@ class EtcdLog:
         """The lowest height etcd still keeps (heights below it were compacted)."""
         deadline = self._client.deadline()
         kvs = self._client.range(rpc_pb2.RangeRequest(key=self.layout.floor_key), deadline).kvs
-        return _decode_floor(kvs)
+        return _floor_of(kvs)
 
     def last_height(self) -> int:
         """The highest height written (-1 when nothing ever was)."""
@@ -368,7 +308,7 @@ class EtcdLog:
                 ),
                 deadline,
             )
-            floor = _decode_floor(snapshot.responses[0].response_range.kvs)
+            floor = _floor_of(snapshot.responses[0].response_range.kvs)
             count = snapshot.responses[1].response_range.count
             if count == 0:
                 return floor - 1
@@ -396,7 +336,7 @@ class EtcdLog:
 
     def watch(self, from_height: int, stop: threading.Event) -> Iterator[tuple[int, bytes]]:
         """Every height >= `from_height`, in order, until `stop` is set."""
-        _check_height(from_height)
+        check_height(from_height)
         cursor = _Cursor(next_height=from_height, revision=None, pending={})
         failing_since: float | None = None
         while not stop.is_set():
@@ -438,7 +378,7 @@ class EtcdLog:
             ),
             deadline,
         )
-        floor = _decode_floor(first.responses[0].response_range.kvs)
+        floor = _floor_of(first.responses[0].response_range.kvs)
         if cursor.next_height < floor and cursor.next_height not in cursor.pending:
             raise HeightCompacted(cursor.next_height, floor)
         revision = first.header.revision

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger._errors import LedgerError
-from ledger._etcd import MAX_HEIGHT, KeyLayout, encode_height
 from ledger._etcd_client import EtcdClient, EtcdTLS
 from ledger._etcd_errors import EtcdLogError
+from ledger._etcd_keys import MAX_HEIGHT, KeyLayout, encode_height
 
 heights = st.integers(min_value=0, max_value=MAX_HEIGHT)
 LAYOUT = KeyLayout("consortium-a")

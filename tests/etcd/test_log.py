@@ -205,6 +205,6 @@ def test_oversized_request_is_rejected_and_changes_nothing(log: EtcdLog) -> None
     assert log.append(0, b"b0")
     before = raw_kvs(log)
     # The members accept requests up to 2 MiB; a block is capped at 1 MiB.
-    with pytest.raises(OrderingRejected, match="larger than max|too large"):
+    with pytest.raises(OrderingRejected, match=r"larger than max|too large"):
         log.append(1, bytes(3 * 1024 * 1024))
     assert raw_kvs(log) == before
