@@ -41,11 +41,37 @@ def _prefix(domain: str, version: int) -> bytes:
     return f"riskshare/{domain}/v{version}".encode() + b"\x00"
 
 
+_SCALARS = frozenset({type(None), bool, int, str, bytes})
+
+
 def _check(value: Any, depth: int = 0) -> None:
-    """Refuse values that have no single canonical meaning on every replica."""
+    """Refuse values that have no single canonical meaning on every replica.
+
+    Runs on every value the ledger encodes or decodes, so the common exact types are
+    tested with one set lookup; subclasses take the slower ``isinstance`` path.
+    """
     if depth > _MAX_DEPTH:
         raise EncodingError("value nested too deeply")
-    if value is None or isinstance(value, bool | int | str | bytes):
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if kind is list or kind is tuple:
+        if value and depth + 1 > _MAX_DEPTH:
+            raise EncodingError("value nested too deeply")
+        for item in value:
+            if type(item) not in _SCALARS:
+                _check(item, depth + 1)
+        return
+    if kind is dict:
+        if value and depth + 1 > _MAX_DEPTH:
+            raise EncodingError("value nested too deeply")
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, str):
+                raise EncodingError("map keys must be text")
+            if type(item) not in _SCALARS:
+                _check(item, depth + 1)
+        return
+    if isinstance(value, bool | int | str | bytes):
         return
     if isinstance(value, list | tuple):
         for item in value:

@@ -142,10 +142,10 @@ class BlockExecutor:
                 role = self._admit(overlay, stx)
                 self._apply(overlay, stx, tx_id, role)
             overlay.put(SEQ_TABLE, t.member, t.seq)
-            written = {table for table, _ in overlay.writes}
-            if PARAMS in written:
+            writes = overlay.writes
+            if PARAMS in overlay.tables_written:
                 self._registry.check_params(params(overlay))
-            for value in overlay.writes.values():
+            for value in writes.values():
                 if not isinstance(value, _Tombstone):
                     check_value(value)
             parties = self._parties(stx)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,17 +91,8 @@ class _Inflight:
     pending: list[SignedTransaction]
 
 
-class _Waiter:
-    __slots__ = ("done", "result")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: Commit | None = None
-
-    def resolve(self, result: Commit) -> None:
-        self.result = result
-        self.done.set()
-
+# Answers kept for submitters that have not asked yet; beyond this, the store answers.
+_KEEP_SETTLED = 100_000
 
 # Errors after which this orderer must not go on: its store and the log disagree.
 _FATAL = (BlockError, EquivocationError, StoreError, OrdererError)
@@ -146,7 +138,11 @@ class Orderer:
         self._pending: list[SignedTransaction] = []
         self._results: list[TxResult] = []
         self._bytes = 0
-        self._waiters: dict[bytes, _Waiter] = {}
+        # Accepted and not yet settled; then settled, kept (oldest dropped first) until
+        # someone waits for it — past that, the store answers.
+        self._pending_ids: set[bytes] = set()
+        self._answers: OrderedDict[bytes, Commit] = OrderedDict()
+        self._settled = threading.Condition(self._lock)
         self._inflight: _Inflight | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -190,7 +186,7 @@ class Orderer:
         committed = self.store.tx(tx_id)
         if committed is not None and committed.ok:
             return Submission(tx_id, True, "already committed", committed.height)
-        if tx_id in self._waiters:
+        if tx_id in self._pending_ids:
             return Submission(tx_id, True, "already pending")
         size = len(stx.raw)
         if block_size(size, 1) > self.max_block_bytes:
@@ -211,7 +207,7 @@ class Orderer:
         self._pending.append(stx)
         self._results.append(result)
         self._bytes += size
-        self._waiters[tx_id] = _Waiter()
+        self._pending_ids.add(tx_id)
         return Submission(tx_id, True)
 
     def _open(self) -> None:
@@ -230,17 +226,25 @@ class Orderer:
 
     def wait(self, tx_id: bytes, timeout: float | None = None) -> Commit:
         """Block until the transaction is committed or dropped; raises on timeout."""
-        with self._lock:
-            waiter = self._waiters.get(tx_id)
-            if waiter is None:
+        with self._settled:
+            if tx_id not in self._answers and tx_id not in self._pending_ids:
                 record = self.store.tx(tx_id)
                 if record is None:
                     raise LedgerError(f"transaction {tx_id.hex()} is not pending here")
                 return Commit(tx_id, record.height, record.ok, record.reason)
-        if not waiter.done.wait(timeout):
-            raise LedgerError(f"transaction {tx_id.hex()} not committed within {timeout} s")
-        assert waiter.result is not None
-        return waiter.result
+            if not self._settled.wait_for(lambda: tx_id in self._answers, timeout):
+                raise LedgerError(f"transaction {tx_id.hex()} not committed within {timeout} s")
+            return self._answers.pop(tx_id)
+
+    def _settle(self, result: Commit) -> None:
+        """Record a final answer for a pending transaction (lock held); wake waiters."""
+        if result.tx_id not in self._pending_ids:
+            return
+        self._pending_ids.discard(result.tx_id)
+        self._answers[result.tx_id] = result
+        if len(self._answers) > _KEEP_SETTLED:
+            self._answers.popitem(last=False)
+        self._settled.notify_all()
 
     @property
     def pending(self) -> int:
@@ -319,22 +323,16 @@ class Orderer:
     def _requeue(self, pending: Sequence[SignedTransaction]) -> None:
         """Re-validate transactions against the new head; answer those that fell out."""
         for stx in pending:
-            waiter = self._waiters.pop(stx.tx_id, None)
+            self._pending_ids.discard(stx.tx_id)
             answer = self._admit(stx)
-            if waiter is None:
-                continue
-            if answer.height is not None:
-                waiter.resolve(Commit(stx.tx_id, answer.height, True))
-            elif not answer.accepted:
-                waiter.resolve(Commit(stx.tx_id, None, False, answer.reason))
-            else:
-                self._waiters[stx.tx_id] = waiter
+            if answer.height is not None or not answer.accepted:
+                self._pending_ids.add(stx.tx_id)
+                reason = "" if answer.accepted else answer.reason
+                self._settle(Commit(stx.tx_id, answer.height, answer.accepted, reason))
 
     def _resolve(self, applied: Applied) -> None:
         for result in applied.results:
-            waiter = self._waiters.pop(result.tx_id, None)
-            if waiter is not None:
-                waiter.resolve(Commit(result.tx_id, applied.height, result.ok, result.reason))
+            self._settle(Commit(result.tx_id, applied.height, result.ok, result.reason))
 
     # -- following the log -------------------------------------------------------------
 
@@ -438,9 +436,8 @@ class Orderer:
         _log.error("orderer stopped: %s", exc)
         self.error = exc
         with self._lock:
-            for tx_id, waiter in self._waiters.items():
-                waiter.resolve(Commit(tx_id, None, False, f"orderer stopped: {exc}"))
-            self._waiters.clear()
+            for tx_id in list(self._pending_ids):
+                self._settle(Commit(tx_id, None, False, f"orderer stopped: {exc}"))
 
     def _raise_if_failed(self) -> None:
         if self.error is not None:

@@ -40,6 +40,8 @@ __all__ = ["SCHEMA_VERSION", "BlockInfo", "Store", "StoreError", "StoreState", "
 
 SCHEMA_VERSION = 1
 _CACHE_LIMIT = 1 << 17
+_SCAN_CACHE_ROWS = 1024
+_SCAN_CACHE_ENTRIES = 256
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -177,6 +179,7 @@ class Store:
         self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._cache: dict[tuple[str, str], bytes | None] = {}
+        self._scans: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
         self._data_version = -1
         self._migrate()
 
@@ -224,6 +227,7 @@ class Store:
             version = self._conn.execute("PRAGMA data_version").fetchone()[0]
             if version != self._data_version:
                 self._cache.clear()
+                self._scans.clear()
                 self._data_version = version
 
     def _get_encoded(self, table: str, key: str) -> bytes | None:
@@ -243,6 +247,11 @@ class Store:
             return value
 
     def _scan_encoded(self, table: str, prefix: str) -> list[tuple[str, bytes]]:
+        # Contracts scan small tables (gov.params, gov.members) on every transaction;
+        # a scan of a table no block has written since is answered from memory.
+        cached = self._scans.get((table, prefix))
+        if cached is not None:
+            return cached
         with self._lock:
             rows = self._conn.execute(
                 "SELECT key, value FROM state WHERE tbl = ? AND key >= ? ORDER BY key",
@@ -253,6 +262,10 @@ class Store:
                 if not key.startswith(prefix):
                     break
                 out.append((key, bytes(value)))
+            if len(out) <= _SCAN_CACHE_ROWS:
+                if len(self._scans) >= _SCAN_CACHE_ENTRIES:
+                    self._scans.clear()
+                self._scans[(table, prefix)] = out
             return out
 
     def state_rows(self) -> Iterator[tuple[str, str, bytes]]:
@@ -344,9 +357,14 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 self._cache.clear()
+                self._scans.clear()
                 raise
+            written = set()
             for table, key, value in writes:
                 self._cache[(table, key)] = value
+                written.add(table)
+            for scanned in [k for k in self._scans if k[0] in written]:
+                del self._scans[scanned]
             self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
             self._changed.notify_all()
 
