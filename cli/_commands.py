@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         _ledger,
         _lists,
         _member,
+        _query,
         _scf,
         _tf,
         _version,
@@ -29,6 +30,7 @@ def register(app: typer.Typer) -> None:
     _demo.register(app)
     _consortium.register(app)
     _member.register(app)
+    _query.register(app)
     _gateway.register(app)
     _ledger.register(app)
     _governance.register(app)

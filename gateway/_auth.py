@@ -22,9 +22,9 @@ from typing import Protocol
 
 from gateway._errors import PermissionDeniedError, PkiError, UnauthenticatedError
 from gateway._pki import peer_identity
-from ledger import Member, State, get_member
+from ledger import Member, State, Store, get_member
 
-__all__ = ["MembershipView", "StateMembership", "authenticate"]
+__all__ = ["MembershipView", "StateMembership", "StoreMembership", "authenticate"]
 
 AuthContext = Mapping[str, Sequence[bytes]]
 
@@ -43,6 +43,22 @@ class StateMembership:
 
     def member(self, member_id: str) -> Member | None:
         return get_member(self.state, member_id)
+
+
+class StoreMembership:
+    """Membership at the head of a ledger store, re-read on every call.
+
+    The store may be written by another process (the supervisor applies blocks while
+    workers serve), so each lookup takes a fresh view of the committed state.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def member(self, member_id: str) -> Member | None:
+        return get_member(self._store.state(), member_id)
 
 
 def _one(context: AuthContext, key: str) -> bytes | None:

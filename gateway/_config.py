@@ -71,8 +71,14 @@ class LedgerSection:
     ordering: str = "embedded"
     # host:port of the orderer's Ledger service; empty when this gateway orders.
     orderer: str = ""
-    # Run the embedded orderer inside this gateway.
+    # Run the embedded orderer inside this gateway, on orderer_listen.
     serve_orderer: bool = False
+    orderer_listen: str = ""
+    # The sealed genesis block (riskshare consortium genesis seal); read once, when the
+    # local replica is still empty.
+    genesis: Path | None = None
+    # Seconds between block cuts of the embedded orderer.
+    block_interval: float = 0.2
     etcd_endpoints: list[str] = field(default_factory=list)
     poll_ms: int = 200
 
@@ -90,6 +96,7 @@ class QuerySection:
     retries: int = 2
     snapshot_sync_seconds: float = 30.0
     purpose: str = "screening"
+    legal_basis: str = "legitimate_interest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +123,14 @@ class Config:
     @property
     def state_path(self) -> Path:
         return self.member.data_dir / "gateway.sqlite"
+
+    @property
+    def index_path(self) -> Path:
+        return self.member.data_dir / "index.sqlite"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.member.data_dir / "snapshots"
 
     @property
     def passphrase(self) -> bytes | None:
@@ -264,6 +279,10 @@ def _check(config: Config) -> None:
         raise ConfigError("ledger.etcd_endpoints is required with ordering = 'etcd'")
     if not config.ledger.orderer and not config.ledger.serve_orderer:
         raise ConfigError("set ledger.orderer (host:port) or ledger.serve_orderer = true")
+    if config.ledger.serve_orderer:
+        _check_address("ledger.orderer_listen", config.ledger.orderer_listen, required=True)
+    if not 0.01 <= config.ledger.block_interval <= 60:
+        raise ConfigError("ledger.block_interval must be between 0.01 and 60 seconds")
     limits = config.limits
     if min(limits.requests_per_second, limits.elements_per_second, limits.burst_seconds) <= 0:
         raise ConfigError("limits.* must be positive")

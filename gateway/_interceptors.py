@@ -148,6 +148,9 @@ class ObserveInterceptor(_Around):
         code = "OK"
         try:
             yield
+        except GeneratorExit:
+            code = "CANCELLED"  # the caller stopped reading a stream: not a failure
+            raise
         except BaseException:
             status = context.code() if _aborted(context) else grpc.StatusCode.UNKNOWN
             code = status.name if status is not None else "UNKNOWN"

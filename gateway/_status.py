@@ -31,8 +31,16 @@ from gateway._errors import (
     VersionMismatchError,
 )
 from ledger import ContractError, EncodingError, LedgerError
-from psi import PsiError
-from token_incentive import CreditsError
+from psi import (
+    BucketTooSmall,
+    DeltaUnavailable,
+    IdentifierError,
+    ProtocolError,
+    PsiError,
+    StoreError,
+    UnknownTypeError,
+)
+from token_incentive import AdmissionRefused, CreditsError, MessageError
 
 __all__ = ["REASON_KEY", "Refusal", "refusal_for"]
 
@@ -61,7 +69,14 @@ _TABLE: tuple[tuple[type[BaseException], grpc.StatusCode, str, str | None], ...]
     (ConfigError, grpc.StatusCode.INTERNAL, "internal", "internal error"),
     (PkiError, grpc.StatusCode.INTERNAL, "internal", "internal error"),
     (GatewayError, grpc.StatusCode.INTERNAL, "internal", "internal error"),
+    (MessageError, grpc.StatusCode.INVALID_ARGUMENT, "bad_request", None),
     (CreditsError, grpc.StatusCode.FAILED_PRECONDITION, "credits", None),
+    (ProtocolError, grpc.StatusCode.INVALID_ARGUMENT, "malformed", "malformed request"),
+    (DeltaUnavailable, grpc.StatusCode.FAILED_PRECONDITION, "delta_unavailable", None),
+    (BucketTooSmall, grpc.StatusCode.FAILED_PRECONDITION, "bucket_too_small", None),
+    (UnknownTypeError, grpc.StatusCode.NOT_FOUND, "unknown_list", None),
+    (StoreError, grpc.StatusCode.NOT_FOUND, "not_published", None),
+    (IdentifierError, grpc.StatusCode.INVALID_ARGUMENT, "invalid_identifier", None),
     (PsiError, grpc.StatusCode.INVALID_ARGUMENT, "malformed", "malformed request"),
     (EncodingError, grpc.StatusCode.INVALID_ARGUMENT, "malformed", "malformed request"),
     (ContractError, grpc.StatusCode.FAILED_PRECONDITION, "refused", None),
@@ -70,8 +85,22 @@ _TABLE: tuple[tuple[type[BaseException], grpc.StatusCode, str, str | None], ...]
 )
 
 
+# Admission refusals name the rule that failed; each rule has its own status.
+_ADMISSION: dict[str, grpc.StatusCode] = {
+    "not_member": grpc.StatusCode.PERMISSION_DENIED,
+    "not_publisher": grpc.StatusCode.PERMISSION_DENIED,
+    "unknown_list_type": grpc.StatusCode.NOT_FOUND,
+    "bad_items": grpc.StatusCode.INVALID_ARGUMENT,
+    "stale_list": grpc.StatusCode.FAILED_PRECONDITION,
+    "over_overdraft": grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
 def refusal_for(exc: BaseException) -> Refusal:
     """The status a caller sees for ``exc``."""
+    if isinstance(exc, AdmissionRefused):
+        code = _ADMISSION.get(exc.code, grpc.StatusCode.FAILED_PRECONDITION)
+        return Refusal(code, exc.code, str(exc) or exc.code)
     for cls, code, reason, public in _TABLE:
         if isinstance(exc, cls):
             reason = getattr(exc, "reason_code", reason)

@@ -13,9 +13,10 @@ from gateway import (
     Enrolment,
     MemberCredentials,
     enroll_member,
-    init_ca,
+    load_ca,
     load_member_credentials,
 )
+from gateway._consortium import add_founder, init_consortium
 from ledger import MEMBERS, MemoryState
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -42,7 +43,8 @@ class Consortium:
 
 def make_consortium(root: Path, ids: list[str], roles: dict[str, str] | None = None) -> Consortium:
     now = dt.datetime.now(dt.UTC)
-    ca = init_ca(root / "ca", "Test consortium", now=now)
+    init_consortium(root, "Test consortium", now=now)
+    ca = load_ca(root / "ca")
     enrolments = {
         member_id: enroll_member(
             ca,
@@ -55,6 +57,8 @@ def make_consortium(root: Path, ids: list[str], roles: dict[str, str] | None = N
         )
         for member_id in ids
     }
+    for record in enrolments.values():
+        add_founder(root, record, now=now)
     return Consortium(root, ca, enrolments)
 
 

@@ -46,6 +46,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         "RISKSHARE_GATEWAY_LISTEN": "0.0.0.0:9443",
         "RISKSHARE_GATEWAY_WORKERS": "4",
         "RISKSHARE_LEDGER_SERVE_ORDERER": "true",
+        "RISKSHARE_LEDGER_ORDERER_LISTEN": "127.0.0.1:7001",
         "RISKSHARE_LEDGER_ETCD_ENDPOINTS": "a:2379, b:2379",
         "RISKSHARE_LIMITS_BURST_SECONDS": "0.5",
     }
@@ -69,6 +70,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
         (GOOD.replace('id = "bank-a"', 'id = "Bank A"'), {}, "member.id"),
         (GOOD.replace("127.0.0.1:7443", "localhost"), {}, "not host:port"),
         (GOOD.replace('orderer = "127.0.0.1:7000"', ""), {}, "ledger.orderer"),
+        (GOOD, {"RISKSHARE_LEDGER_SERVE_ORDERER": "1"}, "ledger.orderer_listen"),
         (GOOD + "\n[log]\nlevel = 'loud'\n", {}, "log.level"),
         (GOOD.replace("workers = 2", "workers = -1"), {}, "gateway.workers"),
         ("[member\n", {}, "not valid TOML"),
@@ -88,7 +90,7 @@ def test_missing_file_and_passphrase_env(tmp_path: Path) -> None:
     raw = {
         "member": {"id": "a", "dir": "m", "data_dir": "d", "passphrase_env": "RS_TEST_PASS"},
         "gateway": {"listen": "127.0.0.1:1"},
-        "ledger": {"serve_orderer": True},
+        "ledger": {"serve_orderer": True, "orderer_listen": "127.0.0.1:1"},
     }
     config = parse_config(raw, base=tmp_path, env={})
     with pytest.raises(ConfigError, match="RS_TEST_PASS"):

@@ -97,10 +97,22 @@ class MemberAnswer(_message.Message):
     error: str
     receipt: bytes
     epoch: int
-    labels: _containers.RepeatedScalarFieldContainer[bytes]
+    labels: _containers.RepeatedCompositeFieldContainer[Label]
     attempts: int
     refunded: bool
-    def __init__(self, member_id: _Optional[str] = ..., hits: _Optional[_Iterable[bool]] = ..., error_code: _Optional[str] = ..., error: _Optional[str] = ..., receipt: _Optional[bytes] = ..., epoch: _Optional[int] = ..., labels: _Optional[_Iterable[bytes]] = ..., attempts: _Optional[int] = ..., refunded: bool = ...) -> None: ...
+    def __init__(self, member_id: _Optional[str] = ..., hits: _Optional[_Iterable[bool]] = ..., error_code: _Optional[str] = ..., error: _Optional[str] = ..., receipt: _Optional[bytes] = ..., epoch: _Optional[int] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., attempts: _Optional[int] = ..., refunded: bool = ...) -> None: ...
+
+class Label(_message.Message):
+    __slots__ = ("present", "reason", "listed_month", "expires_day")
+    PRESENT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LISTED_MONTH_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_DAY_FIELD_NUMBER: _ClassVar[int]
+    present: bool
+    reason: int
+    listed_month: int
+    expires_day: int
+    def __init__(self, present: bool = ..., reason: _Optional[int] = ..., listed_month: _Optional[int] = ..., expires_day: _Optional[int] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
     __slots__ = ("answers", "rejected", "accepted")

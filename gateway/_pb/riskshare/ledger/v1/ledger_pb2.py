@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n riskshare/ledger/v1/ledger.proto\x12\x13riskshare.ledger.v1\"2\n\rSubmitRequest\x12\x13\n\x0btransaction\x18\x01 \x01(\x0c\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"B\n\x0eSubmitResponse\x12\r\n\x05tx_id\x18\x01 \x01(\x0c\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\x11\n\tcommitted\x18\x03 \x01(\x08\"\x10\n\x0eGetHeadRequest\":\n\x04Head\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x0c\n\x04hash\x18\x02 \x01(\x0c\x12\x14\n\x0cstate_digest\x18\x03 \x01(\x0c\":\n\x13StreamBlocksRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\"-\n\x0c\x42lockMessage\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05\x62lock\x18\x02 \x01(\x0c\"h\n\nCheckpoint\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x13\n\x0bheader_hash\x18\x02 \x01(\x0c\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x0f\n\x07\x65ncoded\x18\x05 \x01(\x0c\"2\n\rCheckpointAck\x12\x12\n\nsignatures\x18\x01 \x01(\r\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\"?\n\x18StreamCheckpointsRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x32\xd0\x03\n\x06Ledger\x12\\\n\x11SubmitTransaction\x12\".riskshare.ledger.v1.SubmitRequest\x1a#.riskshare.ledger.v1.SubmitResponse\x12I\n\x07GetHead\x12#.riskshare.ledger.v1.GetHeadRequest\x1a\x19.riskshare.ledger.v1.Head\x12]\n\x0cStreamBlocks\x12(.riskshare.ledger.v1.StreamBlocksRequest\x1a!.riskshare.ledger.v1.BlockMessage0\x01\x12W\n\x10SubmitCheckpoint\x12\x1f.riskshare.ledger.v1.Checkpoint\x1a\".riskshare.ledger.v1.CheckpointAck\x12\x65\n\x11StreamCheckpoints\x12-.riskshare.ledger.v1.StreamCheckpointsRequest\x1a\x1f.riskshare.ledger.v1.Checkpoint0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n riskshare/ledger/v1/ledger.proto\x12\x13riskshare.ledger.v1\"2\n\rSubmitRequest\x12\x13\n\x0btransaction\x18\x01 \x01(\x0c\x12\x0c\n\x04wait\x18\x02 \x01(\x08\"R\n\x0eSubmitResponse\x12\r\n\x05tx_id\x18\x01 \x01(\x0c\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\x11\n\tcommitted\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\x10\n\x0eGetHeadRequest\":\n\x04Head\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x0c\n\x04hash\x18\x02 \x01(\x0c\x12\x14\n\x0cstate_digest\x18\x03 \x01(\x0c\":\n\x13StreamBlocksRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\"-\n\x0c\x42lockMessage\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05\x62lock\x18\x02 \x01(\x0c\"h\n\nCheckpoint\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x13\n\x0bheader_hash\x18\x02 \x01(\x0c\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x0f\n\x07\x65ncoded\x18\x05 \x01(\x0c\"2\n\rCheckpointAck\x12\x12\n\nsignatures\x18\x01 \x01(\r\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\"?\n\x18StreamCheckpointsRequest\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x0e\n\x06\x66ollow\x18\x02 \x01(\x08\x32\xd0\x03\n\x06Ledger\x12\\\n\x11SubmitTransaction\x12\".riskshare.ledger.v1.SubmitRequest\x1a#.riskshare.ledger.v1.SubmitResponse\x12I\n\x07GetHead\x12#.riskshare.ledger.v1.GetHeadRequest\x1a\x19.riskshare.ledger.v1.Head\x12]\n\x0cStreamBlocks\x12(.riskshare.ledger.v1.StreamBlocksRequest\x1a!.riskshare.ledger.v1.BlockMessage0\x01\x12W\n\x10SubmitCheckpoint\x12\x1f.riskshare.ledger.v1.Checkpoint\x1a\".riskshare.ledger.v1.CheckpointAck\x12\x65\n\x11StreamCheckpoints\x12-.riskshare.ledger.v1.StreamCheckpointsRequest\x1a\x1f.riskshare.ledger.v1.Checkpoint0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,21 +34,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBMITREQUEST']._serialized_start=57
   _globals['_SUBMITREQUEST']._serialized_end=107
   _globals['_SUBMITRESPONSE']._serialized_start=109
-  _globals['_SUBMITRESPONSE']._serialized_end=175
-  _globals['_GETHEADREQUEST']._serialized_start=177
-  _globals['_GETHEADREQUEST']._serialized_end=193
-  _globals['_HEAD']._serialized_start=195
-  _globals['_HEAD']._serialized_end=253
-  _globals['_STREAMBLOCKSREQUEST']._serialized_start=255
-  _globals['_STREAMBLOCKSREQUEST']._serialized_end=313
-  _globals['_BLOCKMESSAGE']._serialized_start=315
-  _globals['_BLOCKMESSAGE']._serialized_end=360
-  _globals['_CHECKPOINT']._serialized_start=362
-  _globals['_CHECKPOINT']._serialized_end=466
-  _globals['_CHECKPOINTACK']._serialized_start=468
-  _globals['_CHECKPOINTACK']._serialized_end=518
-  _globals['_STREAMCHECKPOINTSREQUEST']._serialized_start=520
-  _globals['_STREAMCHECKPOINTSREQUEST']._serialized_end=583
-  _globals['_LEDGER']._serialized_start=586
-  _globals['_LEDGER']._serialized_end=1050
+  _globals['_SUBMITRESPONSE']._serialized_end=191
+  _globals['_GETHEADREQUEST']._serialized_start=193
+  _globals['_GETHEADREQUEST']._serialized_end=209
+  _globals['_HEAD']._serialized_start=211
+  _globals['_HEAD']._serialized_end=269
+  _globals['_STREAMBLOCKSREQUEST']._serialized_start=271
+  _globals['_STREAMBLOCKSREQUEST']._serialized_end=329
+  _globals['_BLOCKMESSAGE']._serialized_start=331
+  _globals['_BLOCKMESSAGE']._serialized_end=376
+  _globals['_CHECKPOINT']._serialized_start=378
+  _globals['_CHECKPOINT']._serialized_end=482
+  _globals['_CHECKPOINTACK']._serialized_start=484
+  _globals['_CHECKPOINTACK']._serialized_end=534
+  _globals['_STREAMCHECKPOINTSREQUEST']._serialized_start=536
+  _globals['_STREAMCHECKPOINTSREQUEST']._serialized_end=599
+  _globals['_LEDGER']._serialized_start=602
+  _globals['_LEDGER']._serialized_end=1066
 # @@protoc_insertion_point(module_scope)

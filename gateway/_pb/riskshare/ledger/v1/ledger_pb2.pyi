@@ -13,14 +13,16 @@ class SubmitRequest(_message.Message):
     def __init__(self, transaction: _Optional[bytes] = ..., wait: bool = ...) -> None: ...
 
 class SubmitResponse(_message.Message):
-    __slots__ = ("tx_id", "height", "committed")
+    __slots__ = ("tx_id", "height", "committed", "reason")
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     tx_id: bytes
     height: int
     committed: bool
-    def __init__(self, tx_id: _Optional[bytes] = ..., height: _Optional[int] = ..., committed: bool = ...) -> None: ...
+    reason: str
+    def __init__(self, tx_id: _Optional[bytes] = ..., height: _Optional[int] = ..., committed: bool = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetHeadRequest(_message.Message):
     __slots__ = ()

@@ -51,7 +51,7 @@ class GetCommitmentRequest(_message.Message):
     def __init__(self, list_type: _Optional[str] = ...) -> None: ...
 
 class IndexCommitment(_message.Message):
-    __slots__ = ("member_id", "list_type", "epoch", "size", "root", "snapshot_digest", "key_id", "expires_at", "ledger_height")
+    __slots__ = ("member_id", "list_type", "epoch", "size", "root", "snapshot_digest", "key_id", "expires_at", "ledger_height", "normaliser_version", "label_bytes")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     LIST_TYPE_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,8 @@ class IndexCommitment(_message.Message):
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     LEDGER_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    NORMALISER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LABEL_BYTES_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     list_type: str
     epoch: int
@@ -70,7 +72,9 @@ class IndexCommitment(_message.Message):
     key_id: str
     expires_at: int
     ledger_height: int
-    def __init__(self, member_id: _Optional[str] = ..., list_type: _Optional[str] = ..., epoch: _Optional[int] = ..., size: _Optional[int] = ..., root: _Optional[bytes] = ..., snapshot_digest: _Optional[bytes] = ..., key_id: _Optional[str] = ..., expires_at: _Optional[int] = ..., ledger_height: _Optional[int] = ...) -> None: ...
+    normaliser_version: str
+    label_bytes: int
+    def __init__(self, member_id: _Optional[str] = ..., list_type: _Optional[str] = ..., epoch: _Optional[int] = ..., size: _Optional[int] = ..., root: _Optional[bytes] = ..., snapshot_digest: _Optional[bytes] = ..., key_id: _Optional[str] = ..., expires_at: _Optional[int] = ..., ledger_height: _Optional[int] = ..., normaliser_version: _Optional[str] = ..., label_bytes: _Optional[int] = ...) -> None: ...
 
 class StreamSnapshotRequest(_message.Message):
     __slots__ = ("list_type", "epoch")
@@ -131,6 +135,12 @@ class EvaluateResponse(_message.Message):
     signed_receipt: bytes
     epoch: int
     def __init__(self, evaluated: _Optional[bytes] = ..., proof: _Optional[bytes] = ..., key_id: _Optional[str] = ..., signed_receipt: _Optional[bytes] = ..., epoch: _Optional[int] = ...) -> None: ...
+
+class FetchResponseRequest(_message.Message):
+    __slots__ = ("receipt_id",)
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    receipt_id: str
+    def __init__(self, receipt_id: _Optional[str] = ...) -> None: ...
 
 class BucketQueryRequest(_message.Message):
     __slots__ = ("evaluate", "prefix_bits", "prefixes")

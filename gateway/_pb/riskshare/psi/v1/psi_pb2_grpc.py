@@ -64,6 +64,11 @@ class PsiStub(object):
                 request_serializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.BucketQueryRequest.SerializeToString,
                 response_deserializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.BucketQueryResponse.FromString,
                 _registered_method=True)
+        self.FetchResponse = channel.unary_unary(
+                '/riskshare.psi.v1.Psi/FetchResponse',
+                request_serializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.FetchResponseRequest.SerializeToString,
+                response_deserializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.EvaluateResponse.FromString,
+                _registered_method=True)
 
 
 class PsiServicer(object):
@@ -113,6 +118,15 @@ class PsiServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FetchResponse(self, request, context):
+        """The stored answer to one of the caller's own earlier requests, by receipt id, for
+        a querier whose answer was lost in transit (it was charged once; it is not
+        charged again). Only the querier named in the request may fetch it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PsiServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +159,11 @@ def add_PsiServicer_to_server(servicer, server):
                     servicer.BucketQuery,
                     request_deserializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.BucketQueryRequest.FromString,
                     response_serializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.BucketQueryResponse.SerializeToString,
+            ),
+            'FetchResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchResponse,
+                    request_deserializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.FetchResponseRequest.FromString,
+                    response_serializer=riskshare_dot_psi_dot_v1_dot_psi__pb2.EvaluateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -309,6 +328,33 @@ class Psi(object):
             '/riskshare.psi.v1.Psi/BucketQuery',
             riskshare_dot_psi_dot_v1_dot_psi__pb2.BucketQueryRequest.SerializeToString,
             riskshare_dot_psi_dot_v1_dot_psi__pb2.BucketQueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.psi.v1.Psi/FetchResponse',
+            riskshare_dot_psi_dot_v1_dot_psi__pb2.FetchResponseRequest.SerializeToString,
+            riskshare_dot_psi_dot_v1_dot_psi__pb2.EvaluateResponse.FromString,
             options,
             channel_credentials,
             insecure,

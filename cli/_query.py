@@ -1,0 +1,250 @@
+"""``riskshare query``: ask other members whether identifiers are on their lists.
+
+The command talks to the member's own running gateway (its admin socket); the gateway
+normalises, blinds, asks each responder over mutual TLS, verifies every proof and
+receipt, and looks the answers up in verified snapshots. Exit code: 0 when at least
+one identifier is listed by at least one member, 1 when none is, 2 on any error
+(including a responder that could not answer, when nothing was found elsewhere).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register"]
+
+_BATCH = 1000
+
+
+def _values_from_file(path: Path, column: str) -> list[str]:
+    """The identifiers in a CSV file: the named column if a header names it, else the first."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return []
+    header = [cell.strip() for cell in rows[0]]
+    if column in header:
+        position = header.index(column)
+        return [row[position] if position < len(row) else "" for row in rows[1:]]
+    return [row[0] if row else "" for row in rows]
+
+
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Any]:
+    if not enabled or total <= _BATCH or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        yield bar, bar.add_task("querying", total=total)
+
+
+def run_query(
+    config: Path,
+    list_type: str,
+    id_type: str,
+    values: Sequence[str],
+    *,
+    members: Sequence[str] = (),
+    purpose: str = "",
+    deadline_ms: int = 0,
+    bucket_mode: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Query ``values`` in batches through the local gateway; one merged result."""
+    from gateway._client import AdminClient
+
+    results: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    answers: dict[str, dict[str, Any]] = {}
+    with AdminClient.from_config(config) as client, _progress(len(values), progress) as bar:
+        for start in range(0, len(values), _BATCH):
+            chunk = list(values[start : start + _BATCH])
+            reply = client.query(
+                list_type,
+                id_type,
+                chunk,
+                members=members,
+                purpose=purpose,
+                deadline_ms=deadline_ms,
+                bucket_mode=bucket_mode,
+            )
+            skipped = {r.index for r in reply.rejected}
+            rejected += [{"index": start + r.index, "reason": r.reason} for r in reply.rejected]
+            accepted = [i for i in range(len(chunk)) if i not in skipped]
+            rows: list[dict[str, Any]] = [
+                {"index": start + i, "value": chunk[i], "members": []} for i in accepted
+            ]
+            for answer in reply.answers:
+                seen = answers.setdefault(
+                    answer.member_id,
+                    {"member": answer.member_id, "errors": [], "receipts": [], "hits": 0},
+                )
+                if answer.error_code:
+                    seen["errors"].append({"code": answer.error_code, "message": answer.error})
+                    continue
+                seen["receipts"].append(answer.receipt.decode())
+                for position, hit in enumerate(answer.hits):
+                    if hit:
+                        seen["hits"] += 1
+                        label = answer.labels[position] if answer.labels else None
+                        entry: dict[str, Any] = {"member": answer.member_id}
+                        if label is not None and label.present:
+                            entry["reason"] = label.reason
+                            entry["listed_month"] = label.listed_month
+                        rows[position]["members"].append(entry)
+            results += rows
+            if bar is not None:
+                bar[0].advance(bar[1], len(chunk))
+    for row in results:
+        row["hit"] = bool(row["members"])
+    return {
+        "list_type": list_type,
+        "id_type": id_type,
+        "queried": len(values),
+        "accepted": len(results),
+        "rejected": rejected,
+        "hits": sum(1 for r in results if r["hit"]),
+        "results": results,
+        "answers": list(answers.values()),
+    }
+
+
+def _print_human(result: dict[str, Any], limit: int = 50) -> None:
+    typer.echo(
+        f"{result['accepted']} of {result['queried']} identifiers queried on "
+        f"{result['list_type']} ({result['id_type']}); {result['hits']} listed"
+    )
+    for answer in result["answers"]:
+        state = (
+            "error " + "; ".join(f"{e['code']}: {e['message']}" for e in answer["errors"])
+            if answer["errors"]
+            else f"{answer['hits']} hit(s), {len(answer['receipts'])} receipt(s)"
+        )
+        typer.echo(f"  {answer['member']:<16} {state}")
+    shown = [r for r in result["results"] if r["hit"]][:limit]
+    for row in shown:
+        who = ", ".join(
+            m["member"] + (f" (reason {m['reason']})" if "reason" in m else "")
+            for m in row["members"]
+        )
+        typer.echo(f"  HIT  #{row['index']}: listed by {who}")
+    for row in result["rejected"][:limit]:
+        typer.echo(f"  SKIP #{row['index']}: {row['reason']}")
+
+
+def _exit_code(result: dict[str, Any]) -> int:
+    from cli._main import EXIT_ERROR, EXIT_NO_HIT, EXIT_OK
+
+    if result["hits"]:
+        return EXIT_OK
+    if any(a["errors"] for a in result["answers"]) or not result["answers"]:
+        return EXIT_ERROR
+    return EXIT_NO_HIT
+
+
+def register(root: typer.Typer) -> None:
+    @root.command("query")
+    def query_cmd(
+        value: Annotated[str | None, typer.Argument(help="One identifier to screen.")] = None,
+        id_type: Annotated[
+            str, typer.Option("--id-type", help="cn_id, phone, bank_card, account or device.")
+        ] = "phone",
+        list_type: Annotated[
+            str, typer.Option("--list", help="The list type, e.g. transaction_fraud.")
+        ] = "transaction_fraud",
+        member: Annotated[
+            list[str] | None, typer.Option("--member", help="Ask only this member (repeatable).")
+        ] = None,
+        ask_all: Annotated[
+            bool, typer.Option("--all", help="Ask every member holding the list (default).")
+        ] = False,
+        file: Annotated[
+            Path | None, typer.Option("--file", help="CSV file of identifiers to screen.")
+        ] = None,
+        column: Annotated[
+            str, typer.Option(help="The CSV column holding identifiers (else the first).")
+        ] = "value",
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Write one CSV row per identifier here.")
+        ] = None,
+        purpose: Annotated[str, typer.Option(help="Purpose code recorded on the ledger.")] = "",
+        deadline_ms: Annotated[int, typer.Option(help="Per-member deadline.")] = 0,
+        bucket: Annotated[
+            bool,
+            typer.Option(
+                "--bucket",
+                help="Bucket mode: no local snapshot needed, but each query reveals a short "
+                "hash prefix of the identifier to the responder (buckets hold >= 4096 "
+                "entries, so the prefix narrows a phone number to thousands of candidates, "
+                "not one).",
+            ),
+        ] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        config: Annotated[
+            Path,
+            typer.Option("--config", "-c", envvar="RISKSHARE_CONFIG", help="Gateway config."),
+        ] = Path("member.toml"),
+    ) -> None:
+        """Screen identifiers against other members' lists (privately: responders see
+        only blinded elements; every query is a receipt on the ledger).
+
+        Exit code 0: at least one hit; 1: no hit; 2: error.
+
+        Example: riskshare query 13800138000 --id-type phone --list transaction_fraud --all
+        """
+        if (value is None) == (file is None):
+            raise typer.BadParameter("give one VALUE or --file, not both")
+        if member and ask_all:
+            raise typer.BadParameter("--member and --all exclude each other")
+        values = [value] if value is not None else _values_from_file(file, column)  # type: ignore[arg-type]
+        result = run_query(
+            config,
+            list_type,
+            id_type,
+            values,
+            members=member or (),
+            purpose=purpose,
+            deadline_ms=deadline_ms,
+            bucket_mode=bucket,
+            progress=not as_json,
+        )
+        if out is not None:
+            _write_csv(out, values, result)
+        if as_json:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            _print_human(result)
+        raise typer.Exit(_exit_code(result))
+
+
+def _write_csv(path: Path, values: Sequence[str], result: dict[str, Any]) -> None:
+    by_index = {row["index"]: row for row in result["results"]}
+    reasons = {row["index"]: row["reason"] for row in result["rejected"]}
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "value", "status", "members"])
+        for index, value in enumerate(values):
+            if index in reasons:
+                writer.writerow([index, value, f"rejected:{reasons[index]}", ""])
+                continue
+            row = by_index.get(index)
+            members = ";".join(m["member"] for m in row["members"]) if row else ""
+            writer.writerow([index, value, "hit" if members else "no_hit", members])

@@ -1,0 +1,430 @@
+"""The querier's side of a query: normalise, blind, ask, verify, look up (DESIGN §4, §6).
+
+For each responder, separately and in parallel:
+
+1. the responder must publish the list type (``pub.index``) with an OPRF key committed
+   in ``pub.oprf_keys``; its verified snapshot is brought up to the committed epoch
+   (snapshot mode), unless bucket mode was asked for;
+2. the identifiers are blinded afresh (two responders never see related elements), a
+   request naming the responder, list type, count, purpose and the digest of exactly
+   these elements is signed, and ``EvaluateBatch`` is called with a deadline;
+3. the answer must carry the responder's receipt, signed by its registered key, over
+   this request's digest and this response's digest; the DLEQ proof must verify under
+   the committed key (``psi``); only then are outputs finalized and looked up;
+4. failures: a refusal (a precise status from the responder's error boundary) is
+   reported as it is and never retried; an unreachable responder or a lost answer is
+   retried with a new request after asking for the stored answer of the old one
+   (``FetchResponse``: if the responder did answer and charge, the answer is recovered
+   rather than paid for twice); an answer that does not verify is kept, so the charge
+   can be refunded (``credits.refund``) once its receipt is on the ledger.
+
+Nothing here logs or returns an identifier except in the querier's own result.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from adapters import Rejected, normalise
+from gateway._errors import GatewayError, PermissionDeniedError
+from gateway._localstate import LocalState
+from gateway._log import log_event
+from gateway._pb.riskshare.psi.v1 import psi_pb2
+from gateway._peers import PeerChannels
+from gateway._snapshots import SnapshotBook, published_commitment, publishers
+from gateway._status import REASON_KEY
+from gateway._stubs import psi_stub
+from ledger import Store, consortium_info, get_member
+from psi import (
+    Hit,
+    PendingQuery,
+    ProtocolError,
+    PsiError,
+    bucket_bits_for,
+    bucket_lookup,
+    bucket_prefix,
+    decode_elements,
+    encode_elements,
+    prepare_query,
+    prf_input,
+)
+from token_incentive import (
+    MessageError,
+    QueryRequest,
+    SignedReceipt,
+    response_digest,
+    sign_request,
+)
+
+__all__ = ["MemberAnswer", "Querier", "QueryResult"]
+
+_log = logging.getLogger("riskshare.gateway.querier")
+
+PUB_INDEX = "pub.index"
+OPRF_KEYS = "pub.oprf_keys"
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAnswer:
+    """One responder's answer: a verdict per accepted identifier, or why there is none."""
+
+    member_id: str
+    hits: tuple[bool, ...] = ()
+    labels: tuple[Any, ...] = ()
+    error_code: str = ""
+    error: str = ""
+    receipt_id: str = ""
+    epoch: int = 0
+    attempts: int = 0
+    refund_pending: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_code
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    list_type: str
+    id_type: str
+    accepted: tuple[int, ...]
+    rejected: tuple[tuple[int, str], ...]
+    answers: tuple[MemberAnswer, ...] = field(default_factory=tuple)
+
+    def hit(self, position: int) -> bool:
+        """Whether the accepted identifier at ``position`` is listed by any responder."""
+        return any(a.ok and a.hits[position] for a in self.answers)
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.reason = code, message, reason
+
+
+class Querier:
+    def __init__(
+        self,
+        *,
+        member_id: str,
+        signing_key: Ed25519PrivateKey,
+        store: Store,
+        local: LocalState,
+        peers: PeerChannels,
+        snapshots: SnapshotBook,
+        rng: Callable[[int], bytes],
+        retries: int = 2,
+        legal_basis: str = "legitimate_interest",
+        metrics: Any | None = None,
+        refunds: Callable[[str, Sequence[bytes], bytes, bytes], None] | None = None,
+    ) -> None:
+        self.member_id = member_id
+        self._key = signing_key
+        self._store = store
+        self._local = local
+        self._peers = peers
+        self._snapshots = snapshots
+        self._rng = rng
+        self._retries = retries
+        self._legal_basis = legal_basis
+        self._metrics = metrics
+        self._refunds = refunds
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ask")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def query(
+        self,
+        list_type: str,
+        id_type: str,
+        values: Sequence[str],
+        *,
+        members: Sequence[str] = (),
+        purpose: str = "screening",
+        deadline_ms: int = 5000,
+        bucket_mode: bool = False,
+    ) -> QueryResult:
+        """Screen ``values`` against ``members`` (default: every publisher of the list)."""
+        accepted: list[int] = []
+        normalised: list[str] = []
+        rejected: list[tuple[int, str]] = []
+        for position, value in enumerate(values):
+            try:
+                normalised.append(normalise(id_type, value))
+                accepted.append(position)
+            except Rejected as exc:
+                rejected.append((position, exc.reason))
+        now = time.time_ns() // 1_000_000
+        targets = list(members) or publishers(self._store, list_type, now, exclude=self.member_id)
+        if self.member_id in targets:
+            raise PermissionDeniedError("a member may not query itself")
+        answers: list[MemberAnswer] = []
+        if normalised and targets:
+            futures = [
+                self._pool.submit(
+                    self._ask, m, list_type, id_type, normalised, purpose, deadline_ms, bucket_mode
+                )
+                for m in targets
+            ]
+            answers = [f.result() for f in futures]
+        return QueryResult(list_type, id_type, tuple(accepted), tuple(rejected), tuple(answers))
+
+    # -- one responder -----------------------------------------------------------------
+
+    def _ask(
+        self,
+        responder: str,
+        list_type: str,
+        id_type: str,
+        values: list[str],
+        purpose: str,
+        deadline_ms: int,
+        bucket_mode: bool,
+    ) -> MemberAnswer:
+        started = time.perf_counter()
+        attempts = 0
+        outcome = "error"
+        try:
+            context = self._context(responder, list_type, bucket_mode)
+            while True:
+                attempts += 1
+                try:
+                    answer = self._attempt(
+                        responder, list_type, id_type, values, purpose, deadline_ms, context
+                    )
+                    outcome = "hit" if any(answer.hits) else "miss"
+                    return _with_attempts(answer, attempts)
+                except _Refused as refusal:
+                    retry = refusal.code in {c.name for c in _RETRYABLE} or (
+                        refusal.reason == "rate_limited"
+                    )
+                    if not retry or attempts > self._retries:
+                        outcome = refusal.code
+                        return MemberAnswer(
+                            responder,
+                            error_code=refusal.code,
+                            error=refusal.message,
+                            attempts=attempts,
+                        )
+                    time.sleep(min(2.0, 0.1 * 2**attempts))
+        except GatewayError as exc:
+            outcome = "error"
+            return MemberAnswer(
+                responder, error_code="UNAVAILABLE", error=str(exc), attempts=attempts
+            )
+        finally:
+            elapsed = time.perf_counter() - started
+            if self._metrics is not None:
+                self._metrics.query_seconds.labels(responder).observe(elapsed)
+                self._metrics.queries_made.labels(responder, list_type, outcome).inc()
+            log_event(
+                _log,
+                "query",
+                peer=responder,
+                list_type=list_type,
+                items=len(values),
+                attempts=attempts,
+                outcome=outcome,
+                ms=round(elapsed * 1000, 3),
+            )
+
+    def _context(self, responder: str, list_type: str, bucket_mode: bool) -> dict[str, Any]:
+        state = self._store.state()
+        member = get_member(state, responder)
+        if member is None or not member.active or member.role != "member":
+            raise GatewayError(f"{responder} is not an active member")
+        row: Any = state.get(PUB_INDEX, f"{responder}/{list_type}")
+        if not isinstance(row, dict):
+            raise GatewayError(f"{responder} publishes no {list_type} list")
+        key: Any = state.get(OPRF_KEYS, f"{responder}/{row['key_id']}")
+        if not isinstance(key, dict):
+            raise GatewayError(f"{responder} committed no OPRF key {row['key_id']}")
+        info = consortium_info(state)
+        assert info is not None
+        snapshot = None if bucket_mode else self._snapshots.current(responder, list_type)
+        return {
+            "member": member,
+            "key_id": row["key_id"],
+            "public_key": key["public_key"],
+            "size": row["size"],
+            "normaliser": str(info["normaliser_version"]),
+            "snapshot": snapshot,
+        }
+
+    def _request(
+        self,
+        pending: PendingQuery,
+        responder: str,
+        list_type: str,
+        id_type: str,
+        purpose: str,
+        normaliser: str,
+    ) -> Any:
+        request = QueryRequest(
+            request_id=self._rng(16),
+            querier=self.member_id,
+            responder=responder,
+            list_type=list_type,
+            id_type=id_type,
+            item_count=len(pending.blinded),
+            purpose_code=purpose,
+            legal_basis=self._legal_basis,
+            consent_ref=None,
+            blinded_digest=pending.digest(),
+            seq=self._local.next_counter("request_seq", 1),
+            time=time.time_ns() // 1_000_000,
+            normaliser_version=normaliser,
+        )
+        return sign_request(request, self._key)
+
+    def _attempt(
+        self,
+        responder: str,
+        list_type: str,
+        id_type: str,
+        values: list[str],
+        purpose: str,
+        deadline_ms: int,
+        context: dict[str, Any],
+    ) -> MemberAnswer:
+        try:
+            pending = prepare_query(list_type, [(id_type, v) for v in values], self._rng)
+        except PsiError as exc:
+            raise _Refused("INVALID_ARGUMENT", f"cannot query: {exc}") from None
+        signed = self._request(
+            pending, responder, list_type, id_type, purpose, context["normaliser"]
+        )
+        evaluate = psi_pb2.EvaluateRequest(
+            list_type=list_type,
+            normaliser_version=context["normaliser"],
+            signed_request=signed.to_bytes(),
+            blinded=pending.request(),
+            key_id=context["key_id"],
+        )
+        stub = psi_stub(self._peers.channel(responder))
+        snapshot = context["snapshot"]
+        bits = 0
+        try:
+            if snapshot is None:
+                bits = bucket_bits_for(context["size"])
+                if bits == 0:
+                    raise _Refused("FAILED_PRECONDITION", "the list is too small for bucket mode")
+                width = -(-bits // 8)
+                prefixes = b"".join(
+                    bucket_prefix(prf_input(list_type, id_type, v), bits).to_bytes(width, "big")
+                    for v in values
+                )
+                reply = stub.BucketQuery(
+                    psi_pb2.BucketQueryRequest(
+                        evaluate=evaluate, prefix_bits=bits, prefixes=prefixes
+                    ),
+                    timeout=deadline_ms / 1000,
+                )
+                response, buckets = reply.evaluate, [b.tags for b in reply.buckets]
+            else:
+                response = stub.EvaluateBatch(evaluate, timeout=deadline_ms / 1000)
+                buckets = []
+        except grpc.RpcError as exc:
+            if exc.code() in _RETRYABLE:
+                recovered = self._recover(stub, signed.receipt_id, deadline_ms)
+                if recovered is not None and snapshot is not None:
+                    response = recovered
+                else:
+                    raise _Refused(exc.code().name, exc.details() or "") from None
+            else:
+                reason = dict(exc.trailing_metadata() or ()).get(REASON_KEY, "")
+                raise _Refused(exc.code().name, exc.details() or "", str(reason)) from None
+        return self._verify(responder, list_type, pending, signed, response, context, buckets, bits)
+
+    def _recover(self, stub: Any, receipt_id: str, deadline_ms: int) -> Any | None:
+        """The stored answer to a request whose reply was lost, if the responder has one."""
+        try:
+            return stub.FetchResponse(
+                psi_pb2.FetchResponseRequest(receipt_id=receipt_id), timeout=deadline_ms / 1000
+            )
+        except grpc.RpcError:
+            return None
+
+    def _verify(
+        self,
+        responder: str,
+        list_type: str,
+        pending: PendingQuery,
+        signed: Any,
+        response: Any,
+        context: dict[str, Any],
+        buckets: list[bytes],
+        bits: int,
+    ) -> MemberAnswer:
+        member = context["member"]
+        try:
+            receipt = SignedReceipt.from_bytes(bytes(response.signed_receipt))
+            receipt.verify(member.signing_key)
+            evaluated = decode_elements(bytes(response.evaluated))
+            proof = bytes(response.proof)
+        except (MessageError, ProtocolError):
+            # Without a valid receipt nothing can be recorded against us: no charge.
+            raise _Refused(
+                "DATA_LOSS", f"{responder} sent an answer without a valid receipt"
+            ) from None
+        if receipt.receipt.request_digest != signed.digest:
+            raise _Refused("DATA_LOSS", f"{responder}'s receipt is for another request")
+        if receipt.receipt.response_digest != response_digest(evaluated, proof):
+            raise _Refused("DATA_LOSS", f"{responder}'s receipt does not match its answer")
+        try:
+            outputs = pending.finish(evaluated, proof, context["public_key"])
+        except ProtocolError:
+            # Signed but wrong: the receipt will charge us, so claim the refund.
+            if self._refunds is not None:
+                self._refunds(signed.receipt_id, pending.blinded, encode_elements(evaluated), proof)
+            return MemberAnswer(
+                responder,
+                error_code="DATA_LOSS",
+                error=f"{responder}'s proof does not verify; refund claimed",
+                receipt_id=signed.receipt_id,
+                refund_pending=self._refunds is not None,
+            )
+        snapshot = context["snapshot"]
+        found: list[Hit | None]
+        if snapshot is not None:
+            found = [snapshot.lookup(out) for out in outputs]
+        else:
+            commitment = published_commitment(self._store, responder, list_type, 0)
+            assert commitment is not None
+            found = []
+            for out, answer in zip(outputs, buckets, strict=True):
+                try:
+                    found.append(bucket_lookup(answer, out, commitment))
+                except ProtocolError:
+                    raise _Refused("DATA_LOSS", f"{responder}'s bucket does not verify") from None
+        return MemberAnswer(
+            responder,
+            hits=tuple(h is not None for h in found),
+            labels=tuple(h.label if h is not None else None for h in found),
+            receipt_id=signed.receipt_id,
+            epoch=snapshot.epoch if snapshot is not None else int(response.epoch),
+        )
+
+
+def _with_attempts(answer: MemberAnswer, attempts: int) -> MemberAnswer:
+    return MemberAnswer(
+        answer.member_id,
+        answer.hits,
+        answer.labels,
+        answer.error_code,
+        answer.error,
+        answer.receipt_id,
+        answer.epoch,
+        attempts,
+        answer.refund_pending,
+    )

@@ -1,0 +1,48 @@
+"""The consortium's contract registry: the same on every replica, the orderer included.
+
+The set of contracts is a consensus rule — a kind one replica does not know is refused
+there, and its state digest then differs — so it is assembled in this one place:
+``gov`` and ``pub`` (the ledger's own), ``credits`` with the VOPRF response verifier its
+refund rule needs, and every registered scenario.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ledger import ContractRegistry, State, default_registry
+from psi import ProtocolError
+from scenarios import all_contracts
+from token_incentive import InvalidResponse, ResponseCheck, credits_contract
+
+__all__ = ["OPRF_KEYS", "consortium_registry", "verify_voprf_response"]
+
+OPRF_KEYS = "pub.oprf_keys"
+
+
+def verify_voprf_response(state: State, check: ResponseCheck) -> None:
+    """Does the responder's batched DLEQ proof verify under the key it committed?
+
+    Deterministic and pure over ledger state, as a contract rule must be.
+    """
+    from psi._group import GENERATOR
+    from psi._oprf import Mode, verify_proof  # the one primitive psi does not re-export
+
+    key_id = check.key_id if isinstance(check.key_id, str) else ""
+    row = state.get(OPRF_KEYS, f"{check.responder}/{key_id}")
+    if not isinstance(row, dict) or not isinstance(row.get("public_key"), bytes):
+        raise InvalidResponse(f"{check.responder} committed no OPRF key {key_id!r}")
+    if not check.blinded or len(check.blinded) != len(check.evaluated):
+        raise InvalidResponse("the response does not evaluate every blinded element")
+    try:
+        verify_proof(
+            GENERATOR, row["public_key"], check.blinded, check.evaluated, check.proof, Mode.VOPRF
+        )
+    except ProtocolError:
+        raise InvalidResponse("the DLEQ proof does not verify") from None
+
+
+@functools.cache
+def consortium_registry() -> ContractRegistry:
+    """gov, pub, credits and the scenarios' contracts, in that order."""
+    return default_registry([credits_contract(verify_voprf_response), *all_contracts()])

@@ -1,0 +1,322 @@
+"""The responder's side of a query: ``riskshare.psi.v1.Psi`` over the member's index.
+
+EvaluateBatch keeps this order, cheapest first, so that a refused request costs the
+responder little and is never recorded or charged:
+
+1. the caller is an active member of role ``member`` (the auth interceptor);
+2. the normaliser version is ours (FAILED_PRECONDITION otherwise);
+3. the blinded elements decode (canonical, non-identity ristretto255 points);
+4. the signed request decodes, names the caller as querier and this member as
+   responder, is signed by the caller's registered key, and commits to exactly these
+   elements (count and digest) on this list type;
+5. it was not answered before (ALREADY_EXISTS: a replay);
+6. the caller's element budget allows it (RESOURCE_EXHAUSTED, reason rate_limited);
+7. every rule the ledger will apply when recording — freshness, list types,
+   reciprocity, credit admission including answers not yet charged (token_incentive);
+8. the index key answering is the one committed on the ledger;
+
+then the batch is evaluated with a DLEQ proof, the receipt signed over the request and
+response digests, and the answer stored (the insert is the cross-process replay guard)
+for the supervisor to record on the ledger. Logs carry counts and digests only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway._errors import (
+    PermissionDeniedError,
+    ReplayError,
+    UnavailableError,
+    VersionMismatchError,
+)
+from gateway._interceptors import call_info, current_peer
+from gateway._localstate import Answered, LocalState
+from gateway._pb.riskshare.psi.v1 import psi_pb2, psi_pb2_grpc
+from gateway._ratelimit import RateLimiter
+from ledger import Store, consortium_info, list_types
+from psi import (
+    MAX_BATCH,
+    IndexStore,
+    ProtocolError,
+    StoreError,
+    decode_elements,
+    encode_elements,
+)
+from token_incentive import (
+    MessageError,
+    QueryReceipt,
+    SignedReceipt,
+    SignedRequest,
+    admit,
+    blinded_digest,
+    check_request,
+    response_digest,
+    sign_receipt,
+)
+
+__all__ = ["CHUNK_BYTES", "PsiService"]
+
+_log = logging.getLogger("riskshare.gateway.responder")
+
+CHUNK_BYTES = 1 << 20
+RECEIPTS = "credits.receipts"
+PUB_INDEX = "pub.index"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class PsiService(psi_pb2_grpc.PsiServicer):
+    def __init__(
+        self,
+        *,
+        member_id: str,
+        signing_key: Ed25519PrivateKey,
+        store: Store,
+        index_path: Path,
+        local: LocalState,
+        elements: RateLimiter,
+        rng: Callable[[int], bytes],
+        max_batch: int = 10_000,
+        software_version: str = "",
+        metrics: Any | None = None,
+        clock_ms: Callable[[], int] = _now_ms,
+        index: IndexStore | None = None,
+    ) -> None:
+        self.member_id = member_id
+        self._key = signing_key
+        self._store = store
+        self._index_path = index_path
+        self._index = index
+        self._index_lock = threading.Lock()
+        self._local = local
+        self._elements = elements
+        self._rng = rng
+        self._max_batch = min(max_batch, MAX_BATCH)
+        self._software = software_version
+        self._metrics = metrics
+        self._clock = clock_ms
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def index(self) -> IndexStore:
+        """The member's index, opened on first use (lists may be imported after start)."""
+        with self._index_lock:
+            if self._index is None:
+                if not self._index_path.exists():
+                    raise StoreError("this member publishes no lists yet")
+                self._index = IndexStore(self._index_path)
+            return self._index
+
+    def _normaliser(self) -> str:
+        info = consortium_info(self._store.state())
+        if info is None:
+            raise UnavailableError("the local ledger has no genesis yet")
+        return str(info["normaliser_version"])
+
+    def _published_key(self, list_type: str) -> str:
+        row: Any = self._store.state().get(PUB_INDEX, f"{self.member_id}/{list_type}")
+        if not isinstance(row, dict):
+            raise StoreError(f"no {list_type} list is published on the ledger")
+        return str(row["key_id"])
+
+    # -- information -------------------------------------------------------------------
+
+    def GetInfo(self, request: Any, context: Any) -> Any:
+        state = self._store.state()
+        registered = list_types(state)
+        lists = []
+        try:
+            index = self.index()
+            held = index.list_types()
+        except StoreError:
+            held = []
+        for list_type in held:
+            commitment = index.commitment(list_type)
+            lists.append(
+                psi_pb2.ListInfo(
+                    list_type=list_type,
+                    id_types=list(registered.get(list_type, {}).get("id_types", [])),
+                    epoch=commitment.epoch,
+                    size=commitment.size,
+                    key_id=commitment.key_id.hex(),
+                    labels=commitment.label_bytes > 0,
+                )
+            )
+        head = self._store.head()
+        return psi_pb2.GatewayInfo(
+            member_id=self.member_id,
+            normaliser_version=self._normaliser(),
+            lists=lists,
+            software_version=self._software,
+            max_batch=self._max_batch,
+            ledger_height=max(0, self._store.height),
+            ledger_head=head.hash if head else b"",
+        )
+
+    def GetCommitment(self, request: Any, context: Any) -> Any:
+        commitment = self.index().commitment(request.list_type)
+        return psi_pb2.IndexCommitment(
+            member_id=self.member_id,
+            list_type=commitment.list_type,
+            epoch=commitment.epoch,
+            size=commitment.size,
+            root=commitment.tags_root,
+            snapshot_digest=commitment.snapshot_digest,
+            key_id=commitment.key_id.hex(),
+            ledger_height=max(0, self._store.height),
+            normaliser_version=commitment.normaliser_version,
+            label_bytes=commitment.label_bytes,
+        )
+
+    def _chunks(self, data: bytes, epoch: int, from_epoch: int) -> Iterator[Any]:
+        count = max(1, -(-len(data) // CHUNK_BYTES))
+        for i in range(count):
+            yield psi_pb2.SnapshotChunk(
+                epoch=epoch,
+                index=i,
+                data=data[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES],
+                last=i == count - 1,
+                from_epoch=from_epoch,
+            )
+
+    def StreamSnapshot(self, request: Any, context: Any) -> Iterator[Any]:
+        index = self.index()
+        commitment = index.commitment(request.list_type)
+        if request.epoch and request.epoch != commitment.epoch:
+            raise StoreError(f"only the current epoch ({commitment.epoch}) is served")
+        yield from self._chunks(index.export_snapshot(request.list_type), commitment.epoch, 0)
+
+    def StreamDelta(self, request: Any, context: Any) -> Iterator[Any]:
+        index = self.index()
+        commitment = index.commitment(request.list_type)
+        if request.to_epoch and request.to_epoch != commitment.epoch:
+            raise StoreError(f"deltas end at the current epoch ({commitment.epoch})")
+        data = index.export_delta(request.list_type, request.from_epoch)
+        yield from self._chunks(data, commitment.epoch, request.from_epoch)
+
+    # -- evaluation --------------------------------------------------------------------
+
+    def _admit(self, request: Any, blinded: list[bytes]) -> tuple[SignedRequest, str]:
+        peer = current_peer()
+        ours = self._normaliser()
+        if request.normaliser_version != ours:
+            raise VersionMismatchError(
+                f"normaliser version {request.normaliser_version!r} is not ours ({ours!r})"
+            )
+        signed = SignedRequest.from_bytes(bytes(request.signed_request))
+        req = signed.request
+        if req.querier != peer.id:
+            raise PermissionDeniedError("the request is signed for another querier")
+        signed.verify(peer.signing_key)
+        if req.normaliser_version != ours:
+            raise VersionMismatchError(f"the request's normaliser version is not ours ({ours!r})")
+        if req.list_type != request.list_type or req.item_count != len(blinded):
+            raise MessageError("the request does not describe this batch")
+        if req.blinded_digest != blinded_digest(blinded):
+            raise MessageError("the request commits to other blinded elements")
+        receipt_id = signed.receipt_id
+        state = self._store.state()
+        if self._local.seen(receipt_id) or state.get(RECEIPTS, receipt_id) is not None:
+            raise ReplayError("this request was answered before")
+        now = self._clock()
+        self._elements.charge(peer.id, len(blinded), time.monotonic())
+        check_request(state, signed, self.member_id, now)
+        # Answers not yet on the ledger are not in the balance yet: count them too.
+        pending = self._local.pending_items(peer.id, req.list_type)
+        if pending:
+            admit(state, peer.id, req.list_type, req.item_count + pending, now)
+        key_id = self._published_key(req.list_type)
+        if request.key_id and request.key_id != key_id:
+            raise VersionMismatchError("the querier expects another OPRF key than the ledger's")
+        return signed, key_id
+
+    def _evaluate(self, request: Any) -> tuple[Any, list[bytes], str]:
+        blinded = decode_elements(bytes(request.blinded), max_count=self._max_batch)
+        signed, key_id = self._admit(request, blinded)
+        index = self.index()
+        commitment = index.commitment(request.list_type)
+        if commitment.key_id.hex() != key_id:
+            raise UnavailableError("the index key changed and is not on the ledger yet")
+        evaluated, proof = index.evaluate(request.list_type, blinded, self._rng)
+        now = self._clock()
+        receipt = sign_receipt(
+            QueryReceipt(signed.digest, response_digest(evaluated, proof), now), self._key
+        )
+        self._local.record_answer(
+            Answered(
+                receipt_id=signed.receipt_id,
+                querier=signed.request.querier,
+                list_type=signed.request.list_type,
+                items=len(blinded),
+                received_ms=now,
+                request=signed.data,
+                request_sig=signed.signature,
+                receipt=receipt.data,
+                receipt_sig=receipt.signature,
+                response=encode_elements(evaluated) + proof,
+                key_id=key_id,
+            )
+        )
+        info = call_info()
+        if info is not None:
+            info.fields.update(items=len(blinded), list_type=request.list_type)
+        if self._metrics is not None:
+            self._metrics.elements_evaluated.labels(current_peer().id, request.list_type).inc(
+                len(blinded)
+            )
+        response = psi_pb2.EvaluateResponse(
+            evaluated=encode_elements(evaluated),
+            proof=proof,
+            key_id=key_id,
+            signed_receipt=receipt.to_bytes(),
+            epoch=commitment.epoch,
+        )
+        return response, blinded, key_id
+
+    def EvaluateBatch(self, request: Any, context: Any) -> Any:
+        return self._evaluate(request)[0]
+
+    def BucketQuery(self, request: Any, context: Any) -> Any:
+        bits = request.prefix_bits
+        if not 1 <= bits <= 32:
+            raise ProtocolError("prefix_bits must be between 1 and 32")
+        width = -(-bits // 8)
+        raw = bytes(request.prefixes)
+        count = len(bytes(request.evaluate.blinded)) // 32
+        if len(raw) != width * count:
+            raise ProtocolError("one prefix per blinded element is required")
+        prefixes = [int.from_bytes(raw[i : i + width], "big") for i in range(0, len(raw), width)]
+        if any(p >= 1 << bits for p in prefixes):
+            raise ProtocolError("prefix out of range")
+        index = self.index()
+        # Check the bucket sizes before evaluating, so a refusal leaves no receipt.
+        buckets = {
+            p: index.bucket(request.evaluate.list_type, p, bits) for p in sorted(set(prefixes))
+        }
+        response, _, _ = self._evaluate(request.evaluate)
+        return psi_pb2.BucketQueryResponse(
+            evaluate=response, buckets=[psi_pb2.Bucket(tags=buckets[p]) for p in prefixes]
+        )
+
+    def FetchResponse(self, request: Any, context: Any) -> Any:
+        answer = self._local.answer(request.receipt_id, current_peer().id)
+        if answer is None:
+            raise StoreError("no answer to such a request of yours")
+        body = answer.response
+        receipt = SignedReceipt.from_parts(answer.receipt, answer.receipt_sig)
+        return psi_pb2.EvaluateResponse(
+            evaluated=body[:-64],
+            proof=body[-64:],
+            key_id=answer.key_id,
+            signed_receipt=receipt.to_bytes(),
+        )

@@ -1,0 +1,230 @@
+"""The querier's verified copies of other members' indexes (snapshot mode, DESIGN §4).
+
+For each (peer, list type) the book holds a :class:`psi.Snapshot` whose digest matches
+the commitment the peer published on the ledger — the ledger, not the peer, is the
+trust anchor — and keeps it current: when the ledger shows a newer epoch it fetches
+the delta from the held epoch (or the whole snapshot when no delta bridges them) and
+verifies the result against the new commitment before replacing the old copy.
+Verified snapshots are saved under ``<data-dir>/snapshots/`` so a restart does not
+refetch them; a saved file is verified again when loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from gateway._errors import PeerError, UnavailableError
+from gateway._log import log_event
+from gateway._pb.riskshare.psi.v1 import psi_pb2
+from gateway._peers import PeerChannels
+from gateway._stubs import psi_stub
+from ledger import Store, consortium_info, get_member
+from psi import Commitment, ProtocolError, Snapshot
+
+__all__ = ["SnapshotBook", "published_commitment", "publishers"]
+
+_log = logging.getLogger("riskshare.gateway.snapshots")
+
+PUB_INDEX = "pub.index"
+
+
+def publishers(store: Store, list_type: str, now_ms: int, exclude: str = "") -> list[str]:
+    """Active members of role ``member`` publishing a non-empty, in-date ``list_type``."""
+    state = store.state()
+    found = []
+    for key, row in state.scan(PUB_INDEX):
+        member_id, _, kind = key.rpartition("/")
+        if kind != list_type or member_id == exclude or not isinstance(row, dict):
+            continue
+        if row.get("size", 0) <= 0:
+            continue
+        expires = row.get("expires_at")
+        if expires is not None and expires <= now_ms:
+            continue
+        member = get_member(state, member_id)
+        if member is not None and member.active and member.role == "member":
+            found.append(member_id)
+    return sorted(found)
+
+
+def published_commitment(
+    store: Store, member_id: str, list_type: str, label_bytes: int
+) -> Commitment | None:
+    """The psi commitment a member's ``pub.index`` row stands for."""
+    state = store.state()
+    row: Any = state.get(PUB_INDEX, f"{member_id}/{list_type}")
+    info = consortium_info(state)
+    if not isinstance(row, dict) or info is None:
+        return None
+    try:
+        key_id = bytes.fromhex(row["key_id"])
+    except (ValueError, TypeError):
+        return None
+    return Commitment(
+        list_type=list_type,
+        epoch=row["epoch"],
+        size=row["size"],
+        tags_root=row["root"],
+        snapshot_digest=row["snapshot_digest"],
+        key_id=key_id,
+        normaliser_version=str(info["normaliser_version"]),
+        label_bytes=label_bytes,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    snapshot: Snapshot
+    label_bytes: int
+
+
+class SnapshotBook:
+    def __init__(self, directory: Path, store: Store, peers: PeerChannels) -> None:
+        self._dir = directory
+        self._store = store
+        self._peers = peers
+        self._held: dict[tuple[str, str], _Held] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._lock = threading.Lock()
+        directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, member_id: str, list_type: str) -> Path:
+        return self._dir / f"{member_id}.{list_type}.snap"
+
+    def _key_lock(self, key: tuple[str, str]) -> threading.Lock:
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def held(self) -> Iterator[tuple[str, str, Snapshot]]:
+        with self._lock:
+            items = list(self._held.items())
+        for (member_id, list_type), held in items:
+            yield member_id, list_type, held.snapshot
+
+    def current(self, member_id: str, list_type: str) -> Snapshot:
+        """A snapshot matching the peer's latest commitment on the ledger, synced if needed."""
+        key = (member_id, list_type)
+        with self._key_lock(key):
+            return self._sync(member_id, list_type)
+
+    def _label_bytes(self, member_id: str, list_type: str, stub: Any) -> int:
+        held = self._held.get((member_id, list_type))
+        if held is not None:
+            return held.label_bytes
+        reply = stub.GetCommitment(psi_pb2.GetCommitmentRequest(list_type=list_type), timeout=10)
+        return int(reply.label_bytes)
+
+    def _load_saved(
+        self, member_id: str, list_type: str, commitment: Commitment
+    ) -> Snapshot | None:
+        path = self._path(member_id, list_type)
+        if not path.exists():
+            return None
+        try:
+            return Snapshot.load(path.read_bytes(), commitment)
+        except ProtocolError:
+            return None
+
+    def _sync(self, member_id: str, list_type: str) -> Snapshot:
+        key = (member_id, list_type)
+        held = self._held.get(key)
+        stub = psi_stub(self._peers.channel(member_id))
+        try:
+            label_bytes = self._label_bytes(member_id, list_type, stub)
+        except grpc.RpcError as exc:
+            if held is None:
+                raise UnavailableError(f"{member_id} is unreachable ({exc.code().name})") from None
+            label_bytes = held.label_bytes
+        commitment = published_commitment(self._store, member_id, list_type, label_bytes)
+        if commitment is None:
+            raise UnavailableError(f"{member_id} has published no {list_type} list")
+        if held is not None and held.snapshot.commitment == commitment:
+            return held.snapshot
+        snapshot = None
+        if held is None:
+            snapshot = self._load_saved(member_id, list_type, commitment)
+        try:
+            if snapshot is None and held is not None and held.snapshot.epoch < commitment.epoch:
+                snapshot = self._delta(stub, held.snapshot, commitment)
+            if snapshot is None:
+                data = self._fetch(
+                    stub.StreamSnapshot(
+                        psi_pb2.StreamSnapshotRequest(list_type=list_type, epoch=commitment.epoch),
+                        timeout=120,
+                    )
+                )
+                snapshot = Snapshot.load(data, commitment)
+        except ProtocolError:
+            raise PeerError(
+                f"{member_id}'s {list_type} snapshot does not match the ledger"
+            ) from None
+        except grpc.RpcError as exc:
+            raise UnavailableError(
+                f"cannot fetch {member_id}'s {list_type} snapshot ({exc.code().name})"
+            ) from None
+        self._save(member_id, list_type, snapshot)
+        with self._lock:
+            self._held[key] = _Held(snapshot, label_bytes)
+        log_event(
+            _log,
+            "snapshot verified",
+            peer=member_id,
+            list_type=list_type,
+            epoch=snapshot.epoch,
+            entries=len(snapshot),
+        )
+        return snapshot
+
+    def _delta(self, stub: Any, snapshot: Snapshot, commitment: Commitment) -> Snapshot | None:
+        try:
+            data = self._fetch(
+                stub.StreamDelta(
+                    psi_pb2.StreamDeltaRequest(
+                        list_type=commitment.list_type,
+                        from_epoch=snapshot.epoch,
+                        to_epoch=commitment.epoch,
+                    ),
+                    timeout=120,
+                )
+            )
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                return None  # no delta bridges the epochs (a key rotation): take it whole
+            raise
+        return snapshot.apply_delta(data, commitment)
+
+    @staticmethod
+    def _fetch(chunks: Any) -> bytes:
+        parts = []
+        for expected, chunk in enumerate(chunks):
+            if chunk.index != expected:
+                raise ProtocolError("snapshot chunks out of order")
+            parts.append(bytes(chunk.data))
+            if chunk.last:
+                return b"".join(parts)
+        raise ProtocolError("snapshot stream ended early")
+
+    def _save(self, member_id: str, list_type: str, snapshot: Snapshot) -> None:
+        path = self._path(member_id, list_type)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(snapshot.to_bytes())
+        os.replace(temporary, path)
+
+    def sync_all(self, list_types: list[str], me: str, now_ms: int) -> dict[str, str]:
+        """Bring every peer's snapshot of every list type up to date; errors by peer."""
+        errors: dict[str, str] = {}
+        for list_type in list_types:
+            for member_id in publishers(self._store, list_type, now_ms, exclude=me):
+                try:
+                    self.current(member_id, list_type)
+                except (UnavailableError, PeerError) as exc:
+                    errors[f"{member_id}/{list_type}"] = str(exc)
+        return errors

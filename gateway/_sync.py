@@ -1,0 +1,160 @@
+"""Keeping the local replica current: follow blocks, co-sign them, collect checkpoints.
+
+A follower streams blocks from a ``Ledger`` service (the orderer's, or any peer's),
+verifies and commits each through :class:`ledger.Replica` — trusting the source for
+nothing — and, when this member votes (role ``member``), signs a checkpoint over each
+new head and sends it back. A second stream brings everyone's checkpoints, so the
+replica knows which heights are final and can detect equivocation. Equivocation halts
+the follower for good, loudly; transport errors only pause it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from gateway._log import log_event
+from gateway._pb.riskshare.ledger.v1 import ledger_pb2
+from gateway._stubs import ledger_stub
+from ledger import (
+    EquivocationError,
+    LedgerError,
+    Replica,
+    decode_checkpoint,
+    get_member,
+)
+
+__all__ = ["LedgerFollower"]
+
+_log = logging.getLogger("riskshare.gateway.sync")
+
+
+class LedgerFollower:
+    def __init__(
+        self,
+        replica: Replica,
+        channel: Any,
+        member_id: str,
+        key: Ed25519PrivateKey,
+        *,
+        on_block: Callable[[int], None] | None = None,
+        retry_seconds: float = 0.5,
+    ) -> None:
+        self.replica = replica
+        self._stub = ledger_stub(channel)
+        self.member_id = member_id
+        self._key = key
+        self._on_block = on_block
+        self._retry = retry_seconds
+        self._stop = threading.Event()
+        self._calls: list[Any] = []
+        self._threads: list[threading.Thread] = []
+        self.halted: str | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._follow_blocks, name="ledger-follow", daemon=True),
+            threading.Thread(target=self._follow_checkpoints, name="ledger-cp", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            for call in self._calls:
+                call.cancel()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _track(self, call: Any) -> Any:
+        with self._lock:
+            self._calls = [c for c in self._calls if c.is_active()] + [call]
+        return call
+
+    def _votes(self) -> bool:
+        member = get_member(self.replica.store.state(), self.member_id)
+        return member is not None and member.active and member.role == "member"
+
+    def _halt(self, exc: EquivocationError) -> None:
+        self.halted = str(exc)
+        _log.critical(
+            "equivocation: replica halted",
+            extra={"detail": str(exc)[:200], "member": self.member_id},
+        )
+        self._stop.set()
+
+    def _follow_blocks(self) -> None:
+        store = self.replica.store
+        while not self._stop.is_set():
+            try:
+                call = self._track(
+                    self._stub.StreamBlocks(
+                        ledger_pb2.StreamBlocksRequest(from_height=store.height + 1, follow=True)
+                    )
+                )
+                for message in call:
+                    applied = self.replica.apply(bytes(message.block))
+                    if self._on_block is not None:
+                        self._on_block(applied.height)
+                    if self._votes():
+                        self._cosign(applied.height)
+            except EquivocationError as exc:
+                self._halt(exc)
+                return
+            except grpc.RpcError as exc:
+                if self._stop.is_set():
+                    return
+                log_event(_log, "block stream interrupted", logging.WARNING, code=exc.code().name)
+            except LedgerError as exc:
+                log_event(
+                    _log, "block refused", logging.ERROR, error=type(exc).__name__, detail=str(exc)
+                )
+            self._stop.wait(self._retry)
+
+    def _cosign(self, height: int) -> None:
+        checkpoint = self.replica.checkpoint(self.member_id, self._key, height)
+        try:
+            self._stub.SubmitCheckpoint(
+                ledger_pb2.Checkpoint(
+                    height=height, member_id=self.member_id, encoded=checkpoint.encode()
+                ),
+                timeout=10,
+            )
+        except grpc.RpcError as exc:
+            log_event(_log, "checkpoint not delivered", logging.WARNING, code=exc.code().name)
+
+    def _follow_checkpoints(self) -> None:
+        store = self.replica.store
+        while not self._stop.is_set():
+            try:
+                start = max(0, store.height - 64)
+                call = self._track(
+                    self._stub.StreamCheckpoints(
+                        ledger_pb2.StreamCheckpointsRequest(from_height=start, follow=True)
+                    )
+                )
+                for message in call:
+                    if message.member_id == self.member_id:
+                        continue
+                    # A checkpoint may arrive before its block; it is checked again
+                    # against the block when that is applied.
+                    try:
+                        self.replica.add_checkpoint(decode_checkpoint(bytes(message.encoded)))
+                    except EquivocationError:
+                        raise
+                    except LedgerError:
+                        continue
+            except EquivocationError as exc:
+                self._halt(exc)
+                return
+            except grpc.RpcError:
+                if self._stop.is_set():
+                    return
+            self._stop.wait(self._retry * 4)
