@@ -4,7 +4,7 @@
 ``SCENARIO`` (see ``_registry``). A node's contract registry adds :func:`all_contracts`.
 """
 
-from scenarios._errors import ScenarioError
+from scenarios._errors import FingerprintError, ScenarioError
 from scenarios._registry import (
     SCENARIO_MODULES,
     Scenario,
@@ -15,6 +15,7 @@ from scenarios._registry import (
 
 __all__ = [
     "SCENARIO_MODULES",
+    "FingerprintError",
     "Scenario",
     "ScenarioError",
     "all_contracts",

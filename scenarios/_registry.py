@@ -50,8 +50,10 @@ def all_scenarios() -> tuple[Scenario, ...]:
 
 
 def all_contracts() -> tuple[Contract, ...]:
-    """The contracts of every registered scenario, for a node's contract registry."""
-    return tuple(s.contract for s in all_scenarios())
+    """The shared fingerprint service, then every registered scenario's contract."""
+    from scenarios.kit import FPREG
+
+    return (FPREG, *(s.contract for s in all_scenarios()))
 
 
 def get_scenario(name: str) -> Scenario:

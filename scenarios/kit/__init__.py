@@ -3,9 +3,14 @@
 - :class:`Machine`, :class:`Transition`, :class:`Obj`, :class:`Event`: the signed
   multi-party state machine with versioned objects.
 - :class:`Conserved`: the conserved-amount ledger (splits and transfers conserve totals).
-- :class:`FingerprintRegistry`, :class:`SimilarityIndex`: the duplicate registry.
+- :class:`FingerprintRegistry`, :class:`SimilarityIndex`: the duplicate registry, with
+  fingerprints computed by the registry's OPRF (:func:`request_fingerprints`,
+  :func:`evaluate_fingerprints`, :func:`finish_fingerprints`; key and receipts in the
+  shared ``fpreg`` contract, :data:`FPREG`).
 - :class:`Rule`, :class:`Severity`: rule-engine guards on the hypothetical post-state.
-- :func:`cosign`, :func:`cosign_message`: co-signatures for multi-party steps.
+- :func:`cosign`, :func:`cosign_message`: co-signatures for multi-party steps; and the
+  two-party-signed receipts of the query flow (``token_incentive.QueryRequest`` and
+  ``QueryReceipt``) for every fingerprint evaluation, consumed by :func:`use_receipt`.
 
 A scenario is a contract made with :func:`build_contract` from its machines and pieces.
 """
@@ -13,7 +18,7 @@ A scenario is a contract made with :func:`build_contract` from its machines and 
 from scenarios.kit._amounts import Conserved, Supply
 from scenarios.kit._cosign import (
     COSIGN_DOMAIN,
-    consortium_name,
+    chain_id,
     cosign,
     cosign_digest,
     cosign_message,
@@ -31,6 +36,24 @@ from scenarios.kit._fingerprints import (
     FingerprintRegistry,
     SimilarityIndex,
     fingerprint_input,
+)
+from scenarios.kit._fpclient import (
+    MAX_FINGERPRINTS,
+    FingerprintRequest,
+    FingerprintResponse,
+    evaluate_fingerprints,
+    finish_fingerprints,
+    request_fingerprints,
+)
+from scenarios.kit._fpservice import (
+    FINGERPRINT_LIST_TYPE,
+    FINGERPRINT_PURPOSE,
+    FPREG,
+    RECEIPT_TTL_MS,
+    REQUEST_TTL_MS,
+    active_key,
+    registry_member,
+    use_receipt,
 )
 from scenarios.kit._machine import (
     ANYONE,
@@ -51,10 +74,16 @@ __all__ = [
     "ANYONE",
     "COSIGN_DOMAIN",
     "DOCUMENT_NORMALISER_VERSION",
+    "FINGERPRINT_LIST_TYPE",
+    "FINGERPRINT_PURPOSE",
+    "FPREG",
     "FP_SIZE",
     "ID_PATTERN",
+    "MAX_FINGERPRINTS",
     "MS_PER_DAY",
     "NEW",
+    "RECEIPT_TTL_MS",
+    "REQUEST_TTL_MS",
     "Bytes",
     "Claim",
     "Conserved",
@@ -66,6 +95,8 @@ __all__ = [
     "Field",
     "FingerprintInputs",
     "FingerprintRegistry",
+    "FingerprintRequest",
+    "FingerprintResponse",
     "Int",
     "Invoice",
     "ListOf",
@@ -80,17 +111,23 @@ __all__ = [
     "Str",
     "Supply",
     "Transition",
+    "active_key",
     "add_months",
     "add_years",
     "build_contract",
-    "consortium_name",
+    "chain_id",
     "cosign",
     "cosign_digest",
     "cosign_message",
     "day_of",
     "days_between",
     "evaluate",
+    "evaluate_fingerprints",
     "fingerprint_input",
+    "finish_fingerprints",
     "parse_body",
     "parse_date",
+    "registry_member",
+    "request_fingerprints",
+    "use_receipt",
 ]

@@ -5,9 +5,10 @@ redemption, both financiers resolving a duplicate alert) carries co-signatures i
 transaction body. Each co-signer signs, with its ledger Ed25519 key, the canonical
 message
 
-    riskshare/scenario-cosign/v1 \\0 CBOR{consortium, kind, object, version, payload}
+    riskshare/scenario-cosign/v1 \\0 CBOR{chain, kind, object, version, payload}
 
-where ``version`` is the object's version *before* the step. Because a version is
+where ``chain`` is the consortium's chain id (the SHA-256 of its genesis configuration)
+and ``version`` is the object's version *before* the step. Because a version is
 consumed exactly once, a co-signature can never be replayed onto a later step, a
 different object, another transition or another consortium; because the payload is
 inside the signed bytes, a co-signer agrees to exactly the values applied.
@@ -23,27 +24,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import State, consortium_info, encode
 
-__all__ = ["COSIGN_DOMAIN", "consortium_name", "cosign", "cosign_digest", "cosign_message"]
+__all__ = ["COSIGN_DOMAIN", "chain_id", "cosign", "cosign_digest", "cosign_message"]
 
 COSIGN_DOMAIN = "scenario-cosign"
 
 
-def consortium_name(state: State) -> str:
-    """The consortium a signature is bound to ("" before genesis, as in unit tests)."""
+def chain_id(state: State) -> bytes:
+    """The chain a signature is bound to (empty before genesis, as in pure simulations)."""
     info = consortium_info(state)
-    name = None if info is None else info.get("name")
-    return name if isinstance(name, str) else ""
+    chain = None if info is None else info.get("chain_id")
+    return chain if isinstance(chain, bytes) else b""
 
 
 def cosign_message(
-    consortium: str, kind: str, object_id: str, version: int, payload: Mapping[str, Any]
+    chain: bytes, kind: str, object_id: str, version: int, payload: Mapping[str, Any]
 ) -> bytes:
     """The exact bytes every co-signer of this step signs."""
     return encode(
         COSIGN_DOMAIN,
         1,
         {
-            "consortium": consortium,
+            "chain": chain,
             "kind": kind,
             "object": object_id,
             "version": version,
@@ -59,11 +60,11 @@ def cosign_digest(message: bytes) -> bytes:
 
 def cosign(
     key: Ed25519PrivateKey,
-    consortium: str,
+    chain: bytes,
     kind: str,
     object_id: str,
     version: int,
     payload: Mapping[str, Any],
 ) -> bytes:
     """Sign a step as a co-signer (client side; the key never leaves its gateway)."""
-    return key.sign(cosign_message(consortium, kind, object_id, version, payload))
+    return key.sign(cosign_message(chain, kind, object_id, version, payload))

@@ -42,7 +42,7 @@ from ledger import (
     require_member_signature,
 )
 from scenarios._errors import ScenarioError
-from scenarios.kit._cosign import consortium_name, cosign_message
+from scenarios.kit._cosign import chain_id, cosign_message
 from scenarios.kit._rules import Post, Rule, evaluate
 from scenarios.kit._schema import ID_PATTERN, Schema
 
@@ -424,9 +424,7 @@ class Machine:
     ) -> tuple[str, ...]:
         parties = set(before.parties.values()) | set(after.parties.values())
         if cosigs:
-            message = cosign_message(
-                consortium_name(state), kind, before.id, before.version, payload
-            )
+            message = cosign_message(chain_id(state), kind, before.id, before.version, payload)
         for member_id, signature in sorted(cosigs.items()):
             if member_id == ctx.member:
                 raise ContractError("the submitter signs the transaction, not a co-signature")

@@ -18,11 +18,14 @@ issuer for its face amount at maturity. The rules, each enforced here:
   ``DUE`` from maturity on; ``OVERDUE`` from the day after maturity.
 - Only the issuer redeems, for exactly the face amount, and the paying bank co-signs.
 - An invoice fingerprint can back one root only (first registration wins), which stops
-  the same invoice being turned into two certificates and financed twice.
+  the same invoice being turned into two certificates and financed twice. Issuing
+  consumes one of the issuer's recorded evaluations by the registry (``fpreg``) that
+  covers the invoice fingerprints: they were computed online, not guessed.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from ledger import ContractError
@@ -50,6 +53,7 @@ from scenarios.kit import (
     day_of,
     days_between,
     parse_date,
+    use_receipt,
 )
 from scenarios.scf._pricing import PPM, price
 
@@ -160,6 +164,14 @@ def _issue(step: Step) -> Obj:
             "invoice_fps": p["invoice_fps"],
         },
     )
+    use_receipt(
+        step.state,
+        USED_RECEIPTS,
+        p["fp_receipt"],
+        step.ctx.member,
+        len(p["invoice_fps"]),
+        step.ctx.block_time,
+    )
     SUPPLY.issue(step.state, cert_id, p["face"])
     claim = INVOICES.claim(step.state, p["invoice_fps"], cert_id)
     if not claim.first:
@@ -263,6 +275,7 @@ def _financing_positive(p: Post) -> bool:
 
 
 _FP = Bytes(size=FP_SIZE, max_size=FP_SIZE)
+RECEIPT_ID = re.compile(r"[0-9a-f]{64}")
 _TRANSITIONS = (
     Transition(
         "issue",
@@ -276,6 +289,7 @@ _TRANSITIONS = (
                 "maturity": Date(),
                 "invoice_fps": ListOf(_FP, 1, 16, unique=True),
                 "doc_hash": Bytes(size=32, max_size=32),
+                "fp_receipt": Str(RECEIPT_ID),
             }
         ),
         _issue,
@@ -390,4 +404,5 @@ _TRANSITIONS = (
 CERTIFICATES = Machine(NAME, "certificate", _TRANSITIONS)
 SUPPLY = Conserved(CERTIFICATES, LIVE, amount_attr="face", asset_attr="root")
 INVOICES = FingerprintRegistry(f"{NAME}.invoice_fps")
-CONTRACT = build_contract(NAME, [CERTIFICATES], SUPPLY.tables | INVOICES.tables)
+USED_RECEIPTS = f"{NAME}.fp_receipts"
+CONTRACT = build_contract(NAME, [CERTIFICATES], SUPPLY.tables | INVOICES.tables | {USED_RECEIPTS})

@@ -9,6 +9,8 @@ each enforced here:
   fingerprint, and the first one wins: a later registration that shares any exact
   fingerprint with an active one is ``DUPLICATE_FLAGGED``, holds none of its
   fingerprints, and cannot be disbursed against until the alert is resolved.
+- Registering consumes one of the financier's recorded evaluations by the registry
+  (``fpreg``) covering all its fingerprints: they were computed online, not guessed.
 - A collision raises an alert object naming both financiers (member ids only) and the
   existing registration's status; it is the notice to both parties.
 - Partial matches never block: they raise ``similar`` review alerts and the new
@@ -58,6 +60,7 @@ from scenarios.kit import (
     build_contract,
     day_of,
     parse_date,
+    use_receipt,
 )
 
 __all__ = [
@@ -96,6 +99,7 @@ MAX_AMOUNT = 10**15
 _MEMBERS = frozenset({"member"})
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _FP = Bytes(size=FP_SIZE, max_size=FP_SIZE)
+RECEIPT_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _today(x: Post | Step) -> date:
@@ -135,6 +139,10 @@ def _close_alerts(step: Step, reg_id: str, skip: str = "") -> None:
 def _register(step: Step) -> Obj:
     p = step.payload
     reg_id = step.before.id
+    items = len(p["fps"]) + len(p["sim_fps"])
+    use_receipt(
+        step.state, USED_RECEIPTS, p["fp_receipt"], step.ctx.member, items, step.ctx.block_time
+    )
     claim = EXACT.claim(step.state, p["fps"], reg_id)
     reg = Obj(
         reg_id,
@@ -334,6 +342,7 @@ _REG_TRANSITIONS = (
                 "currency": Str(_CURRENCY),
                 "expires_on": Date(),
                 "doc_hash": Bytes(size=32, max_size=32),
+                "fp_receipt": Str(RECEIPT_ID),
             }
         ),
         _register,
@@ -404,4 +413,7 @@ REGISTRATIONS = Machine(NAME, "registration", _REG_TRANSITIONS)
 ALERTS = Machine(NAME, "alert", _ALERT_TRANSITIONS)
 EXACT = FingerprintRegistry(f"{NAME}.fps")
 SIMILAR = SimilarityIndex(f"{NAME}.sim_fps")
-CONTRACT = build_contract(NAME, [REGISTRATIONS, ALERTS], EXACT.tables | SIMILAR.tables)
+USED_RECEIPTS = f"{NAME}.fp_receipts"
+CONTRACT = build_contract(
+    NAME, [REGISTRATIONS, ALERTS], EXACT.tables | SIMILAR.tables | {USED_RECEIPTS}
+)

@@ -25,9 +25,12 @@ from ledger import (
     MemoryState,
     TxContext,
 )
-from scenarios.kit import MS_PER_DAY, Machine, cosign
+from psi import KeyPair, derive_key_pair
+from scenarios.kit import FPREG, MS_PER_DAY, Machine, cosign, registry_member
+from token_incentive import QueryReceipt, QueryRequest, sign_receipt, sign_request
 
 CONSORTIUM = "scenario-tests"
+CHAIN = hashlib.sha256(CONSORTIUM.encode()).digest()
 
 
 def key_for(member_id: str) -> Ed25519PrivateKey:
@@ -42,14 +45,21 @@ def ms(day: str) -> int:
 class Net:
     def __init__(self, members: Mapping[str, str], contracts: Iterable[Contract]) -> None:
         self.state = MemoryState()
-        self.registry = ContractRegistry(contracts)
+        self.registry = ContractRegistry([FPREG, *contracts])
         self.keys = {m: key_for(m) for m in members}
         self.seq: dict[str, int] = {}
         self.height = 0
         self.now = ms("2025-01-06")
-        self.state.put("gov.consortium", "info", {"name": CONSORTIUM})
+        self.state.put("gov.consortium", "info", {"name": CONSORTIUM, "chain_id": CHAIN})
         for member_id, role in members.items():
             self.add_member(member_id, role)
+        if "observer" not in members.values():
+            self.add_member("registry", "observer")
+        # The registry role (the first observer) commits its fingerprint OPRF key.
+        self.fp_registry = registry_member(self.state)
+        self.oprf_key: KeyPair = derive_key_pair(bytes(32), b"scenario-tests fingerprint key")
+        self.submit(self.fp_registry, "fpreg.set_key", {"public_key": self.oprf_key.public})
+        self._requests = 0
 
     def add_member(self, member_id: str, role: str, status: str = "active") -> None:
         key = self.keys.setdefault(member_id, key_for(member_id))
@@ -76,6 +86,36 @@ class Net:
         self.seq[member] = seq
         return tx_id
 
+    def fp_receipt(self, member: str, items: int, family: str = "invoice") -> str:
+        """Record a two-party-signed evaluation of ``items`` fingerprints for ``member``.
+
+        The contract cannot see the OPRF itself (it only checks signatures, binding and
+        freshness), so unit tests sign a request over a stand-in digest; the full OPRF
+        flow is exercised in ``test_fingerprints``.
+        """
+        self._requests += 1
+        request = QueryRequest(
+            request_id=self._requests.to_bytes(16, "big"),
+            querier=member,
+            responder=self.fp_registry,
+            list_type="fingerprint",
+            id_type=family,
+            item_count=items,
+            purpose_code="fingerprint",
+            legal_basis="financing-registry",
+            consent_ref=None,
+            blinded_digest=hashlib.sha256(b"blinded%d" % self._requests).digest(),
+            seq=self._requests,
+            time=self.now,
+            normaliser_version="doc-v1",
+        )
+        signed = sign_request(request, self.keys[member])
+        answer = QueryReceipt(signed.digest, hashlib.sha256(signed.data).digest(), self.now)
+        receipt = sign_receipt(answer, self.keys[self.fp_registry])
+        body = {"request": signed.to_bytes(), "receipt": receipt.to_bytes()}
+        self.submit(self.fp_registry, "fpreg.receipt", body)
+        return signed.receipt_id
+
     def body(
         self,
         machine: Machine,
@@ -90,8 +130,7 @@ class Net:
             version = 0 if obj is None else obj.version
         body: dict[str, Any] = {"object": object_id, "version": version, "payload": dict(payload)}
         sigs = {
-            m: cosign(self.keys[m], CONSORTIUM, kind, object_id, version, payload)
-            for m in cosigners
+            m: cosign(self.keys[m], CHAIN, kind, object_id, version, payload) for m in cosigners
         }
         if sigs:
             body["cosigs"] = sigs

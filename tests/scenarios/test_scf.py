@@ -45,8 +45,10 @@ def fp(label: str) -> bytes:
 FACE = 1_000_000_00
 
 
-def issue_payload(holder: str = "supplier", face: int = FACE, **kw: Any) -> dict[str, Any]:
-    payload = {
+def issue_payload(
+    net: Net, holder: str = "supplier", face: int = FACE, **kw: Any
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "holder": holder,
         "face": face,
         "maturity": "2025-07-06",
@@ -54,6 +56,7 @@ def issue_payload(holder: str = "supplier", face: int = FACE, **kw: Any) -> dict
         "doc_hash": fp("docs"),
     }
     payload.update(kw)
+    payload.setdefault("fp_receipt", net.fp_receipt("core", len(payload["invoice_fps"])))
     return payload
 
 
@@ -63,7 +66,7 @@ def net() -> Net:
 
 
 def issued(net: Net, cert: str = "C1", **kw: Any) -> None:
-    net.step(CERTIFICATES, "core", "issue", cert, issue_payload(**kw))
+    net.step(CERTIFICATES, "core", "issue", cert, issue_payload(net, **kw))
     net.step(CERTIFICATES, "supplier", "accept", cert)
 
 
@@ -72,7 +75,15 @@ def cert(net: Net, cert_id: str):
 
 
 def test_full_lifecycle_conserves_and_logs_every_step(net: Net) -> None:
-    net.step(CERTIFICATES, "core", "issue", "C1", issue_payload())
+    net.step(
+        CERTIFICATES,
+        "core",
+        "issue",
+        "C1",
+        issue_payload(
+            net,
+        ),
+    )
     assert cert(net, "C1").state == DRAFT
     net.step(CERTIFICATES, "supplier", "accept", "C1")
     c1 = cert(net, "C1")
@@ -137,7 +148,7 @@ def test_issue_rules(net: Net) -> None:
         "core",
         "issue",
         "C1",
-        issue_payload(maturity="2026-01-07"),
+        issue_payload(net, maturity="2026-01-07"),
     )
     net.refused(
         "after the issue day",
@@ -146,10 +157,16 @@ def test_issue_rules(net: Net) -> None:
         "core",
         "issue",
         "C1",
-        issue_payload(maturity="2025-01-06"),
+        issue_payload(net, maturity="2025-01-06"),
     )
     net.refused(
-        "not the issuer", step, CERTIFICATES, "core", "issue", "C1", issue_payload(holder="core")
+        "not the issuer",
+        step,
+        CERTIFICATES,
+        "core",
+        "issue",
+        "C1",
+        issue_payload(net, holder="core"),
     )
     net.refused(
         "not an active member",
@@ -158,9 +175,19 @@ def test_issue_rules(net: Net) -> None:
         "core",
         "issue",
         "C1",
-        issue_payload(holder="nobody"),
+        issue_payload(net, holder="nobody"),
     )
-    net.refused("must match", step, CERTIFICATES, "core", "issue", "C1.1", issue_payload())
+    net.refused(
+        "must match",
+        step,
+        CERTIFICATES,
+        "core",
+        "issue",
+        "C1.1",
+        issue_payload(
+            net,
+        ),
+    )
     net.refused(
         "exactly 32 bytes",
         step,
@@ -168,20 +195,38 @@ def test_issue_rules(net: Net) -> None:
         "core",
         "issue",
         "C1",
-        issue_payload(invoice_fps=[b"short"]),
+        issue_payload(net, invoice_fps=[b"short"]),
     )
     net.refused(
-        "unknown payload fields", step, CERTIFICATES, "core", "issue", "C1", issue_payload(x=1)
+        "unknown payload fields", step, CERTIFICATES, "core", "issue", "C1", issue_payload(net, x=1)
     )
-    net.refused("role observer", step, CERTIFICATES, "regulator", "issue", "C1", issue_payload())
+    net.refused(
+        "role observer",
+        step,
+        CERTIFICATES,
+        "regulator",
+        "issue",
+        "C1",
+        issue_payload(
+            net,
+        ),
+    )
     # A full year is allowed; over six months is flagged for review, not refused.
-    step(CERTIFICATES, "core", "issue", "C1", issue_payload(maturity="2026-01-06"))
+    step(CERTIFICATES, "core", "issue", "C1", issue_payload(net, maturity="2026-01-06"))
     (event,) = CERTIFICATES.events(net.state, "C1")
     assert event.review == ("term_at_most_six_months",)
 
 
 def test_same_invoice_cannot_back_two_roots(net: Net) -> None:
-    net.step(CERTIFICATES, "core", "issue", "C1", issue_payload())
+    net.step(
+        CERTIFICATES,
+        "core",
+        "issue",
+        "C1",
+        issue_payload(
+            net,
+        ),
+    )
     err = net.refused(
         "already backs certificate 'C1'",
         net.step,
@@ -189,17 +234,34 @@ def test_same_invoice_cannot_back_two_roots(net: Net) -> None:
         "core",
         "issue",
         "C2",
-        issue_payload(invoice_fps=[fp("INV-2"), fp("INV-1")]),
+        issue_payload(net, invoice_fps=[fp("INV-2"), fp("INV-1")]),
     )
     assert "first wins" in err.reason
     net.refused(
-        "already exists", net.step, CERTIFICATES, "core", "issue", "C1", issue_payload(), version=0
+        "already exists",
+        net.step,
+        CERTIFICATES,
+        "core",
+        "issue",
+        "C1",
+        issue_payload(
+            net,
+        ),
+        version=0,
     )
     # Cancelling the draft releases the invoice, and voids the face.
     net.step(CERTIFICATES, "core", "cancel", "C1")
     assert cert(net, "C1").state == CANCELLED
     assert SUPPLY.audit(net.state, "C1").voided == 1_000_000_00
-    net.step(CERTIFICATES, "core", "issue", "C2", issue_payload())
+    net.step(
+        CERTIFICATES,
+        "core",
+        "issue",
+        "C2",
+        issue_payload(
+            net,
+        ),
+    )
     assert INVOICES.holder(net.state, fp("INV-1")) == "C2"
     net.step(CERTIFICATES, "supplier", "accept", "C2")
     net.refused("not allowed when", net.step, CERTIFICATES, "core", "cancel", "C2")

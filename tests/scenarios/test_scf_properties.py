@@ -118,6 +118,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
                 "maturity": (START + timedelta(days=180)).isoformat(),
                 "invoice_fps": [fp(100 + i)],
                 "doc_hash": fp(-1),
+                "fp_receipt": self.net.fp_receipt(ISSUERS[i % 2], 1),
             }
             self.net.step(CERTIFICATES, ISSUERS[i % 2], "issue", f"I{i}", payload)
             self.net.step(CERTIFICATES, payload["holder"], "accept", f"I{i}")
@@ -145,6 +146,7 @@ class SupplyChainFinance(RuleBasedStateMachine):
             "maturity": maturity.isoformat(),
             "invoice_fps": [fp(invoice)],
             "doc_hash": fp(-1),
+            "fp_receipt": self.net.fp_receipt(issuer, 1),
         }
         if self.attempt(ok, issuer, "issue", cert_id, payload):
             self.roots.append(cert_id)

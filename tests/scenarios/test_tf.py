@@ -33,7 +33,9 @@ def fp(label: str) -> bytes:
     return hashlib.sha256(label.encode()).digest()
 
 
-def reg_payload(fps: list[str], sims: list[str] | None = None, **kw: Any) -> dict[str, Any]:
+def reg_payload(
+    net: Net, fps: list[str], sims: list[str] | None = None, who: str = "bank_a", **kw: Any
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "fps": [fp(f) for f in fps],
         "sim_fps": [fp(s) for s in sims or []],
@@ -43,6 +45,7 @@ def reg_payload(fps: list[str], sims: list[str] | None = None, **kw: Any) -> dic
         "doc_hash": fp("docs"),
     }
     payload.update(kw)
+    payload.setdefault("fp_receipt", net.fp_receipt(who, max(1, len(fps) + len(sims or []))))
     return payload
 
 
@@ -58,7 +61,7 @@ def reg(net: Net, reg_id: str):
 def register(
     net: Net, member: str, reg_id: str, fps: list[str], sims: list[str] | None = None
 ) -> None:
-    net.step(REGISTRATIONS, member, "register", reg_id, reg_payload(fps, sims))
+    net.step(REGISTRATIONS, member, "register", reg_id, reg_payload(net, fps, sims, who=member))
 
 
 def test_lifecycle_register_disburse_settle_archive(net: Net) -> None:
@@ -247,7 +250,11 @@ def test_withdraw_and_lapse_release_and_close_alerts(net: Net) -> None:
     assert reg(net, "A1").state == LAPSED
     assert EXACT.holder(net.state, fp("inv-1")) is None
     net.step(
-        REGISTRATIONS, "bank_c", "register", "C1", reg_payload(["inv-1"], expires_on="2025-03-01")
+        REGISTRATIONS,
+        "bank_c",
+        "register",
+        "C1",
+        reg_payload(net, ["inv-1"], who="bank_c", expires_on="2025-03-01"),
     )
     assert reg(net, "C1").state == REGISTERED
 
@@ -261,7 +268,7 @@ def test_refused_registrations_change_nothing(net: Net) -> None:
         "bank_a",
         "register",
         "A1",
-        reg_payload(["i"], expires_on="2025-01-05"),
+        reg_payload(net, ["i"], expires_on="2025-01-05"),
     )
     net.refused(
         "at most a year",
@@ -270,7 +277,7 @@ def test_refused_registrations_change_nothing(net: Net) -> None:
         "bank_a",
         "register",
         "A1",
-        reg_payload(["i"], expires_on="2026-01-07"),
+        reg_payload(net, ["i"], expires_on="2026-01-07"),
     )
     net.refused(
         "must match",
@@ -279,14 +286,24 @@ def test_refused_registrations_change_nothing(net: Net) -> None:
         "bank_a",
         "register",
         "A1",
-        reg_payload(["i"], currency="usd"),
+        reg_payload(net, ["i"], currency="usd"),
     )
     net.refused(
-        "must not repeat", s, REGISTRATIONS, "bank_a", "register", "A1", reg_payload(["i", "i"])
+        "must not repeat",
+        s,
+        REGISTRATIONS,
+        "bank_a",
+        "register",
+        "A1",
+        reg_payload(net, ["i", "i"]),
     )
-    net.refused("hold 1 to 16", s, REGISTRATIONS, "bank_a", "register", "A1", reg_payload([]))
-    net.refused("role observer", s, REGISTRATIONS, "registry", "register", "A1", reg_payload(["i"]))
-    net.refused("must match", s, REGISTRATIONS, "bank_a", "register", "A~1", reg_payload(["i"]))
+    net.refused("hold 1 to 16", s, REGISTRATIONS, "bank_a", "register", "A1", reg_payload(net, []))
+    net.refused(
+        "role observer", s, REGISTRATIONS, "registry", "register", "A1", reg_payload(net, ["i"])
+    )
+    net.refused(
+        "must match", s, REGISTRATIONS, "bank_a", "register", "A~1", reg_payload(net, ["i"])
+    )
     register(net, "bank_a", "A1", ["i"])
     net.refused(
         "already exists",
@@ -295,7 +312,7 @@ def test_refused_registrations_change_nothing(net: Net) -> None:
         "bank_b",
         "register",
         "A1",
-        reg_payload(["j"]),
+        reg_payload(net, ["j"]),
         version=0,
     )
     net.refused(

@@ -119,6 +119,7 @@ class FinancingRegistry(RuleBasedStateMachine):
             "currency": "CNY",
             "expires_on": (self.today() + timedelta(days=expiry)).isoformat(),
             "doc_hash": fp(-1),
+            "fp_receipt": self.net.fp_receipt(member if member != ARBITER else BANKS[0], 8),
         }
         if not self.attempt(ok, member, REGISTRATIONS, "register", reg_id, payload):
             return
