@@ -36,6 +36,16 @@ from ledger._contract import (
     Value,
 )
 from ledger._errors import LedgerError
+from ledger._etcd import EtcdLog
+from ledger._etcd_client import EtcdTLS
+from ledger._etcd_errors import (
+    EtcdLogError,
+    HeightCompacted,
+    HeightGap,
+    OrderingRejected,
+    OrderingUnavailable,
+)
+from ledger._etcd_local import EtcdServerTLS, LocalEtcdCluster
 from ledger._execute import (
     DEFAULT_MAX_SKEW_MS,
     SEQ_TABLE,
@@ -158,10 +168,17 @@ __all__ = [
     "EncodingError",
     "EquivocationError",
     "EquivocationReport",
+    "EtcdLog",
+    "EtcdLogError",
+    "EtcdServerTLS",
+    "EtcdTLS",
     "Founder",
     "GenesisConfig",
     "Handler",
+    "HeightCompacted",
+    "HeightGap",
     "LedgerError",
+    "LocalEtcdCluster",
     "LogOrderer",
     "Member",
     "MemoryOrderingLog",
@@ -170,6 +187,8 @@ __all__ = [
     "OrdererError",
     "OrderingLog",
     "OrderingLogError",
+    "OrderingRejected",
+    "OrderingUnavailable",
     "Overlay",
     "PrevBlock",
     "ProofError",

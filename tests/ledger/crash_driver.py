@@ -1,0 +1,56 @@
+"""A process that runs an embedded orderer under load, for the SIGKILL tests.
+
+Usage: python -m tests.ledger.crash_driver <ledger.sqlite> <count> <block_txs>
+
+Submits ``count`` transactions, deterministic in their index (member m2 adds OPRF key
+``k<i>`` with sequence number ``i + 2``), so a restarted driver re-sends exactly the
+same bytes. Prints ``committed <i> <height>`` for each once its block is committed,
+then ``done``. Already-committed transactions are answered with their height, so the
+output of a restarted run covers every index again.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ledger import EmbeddedOrderer, add_oprf_key_body
+
+from .helpers import T0, key_for, make_net
+
+
+def tx_bytes(i: int) -> bytes:
+    net = _NET
+    body = add_oprf_key_body(f"k{i}", i.to_bytes(32, "big"))
+    return net.tx("m2", "pub.add_oprf_key", body, seq=i + 2).raw
+
+
+_NET = make_net()
+
+
+def main() -> None:
+    path, count, block_txs = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    store = _NET.store(path)
+    orderer = EmbeddedOrderer(
+        store,
+        _NET.registry,
+        member="m1",
+        key=key_for("m1"),
+        clock=lambda: T0,
+        max_block_txs=block_txs,
+    )
+    batch = [tx_bytes(i) for i in range(count)]
+    for start in range(0, count, block_txs):
+        part = range(start, min(count, start + block_txs))
+        answers = orderer.submit_many([batch[i] for i in part])
+        orderer.flush()
+        for i, answer in zip(part, answers, strict=True):
+            assert answer.accepted, answer.reason
+            commit = orderer.wait(answer.tx_id, timeout=30)
+            assert commit.ok and commit.height is not None
+            print(f"committed {i} {commit.height}", flush=True)
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
