@@ -244,6 +244,9 @@ class Transition:
     required_signers: frozenset[str] = frozenset()
     signers_if_present: frozenset[str] = frozenset()
     consortium_roles: frozenset[str] | None = None
+    # Payload fields that name members (a transfer's ``to``): the ledger indexes them,
+    # with the co-signers, as the members a transaction is about.
+    member_fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.to_states or not self.allowed_roles:
@@ -490,6 +493,7 @@ def build_contract(
     """A :class:`ledger.Contract` with one kind per transition of every machine."""
     handlers: dict[str, Handler] = {}
     roles: dict[str, frozenset[str]] = {}
+    fields: dict[str, tuple[str, ...]] = {}
     tables: set[str] = set(extra_tables)
     for machine in machines:
         if machine.contract != name:
@@ -500,6 +504,17 @@ def build_contract(
             if kind in handlers:
                 raise ScenarioError(f"kind {kind!r} defined by two machines")
             handlers[kind] = machine.handler(t.name)
+            fields[kind] = t.member_fields
             if t.consortium_roles is not None:
                 roles[kind] = t.consortium_roles
-    return Contract(name, frozenset(tables), handlers, roles, param_check)
+
+    def parties(kind: str, body: Mapping[str, Any]) -> list[str]:
+        payload = body.get("payload", {})
+        named = [payload.get(f) for f in fields.get(kind, ()) if isinstance(payload, Mapping)]
+        cosigs = body.get("cosigs", {})
+        found = {m for m in named if isinstance(m, str)}
+        if isinstance(cosigs, Mapping):
+            found |= {m for m in cosigs if isinstance(m, str)}
+        return sorted(found)
+
+    return Contract(name, frozenset(tables), handlers, roles, param_check, parties=parties)

@@ -295,6 +295,7 @@ _TRANSITIONS = (
         _issue,
         _ISSUE_RULES,
         consortium_roles=_MEMBERS,
+        member_fields=("holder",),
     ),
     Transition(
         "cancel",
@@ -331,6 +332,7 @@ _TRANSITIONS = (
         _transfer,
         (_BEFORE_MATURITY,),
         consortium_roles=_MEMBERS,
+        member_fields=("to",),
     ),
     Transition(
         "apply_financing",
@@ -341,6 +343,7 @@ _TRANSITIONS = (
         _apply_financing,
         (_BEFORE_MATURITY,),
         consortium_roles=_MEMBERS,
+        member_fields=("financier",),
     ),
     Transition(
         "approve_financing",
@@ -398,6 +401,7 @@ _TRANSITIONS = (
         ),
         required_signers=frozenset({"paying_bank"}),
         consortium_roles=_MEMBERS,
+        member_fields=("paying_bank",),
     ),
 )
 

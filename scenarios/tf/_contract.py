@@ -406,6 +406,7 @@ _ALERT_TRANSITIONS = (
         required_signers=frozenset({"first", "second"}),
         signers_if_present=frozenset({"arbiter"}),
         consortium_roles=_MEMBERS,
+        member_fields=("arbiter",),
     ),
 )
 

@@ -118,6 +118,9 @@ def test_hostile_bodies_raise_contract_error_and_change_nothing(
     kind: str, member: str, body: dict[str, Any]
 ) -> None:
     before = copy.deepcopy(_NET.state.tables())
+    contract = _NET.registry.contract_for(kind)
+    if contract.parties is not None and contract.name != "fpreg":
+        assert all(isinstance(m, str) for m in contract.parties(kind, body))
     row = _NET.state.get("gov.members", member)
     assert isinstance(row, dict)
     ctx = TxContext(b"\0" * 32, kind, member, row["role"], 1, _NET.now, body, 1, _NET.now)
@@ -129,6 +132,19 @@ def test_hostile_bodies_raise_contract_error_and_change_nothing(
         # A random body may be a valid step (an observer marking nothing overdue cannot);
         # if it applied, undo it so every example starts from the same state.
         _NET.state = type(_NET.state)(before)
+
+
+def test_parties_name_the_members_a_step_is_about() -> None:
+    scf = get_scenario("scf").contract
+    assert scf.parties is not None
+    body = {
+        "object": "C1",
+        "version": 2,
+        "payload": {"to": "sub", "amount": 1},
+        "cosigs": {"bank": b""},
+    }
+    assert scf.parties("scf.transfer", body) == ["bank", "sub"]
+    assert scf.parties("scf.accept", {"object": "C1", "version": 1}) == []
 
 
 def test_add_months_clamps_to_the_month() -> None:
