@@ -42,7 +42,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEtcdClust
 
 
 def _proposers(net: Net, cluster: LocalEtcdCluster, base: Path, ns: str) -> list[Orderer]:
-    orderers = []
+    orderers: list[Orderer] = []
     for member in MEMBERS:
         log = EtcdLog(cluster.endpoints, ns)
         orderers.append(
