@@ -1,17 +1,12 @@
-"""``riskshare demo``: one real membership query, responder and querier in one process.
-
-A thin wrapper over ``psi.membership_demo``; the consortium demo (gateways over mTLS,
-the embedded ledger) replaces it once the gateway exists.
-"""
+"""``riskshare demo``: a local consortium of real gateways answering real queries."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
 
 import typer
-
-from psi import membership_demo
 
 __all__ = ["register"]
 
@@ -19,40 +14,76 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_cmd(
-        listed: int = typer.Option(3000, min=1, help="Identifiers the responder lists."),
-        queried: int = typer.Option(8, min=1, max=1000, help="Identifiers the querier asks."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        members: Annotated[
+            int, typer.Option("--members", min=3, max=26, help="Member gateways to start.")
+        ] = 3,
+        listed: Annotated[
+            int, typer.Option(min=10, max=1_000_000, help="Identifiers on each member's list.")
+        ] = 200,
+        workers: Annotated[int, typer.Option(min=1, help="Worker processes per gateway.")] = 1,
+        directory: Annotated[
+            Path | None,
+            typer.Option("--dir", help="Keep the consortium's files here (default: a temp dir)."),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     ) -> None:
-        """Run a private membership query end to end and print hits and misses.
+        """Start a local consortium — an embedded orderer and N member gateways, each its
+        own process, over mutual TLS 1.3 on loopback — load each member's sample list,
+        run real queries (single, file, broadcast, one member) with known hits and misses,
+        and print every answer against ground truth, the receipts on the ledger, and each
+        member's view. Exit code 2 if any answer, receipt or head disagrees.
 
-        The responder builds its VOPRF index and commits it; the querier verifies the
-        snapshot, blinds its identifiers, verifies the responder's DLEQ proof and looks
-        its tags up. Identifiers are printed masked.
-
-        Example: riskshare demo --listed 5000 --queried 10
+        Example: riskshare demo --members 3 --json
         """
-        report = membership_demo(listed, queried)
+        from gateway._demo import run_demo
+
+        say = (lambda _: None) if as_json else (lambda line: typer.echo(f"• {line}"))
+        report = run_demo(members, listed=listed, workdir=directory, workers=workers, say=say)
         if as_json:
-            out = asdict(report)
-            out["hits"] = report.hits
-            out["correct"] = report.correct
-            typer.echo(json.dumps(out, sort_keys=True))
-            return
-        typer.echo(
-            f"responder: {report.listed} identifiers on {report.list_type}, epoch "
-            f"{report.epoch}, key {report.key_id[:16]}…, index built in {report.build_s:.2f} s"
-        )
-        typer.echo(
-            f"querier: snapshot of {report.snapshot_bytes} bytes verified against the "
-            f"commitment (tags root {report.tags_root[:16]}…)"
-        )
-        for q in report.queries:
-            answer = f"HIT   reason: {q.reason}, listed {q.listed_month}" if q.hit else "miss"
-            typer.echo(f"  {q.id_type:<9} {q.masked:<20} {answer}")
-        typer.echo(
-            f"{report.hits} hits of {len(report.queries)} in {report.query_s * 1000:.0f} ms, "
-            "DLEQ proof verified; "
-            + ("every answer correct" if report.correct else "ANSWERS WRONG")
-        )
+            typer.echo(json.dumps(report.to_json(), sort_keys=True))
+        else:
+            _print(report)
         if not report.correct:
             raise typer.Exit(2)
+
+
+def _print(report: object) -> None:
+    from gateway._demo import DemoReport
+
+    assert isinstance(report, DemoReport)
+    typer.echo(f"set-up took {report.setup_s:.1f} s")
+    for q in report.queries:
+        typer.echo("")
+        asked = "all holders" if len(q.asked) > 1 else q.asked[0]
+        typer.echo(
+            f"{q.kind}: {q.querier} asks {asked} about {len(q.values)} {q.id_type}(s) "
+            f"[{q.ms:.0f} ms] — {'correct' if q.correct else 'WRONG'}"
+        )
+        valid = [v for i, v in enumerate(q.values) if i not in q.rejected]
+        for i, value in enumerate(valid[:8]):
+            marks = "  ".join(
+                f"{m}:{'HIT ' if q.actual.get(m, [None] * (i + 1))[i] else 'miss'}" for m in q.asked
+            )
+            typer.echo(f"    {value:<20} {marks}")
+        if len(valid) > 8:
+            typer.echo(f"    … {len(valid) - 8} more, all checked against the lists")
+        for index in q.rejected:
+            typer.echo(f"    {q.values[index]:<20} rejected by the normaliser (not sent)")
+        for member, error in q.errors.items():
+            typer.echo(f"    {member}: {error}")
+    typer.echo("")
+    typer.echo(
+        f"receipts on the ledger: {report.receipts} "
+        f"(every replica: {sorted(set(report.receipts_per_replica.values()))})"
+    )
+    typer.echo(f"ledger heads {'all equal' if report.heads_equal else 'DIFFER'}:")
+    for member, head in report.heads.items():
+        typer.echo(f"    {member:<10} {head[:32]}")
+    typer.echo("each member's view (from its own replica):")
+    for member, view in report.views.items():
+        typer.echo(
+            f"    {member:<10} made {view['queries_made']} ({view['items_asked']} items), "
+            f"served {view['queries_served']} ({view['items_served']} items), "
+            f"balance {view['balance_mcredits'] / 1000:.1f} credits"
+        )
+    typer.echo("all answers correct" if report.correct else "SOMETHING DISAGREES")

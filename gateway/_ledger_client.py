@@ -84,7 +84,9 @@ class RemoteOrderer:
     def submit(self, raw: bytes, *, wait: bool, timeout: float) -> Committed:
         try:
             reply = self._stub.SubmitTransaction(
-                ledger_pb2.SubmitRequest(transaction=raw, wait=wait), timeout=timeout
+                ledger_pb2.SubmitRequest(transaction=raw, wait=wait),
+                timeout=timeout,
+                wait_for_ready=True,
             )
         except grpc.RpcError as exc:
             code = exc.code()

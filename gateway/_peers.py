@@ -33,6 +33,11 @@ def open_channel(credentials: MemberCredentials, address: str) -> Any:
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),
+            # A peer that was down must be usable again within a second or two of
+            # coming back, not after gRPC's default backoff of up to two minutes.
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.min_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2_000),
         ],
     )
 

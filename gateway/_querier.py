@@ -329,10 +329,13 @@ class Querier:
                         evaluate=evaluate, prefix_bits=bits, prefixes=prefixes
                     ),
                     timeout=deadline_ms / 1000,
+                    wait_for_ready=True,
                 )
                 response, buckets = reply.evaluate, [b.tags for b in reply.buckets]
             else:
-                response = stub.EvaluateBatch(evaluate, timeout=deadline_ms / 1000)
+                response = stub.EvaluateBatch(
+                    evaluate, timeout=deadline_ms / 1000, wait_for_ready=True
+                )
                 buckets = []
         except grpc.RpcError as exc:
             if exc.code() in _RETRYABLE:

@@ -119,7 +119,9 @@ class SnapshotBook:
         held = self._held.get((member_id, list_type))
         if held is not None:
             return held.label_bytes
-        reply = stub.GetCommitment(psi_pb2.GetCommitmentRequest(list_type=list_type), timeout=10)
+        reply = stub.GetCommitment(
+            psi_pb2.GetCommitmentRequest(list_type=list_type), timeout=10, wait_for_ready=True
+        )
         return int(reply.label_bytes)
 
     def _load_saved(
@@ -159,6 +161,7 @@ class SnapshotBook:
                     stub.StreamSnapshot(
                         psi_pb2.StreamSnapshotRequest(list_type=list_type, epoch=commitment.epoch),
                         timeout=120,
+                        wait_for_ready=True,
                     )
                 )
                 snapshot = Snapshot.load(data, commitment)
@@ -193,6 +196,7 @@ class SnapshotBook:
                         to_epoch=commitment.epoch,
                     ),
                     timeout=120,
+                    wait_for_ready=True,
                 )
             )
         except grpc.RpcError as exc:

@@ -96,7 +96,8 @@ class LedgerFollower:
             try:
                 call = self._track(
                     self._stub.StreamBlocks(
-                        ledger_pb2.StreamBlocksRequest(from_height=store.height + 1, follow=True)
+                        ledger_pb2.StreamBlocksRequest(from_height=store.height + 1, follow=True),
+                        wait_for_ready=True,
                     )
                 )
                 for message in call:
@@ -126,6 +127,7 @@ class LedgerFollower:
                     height=height, member_id=self.member_id, encoded=checkpoint.encode()
                 ),
                 timeout=10,
+                wait_for_ready=True,
             )
         except grpc.RpcError as exc:
             log_event(_log, "checkpoint not delivered", logging.WARNING, code=exc.code().name)
@@ -137,7 +139,8 @@ class LedgerFollower:
                 start = max(0, store.height - 64)
                 call = self._track(
                     self._stub.StreamCheckpoints(
-                        ledger_pb2.StreamCheckpointsRequest(from_height=start, follow=True)
+                        ledger_pb2.StreamCheckpointsRequest(from_height=start, follow=True),
+                        wait_for_ready=True,
                     )
                 )
                 for message in call:
