@@ -140,13 +140,17 @@ def _list_type(state: State, spec: Any) -> tuple[str, dict[str, Any]]:
     return name, {"id_types": list(id_types), "retention_days": retention}
 
 
-def _set_param(state: State, name: Any, value: Any) -> None:
+def _check_param(name: Any, value: Any) -> None:
     _require(isinstance(name, str) and bool(_PARAM_NAME.match(name)), f"bad param name {name!r}")
     try:
         check_value(value)
     except EncodingError as exc:
         raise ContractError(f"parameter {name!r}: {exc}") from None
     _require(value is not None, f"parameter {name!r} may not be null (unset it instead)")
+
+
+def _set_param(state: State, name: Any, value: Any) -> None:
+    _check_param(name, value)
     state.put(PARAMS, name, value)
 
 
@@ -246,6 +250,10 @@ def _check_action(state: State, action: Any, args: Any, height: int) -> None:
         _require(set(args) <= {"set", "unset"}, "set_params takes set and unset")
         _require(isinstance(args.get("set", {}), dict), "set must be a map")
         _require(isinstance(args.get("unset", []), list), "unset must be a list")
+        for name, value in args.get("set", {}).items():
+            _check_param(name, value)
+        for name in args.get("unset", []):
+            _require(isinstance(name, str), "unset names must be text")
     else:
         _list_type(state, args)
 
@@ -268,7 +276,6 @@ def _execute(state: State, action: str, args: dict[str, Any], height: int) -> No
         for name, value in args.get("set", {}).items():
             _set_param(state, name, value)
         for name in args.get("unset", []):
-            _require(isinstance(name, str), "unset names must be text")
             state.delete(PARAMS, name)
     else:
         name, row = _list_type(state, args)

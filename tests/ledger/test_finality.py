@@ -1,0 +1,127 @@
+"""Checkpoints, finality, and equivocation: two signed headers for one height stop a replica."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger import (
+    Block,
+    BlockError,
+    EmbeddedOrderer,
+    EquivocationError,
+    Replica,
+    Store,
+    add_oprf_key_body,
+    decode,
+    decode_block,
+    sign_checkpoint,
+)
+
+from .helpers import T0, Net, key_for, make_net
+
+
+def _fork(net: Net, tmp_path: Path) -> tuple[Block, Block]:
+    """Two different, each internally valid, blocks at height 1, both signed by m1."""
+    blocks = []
+    for name, key_id in (("a", "ka"), ("b", "kb")):
+        o = EmbeddedOrderer(
+            net.store(tmp_path / f"{name}.sqlite"),
+            net.registry,
+            member="m1",
+            key=key_for("m1"),
+            clock=lambda: T0,
+        )
+        o.submit(net.tx("m2", "pub.add_oprf_key", add_oprf_key_body(key_id, bytes(32)), seq=5).raw)
+        o.cut()
+        blocks.append(decode_block(o.store.block(1) or b""))
+    return blocks[0], blocks[1]
+
+
+@pytest.fixture
+def net() -> Net:
+    return make_net(("m1", "m2", "m3", "obs"), roles={"obs": "observer"})
+
+
+def test_two_blocks_for_one_height_from_one_proposer_stop_the_replica(
+    net: Net, tmp_path: Path
+) -> None:
+    a, b = _fork(net, tmp_path)
+    replica = Replica(net.store(tmp_path / "r.sqlite"), net.registry)
+    replica.apply(a.raw)
+    assert replica.apply(a.raw).results == ()  # the same block again is a no-op
+    with pytest.raises(EquivocationError) as caught:
+        replica.apply(b.raw)
+    report = caught.value.report
+    assert report is not None and report.height == 1
+    assert {report.header_a, report.header_b} == {a.header.raw, b.header.raw}
+    evidence = decode("equivocation", 1, report.encode())
+    assert evidence["signature_b"] == b.signature
+    assert "equivocation at height 1" in str(caught.value)
+    ((height, detail, _),) = replica.store.equivocations()
+    assert height == 1 and "by 'm1'" in detail
+    # Loudly stopped: nothing more is applied, not even valid checkpoints.
+    with pytest.raises(EquivocationError, match="halted"):
+        replica.apply(a.raw)
+    with pytest.raises(EquivocationError, match="halted"):
+        replica.add_checkpoint(sign_checkpoint(a.header.raw, a.signature, "m2", key_for("m2")))
+    # The halt survives a restart: it is recorded in the store.
+    replica.store.close()
+    reopened = Replica(Store(tmp_path / "r.sqlite", create=False), net.registry)
+    with pytest.raises(EquivocationError, match="halted"):
+        reopened.apply(a.raw)
+
+
+def test_a_checkpoint_carrying_a_conflicting_header_is_equivocation(
+    net: Net, tmp_path: Path
+) -> None:
+    a, b = _fork(net, tmp_path)
+    replica = Replica(net.store(tmp_path / "r.sqlite"), net.registry)
+    replica.apply(a.raw)
+    replica.add_checkpoint(sign_checkpoint(a.header.raw, a.signature, "m2", key_for("m2")))
+    with pytest.raises(EquivocationError):
+        replica.add_checkpoint(sign_checkpoint(b.header.raw, b.signature, "m3", key_for("m3")))
+
+
+def test_a_voter_signing_two_headers_is_equivocation(net: Net, tmp_path: Path) -> None:
+    a, b = _fork(net, tmp_path)
+    replica = Replica(net.store(tmp_path / "r.sqlite"), net.registry)
+    # Checkpoints may arrive before the block: the first is recorded, the second betrays.
+    replica.add_checkpoint(sign_checkpoint(a.header.raw, a.signature, "m2", key_for("m2")))
+    with pytest.raises(EquivocationError, match="'m2' co-signed two headers at height 1"):
+        replica.add_checkpoint(sign_checkpoint(b.header.raw, b.signature, "m2", key_for("m2")))
+
+
+def test_a_block_that_contradicts_checkpoints_is_refused(net: Net, tmp_path: Path) -> None:
+    a, b = _fork(net, tmp_path)
+    replica = Replica(net.store(tmp_path / "r.sqlite"), net.registry)
+    replica.add_checkpoint(sign_checkpoint(a.header.raw, a.signature, "m3", key_for("m3")))
+    with pytest.raises(BlockError, match="differs from the header 'm3' co-signed"):
+        replica.apply(b.raw)
+    assert replica.store.height == 0
+    replica.apply(a.raw)
+
+
+def test_checkpoints_are_checked_and_finality_needs_a_supermajority(
+    net: Net, tmp_path: Path
+) -> None:
+    a, _ = _fork(net, tmp_path)
+    replica = Replica(net.store(tmp_path / "r.sqlite"), net.registry)
+    replica.apply(a.raw)
+    with pytest.raises(BlockError, match="not a voting member"):
+        replica.add_checkpoint(sign_checkpoint(a.header.raw, a.signature, "obs", key_for("obs")))
+    with pytest.raises(BlockError, match="bad checkpoint signature"):
+        replica.add_checkpoint(sign_checkpoint(a.header.raw, a.signature, "m2", key_for("m3")))
+    with pytest.raises(BlockError, match="not validly signed"):
+        replica.add_checkpoint(sign_checkpoint(a.header.raw, bytes(64), "m2", key_for("m2")))
+    assert replica.final_height() == -1
+    replica.checkpoint("m1", key_for("m1"))
+    replica.checkpoint("m2", key_for("m2"))
+    assert replica.final_height() == -1  # 2 of 3 voters is not more than two thirds
+    assert not replica.add_checkpoint(
+        sign_checkpoint(a.header.raw, a.signature, "m2", key_for("m2"))
+    )
+    replica.checkpoint("m3", key_for("m3"))
+    assert replica.final_height() == 1
+    assert replica.signers(1) == ["m1", "m2", "m3"]
