@@ -53,11 +53,14 @@ def open_ledger(data_dir: Path | None) -> Store:
 
 
 def contract_registry() -> ContractRegistry:
-    """The contracts a replica runs: the same set every replica must run to replay."""
-    from ledger import default_registry
-    from scenarios import all_contracts
+    """The contracts a replica runs: the consortium's registry, as the gateway runs it.
 
-    return default_registry(all_contracts())
+    The set of contracts is a consensus rule, so ``verify`` replays with exactly the one
+    the gateway assembles (gov, pub, credits, every scenario).
+    """
+    from gateway._registry import consortium_registry
+
+    return consortium_registry()
 
 
 def _print(value: Any, as_json: bool) -> None:
