@@ -11,6 +11,7 @@ from scenarios._registry import (
     all_contracts,
     all_scenarios,
     get_scenario,
+    machine_for,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "all_contracts",
     "all_scenarios",
     "get_scenario",
+    "machine_for",
 ]

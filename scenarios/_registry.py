@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ledger import Contract
 from scenarios._errors import ScenarioError
 
-__all__ = ["SCENARIO_MODULES", "Scenario", "all_contracts", "all_scenarios", "get_scenario"]
+if TYPE_CHECKING:
+    from scenarios.kit import Machine
+
+__all__ = [
+    "SCENARIO_MODULES",
+    "Scenario",
+    "all_contracts",
+    "all_scenarios",
+    "get_scenario",
+    "machine_for",
+]
 
 SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.scf",
@@ -28,12 +39,14 @@ SCENARIO_MODULES: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A registered scenario: its short name (the CLI group), title, spec and contract."""
+    """A registered scenario: its short name (the CLI group), title, spec, contract, and
+    the machines whose objects its kinds move (gateways use them to preview steps)."""
 
     name: str
     title: str
     spec: str
     contract: Contract
+    machines: tuple[Machine, ...] = ()
 
 
 def all_scenarios() -> tuple[Scenario, ...]:
@@ -61,3 +74,13 @@ def get_scenario(name: str) -> Scenario:
         if scenario.name == name:
             return scenario
     raise ScenarioError(f"no scenario named {name!r}")
+
+
+def machine_for(kind: str) -> Machine:
+    """The machine whose transition ``kind`` is (``scf.transfer`` → the certificates)."""
+    contract, _, name = kind.partition(".")
+    for scenario in all_scenarios():
+        for machine in scenario.machines:
+            if machine.contract == contract and name in machine.transitions:
+                return machine
+    raise ScenarioError(f"{kind!r} is not a step of any registered scenario")

@@ -54,6 +54,7 @@ __all__ = [
     "Event",
     "Machine",
     "Obj",
+    "Preview",
     "Step",
     "Transition",
     "build_contract",
@@ -165,6 +166,20 @@ def _check_new_parties(state: State, before: Mapping[str, str], after: Obj) -> N
             raise ContractError(f"{role} {member_id!r} is not an active member")
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A step run on an overlay of the state, not yet kept.
+
+    ``required`` lists the members whose signatures the step needs (the submitter's
+    included), ``missing`` those not given yet; ``overlay`` holds its writes.
+    """
+
+    overlay: Overlay
+    after: Obj
+    required: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
 class Machine:
     """The objects of one type in one contract, and the transitions that move them.
 
@@ -228,6 +243,39 @@ class Machine:
         cosigs: Mapping[str, bytes] | None = None,
     ) -> Obj:
         """Apply transition ``name`` to ``object_id`` at ``version``; raise to refuse."""
+        preview = self._run(state, ctx, name, object_id, version, payload, cosigs, strict=True)
+        preview.overlay.commit()
+        return preview.after
+
+    def preview(
+        self,
+        state: State,
+        ctx: TxContext,
+        name: str,
+        object_id: str,
+        version: int,
+        payload: Mapping[str, Any],
+        cosigs: Mapping[str, bytes] | None = None,
+    ) -> Preview:
+        """Run a step without keeping it, tolerating signatures still to be collected.
+
+        A gateway asked to co-sign uses this: every other rule must hold on its own
+        replica, and the preview says whose signatures the step needs and lacks.
+        """
+        return self._run(state, ctx, name, object_id, version, payload, cosigs, strict=False)
+
+    def _run(
+        self,
+        state: State,
+        ctx: TxContext,
+        name: str,
+        object_id: str,
+        version: int,
+        payload: Mapping[str, Any],
+        cosigs: Mapping[str, bytes] | None,
+        *,
+        strict: bool,
+    ) -> Preview:
         transition = self.transitions.get(name)
         if transition is None:
             raise ContractError(f"{self.type} has no transition {name!r}")
@@ -255,7 +303,7 @@ class Machine:
         _check_new_parties(overlay, before.parties, after)
 
         signers = self._signers(overlay, ctx, kind, before, after, checked, cosigs or {})
-        self._require_signers(transition, after, signers)
+        required, missing = self._require_signers(transition, after, signers, strict=strict)
         step.signers = signers
 
         self._write(overlay, after)
@@ -275,8 +323,7 @@ class Machine:
                 review=tuple(review) if obj is after else (),
             )
             overlay.put(machine.events_table, f"{obj.id}@{obj.version:010d}", event.to_row())
-        overlay.commit()
-        return after
+        return Preview(overlay, after, required, missing)
 
     def _before(self, state: State, object_id: str, version: int, t: Transition) -> Obj:
         current = self.get(state, object_id)
@@ -332,18 +379,23 @@ class Machine:
         return tuple(sorted({ctx.member, *cosigs}))
 
     @staticmethod
-    def _require_signers(t: Transition, after: Obj, signers: tuple[str, ...]) -> None:
-        missing: list[str] = []
+    def _require_signers(
+        t: Transition, after: Obj, signers: tuple[str, ...], *, strict: bool
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The members whose signatures the step needs, and those it lacks."""
+        required: dict[str, str] = {}
         for role in sorted(t.required_signers | t.signers_if_present):
             member_id = after.parties.get(role)
             if member_id is None:
                 if role in t.required_signers:
                     raise ContractError(f"{t.name} needs a {role} but none is named")
                 continue
-            if member_id not in signers:
-                missing.append(f"{role} {member_id!r}")
-        if missing:
-            raise ContractError(f"{t.name} needs the signature of {', '.join(missing)}")
+            required.setdefault(member_id, role)
+        missing = {m: r for m, r in required.items() if m not in signers}
+        if strict and missing:
+            named = ", ".join(f"{role} {member!r}" for member, role in missing.items())
+            raise ContractError(f"{t.name} needs the signature of {named}")
+        return tuple(required), tuple(missing)
 
     def handler(self, name: str) -> Handler:
         """The contract handler for ``<contract>.<name>``: parses the body and applies."""

@@ -25,6 +25,7 @@ SCENARIO = Scenario(
     title="Supply-chain finance: receivable certificates",
     spec="SCENARIOS.md §3",
     contract=CONTRACT,
+    machines=(CERTIFICATES,),
 )
 
 __all__ = [

@@ -26,6 +26,7 @@ SCENARIO = Scenario(
     title="Trade finance: the financing registry",
     spec="SCENARIOS.md §7",
     contract=CONTRACT,
+    machines=(REGISTRATIONS, ALERTS),
 )
 
 __all__ = [

@@ -70,4 +70,5 @@ SCENARIO = Scenario(
     title="Electronic bills of lading",
     spec="SCENARIOS.md §7b",
     contract=build_contract("ebl", [BILLS]),
+    machines=(BILLS,),
 )

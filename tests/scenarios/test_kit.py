@@ -186,6 +186,10 @@ def test_registered_scenarios_join_the_ledger_registry() -> None:
     assert get_scenario("tf").spec == "SCENARIOS.md §7"
     with pytest.raises(ScenarioError):
         get_scenario("abs")
+    assert scenarios.machine_for("tf.resolve_alert").type == "alert"
+    assert scenarios.machine_for("scf.redeem").type == "certificate"
+    with pytest.raises(ScenarioError):
+        scenarios.machine_for("fpreg.receipt")
     registry = default_registry(all_contracts())
     assert {"scf.issue", "tf.register", "tf.resolve_alert", "fpreg.receipt"} <= registry.kinds
 

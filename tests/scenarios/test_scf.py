@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ledger import ContractError, TxContext
 from scenarios.scf import (
     ACTIVE,
     CANCELLED,
@@ -462,6 +463,14 @@ def test_redeem_needs_the_paying_bank_and_the_face(net: Net) -> None:
     replayed = dict(body, version=1)
     net.refused("stale step", net.submit, "core", kind, replayed)
     net.refused("submitter signs", s, CERTIFICATES, "core", "redeem", "C1", pay, cosigners=["core"])
+    # A co-signer's gateway previews the step: every rule holds, only its signature lacks.
+    ctx = TxContext(b"", kind, "core", "member", 0, net.now, {}, net.height + 1, net.now)
+    before = net.snapshot()
+    preview = CERTIFICATES.preview(net.state, ctx, "redeem", "C1", 2, pay)
+    assert (preview.required, preview.missing) == (("paybank",), ("paybank",))
+    assert preview.after.state == REDEEMED and net.snapshot() == before
+    with pytest.raises(ContractError, match="exactly the face"):
+        CERTIFICATES.preview(net.state, ctx, "redeem", "C1", 2, {**pay, "amount": 1})
     net.submit("core", kind, body)
     assert cert(net, "C1").state == REDEEMED
     # Nothing after redemption, and the co-signature cannot be replayed.
