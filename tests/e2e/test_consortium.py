@@ -1,0 +1,364 @@
+"""End to end: three member gateways and the orderer as separate processes, real mTLS.
+
+Each gateway is `riskshare gateway serve` (supervisor + worker processes). Lists go in
+through the adapters' import before start; the gateways commit them on the ledger.
+Checked here:
+
+- answers against ground truth, receipts on every replica, identical head hashes;
+- each hostile request gets a precise gRPC status and leaves no receipt that charges
+  anyone: a certificate from another CA, a replayed request, a request over its credit
+  and over its rate limit, a malformed blinded element, a normaliser-version mismatch,
+  and (last, because it changes membership) a removed member;
+- no identifier, in clear or as a plain hash, in any ledger table or any log written
+  during the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from gateway import load_member_credentials
+from gateway._client import AdminClient
+from gateway._ledger_client import RemoteOrderer, TxSubmitter
+from gateway._localnet import LocalConsortium, create_local_consortium, load_list
+from gateway._localstate import LocalState
+from gateway._pb.riskshare.psi.v1 import psi_pb2
+from gateway._peers import open_channel
+from gateway._processes import GatewayProcess, start_gateways, stop_gateways
+from gateway._status import REASON_KEY
+from gateway._stubs import psi_stub
+from ledger import Store, approve_body, propose_body
+from psi import prepare_query
+from tests.gateway.conftest import make_consortium
+from token_incentive import QueryRequest, SignedRequest, sign_request
+
+LIST = "transaction_fraud"
+LISTS = {
+    "bank-a": [(LIST, "phone", "13800138000", 1), (LIST, "phone", "13912345678", 2)],
+    "bank-b": [(LIST, "phone", "13800138000", 3), (LIST, "phone", "15011112222", 1)],
+    "bank-c": [(LIST, "phone", "18600001111", 1), (LIST, "cn_id", "11010519491231002X", 4)],
+}
+UNLISTED = ["13511112222", "17700001111"]
+ALL_VALUES = sorted(
+    {row[2] for rows in LISTS.values() for row in rows if row[1] == "phone"} | set(UNLISTED)
+)
+
+
+@dataclass
+class Running:
+    net: LocalConsortium
+    gateways: dict[str, GatewayProcess]
+
+    def store(self, member_id: str) -> Store:
+        return Store(self.net.member(member_id).data_dir / "ledger.sqlite", create=False)
+
+    def admin(self, member_id: str) -> AdminClient:
+        return AdminClient(self.net.members[member_id].data_dir / "admin.sock")
+
+    def receipts(self) -> dict[str, set[str]]:
+        out = {}
+        for member_id in ["orderer", *self.net.members]:
+            with self.store(member_id) as store:
+                out[member_id] = {key for key, _ in store.state().scan("credits.receipts")}
+        return out
+
+    def heads(self) -> dict[str, tuple[int, bytes]]:
+        out = {}
+        for member_id in ["orderer", *self.net.members]:
+            with self.store(member_id) as store:
+                head = store.head()
+                assert head is not None
+                out[member_id] = (head.height, head.hash)
+        return out
+
+    def answered(self, member_id: str) -> int:
+        local = LocalState(self.net.members[member_id].data_dir / "gateway.sqlite")
+        try:
+            return sum(local.counts().values())
+        finally:
+            local.close()
+
+
+def _wait(predicate: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.1)
+
+
+def _settled(run: Running, expected: set[str]) -> None:
+    """Every replica holds exactly ``expected`` receipts and all heads agree."""
+
+    def done() -> bool:
+        receipts = run.receipts()
+        heads = set(run.heads().values())
+        return all(r == expected for r in receipts.values()) and len(heads) == 1
+
+    _wait(done)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    root: Path = tmp_path_factory.mktemp("e2e")
+    net = create_local_consortium(root, list(LISTS), workers=2)
+    # bank-a allows 4000 elements per second (burst 1 s): the rate-limit case below.
+    config = net.members["bank-a"].config_path
+    config.write_text(
+        config.read_text().replace(
+            "elements_per_second = 200000.0", "elements_per_second = 4000.0\nburst_seconds = 1.0"
+        )
+    )
+    for member_id, rows in LISTS.items():
+        load_list(net.members[member_id], rows)
+    gateways = start_gateways(net)
+    running = Running(net, gateways)
+    try:
+
+        def published() -> bool:
+            for member_id in LISTS:
+                with running.admin(member_id) as client:
+                    lists = client.status().own_lists
+                if not lists or not all(row.verified for row in lists):
+                    return False
+            return True
+
+        _wait(published, timeout=60)
+        yield running
+    finally:
+        codes = stop_gateways(gateways)
+        assert all(code == 0 for code in codes.values()), codes
+
+
+def test_answers_receipts_and_heads(run: Running) -> None:
+    before = run.receipts()["orderer"]
+    made: set[str] = set()
+    for querier in LISTS:
+        with run.admin(querier) as client:
+            reply = client.query(LIST, "phone", [*ALL_VALUES, "not-a-phone"])
+        assert [r.index for r in reply.rejected] == [len(ALL_VALUES)]
+        others = sorted(m for m in LISTS if m != querier)
+        assert sorted(a.member_id for a in reply.answers) == others
+        for answer in reply.answers:
+            assert answer.error_code == "", answer.error
+            truth = {row[2] for row in LISTS[answer.member_id] if row[1] == "phone"}
+            assert list(answer.hits) == [v in truth for v in ALL_VALUES]
+            made.add(answer.receipt.decode())
+    # A cn_id from one chosen member; its label opens with the reason code.
+    with run.admin("bank-a") as client:
+        reply = client.query(LIST, "cn_id", ["11010519491231002x"], members=["bank-c"])
+    (answer,) = reply.answers
+    assert list(answer.hits) == [True] and answer.labels[0].reason == 4
+    made.add(answer.receipt.decode())
+    _settled(run, before | made)
+    heights = {height for height, _ in run.heads().values()}
+    assert len(heights) == 1
+
+
+def _craft(
+    run: Running,
+    querier: str,
+    responder: str,
+    values: list[str],
+    *,
+    normaliser: str = "v1",
+    blinded: bytes | None = None,
+) -> Any:
+    """An EvaluateRequest as a (possibly hostile) querier builds it."""
+    creds = load_member_credentials(run.net.members[querier].member_dir)
+    pending = prepare_query(LIST, [("phone", v) for v in values], os.urandom)
+    with run.store(responder) as store:
+        row: Any = store.state().get("pub.index", f"{responder}/{LIST}")
+    request = QueryRequest(
+        request_id=os.urandom(16),
+        querier=querier,
+        responder=responder,
+        list_type=LIST,
+        id_type="phone",
+        item_count=len(values),
+        purpose_code="screening",
+        legal_basis="legitimate_interest",
+        consent_ref=None,
+        blinded_digest=pending.digest(),
+        seq=1,
+        time=time.time_ns() // 1_000_000,
+        normaliser_version=normaliser,
+    )
+    signed = sign_request(request, creds.signing_key)
+    return psi_pb2.EvaluateRequest(
+        list_type=LIST,
+        normaliser_version=normaliser,
+        signed_request=signed.to_bytes(),
+        blinded=pending.request() if blinded is None else blinded,
+        key_id=row["key_id"],
+    )
+
+
+def _call(run: Running, querier: str, responder: str, request: Any, **kw: Any) -> Any:
+    creds = load_member_credentials(run.net.members[querier].member_dir)
+    channel = open_channel(creds, run.net.members[responder].address)
+    try:
+        return psi_stub(channel).EvaluateBatch(request, timeout=30, **kw)
+    finally:
+        channel.close()
+
+
+def _refused(run: Running, querier: str, responder: str, request: Any) -> tuple[str, str]:
+    with pytest.raises(grpc.RpcError) as info:
+        _call(run, querier, responder, request)
+    error: Any = info.value
+    return error.code().name, dict(error.trailing_metadata() or ()).get(REASON_KEY, "")
+
+
+def _marker(run: Running, receipts: set[str]) -> set[str]:
+    """A legitimate query, so the hostile ones have had every chance to be recorded."""
+    with run.admin("bank-b") as client:
+        reply = client.query(LIST, "phone", ["13800138000"], members=["bank-a"])
+    assert reply.answers[0].hits == [True]
+    expected = receipts | {reply.answers[0].receipt.decode()}
+    _settled(run, expected)
+    return expected
+
+
+def test_hostile_requests_get_precise_status_and_leave_no_receipt(
+    run: Running, tmp_path: Path
+) -> None:
+    _settled(run, run.receipts()["orderer"])
+    receipts = run.receipts()["orderer"]
+    answered = run.answered("bank-a")
+
+    # A replayed request: the first is answered (and charged once), the copy refused.
+    request = _craft(run, "bank-c", "bank-a", ["13800138000"])
+    first = SignedRequest.from_bytes(bytes(request.signed_request)).receipt_id
+    _call(run, "bank-c", "bank-a", request)
+    assert _refused(run, "bank-c", "bank-a", request) == ("ALREADY_EXISTS", "replay")
+    _wait(lambda: run.answered("bank-a") == answered + 1)
+    receipts = _marker(run, receipts | {first})
+    answered = run.answered("bank-a")
+    replay_receipts = receipts
+
+    cases = {
+        # 2500 items at 1 credit each pass the 2000-credit overdraft of a fresh member.
+        "credit": (
+            _craft(run, "bank-c", "bank-b", [f"139{n:08d}" for n in range(2500)]),
+            "bank-b",
+            ("RESOURCE_EXHAUSTED", "over_overdraft"),
+        ),
+        # bank-a allows 4000 elements per second with a one-second burst.
+        "rate": (
+            _craft(run, "bank-c", "bank-a", [f"137{n:08d}" for n in range(4500)]),
+            "bank-a",
+            ("RESOURCE_EXHAUSTED", "rate_limited"),
+        ),
+        "malformed": (
+            _craft(run, "bank-c", "bank-a", ["13800138000"], blinded=b"\xff" * 32),
+            "bank-a",
+            ("INVALID_ARGUMENT", "malformed"),
+        ),
+        "normaliser": (
+            _craft(run, "bank-c", "bank-a", ["13800138000"], normaliser="v0"),
+            "bank-a",
+            ("FAILED_PRECONDITION", "version_mismatch"),
+        ),
+    }
+    for name, (request, responder, expected) in cases.items():
+        assert _refused(run, "bank-c", responder, request) == expected, name
+
+    # A certificate from another CA: refused during the handshake.
+    other = make_consortium(tmp_path / "other", ["bank-c"])
+    channel = open_channel(other.credentials("bank-c"), run.net.members["bank-a"].address)
+    with pytest.raises(grpc.RpcError) as info:
+        psi_stub(channel).GetInfo(psi_pb2.GetInfoRequest(), timeout=10)
+    channel.close()
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    assert run.answered("bank-a") == answered
+    receipts = _marker(run, receipts)
+    assert len(receipts - replay_receipts) == 1  # only the marker's
+
+
+def _governance(run: Running, member_id: str, kind: str, body: dict[str, Any]) -> bytes:
+    member = run.net.members[member_id]
+    creds = load_member_credentials(member.member_dir)
+    channel = open_channel(creds, run.net.orderer.address)
+    store = run.store(member_id)
+    local = LocalState(member.data_dir / "gateway.sqlite")
+    try:
+        submitter = TxSubmitter(member_id, creds.signing_key, store, local, RemoteOrderer(channel))
+        result = submitter.submit(kind, body, wait=True)
+        assert result.ok, result.reason
+        return result.tx_id
+    finally:
+        local.close()
+        store.close()
+        channel.close()
+
+
+def test_removed_member_is_refused(run: Running) -> None:
+    receipts = run.receipts()["orderer"]
+    request = _craft(run, "bank-c", "bank-a", ["13800138000"])
+    # bank-c leaves: with three voters, removal needs all three approvals.
+    proposal = _governance(run, "bank-a", "gov.propose", propose_body("remove", {"id": "bank-c"}))
+    for member_id in ("bank-b", "bank-c"):
+        _governance(run, member_id, "gov.approve", approve_body(proposal.hex()))
+
+    def removed_everywhere() -> bool:
+        for member_id in ("bank-a", "bank-b"):
+            with run.store(member_id) as store:
+                row: Any = store.state().get("gov.members", "bank-c")
+                if row["status"] != "removed":
+                    return False
+        return True
+
+    _wait(removed_everywhere)
+    assert _refused(run, "bank-c", "bank-a", request) == ("UNAUTHENTICATED", "unauthenticated")
+    with run.admin("bank-c") as client:
+        reply = client.query(LIST, "phone", ["13800138000"], members=["bank-b"])
+    assert reply.answers[0].error_code == "UNAUTHENTICATED"
+    _settled(run, run.receipts()["orderer"])
+    assert run.receipts()["orderer"] == receipts
+
+
+def _forms(value: str) -> list[bytes]:
+    raw = value.encode()
+    forms = [raw, raw.upper(), raw.lower()]
+    for name in ("sha256", "sha1", "md5", "sha512", "blake2b"):
+        digest = hashlib.new(name, raw).digest()
+        forms += [digest, digest.hex().encode(), digest.hex().upper().encode()]
+    return forms
+
+
+def test_no_identifier_in_ledger_or_logs(run: Running) -> None:
+    # Last in the module: everything above wrote to the ledgers and logs by now.
+    values = set(ALL_VALUES) | {row[2] for rows in LISTS.values() for row in rows}
+    values |= {"11010519491231002x", "not-a-phone"}
+    files: list[Path] = []
+    for member_id in ["orderer", *LISTS]:
+        data = run.net.member(member_id).data_dir
+        files += [p for p in data.glob("ledger.sqlite*")]
+        files += [p for p in data.glob("gateway.log*")]
+    assert any(p.name == "ledger.sqlite" for p in files) and any(
+        p.name == "gateway.log" for p in files
+    )
+    blobs = {str(p): p.read_bytes() for p in files}
+    blobs["process output"] = "".join("".join(g.output) for g in run.gateways.values()).encode()
+    # The scan can see an identifier where one is: the member's own import file has them.
+    own = (run.net.root / "lists" / "bank-a" / "core-blacklist.csv").read_bytes()
+    assert any(form in own for form in _forms("13800138000"))
+    leaks = [
+        (where, value)
+        for value in sorted(values)
+        for form in _forms(value)
+        for where, blob in blobs.items()
+        if form in blob
+    ]
+    assert leaks == []
