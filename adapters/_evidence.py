@@ -38,6 +38,7 @@ __all__ = [
     "SALT_BYTES",
     "EvidenceOpening",
     "evidence_commitment",
+    "evidence_commitments",
     "evidence_root",
     "open_evidence",
     "verify_opening",
@@ -78,6 +79,28 @@ def evidence_commitment(key: EntryKey, evidence_ref: str | None, salt: bytes) ->
             )
         )
     ).digest()
+
+
+def evidence_commitments(
+    items: Iterable[tuple[EntryKey, str | None]], salts: Sequence[bytes]
+) -> list[bytes]:
+    """:func:`evidence_commitment` of many entries, one salt each (the sync's hot path)."""
+    sha256, types, none = hashlib.sha256, _types_framed, _NO_EVIDENCE
+    out = []
+    for ((list_type, id_type, value), evidence_ref), salt in zip(items, salts, strict=True):
+        if len(salt) != SALT_BYTES:
+            raise EvidenceError(f"salt must be {SALT_BYTES} bytes")
+        v = value.encode()
+        parts = [EVIDENCE_DOMAIN, salt, types(list_type, id_type), len(v).to_bytes(2, "big"), v]
+        if evidence_ref is None:
+            parts.append(none)
+        else:
+            e = evidence_ref.encode()
+            parts += (b"\x01", len(e).to_bytes(2, "big"), e)
+        if len(v) > _MAX_FIELD or (evidence_ref is not None and len(e) > _MAX_FIELD):
+            raise EvidenceError("field too long to commit")
+        out.append(sha256(b"".join(parts)).digest())
+    return out
 
 
 def evidence_root(sorted_commitments: Iterable[bytes]) -> tuple[bytes, int]:

@@ -110,11 +110,22 @@ class RowConverter:
         assert value_at is not None  # parse_mapping insists value is a column
         self._value_at = value_at
         self._value_col = mapping.fields["value"].column or "value"
+        self._utc = self._zone is UTC
+        self._rc_at = self._column_at("reason_code")
+        self._la_at = self._column_at("listed_at")
+        self._ea_at = self._column_at("expires_at")
         ev = self._fields.get("evidence_ref")
         if ev is not None and ev[1] is None:
             raise MappingError("columns.evidence_ref must name a column")
         self._ev_at = None if ev is None else ev[1]
         self._ev_col = "" if ev is None else ev[2]
+
+    def _column_at(self, name: str) -> int | None:
+        """Where a plain (not recoded) column field sits in a record, else None."""
+        spec = self._fields.get(name)
+        if spec is None or spec[1] is None or spec[0].recode is not None:
+            return None
+        return spec[1]
 
     def _get(self, name: str, values: Sequence[object]) -> tuple[object, str]:
         spec = self._fields.get(name)
@@ -206,7 +217,8 @@ class RowConverter:
         source_key = None
         if self._key is not None:
             raw = values[self._key]
-            text = None if raw is None else fold(str(raw))
+            # Integer keys (the common primary key) need no folding.
+            text = str(raw) if type(raw) is int else None if raw is None else fold(str(raw))
             if not text or len(text) > _MAX_KEY:
                 raise _Bad(self._mapping.key or "", raw, "bad_key", "key is empty or too long")
             source_key = "k:" + text
@@ -228,9 +240,29 @@ class RowConverter:
             value = normalise(id_type, raw_value)
         except Rejected as exc:
             raise _Bad(self._value_col, raw_value, exc.reason, exc.detail, secret=True) from None
-        reason_code = self._reason(values)
-        listed_at = self._time("listed_at", values)
-        expires_at = self._time("expires_at", values)
+        # Fast paths for what databases usually send: an integer code, naive UTC
+        # timestamps, NULLs; everything else takes the general path.
+        cell = None if self._rc_at is None else values[self._rc_at]
+        if type(cell) is int and 0 <= cell <= _MAX_REASON:
+            reason_code: int | None = cell
+        else:
+            reason_code = self._reason(values)
+        at = self._la_at
+        cell = None if at is None else values[at]
+        if at is not None and cell is None:
+            listed_at = None
+        elif type(cell) is datetime and cell.tzinfo is None and self._utc:
+            listed_at = (cell - _EPOCH) // _SECOND
+        else:
+            listed_at = self._time("listed_at", values)
+        at = self._ea_at
+        cell = None if at is None else values[at]
+        if at is not None and cell is None:
+            expires_at = None
+        elif type(cell) is datetime and cell.tzinfo is None and self._utc:
+            expires_at = (cell - _EPOCH) // _SECOND
+        else:
+            expires_at = self._time("expires_at", values)
         if listed_at is not None and expires_at is not None and expires_at <= listed_at:
             raw, col = self._get("expires_at", values)
             raise _Bad(col, raw, "expiry_before_listing", "expires_at is not after listed_at")
@@ -246,17 +278,18 @@ class RowConverter:
             if evidence is not None and len(evidence) > _MAX_EVIDENCE:
                 raise _Bad(self._ev_col, evidence, "bad_evidence_ref", "over 256 characters")
         key = EntryKey(list_type, id_type, value)
+        # Positional: this runs once per row and keyword parsing is measurable.
         return SourceRow(
-            source_key=source_key or "e:" + "\x1f".join(key),
-            row=row,
-            key=key,
-            reason_code=reason_code,
-            listed_at=listed_at,
-            expires_at=expires_at,
-            evidence_ref=evidence,
-            delisted=delisted,
-            watermark=None if self._wm is None else values[self._wm],
-            line=line,
+            source_key or "e:" + "\x1f".join(key),
+            row,
+            key,
+            reason_code,
+            listed_at,
+            expires_at,
+            evidence,
+            delisted,
+            None if self._wm is None else values[self._wm],
+            line,
         )
 
     def _reason(self, values: Sequence[object]) -> int | None:

@@ -259,21 +259,13 @@ class Staging:
             "DELETE FROM rows WHERE source = ? AND source_key = ?",
             ((r.source, r.source_key) for r in deletes),
         )
+        # A staged row is already a flat tuple but for its entry key; flatten that.
+        rows = [
+            (source, skey, lt, it, v, reason, listed, expires, evidence, int(delisted))
+            for source, skey, (lt, it, v), reason, listed, expires, evidence, delisted in upserts
+        ]
         self.db.executemany(
-            f"INSERT OR REPLACE INTO rows ({_ROW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                (
-                    r.source,
-                    r.source_key,
-                    *r.key,
-                    r.reason_code,
-                    r.listed_at,
-                    r.expires_at,
-                    r.evidence_ref,
-                    int(r.delisted),
-                )
-                for r in upserts
-            ),
+            f"INSERT OR REPLACE INTO rows ({_ROW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows
         )
 
     def _want_entries(self, keys: Iterable[EntryKey]) -> None:
@@ -349,13 +341,14 @@ class Staging:
 
     def add_entries(self, versions: Iterable[tuple[ListEntry, bytes, bytes]], epoch: int) -> None:
         """Insert new entry versions ``(entry, salt, commitment)`` valid from ``epoch``."""
+        rows = [
+            (*key, reason, listed, expires, evidence, s, c, epoch)
+            for (key, reason, listed, expires, evidence), s, c in versions
+        ]
         self.db.executemany(
             "INSERT INTO entries (list_type, id_type, value, reason_code, listed_at, expires_at,"
             " evidence_ref, salt, commitment, added_epoch) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                (*e.key, e.reason_code, e.listed_at, e.expires_at, e.evidence_ref, s, c, epoch)
-                for e, s, c in versions
-            ),
+            rows,
         )
 
     def current_commitments(self, list_type: str) -> list[bytes]:
@@ -386,6 +379,13 @@ class Staging:
             (*key, epoch, epoch),
         ).fetchone()
         return None if row is None else (row[0], bytes(row[1]))
+
+    def counts_of(self, list_type: str) -> int:
+        row = self.db.execute(
+            "SELECT count(*) FROM entries WHERE list_type = ? AND removed_epoch IS NULL",
+            (list_type,),
+        ).fetchone()
+        return int(row[0])
 
     def counts(self) -> dict[str, int]:
         cur = self.db.execute(
