@@ -15,9 +15,14 @@ Checked here:
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 import os
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +31,10 @@ from typing import Any
 import grpc
 import pytest
 
-from gateway import load_member_credentials
+from gateway import load_member_credentials, probe_refuses_tls12
 from gateway._client import AdminClient
 from gateway._ledger_client import RemoteOrderer, TxSubmitter
-from gateway._localnet import LocalConsortium, create_local_consortium, load_list
+from gateway._localnet import LocalConsortium, create_local_consortium, free_ports, load_list
 from gateway._localstate import LocalState
 from gateway._pb.riskshare.psi.v1 import psi_pb2
 from gateway._peers import open_channel
@@ -112,10 +117,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     root: Path = tmp_path_factory.mktemp("e2e")
     net = create_local_consortium(root, list(LISTS), workers=2)
     # bank-a allows 4000 elements per second (burst 1 s): the rate-limit case below.
+    # It also serves Prometheus metrics, aggregated over its two workers.
     config = net.members["bank-a"].config_path
+    metrics_port = free_ports(1)[0]
     config.write_text(
-        config.read_text().replace(
+        config.read_text()
+        .replace(
             "elements_per_second = 200000.0", "elements_per_second = 4000.0\nburst_seconds = 1.0"
+        )
+        .replace(
+            "grace_seconds = 2.0",
+            f'grace_seconds = 2.0\nmetrics_listen = "127.0.0.1:{metrics_port}"',
         )
     )
     for member_id, rows in LISTS.items():
@@ -284,6 +296,70 @@ def test_hostile_requests_get_precise_status_and_leave_no_receipt(
     assert run.answered("bank-a") == answered
     receipts = _marker(run, receipts)
     assert len(receipts - replay_receipts) == 1  # only the marker's
+
+
+def _riskshare(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_query_cli_exit_codes_and_files(run: Running, tmp_path: Path) -> None:
+    config = str(run.net.members["bank-b"].config_path)
+    hit = _riskshare("query", "138-0013-8000", "--list", LIST, "--all", "--config", config)
+    assert hit.returncode == 0, hit.stdout + hit.stderr
+    assert "HIT" in hit.stdout and "bank-a" in hit.stdout
+    miss = _riskshare("query", UNLISTED[0], "--member", "bank-c", "--config", config, "--json")
+    assert miss.returncode == 1, miss.stdout + miss.stderr
+    answer = json.loads(miss.stdout)
+    assert answer["hits"] == 0 and answer["answers"][0]["member"] == "bank-c"
+    ids = tmp_path / "ids.csv"
+    ids.write_text("value\n13800138000\n18600001111\n17700001111\nbad\n")
+    out = tmp_path / "out.csv"
+    screened = _riskshare(
+        "query", "--file", str(ids), "--id-type", "phone", "--out", str(out), "--config", config
+    )
+    assert screened.returncode == 0, screened.stdout + screened.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert [r["status"] for r in rows] == ["hit", "hit", "no_hit", "rejected:phone_format"]
+    assert rows[0]["members"] == "bank-a" and rows[1]["members"] == "bank-c"
+    broken = _riskshare("query", "x", "--config", str(tmp_path / "absent.toml"))
+    assert broken.returncode == 2 and "no such config file" in broken.stderr
+
+
+def test_daemon_port_refuses_tls12_and_serves_metrics(run: Running) -> None:
+    member = run.net.members["bank-a"]
+    host, _, port = member.address.rpartition(":")
+    assert probe_refuses_tls12(
+        host,
+        int(port),
+        ca_file=member.member_dir / "ca.crt",
+        cert_file=member.member_dir / "tls.crt",
+        key_file=member.member_dir / "tls.key",
+    )
+    text = (
+        urllib.request.urlopen(f"http://{run.gateways['bank-a'].info['metrics_listen']}/metrics")
+        .read()
+        .decode()
+    )
+    served = [
+        line
+        for line in text.splitlines()
+        if line.startswith("riskshare_rpc_total{") and "EvaluateBatch" in line
+    ]
+    assert served and sum(float(line.rsplit(" ", 1)[1]) for line in served) >= 2
+    assert "riskshare_elements_evaluated_total" in text
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "member.toml"
+    bad.write_text('[member]\nid = "bank-z"\n[gateway]\nlisten = "nowhere"\n')
+    result = _riskshare("gateway", "serve", "--config", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: member.dir")
 
 
 def _governance(run: Running, member_id: str, kind: str, body: dict[str, Any]) -> bytes:
