@@ -120,7 +120,13 @@ from ledger._pub import (
 )
 from ledger._registry import default_registry
 from ledger._replica import Applied, Replica
-from ledger._sig import BatchVerifier, SignatureError, public_key_bytes, verify_signature
+from ledger._sig import (
+    BatchVerifier,
+    SignatureError,
+    clear_signature_cache,
+    public_key_bytes,
+    verify_signature,
+)
 from ledger._state import TOMBSTONE, MemoryState, Overlay
 from ledger._store import SCHEMA_VERSION, BlockInfo, Store, StoreError, StoreState, TxRecord
 from ledger._tx import SignedTransaction, Transaction, decode_transaction, sign_transaction
@@ -213,6 +219,7 @@ __all__ = [
     "build_genesis_block",
     "check_value",
     "checkpoint_message",
+    "clear_signature_cache",
     "consistency_proof",
     "consortium_info",
     "decode",

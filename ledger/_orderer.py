@@ -183,9 +183,6 @@ class Orderer:
 
     def _admit(self, stx: SignedTransaction) -> Submission:
         tx_id = stx.tx_id
-        committed = self.store.tx(tx_id)
-        if committed is not None and committed.ok:
-            return Submission(tx_id, True, "already committed", committed.height)
         if tx_id in self._pending_ids:
             return Submission(tx_id, True, "already pending")
         size = len(stx.raw)
@@ -203,6 +200,11 @@ class Orderer:
         assert self._exec is not None
         result = self._exec.execute(stx, len(self._pending))
         if not result.ok:
+            # A committed transaction sent again fails its sequence check; only then is
+            # it worth a look in the store, to answer with its height instead.
+            committed = self.store.tx(tx_id)
+            if committed is not None and committed.ok:
+                return Submission(tx_id, True, "already committed", committed.height)
             return Submission(tx_id, False, result.reason)
         self._pending.append(stx)
         self._results.append(result)
