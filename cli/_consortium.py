@@ -68,5 +68,64 @@ def init_cmd(
     typer.echo(f"  genesis spec {directory / 'genesis.toml'}")
 
 
+genesis_app = typer.Typer(
+    help="Seal genesis: draft it, have every founder sign it, seal it.", no_args_is_help=True
+)
+app.add_typer(genesis_app, name="genesis")
+
+
+@genesis_app.command("draft")
+def genesis_draft_cmd(directory: DirOption = Path("consortium")) -> None:
+    """Fix the genesis bytes every founder signs (spec, founders, parameters, time).
+
+    Writes DIR/genesis.config; signatures over an earlier draft are discarded.
+
+    Example: riskshare consortium genesis draft --dir ./consortium
+    """
+    import hashlib
+    import time
+
+    from gateway._genesis import draft_genesis
+
+    config = draft_genesis(directory, time_ms=time.time_ns() // 1_000_000)
+    typer.echo(
+        f"genesis drafted: {len(config)} bytes, chain id {hashlib.sha256(config).hexdigest()}"
+    )
+
+
+@genesis_app.command("sign")
+def genesis_sign_cmd(
+    member_dir: Annotated[Path, typer.Option("--member-dir", help="The founder's directory.")],
+    directory: DirOption = Path("consortium"),
+    passphrase_env: PassEnv = None,
+) -> None:
+    """Sign the genesis draft with one founder's ledger key.
+
+    Example: riskshare consortium genesis sign --member-dir members/bank-a
+    """
+    from gateway._genesis import sign_genesis_draft
+
+    path = sign_genesis_draft(directory, member_dir, passphrase_from_env(passphrase_env))
+    typer.echo(f"signed: {path}")
+
+
+@genesis_app.command("seal")
+def genesis_seal_cmd(
+    member_dir: Annotated[
+        Path, typer.Option("--member-dir", help="The founder who proposes the block.")
+    ],
+    directory: DirOption = Path("consortium"),
+    passphrase_env: PassEnv = None,
+) -> None:
+    """Build the height-0 block once every founder has signed; gateways start from it.
+
+    Example: riskshare consortium genesis seal --member-dir members/bank-a
+    """
+    from gateway._genesis import seal_genesis
+
+    raw = seal_genesis(directory, member_dir, passphrase_from_env(passphrase_env))
+    typer.echo(f"genesis sealed: {directory / 'genesis.block'} ({len(raw)} bytes)")
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="consortium")

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from cli import app
 from gateway import PkiError, load_enrolment, load_member_credentials
 from gateway._consortium import founders, load_spec
+from gateway._registry import consortium_registry
+from ledger import Replica, Store, active_members
 
 
 def test_init_and_enroll(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,3 +58,43 @@ def test_enroll_needs_the_ca_passphrase(tmp_path: Path, monkeypatch: pytest.Monk
     assert not (tmp_path / "b").exists()
     result = runner.invoke(app, [*args, "--ca-passphrase-env", "RS_CA_PASS"])
     assert result.exit_code == 0, result.output
+
+
+def test_genesis_draft_sign_seal(tmp_path: Path) -> None:
+    runner = CliRunner()
+    cons = str(tmp_path / "cons")
+    assert runner.invoke(app, ["consortium", "init", "--name", "G", "--dir", cons]).exit_code == 0
+    for member_id in ("bank-a", "bank-b"):
+        args = ["member", "enroll", "--consortium", cons, "--id", member_id, "--name", member_id]
+        args += ["--address", "127.0.0.1:7400", "--out", str(tmp_path / member_id)]
+        assert runner.invoke(app, args).exit_code == 0
+    draft = runner.invoke(app, ["consortium", "genesis", "draft", "--dir", cons])
+    assert draft.exit_code == 0, draft.output
+    seal = [
+        "consortium",
+        "genesis",
+        "seal",
+        "--dir",
+        cons,
+        "--member-dir",
+        str(tmp_path / "bank-a"),
+    ]
+    # Sealing before every founder signed is refused, and writes nothing.
+    result = runner.invoke(app, seal)
+    assert isinstance(result.exception, PkiError)
+    assert not (tmp_path / "cons" / "genesis.block").exists()
+    for member_id in ("bank-a", "bank-b"):
+        sign = ["consortium", "genesis", "sign", "--dir", cons]
+        result = runner.invoke(app, [*sign, "--member-dir", str(tmp_path / member_id)])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, seal)
+    assert result.exit_code == 0, result.output
+    raw = (tmp_path / "cons" / "genesis.block").read_bytes()
+    with Store(tmp_path / "ledger.sqlite") as store:
+        Replica(store, consortium_registry()).apply(raw)
+        members = {m.id for m in active_members(store.state())}
+    assert members == {"bank-a", "bank-b"}
+    # Genesis is sealed: no more founders.
+    args = ["member", "enroll", "--consortium", cons, "--id", "bank-c", "--name", "C"]
+    result = runner.invoke(app, [*args, "--address", "h:1", "--out", str(tmp_path / "c")])
+    assert isinstance(result.exception, PkiError)
