@@ -45,12 +45,13 @@ from ledger._contract import ContractRegistry
 from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, prefetch_signatures
 from ledger._finality import EquivocationError
+from ledger._members import get_member
 from ledger._ordering import OrderingLog
 from ledger._replica import Applied, Replica
-from ledger._sig import BatchVerifier
+from ledger._sig import BatchVerifier, public_key_bytes
 from ledger._store import Store, StoreError
 from ledger._tx import SignedTransaction, decode_transaction
-from ledger._validate import BlockError, BlockOutcome
+from ledger._validate import PROPOSER_ROLES, BlockError, BlockOutcome
 
 __all__ = ["Commit", "EmbeddedOrderer", "LogOrderer", "Orderer", "OrdererError", "Submission"]
 
@@ -152,6 +153,11 @@ class Orderer:
                 self._catch_up()
         if store.height < 0:
             raise LedgerError("the store has no genesis block; apply one first")
+        me = get_member(store.state(), member)
+        if me is None or not me.active or me.role not in PROPOSER_ROLES:
+            raise LedgerError(f"{member!r} is not an active member or orderer; it cannot propose")
+        if me.signing_key != public_key_bytes(key):
+            raise LedgerError(f"the key given is not {member!r}'s registered signing key")
 
     # -- submission --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ this replica holds is equivocation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,7 +28,7 @@ from ledger._block import Block, BlockHeader, decode_block, decode_header
 from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
-from ledger._execute import TxResult
+from ledger._execute import DEFAULT_MAX_SKEW_MS, TxResult
 from ledger._finality import (
     Checkpoint,
     EquivocationError,
@@ -72,10 +72,17 @@ class Replica:
         registry: ContractRegistry,
         *,
         verifier: BatchVerifier | None = None,
+        clock: Callable[[], int] | None = None,
+        max_future_ms: int = DEFAULT_MAX_SKEW_MS,
     ) -> None:
         self.store = store
         self.registry = registry
         self.verifier = verifier or BatchVerifier()
+        # With a clock, blocks stamped further ahead of it than the skew window are
+        # refused: a proposer cannot move contracts' "now" into the future. This is a
+        # local sanity rule, not a consensus rule, so it only ever delays a block.
+        self._clock = clock
+        self._max_future_ms = max_future_ms
 
     # -- blocks ------------------------------------------------------------------------
 
@@ -98,6 +105,8 @@ class Replica:
             if held.hash == block.hash:
                 return Applied(height, held.hash, ())
             self._conflict(held, block.header, block.signature)
+        if self._clock is not None and block.header.time > self._clock() + self._max_future_ms:
+            raise BlockError(height, "block time is ahead of this replica's clock")
         self._check_against_checkpoints(block.header)
         outcome = self.validate(block)
         self.store.commit(block, outcome.results, outcome.writes)

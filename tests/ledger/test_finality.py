@@ -125,3 +125,12 @@ def test_checkpoints_are_checked_and_finality_needs_a_supermajority(
     replica.checkpoint("m3", key_for("m3"))
     assert replica.final_height() == 1
     assert replica.signers(1) == ["m1", "m2", "m3"]
+
+
+def test_a_replica_with_a_clock_refuses_blocks_from_the_future(net: Net, tmp_path: Path) -> None:
+    a, _ = _fork(net, tmp_path)
+    late = Replica(net.store(tmp_path / "r.sqlite"), net.registry, clock=lambda: T0 - 10**6)
+    with pytest.raises(BlockError, match="ahead of this replica's clock"):
+        late.apply(a.raw)
+    assert late.store.height == 0
+    Replica(late.store, net.registry, clock=lambda: T0).apply(a.raw)

@@ -10,6 +10,7 @@ import pytest
 
 from ledger import (
     EmbeddedOrderer,
+    LedgerError,
     LogOrderer,
     MemoryOrderingLog,
     OrderingLogError,
@@ -198,3 +199,12 @@ def test_an_ambiguous_append_is_resolved_without_loss_or_duplicate(tmp_path: Pat
     assert o.store.height == 1 and o.pending == 0
     assert o.wait(hashlib.sha256(tx).digest(), 1).height == 1
     assert o.store.tx_count() == 2
+
+
+def test_only_a_registered_member_or_orderer_may_propose(tmp_path: Path) -> None:
+    net = make_net(("m1", "obs"), roles={"obs": "observer"})
+    store = net.store(tmp_path / "l.sqlite")
+    with pytest.raises(LedgerError, match="cannot propose"):
+        EmbeddedOrderer(store, net.registry, member="obs", key=key_for("obs"))
+    with pytest.raises(LedgerError, match="not 'm1'"):
+        EmbeddedOrderer(store, net.registry, member="m1", key=key_for("obs"))
