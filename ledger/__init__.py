@@ -70,7 +70,16 @@ from ledger._genesis import (
     decode_genesis_config,
     sign_genesis,
 )
-from ledger._gov import ACTIONS, GOV, approve_body, propose_body, withdraw_body
+from ledger._gov import (
+    ACTIONS,
+    GOV,
+    approve_body,
+    next_seq,
+    proposal_status,
+    proposals,
+    propose_body,
+    withdraw_body,
+)
 from ledger._members import (
     CONSORTIUM,
     ID_TYPES,
@@ -242,9 +251,12 @@ __all__ = [
     "list_types",
     "make_block",
     "merkle_root",
+    "next_seq",
     "param",
     "params",
     "proof_document",
+    "proposal_status",
+    "proposals",
     "propose_body",
     "public_key_bytes",
     "publish_index_body",

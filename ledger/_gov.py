@@ -60,6 +60,9 @@ __all__ = [
     "ACTIONS",
     "GOV",
     "approve_body",
+    "next_seq",
+    "proposal_status",
+    "proposals",
     "propose_body",
     "withdraw_body",
 ]
@@ -375,3 +378,42 @@ GOV = Contract(
     },
     roles={"gov.propose": _VOTERS, "gov.approve": _VOTERS, "gov.withdraw": _VOTERS},
 )
+
+
+def proposal_status(state: State, proposal_id: str, now: int) -> dict[str, Any]:
+    """A proposal as people read it: its row plus how far it is from passing.
+
+    ``counted`` approvals are those of current voters; ``needed`` is the smallest count
+    above two thirds of the current voters; ``expired`` compares ``expires_at`` to ``now``.
+    """
+    row = state.get(PROPOSALS, proposal_id)
+    if not isinstance(row, dict):
+        raise LedgerError(f"no proposal {proposal_id!r}")
+    current = {m.id for m in voters(state)}
+    counted = sorted(current & set(row["approvals"]))
+    return {
+        **row,
+        "voters": len(current),
+        "counted": counted,
+        "needed": 2 * len(current) // 3 + 1,
+        "expired": row["status"] == "open" and now > row["expires_at"],
+    }
+
+
+def proposals(state: State, now: int, status: str | None = None) -> list[dict[str, Any]]:
+    """Every proposal (or those with ``status``), oldest first, as :func:`proposal_status`."""
+    rows = [proposal_status(state, key, now) for key, _ in state.scan(PROPOSALS)]
+    rows = [r for r in rows if status is None or r["status"] == status]
+    return sorted(rows, key=lambda r: (r["created_height"], r["id"]))
+
+
+def next_seq(state: State, member: str, now: int) -> int:
+    """A sequence number for a new transaction of ``member`` signed at ``now`` (ms).
+
+    Above the member's last committed one, and at least ``now`` in microseconds, so
+    tools signing for the same member at different times rarely collide; a collision
+    is refused by the validator and the tool signs again.
+    """
+    last = state.get("ledger.seq", member)
+    floor = last + 1 if isinstance(last, int) else 1
+    return max(floor, now * 1000)
