@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+# Leaves hashed together as one perfect subtree by ``extend`` (a power of two).
+_BLOCK = 1 << 10
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -68,9 +70,40 @@ class MerkleAccumulator:
         self.size += 1
 
     def extend(self, leaves: Iterable[bytes]) -> None:
-        """Add many leaves in order."""
+        """Add many leaves in order.
+
+        Whole aligned blocks of ``_BLOCK`` leaves are hashed level by level (pairing
+        left to right), which for a perfect subtree is the RFC 9162 tree hash, and then
+        join the stack as one node: a third of the per-leaf work of ``append``.
+        """
+        buf: list[bytes] = []
         for leaf in leaves:
+            # While buf is non-empty the tree size is a multiple of _BLOCK.
+            if buf or self.size % _BLOCK == 0:
+                buf.append(leaf)
+                if len(buf) == _BLOCK:
+                    self._push_block(buf)
+                    buf = []
+            else:
+                self.append(leaf)
+        for leaf in buf:
             self.append(leaf)
+
+    def _push_block(self, leaves: list[bytes]) -> None:
+        sha = hashlib.sha256
+        level = [sha(b"\x00" + x).digest() for x in leaves]
+        while len(level) > 1:
+            level = [
+                sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
+            ]
+        stack, sizes = self._stack, self._sizes
+        h, size = level[0], len(leaves)
+        while sizes and sizes[-1] == size:
+            h = sha(b"\x01" + stack.pop() + h).digest()
+            size += sizes.pop()
+        stack.append(h)
+        sizes.append(size)
+        self.size += len(leaves)
 
     def root(self) -> bytes:
         """The tree hash of the leaves so far (``EMPTY_ROOT`` for none)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any, TypeVar
@@ -231,39 +231,33 @@ def finalize_batch(
 def index_stream(
     key: o.KeyPair,
     list_type: str,
-    items: Iterable[tuple[bytes, tuple[int, int, int] | None]],
+    normaliser_version: str,
+    labels: bool,
+    items: Sequence[w.IndexItem],
     *,
     chunk: int = 2048,
     pool: WorkerPool | _Default | None = DEFAULT,
-) -> Iterator[list[tuple[bytes, bytes, int]]]:
-    """Index build: per chunk of ``(prf_input, label_fields)`` yield ``(tag, label, bucket)``.
+) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """Index build: per chunk of checked entries, yield ``index_chunk``'s packed columns.
 
     Chunks are yielded in order while later chunks are still being computed, so the
-    caller can write one chunk to storage while the workers evaluate the next ones;
-    at most two chunks per worker are in flight, which bounds memory.
+    caller writes one chunk to storage while the workers evaluate the next ones; at
+    most two chunks per worker are in flight.
     """
     kid = key.key_id
     p = pool if not isinstance(pool, _Default) else default_pool()
-    it = iter(items)
-
-    def next_chunk() -> tuple[list[bytes], list[tuple[int, int, int] | None]] | None:
-        xs: list[bytes] = []
-        labs: list[tuple[int, int, int] | None] = []
-        for x, lab in it:
-            xs.append(x)
-            labs.append(lab)
-            if len(xs) >= chunk:
-                break
-        return (xs, labs) if xs else None
-
-    if p is None:
-        while (c := next_chunk()) is not None:
-            yield w.index_chunk(key.secret, list_type, kid, c[0], c[1])
+    args = (key.secret, list_type, normaliser_version, kid, labels)
+    starts = list(range(0, len(items), chunk))
+    if p is None or len(items) < PARALLEL_MIN:
+        for a in starts:
+            yield w.index_chunk(*args, items[a : a + chunk])
         return
-    inflight: list[Future[list[tuple[bytes, bytes, int]]]] = []
+    inflight: list[Future[tuple[bytes, bytes, bytes]]] = []
+    starts.reverse()
     while True:
-        while len(inflight) < 2 * p.processes and (c := next_chunk()) is not None:
-            inflight.append(p.submit(w.index_chunk, key.secret, list_type, kid, c[0], c[1]))
+        while len(inflight) < 2 * p.processes and starts:
+            a = starts.pop()
+            inflight.append(p.submit(w.index_chunk, *args, items[a : a + chunk]))
         if not inflight:
             return
         yield inflight.pop(0).result()

@@ -16,7 +16,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -28,6 +28,7 @@ __all__ = [
     "NORMALISER_VERSION",
     "PRF_INPUT_DOMAIN",
     "Registry",
+    "encode_prf_input",
     "prf_input",
 ]
 
@@ -100,18 +101,28 @@ class Registry:
 
         The message names the types but never the value: errors reach logs.
         """
+        self.checker(list_type)(id_type, value)
+
+    def checker(self, list_type: str) -> Callable[[str, str], None]:
+        """``check`` for one list type, with the list lookup done once (for bulk input)."""
         self.check_list_type(list_type)
         allowed = self.list_types[list_type]
-        if id_type not in allowed:
-            raise UnknownTypeError(
-                f"identifier type {id_type!r} is not admitted by list type {list_type!r} "
-                f"(admitted: {', '.join(sorted(allowed))})"
-            )
-        if not self._compiled[id_type].fullmatch(value):
-            raise IdentifierError(
-                f"{id_type} value is not normalised (normaliser {self.normaliser_version} "
-                f"shape {self.shapes[id_type]}); normalise it with adapters first"
-            )
+        patterns = {t: self._compiled[t].fullmatch for t in allowed}
+
+        def check(id_type: str, value: str) -> None:
+            match = patterns.get(id_type)
+            if match is None:
+                raise UnknownTypeError(
+                    f"identifier type {id_type!r} is not admitted by list type {list_type!r} "
+                    f"(admitted: {', '.join(sorted(allowed))})"
+                )
+            if not isinstance(value, str) or not match(value):
+                raise IdentifierError(
+                    f"{id_type} value is not normalised (normaliser {self.normaliser_version} "
+                    f"shape {self.shapes[id_type]}); normalise it with adapters first"
+                )
+
+        return check
 
 
 DEFAULT_REGISTRY = Registry.from_mapping(_DEFAULT_LISTS)
@@ -121,15 +132,22 @@ def _field(data: bytes) -> bytes:
     return len(data).to_bytes(2, "big") + data
 
 
+def encode_prf_input(list_type: str, id_type: str, value: str, normaliser_version: str) -> bytes:
+    """The PRF input encoding, without checks (``prf_input`` checks first)."""
+    return b"".join(
+        (
+            PRF_INPUT_DOMAIN,
+            _field(list_type.encode("utf-8")),
+            _field(id_type.encode("utf-8")),
+            _field(value.encode("utf-8")),
+            _field(normaliser_version.encode("utf-8")),
+        )
+    )
+
+
 def prf_input(
     list_type: str, id_type: str, value: str, registry: Registry = DEFAULT_REGISTRY
 ) -> bytes:
     """The OPRF input of one identifier, after checking its list type, id type and shape."""
     registry.check(list_type, id_type, value)
-    return (
-        PRF_INPUT_DOMAIN
-        + _field(list_type.encode("utf-8"))
-        + _field(id_type.encode("utf-8"))
-        + _field(value.encode("utf-8"))
-        + _field(registry.normaliser_version.encode("utf-8"))
-    )
+    return encode_prf_input(list_type, id_type, value, registry.normaliser_version)

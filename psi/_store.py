@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 from psi import _group as g
 from psi import _oprf as o
@@ -34,8 +37,9 @@ from psi import _parallel as par
 from psi._errors import BucketTooSmall, DeltaUnavailable, PsiError, StoreError
 from psi._formats import BucketAnswer, Commitment, Delta
 from psi._index import commit_stream
-from psi._labels import LABEL_BYTES, Label
-from psi._registry import DEFAULT_REGISTRY, Registry, prf_input
+from psi._labels import LABEL_BYTES
+from psi._registry import DEFAULT_REGISTRY, Registry
+from psi._work import IndexItem
 
 __all__ = ["MIN_BUCKET", "ApplyReport", "Entry", "IndexStore", "Progress"]
 
@@ -43,7 +47,7 @@ __all__ = ["MIN_BUCKET", "ApplyReport", "Entry", "IndexStore", "Progress"]
 MIN_BUCKET = 4096
 #: ``progress(done, total)`` is called as entries are evaluated.
 Progress = Callable[[int, int], None]
-_SCHEMA_VERSION = "1"
+_SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -56,6 +60,7 @@ CREATE TABLE IF NOT EXISTS lists (
     key_epoch INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY,
     list_id INTEGER NOT NULL,
     tag BLOB NOT NULL,
     label BLOB NOT NULL,
@@ -65,9 +70,9 @@ CREATE TABLE IF NOT EXISTS entries (
     reason INTEGER NOT NULL,
     listed_at INTEGER,
     expires_at INTEGER,
-    added_epoch INTEGER NOT NULL,
-    PRIMARY KEY (list_id, tag)
-) WITHOUT ROWID;
+    added_epoch INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_tag ON entries (list_id, tag);
 CREATE INDEX IF NOT EXISTS entries_bucket ON entries (list_id, bucket);
 CREATE INDEX IF NOT EXISTS entries_added ON entries (list_id, added_epoch);
 CREATE INDEX IF NOT EXISTS entries_expiry ON entries (list_id, expires_at)
@@ -120,16 +125,23 @@ class ApplyReport:
         return bool(self.added or self.updated or self.removed or self.expired)
 
 
+_ROW_COLUMNS = "id, tag, label, added_epoch, reason, listed_at, expires_at"
+
+
 @dataclass(frozen=True, slots=True)
 class _Row:
+    # An entry as stored, for tombstoning and for telling updates from repeats.
+    rowid: int
     tag: bytes
     label: bytes
     added_epoch: int
-    meta: tuple[int, int | None, int | None]
+    reason: int
+    listed_at: int | None
+    expires_at: int | None
 
     @property
-    def stone(self) -> tuple[bytes, bytes, int]:
-        return self.tag, self.label, self.added_epoch
+    def meta(self) -> tuple[int, int | None, int | None]:
+        return self.reason, self.listed_at, self.expires_at
 
 
 class _NoChange(Exception):
@@ -342,28 +354,31 @@ class IndexStore:
         Everything is checked before anything changes. An identifier both added and
         removed in one call is refused (the caller must decide which it means).
         """
-        reg = self.registry
-        add_map: dict[bytes, Entry] = {}
+        check = self.registry.checker(list_type)
+        add_map: dict[tuple[str, str], Entry] = {}
         for e in adds:
-            x = prf_input(list_type, e.id_type, e.value, reg)
-            Label.from_times(e.reason, e.listed_at, e.expires_at)
-            add_map[x] = e
-        remove_inputs = {prf_input(list_type, t, v, reg) for t, v in removes}
-        if remove_inputs & add_map.keys():
+            check(e.id_type, e.value)
+            _check_fields(e)
+            add_map[(e.id_type, e.value)] = e
+        remove_set: set[tuple[str, str]] = set()
+        for id_type, value in removes:
+            check(id_type, value)
+            remove_set.add((id_type, value))
+        if remove_set & add_map.keys():
             raise StoreError("an identifier is both added and removed in one apply")
         # An entry that arrives already expired is a delisting: it removes any older
         # listing of the same identifier and is not listed itself.
-        due = {x for x, e in add_map.items() if e.expires_at is not None and e.expires_at <= now}
+        due = [k for k, e in add_map.items() if e.expires_at is not None and e.expires_at <= now]
+        live = [e for e in add_map.values() if e.expires_at is None or e.expires_at > now]
         with self._lock:
             lid, epoch, labels, _ = self._list(list_type)
             key = self.key(list_type)
             new_epoch = epoch + 1
-            live = [(x, e) for x, e in add_map.items() if x not in due]
             try:
-                with self._tx():
+                with self._tx(), self._big_cache(len(live)):
                     expired = self._expire(lid, now, new_epoch)
-                    expired += self._remove(lid, key, list_type, sorted(due), new_epoch)
-                    removed = self._remove(lid, key, list_type, sorted(remove_inputs), new_epoch)
+                    expired += self._remove(lid, key, list_type, due, new_epoch)
+                    removed = self._remove(lid, key, list_type, sorted(remove_set), new_epoch)
                     added, updated, unchanged = self._add(
                         lid, key, list_type, labels, live, new_epoch, progress
                     )
@@ -386,11 +401,8 @@ class IndexStore:
                 "SELECT id_type, value, reason, listed_at, expires_at FROM entries WHERE list_id=?",
                 (lid,),
             ).fetchall()
-            entries = [
-                (prf_input(list_type, t, v, self.registry), Entry(t, v, r, la, ex))
-                for t, v, r, la, ex in rows
-            ]
-            with self._tx():
+            entries = [Entry(*row) for row in rows]
+            with self._tx(), self._big_cache(len(entries)):
                 self._db.execute("DELETE FROM entries WHERE list_id=?", (lid,))
                 self._db.execute("DELETE FROM tombstones WHERE list_id=?", (lid,))
                 self._db.execute(
@@ -415,13 +427,13 @@ class IndexStore:
             raise
         self._db.execute("COMMIT")
 
-    def _sorted_rows(self, lid: int) -> Iterator[tuple[bytes, bytes]]:
+    def _sorted_rows(self, lid: int) -> Iterator[list[tuple[bytes, bytes]]]:
+        # (tag, label) in tag order, a few thousand rows at a time.
         cur = self._db.execute(
             "SELECT tag, label FROM entries WHERE list_id=? ORDER BY tag", (lid,)
         )
-        cur.arraysize = 4096
-        while rows := cur.fetchmany():
-            yield from rows
+        while rows := cur.fetchmany(8192):
+            yield rows
 
     def _commit(
         self, list_type: str, lid: int, epoch: int, labels: bool, key: o.KeyPair
@@ -441,38 +453,57 @@ class IndexStore:
         )
         return c
 
-    def _tombstone(self, lid: int, rows: Sequence[tuple[bytes, bytes, int]], epoch: int) -> None:
+    @contextmanager
+    def _big_cache(self, rows: int) -> Iterator[None]:
+        # Bulk inserts into the random-order tag and bucket indexes thrash a small page
+        # cache; give a big apply up to 256 MiB while it runs, then hand it back.
+        if rows < 50_000:
+            yield
+            return
+        self._db.execute("PRAGMA cache_size=-262144")
+        try:
+            yield
+        finally:
+            self._db.execute("PRAGMA cache_size=-16384")
+            self._db.execute("PRAGMA shrink_memory")
+
+    def _tombstone(self, lid: int, rows: Sequence[_Row], epoch: int) -> None:
         self._db.executemany(
             "INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",
-            [(lid, t, lab, added, epoch) for t, lab, added in rows],
+            [(lid, r.tag, r.label, r.added_epoch, epoch) for r in rows],
         )
-        self._db.executemany(
-            "DELETE FROM entries WHERE list_id=? AND tag=?", [(lid, t) for t, _, _ in rows]
-        )
+        self._db.executemany("DELETE FROM entries WHERE id=?", [(r.rowid,) for r in rows])
 
     def _expire(self, lid: int, now: int, epoch: int) -> int:
-        rows = self._db.execute(
-            "SELECT tag, label, added_epoch FROM entries WHERE list_id=? "
-            "AND expires_at IS NOT NULL AND expires_at<=?",
-            (lid, now),
-        ).fetchall()
+        rows = [
+            _Row(*r)
+            for r in self._db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM entries WHERE list_id=? "
+                "AND expires_at IS NOT NULL AND expires_at<=?",
+                (lid, now),
+            )
+        ]
         self._tombstone(lid, rows, epoch)
         return len(rows)
 
+    def _tags(self, key: o.KeyPair, list_type: str, ids: Sequence[tuple[str, str]]) -> list[bytes]:
+        items: list[IndexItem] = [(t, v, 0, None, None) for t, v in ids]
+        version = self.registry.normaliser_version
+        stream = par.index_stream(key, list_type, version, False, items, pool=self._pool)
+        return [tags[i : i + 16] for tags, _, _ in stream for i in range(0, len(tags), 16)]
+
     def _remove(
-        self, lid: int, key: o.KeyPair, list_type: str, inputs: list[bytes], epoch: int
+        self,
+        lid: int,
+        key: o.KeyPair,
+        list_type: str,
+        ids: Sequence[tuple[str, str]],
+        epoch: int,
     ) -> int:
-        if not inputs:
+        if not ids:
             return 0
-        tags = [
-            t
-            for chunk in par.index_stream(
-                key, list_type, ((x, None) for x in inputs), pool=self._pool
-            )
-            for t, _, _ in chunk
-        ]
-        rows = self._existing(lid, tags)
-        self._tombstone(lid, [r.stone for r in rows.values()], epoch)
+        rows = self._existing(lid, self._tags(key, list_type, ids))
+        self._tombstone(lid, list(rows.values()), epoch)
         return len(rows)
 
     def _existing(self, lid: int, tags: Sequence[bytes]) -> dict[bytes, _Row]:
@@ -480,12 +511,12 @@ class IndexStore:
         for i in range(0, len(tags), 500):
             part = tags[i : i + 500]
             q = ",".join("?" * len(part))
-            for t, lab, added, reason, listed, expires in self._db.execute(
-                "SELECT tag, label, added_epoch, reason, listed_at, expires_at FROM entries "
-                f"WHERE list_id=? AND tag IN ({q})",
+            for row in self._db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM entries WHERE list_id=? AND tag IN ({q})",
                 (lid, *part),
             ):
-                found[bytes(t)] = _Row(bytes(t), bytes(lab), int(added), (reason, listed, expires))
+                r = _Row(*row)
+                found[r.tag] = r
         return found
 
     def _add(
@@ -494,63 +525,84 @@ class IndexStore:
         key: o.KeyPair,
         list_type: str,
         labels: bool,
-        items: Sequence[tuple[bytes, Entry]],
+        entries: Sequence[Entry],
         epoch: int,
         progress: Progress | None,
     ) -> tuple[int, int, int]:
         added = updated = unchanged = 0
-        total = len(items)
+        total = len(entries)
         done = 0
-        fields = [
-            Label.from_times(e.reason, e.listed_at, e.expires_at) if labels else None
-            for _, e in items
-        ]
-        stream = par.index_stream(
-            key,
-            list_type,
-            (
-                (x, None if f is None else (f.reason, f.listed_month, f.expires_day))
-                for (x, _), f in zip(items, fields, strict=True)
-            ),
-            pool=self._pool,
+        # An empty list cannot hold any of these yet: skip the per-chunk lookups.
+        fresh = (
+            self._db.execute("SELECT 1 FROM entries WHERE list_id=? LIMIT 1", (lid,)).fetchone()
+            is None
         )
-        for chunk in stream:
-            part = items[done : done + len(chunk)]
-            old = self._existing(lid, [t for t, _, _ in chunk])
-            stale = []
-            rows = []
-            for (_, e), (tag, sealed, bucket) in zip(part, chunk, strict=True):
-                prev = old.get(tag)
-                if (
-                    prev is not None
-                    and prev.label == sealed
-                    and prev.meta == (e.reason, e.listed_at, e.expires_at)
-                ):
-                    unchanged += 1
-                    continue
-                if prev is not None:
-                    stale.append(prev.stone)
-                    updated += 1
-                else:
-                    added += 1
-                rows.append(
-                    (
-                        lid,
-                        tag,
-                        sealed,
-                        bucket,
-                        e.id_type,
-                        e.value,
-                        e.reason,
-                        e.listed_at,
-                        e.expires_at,
-                        epoch,
-                    )
+        items: list[IndexItem] = [
+            (e.id_type, e.value, e.reason, e.listed_at, e.expires_at) for e in entries
+        ]
+        lb = LABEL_BYTES if labels else 0
+        version = self.registry.normaliser_version
+        # Columns of the rows to insert, zipped per chunk (in C, not row by row).
+        cols = list(zip(*items, strict=True)) if items else [()] * 5
+        for tags, sealed, bucket_bytes in par.index_stream(
+            key, list_type, version, labels, items, pool=self._pool
+        ):
+            buckets = array("I")
+            buckets.frombytes(bucket_bytes)
+            n = len(buckets)
+            chunk_tags = [tags[i : i + 16] for i in range(0, 16 * n, 16)]
+            chunk_labels = [sealed[i : i + lb] for i in range(0, lb * n, lb)] if lb else [b""] * n
+            rows = list(
+                zip(
+                    repeat(lid, n),
+                    chunk_tags,
+                    chunk_labels,
+                    buckets,
+                    *(c[done : done + n] for c in cols),
+                    repeat(epoch, n),
+                    strict=True,
                 )
-            if stale:
+            )
+            stale: list[_Row] = []
+            if not fresh:
+                rows, stale, same = _changes(self._existing(lid, chunk_tags), rows)
+                unchanged += same
                 self._tombstone(lid, stale, epoch)
-            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            done += len(chunk)
+            updated += len(stale)
+            added += len(rows) - len(stale)
+            self._db.executemany(
+                "INSERT INTO entries (list_id, tag, label, bucket, id_type, value, reason, "
+                "listed_at, expires_at, added_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            done += n
             if progress is not None:
                 progress(done, total)
         return added, updated, unchanged
+
+
+def _changes(
+    old: dict[bytes, _Row], rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[_Row], int]:
+    # Split new rows against what is stored: rows to insert, stored rows they replace,
+    # and how many are exact repeats (same label and fields) to leave alone.
+    keep: list[tuple[Any, ...]] = []
+    stale: list[_Row] = []
+    same = 0
+    for row in rows:
+        prev = old.get(row[1])
+        if prev is not None:
+            if prev.label == row[2] and prev.meta == row[6:9]:
+                same += 1
+                continue
+            stale.append(prev)
+        keep.append(row)
+    return keep, stale, same
+
+
+def _check_fields(e: Entry) -> None:
+    if type(e.reason) is not int or not 0 <= e.reason <= 0xFFFF:
+        raise PsiError("an entry's reason code must be an int 0-65535")
+    for t in (e.listed_at, e.expires_at):
+        if t is not None and (type(t) is not int or not 0 <= t < 1 << 40):
+            raise PsiError("listed_at and expires_at are whole Unix seconds")

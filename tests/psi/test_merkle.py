@@ -111,3 +111,18 @@ def test_inclusion_roundtrip_and_tamper(leaves: list[bytes], data: st.DataObject
         bad[0] = bytes(32)
         with pytest.raises(ProtocolError):
             verify_inclusion(leaf_hash(leaves[i]), i, len(leaves), bad, root)
+
+
+@pytest.mark.parametrize(
+    ("head", "n"), [(0, 1024), (0, 2048 + 7), (3, 2100), (1024, 1024), (1000, 3100), (0, 1023)]
+)
+def test_block_extend_equals_leaf_by_leaf(head: int, n: int) -> None:
+    # extend() hashes aligned 1024-leaf blocks level by level; it must agree with the
+    # RFC's recursive definition whatever the alignment it starts from.
+    leaves = [i.to_bytes(4, "big") for i in range(head + n)]
+    acc = MerkleAccumulator()
+    for leaf in leaves[:head]:
+        acc.append(leaf)
+    acc.extend(leaves[head:])
+    assert acc.size == head + n
+    assert acc.root() == _recursive_root(leaves)
