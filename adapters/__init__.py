@@ -21,6 +21,7 @@ Sync (library behind ``riskshare lists``)::
     lists_status(data_dir) -> ListsStatus
     sync_source(staging, name, source, mapping, sink, now=...)   # one source, any IndexSink
     IndexSink (Protocol), PsiIndexSink(IndexStore)
+    resume_pending(staging, sink)               # publish epochs a failed sync staged
 
 Evidence (disputes)::
 
@@ -76,6 +77,7 @@ from adapters._model import (
 from adapters._normalise import ID_TYPES, NORMALISER_VERSION, fold, normalise
 from adapters._plan import EntryChanges, RowChanges, StagedRow, dedupe, plan_rows, resolve_entries
 from adapters._psi_sink import PsiIndexSink
+from adapters._publish import StagedEpoch, pending_epochs, publish, resume_pending, stage_epochs
 from adapters._rows import RowConverter
 from adapters._sources import CsvSource, JsonLinesSource, Source, SqlSource, open_source
 from adapters._staging import EpochRecord, Staging, SyncRecord
@@ -119,6 +121,7 @@ __all__ = [
     "SourceMapping",
     "SourceRow",
     "SqlSource",
+    "StagedEpoch",
     "StagedRow",
     "Staging",
     "StagingError",
@@ -138,9 +141,13 @@ __all__ = [
     "open_lists",
     "open_source",
     "parse_mapping",
+    "pending_epochs",
     "plan_rows",
+    "publish",
     "resolve_entries",
+    "resume_pending",
     "scrub",
+    "stage_epochs",
     "sync_source",
     "sync_sources",
     "verify_opening",

@@ -7,8 +7,11 @@ expiry changed, so their encrypted label must be rewritten) and removals to an
 upserted and removed in a call.
 
 ``apply`` must be atomic per call: either every change is in the index and a new
-commitment is returned, or it raises and the index is as before. ``size`` lets the
-engine check before each sync that the index and the staging store agree.
+commitment is returned, or it raises and the index is as before. A sync changes several
+list types one call each, so before the first call it asks ``check`` about every list
+type's change: whatever the index would refuse is refused while nothing has changed.
+``size`` and ``commitment`` let the engine check before each sync that the index is
+where staging left it (same epoch, same root, same size).
 """
 
 from __future__ import annotations
@@ -45,6 +48,16 @@ class IndexSink(Protocol):
         """Apply the change atomically; return the commitment of the new epoch."""
         ...
 
+    def check(
+        self, list_type: str, upserts: Sequence[ListEntry], removes: Sequence[EntryKey]
+    ) -> None:
+        """Raise if ``apply`` would refuse this change; change nothing."""
+        ...
+
     def size(self, list_type: str) -> int:
         """How many entries of ``list_type`` the index holds now."""
+        ...
+
+    def commitment(self, list_type: str) -> IndexCommitment | None:
+        """The current commitment of ``list_type``, or None if the index has no such list."""
         ...

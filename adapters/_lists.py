@@ -110,7 +110,6 @@ def import_source(
     stored = _location(location)
     source = open_source(location)
     with open_lists(data_dir, sink) as (staging, index):
-        staging.put_source(mapping.name, stored, text, now)
         extra = {} if rng is None else {"rng": rng}
         return sync_source(
             staging,
@@ -124,6 +123,7 @@ def import_source(
             max_reject_share=max_reject_share,
             report_dir=Path(data_dir) / REPORTS_DIR,
             progress=progress,
+            register=(stored, text),
             **extra,
         )
 

@@ -11,12 +11,13 @@ entry our normaliser let through and psi's registry rejects surfaces here as
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Callable, Sequence
 
 from adapters._errors import IndexBindingError
 from adapters._index import IndexCommitment
 from adapters._model import EntryKey, ListEntry
-from psi import Entry, IndexStore, PsiError, generate_key_pair
+from psi import Commitment, Entry, IndexStore, Label, PsiError, generate_key_pair
 
 __all__ = ["PsiIndexSink"]
 
@@ -39,6 +40,24 @@ class PsiIndexSink:
         if list_type not in self.store.list_types():
             return 0
         return self.store.size(list_type)
+
+    def commitment(self, list_type: str) -> IndexCommitment | None:
+        if list_type not in self.store.list_types():
+            return None
+        return _ours(self.store.commitment(list_type))
+
+    def check(
+        self, list_type: str, upserts: Sequence[ListEntry], removes: Sequence[EntryKey]
+    ) -> None:
+        registry = self.store.registry
+        try:
+            for e in upserts:
+                registry.check(list_type, e.key.id_type, e.key.value)
+                Label.from_times(e.reason_code or 0, e.listed_at, e.expires_at)
+            for k in removes:
+                registry.check(list_type, k.id_type, k.value)
+        except PsiError as exc:
+            raise IndexBindingError(f"the index refuses the {list_type} change: {exc}") from exc
 
     def apply(
         self,
@@ -68,5 +87,11 @@ class PsiIndexSink:
             )
         except PsiError as exc:
             raise IndexBindingError(f"the index refused the {list_type} change: {exc}") from exc
-        c = report.commitment
-        return IndexCommitment(c.list_type, c.epoch, c.size, c.tags_root, c.key_id)
+        except sqlite3.Error as exc:
+            # The index file itself failed (locked by another process, disk full, ...).
+            raise IndexBindingError(f"the index store failed: {exc}") from exc
+        return _ours(report.commitment)
+
+
+def _ours(c: Commitment) -> IndexCommitment:
+    return IndexCommitment(c.list_type, c.epoch, c.size, c.tags_root, c.key_id)

@@ -1,20 +1,23 @@
-"""One sync of one source: read, clean, count, plan, then change index and staging together.
+"""One sync of one source: read, clean, count, plan, stage, then publish to the index.
 
 Order of work, and why:
 
-1. Read every record the source returns (all of it for a full comparison, rows at or
-   after the watermark for an incremental sync) and convert each to a row or a reject.
-2. Write the error report and count. If the share of counted rejects exceeds the
-   limit, stop here: the index and the staged rows are untouched
-   (:class:`RejectShareExceeded`); only the failed sync is recorded.
-3. Before changing anything, check that the index holds exactly what staging says is
-   listed; a mismatch (say, a crash between the two commits) stops the sync with
+1. Publish any epoch an earlier sync staged but could not publish (``_publish``), then
+   check that the index is where the last published epoch left it (per list type: its
+   epoch, tags root and size). A mismatch (someone else changed the index, or an
+   index restored from another backup than staging) stops the sync with
    :class:`IndexBindingError` instead of compounding it.
+2. Read every record the source returns (all of it for a full comparison, rows at or
+   after the watermark for an incremental sync) and convert each to a row or a reject.
+3. Write the error report and count. If the share of counted rejects exceeds the
+   limit, stop here: the index and staging are untouched (:class:`RejectShareExceeded`);
+   only the failed sync is recorded.
 4. In one staging transaction: write the row changes, resolve entry changes (including
-   entries whose expiry has passed), give every new entry version a fresh salt and
-   evidence commitment, then per changed list type apply the change to the index and
-   record the epoch with its evidence root. The staging transaction commits only after
-   the index accepted every list type's change; any failure rolls staging back.
+   entries whose expiry has passed), have the index check every list type's change,
+   and stage one epoch per changed list type (entry versions with fresh salts and
+   evidence commitments, evidence root). Any failure rolls it all back.
+5. Publish the staged epochs to the index and record its commitments. If that fails,
+   the epochs stay pending, the sync reports it, and the next sync publishes them first.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters._errors import IndexBindingError, RejectShareExceeded
-from adapters._evidence import SALT_BYTES, evidence_commitments, evidence_root
 from adapters._index import IndexSink
 from adapters._mapping import SourceMapping
 from adapters._model import (
@@ -37,7 +39,8 @@ from adapters._model import (
     Reject,
     SourceRow,
 )
-from adapters._plan import EntryChanges, RowChanges, StagedRow, dedupe, plan_rows, resolve_entries
+from adapters._plan import RowChanges, StagedRow, dedupe, plan_rows, resolve_entries
+from adapters._publish import publish, resume_pending, stage_epochs
 from adapters._rows import RowConverter
 from adapters._sources import Source
 from adapters._staging import EpochRecord, Staging
@@ -68,9 +71,11 @@ class SyncSummary:
     rejects_by_reason: Mapping[str, int] = field(default_factory=dict)
     epochs: tuple[EpochRecord, ...] = ()
     report: Path | None = None
-    #: Wall seconds per phase: read (read + normalise), plan, rows (rows staged),
-    #: entries (entry versions, evidence commitments and root), index (the sink), commit;
-    #: and ``cpu_<phase>``, this process's CPU seconds in each (index workers excluded).
+    #: Wall seconds per phase: resume (pending epochs, in-step check), read (read +
+    #: normalise), plan, rows (rows staged), entries (entry versions, evidence
+    #: commitments and root), commit, index (the sink's apply), publish (the rest of
+    #: publishing); and ``cpu_<phase>``, this process's CPU seconds in each (the index's
+    #: worker processes excluded).
     timings: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -137,69 +142,24 @@ def _rows_in_memory(
 
 
 def _check_in_step(staging: Staging, sink: IndexSink) -> None:
-    for list_type, count in staging.counts().items():
+    """The index is where the last sync left it: same epoch, root and size per list type."""
+    counts = staging.counts()
+    for list_type in staging.list_types():
+        count = counts.get(list_type, 0)
         held = sink.size(list_type)
-        if held != count:
-            raise IndexBindingError(
-                f"index holds {held} {list_type} entries but staging lists {count};"
-                " rebuild the index from staging before syncing"
-            )
-
-
-def _apply(
-    staging: Staging,
-    sink: IndexSink,
-    changes: EntryChanges,
-    *,
-    sync_id: int,
-    now: int,
-    rng: Callable[[int], bytes],
-    progress: Progress | None,
-    timings: dict[str, float],
-) -> list[EpochRecord]:
-    epochs: list[EpochRecord] = []
-    done = 0
-    for list_type in sorted(changes.list_types()):
-        adds = [e for e in changes.adds if e.key.list_type == list_type]
-        adds += [new for _, new in changes.updates if new.key.list_type == list_type]
-        removes = [e.key for e, _ in changes.removes if e.key.list_type == list_type]
-        closed = removes + [old.key for old, _ in changes.updates if old.key.list_type == list_type]
-        epoch = staging.next_epoch(list_type)
-        # A list type's first import needs no read-back: its leaves are just the new ones.
-        fresh = not closed and staging.counts_of(list_type) == 0
-        staging.close_entries(closed, epoch)
-        # One call for every salt: the system RNG costs a syscall per call.
-        pool = rng(SALT_BYTES * len(adds))
-        salts = [pool[i : i + SALT_BYTES] for i in range(0, len(pool), SALT_BYTES)]
-        commitments = evidence_commitments(((e.key, e.evidence_ref) for e in adds), salts)
-        versions = list(zip(adds, salts, commitments, strict=True))
-        staging.add_entries(versions, epoch)
-        leaves = sorted(commitments) if fresh else staging.current_commitments(list_type)
-        root, size = evidence_root(leaves)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        commitment = sink.apply(list_type, adds, removes, now=now)
-        timings["index"] = timings.get("index", 0.0) + time.perf_counter() - started
-        timings["cpu_index"] = timings.get("cpu_index", 0.0) + time.process_time() - cpu_started
-        if commitment.size != size:
-            raise IndexBindingError(
-                f"index reports {commitment.size} {list_type} entries, staging {size}"
-            )
-        record = EpochRecord(
-            list_type=list_type,
-            epoch=epoch,
-            created_at=now,
-            size=size,
-            evidence_root=root,
-            index_epoch=commitment.epoch,
-            index_root=commitment.root,
-            key_id=commitment.key_id.hex(),
+        record = staging.epoch(list_type)
+        current = sink.commitment(list_type)
+        moved = record is not None and (
+            current is None
+            or current.epoch != record.index_epoch
+            or current.root != record.index_root
         )
-        staging.put_epoch(record, sync_id)
-        epochs.append(record)
-        done += len(adds) + len(removes)
-        if progress is not None:
-            progress("index", done)
-    return epochs
+        if held != count or moved:
+            raise IndexBindingError(
+                f"the {list_type} index is not where the last sync left it (it holds {held}"
+                f" entries, staging lists {count}); index.sqlite and lists.sqlite must come"
+                " from the same backup (docs/ADAPTERS.md, Recovery)"
+            )
 
 
 def sync_source(
@@ -216,8 +176,13 @@ def sync_source(
     report_dir: Path | None = None,
     rng: Callable[[int], bytes] = secrets.token_bytes,
     progress: Progress | None = None,
+    register: tuple[str, str] | None = None,
 ) -> SyncSummary:
-    """Sync one registered source into staging and the index; see the module rules."""
+    """Sync one source into staging and the index; see the module rules.
+
+    ``register`` ``(location, mapping_text)`` (re)registers the source in the same
+    transaction, so a failed import leaves any earlier registration as it was.
+    """
     incremental = not full and source.incremental and mapping.watermark is not None
     since = staging.watermark(name) if incremental else None
     mode = "incremental" if incremental and since is not None else "full"
@@ -236,6 +201,9 @@ def sync_source(
         lap, cpu_lap = mark, cpu_mark
 
     try:
+        resume_pending(staging, sink)
+        _check_in_step(staging, sink)
+        phase("resume")
         converter = RowConverter(mapping, policies)
         read, rejects, n, high = _read(source, mapping, converter, since, progress)
         phase("read")
@@ -267,7 +235,6 @@ def sync_source(
                 f"{len(counted)} of {n - blank} rows rejected ({share:.2%} > {limit:.2%});"
                 f" nothing changed; see {report}"
             )
-        _check_in_step(staging, sink)
         keys_seen = [r.source_key for r in rejects if r.source_key and r.counts]
         if mode == "full":
             previous = staging.source_rows(name)
@@ -288,17 +255,10 @@ def sync_source(
             else:
                 by_key = staging.rows_by_entry(affected)
             changes = resolve_entries(affected, by_key, staging.listed(affected), now)
-            epochs = _apply(
-                staging,
-                sink,
-                changes,
-                sync_id=sync_id,
-                now=now,
-                rng=rng,
-                progress=progress,
-                timings=timings,
-            )
+            staged = stage_epochs(staging, sink, changes, sync_id=sync_id, now=now, rng=rng)
             phase("entries")
+            if register is not None:
+                staging.put_source(name, register[0], register[1], now)
             if high is not None:
                 staging.set_watermark(name, high)
             causes: dict[str, int] = {}
@@ -306,7 +266,7 @@ def sync_source(
                 causes[cause] = causes.get(cause, 0) + 1
             staging.finish_sync(
                 sync_id,
-                "ok",
+                "staged",
                 now,
                 added=len(changes.adds),
                 updated=len(changes.updates),
@@ -322,6 +282,18 @@ def sync_source(
     except Exception as exc:
         staging.finish_sync(sync_id, "failed", now, message=str(exc)[:500], **counts)
         raise
+    # Staged and committed: from here a failure leaves the epochs pending, and the next
+    # sync publishes them before it reads anything.
+    try:
+        epochs = publish(staging, sink, staged, progress=progress, timings=timings)
+    except Exception as exc:
+        staging.finish_sync(sync_id, "index_pending", now, message=str(exc)[:500])
+        raise IndexBindingError(
+            f"the change is staged but the index did not take it ({exc});"
+            " the next sync publishes it"
+        ) from exc
+    staging.finish_sync(sync_id, "ok", now)
+    phase("publish")
     return SyncSummary(
         sync_id=sync_id,
         source=name,
@@ -344,8 +316,8 @@ def sync_source(
 
 
 def _net_of_index(timings: dict[str, float]) -> dict[str, float]:
-    # The index update happens inside the entries phase; report the two apart.
+    # The index update happens inside the publish phase; report the two apart.
     out = dict(timings)
-    out["entries"] = out.get("entries", 0.0) - out.get("index", 0.0)
-    out["cpu_entries"] = out.get("cpu_entries", 0.0) - out.get("cpu_index", 0.0)
+    out["publish"] = out.get("publish", 0.0) - out.get("index", 0.0)
+    out["cpu_publish"] = out.get("cpu_publish", 0.0) - out.get("cpu_index", 0.0)
     return {k: round(v, 6) for k, v in out.items()}

@@ -164,7 +164,7 @@ def run(url: str, rows: int) -> dict[str, object]:
     stage_s = t["read"] + t["plan"] + t["rows"]
     stage_cpu_s = t["cpu_read"] + t["cpu_plan"] + t["cpu_rows"]
     staging_s = total - t.get("index", 0.0)
-    staging_cpu_s = stage_cpu_s + t["cpu_entries"] + t["cpu_commit"]
+    staging_cpu_s = sum(v for k, v in t.items() if k.startswith("cpu_") and k != "cpu_index")
     return {
         "rows": rows,
         "accepted": summary.accepted,
