@@ -58,6 +58,18 @@ class WorkerPool:
         for f in [self._executor.submit(_noop) for _ in range(self.processes)]:
             f.result()
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the live workers have used (Linux; for metrics and benches)."""
+        total = 0
+        for pid in list(self._executor._processes or {}):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
         return self._executor.submit(fn, *args)
 
