@@ -28,6 +28,7 @@ from gateway._errors import ConfigError
 
 __all__ = [
     "Config",
+    "DashboardSection",
     "GatewaySection",
     "LedgerSection",
     "LimitsSection",
@@ -107,6 +108,18 @@ class LogSection:
 
 
 @dataclass(frozen=True, slots=True)
+class DashboardSection:
+    # The read-only web dashboard (gateway._dashboard, docs/DASHBOARD.md).
+    enabled: bool = True
+    bind: str = "127.0.0.1"
+    # 0 picks a free port; the URL is written to <data_dir>/dashboard.url.
+    port: int = 0
+    # Required when bind is not a loopback address (better set RISKSHARE_DASHBOARD_TOKEN).
+    token: str = ""
+    probe_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     member: MemberSection
     gateway: GatewaySection
@@ -114,6 +127,7 @@ class Config:
     limits: LimitsSection = field(default_factory=LimitsSection)
     query: QuerySection = field(default_factory=QuerySection)
     log: LogSection = field(default_factory=LogSection)
+    dashboard: DashboardSection = field(default_factory=DashboardSection)
     source: Path | None = None
 
     @property
@@ -159,6 +173,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "limits": LimitsSection,
     "query": QuerySection,
     "log": LogSection,
+    "dashboard": DashboardSection,
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -291,6 +306,8 @@ def _check(config: Config) -> None:
     # sun_path holds 108 bytes on Linux, including the terminating NUL.
     if len(os.fsencode(config.admin_socket)) > 107:
         raise ConfigError(f"gateway.admin_socket: {config.admin_socket} is too long for a socket")
+    if not 0 <= config.dashboard.port <= 65535 or config.dashboard.probe_seconds <= 0:
+        raise ConfigError("dashboard.port must be 0-65535 and dashboard.probe_seconds positive")
     if config.log.level not in _LOG_LEVELS:
         raise ConfigError(f"log.level must be one of {', '.join(sorted(_LOG_LEVELS))}")
 

@@ -136,6 +136,7 @@ def serve(
     credentials = load_member_credentials(config.member.dir, config.passphrase)
     setup_logging(config.log.level, config.log.file)
     metrics_dir = _prepare_metrics(config)
+    from gateway._dashboard import start_dashboard
     from gateway._metrics import metrics, serve_metrics
     from gateway._node import Node
 
@@ -146,9 +147,11 @@ def serve(
             signal.signal(signum, lambda *_: stop.set())
     workers: list[_Worker] = []
     metrics_server = None
+    dashboard = None
     code = 0
     try:
         node.start()
+        dashboard = start_dashboard(config, node)
         member = get_member(node.store.state(), node.member_id)
         answers = member is not None and member.role == "member"
         listen = config.gateway.listen
@@ -217,6 +220,8 @@ def serve(
                 worker.process.kill()
                 worker.process.wait()
             _mark_dead(worker.process.pid)
+        if dashboard is not None:
+            dashboard.stop()
         node.stop(config.gateway.grace_seconds)
         if metrics_server is not None:
             metrics_server.shutdown()
