@@ -21,15 +21,13 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
-from typing import Any
 
 from psi import _group as g
 from psi import _oprf as o
@@ -39,6 +37,7 @@ from psi._formats import BucketAnswer, Commitment, Delta
 from psi._index import commit_stream
 from psi._labels import LABEL_BYTES
 from psi._registry import DEFAULT_REGISTRY, Registry
+from psi._tables import ListRow, Row, Tables, split_changes
 from psi._work import IndexItem
 
 __all__ = ["MIN_BUCKET", "ApplyReport", "Entry", "IndexStore", "Progress"]
@@ -47,51 +46,6 @@ __all__ = ["MIN_BUCKET", "ApplyReport", "Entry", "IndexStore", "Progress"]
 MIN_BUCKET = 4096
 #: ``progress(done, total)`` is called as entries are evaluated.
 Progress = Callable[[int, int], None]
-_SCHEMA_VERSION = "2"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS lists (
-    id INTEGER PRIMARY KEY,
-    list_type TEXT NOT NULL UNIQUE,
-    secret BLOB NOT NULL,
-    labels INTEGER NOT NULL,
-    epoch INTEGER NOT NULL,
-    key_epoch INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS entries (
-    id INTEGER PRIMARY KEY,
-    list_id INTEGER NOT NULL,
-    tag BLOB NOT NULL,
-    label BLOB NOT NULL,
-    bucket INTEGER NOT NULL,
-    id_type TEXT NOT NULL,
-    value TEXT NOT NULL,
-    reason INTEGER NOT NULL,
-    listed_at INTEGER,
-    expires_at INTEGER,
-    added_epoch INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS entries_tag ON entries (list_id, tag);
-CREATE INDEX IF NOT EXISTS entries_bucket ON entries (list_id, bucket);
-CREATE INDEX IF NOT EXISTS entries_added ON entries (list_id, added_epoch);
-CREATE INDEX IF NOT EXISTS entries_expiry ON entries (list_id, expires_at)
-    WHERE expires_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS tombstones (
-    list_id INTEGER NOT NULL,
-    tag BLOB NOT NULL,
-    label BLOB NOT NULL,
-    added_epoch INTEGER NOT NULL,
-    removed_epoch INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tombstones_epoch ON tombstones (list_id, removed_epoch);
-CREATE TABLE IF NOT EXISTS commitments (
-    list_id INTEGER NOT NULL,
-    epoch INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    PRIMARY KEY (list_id, epoch)
-);
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,25 +79,6 @@ class ApplyReport:
         return bool(self.added or self.updated or self.removed or self.expired)
 
 
-_ROW_COLUMNS = "id, tag, label, added_epoch, reason, listed_at, expires_at"
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    # An entry as stored, for tombstoning and for telling updates from repeats.
-    rowid: int
-    tag: bytes
-    label: bytes
-    added_epoch: int
-    reason: int
-    listed_at: int | None
-    expires_at: int | None
-
-    @property
-    def meta(self) -> tuple[int, int | None, int | None]:
-        return self.reason, self.listed_at, self.expires_at
-
-
 class _NoChange(Exception):
     # Raised inside an apply transaction that changed nothing, to roll it back.
     def __init__(self, unchanged: int) -> None:
@@ -151,7 +86,11 @@ class _NoChange(Exception):
 
 
 class IndexStore:
-    """A responder's index of every list type it publishes, in one SQLite file."""
+    """A responder's index of every list type it publishes, in one SQLite file.
+
+    Thread-safe: one lock serialises the connection. Batches are evaluated in the
+    worker ``pool`` (default: the process-wide pool; ``None`` evaluates inline).
+    """
 
     def __init__(
         self,
@@ -163,20 +102,12 @@ class IndexStore:
         self.registry = registry
         self._pool = pool
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        row = self._db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (_SCHEMA_VERSION,))
-        elif row[0] != _SCHEMA_VERSION:
-            raise StoreError(f"index store schema {row[0]} is not {_SCHEMA_VERSION}")
+        self._t = Tables(path)
         self._keys: dict[str, o.KeyPair] = {}
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._t.close()
 
     def __enter__(self) -> IndexStore:
         return self
@@ -186,29 +117,24 @@ class IndexStore:
 
     # -- lists and keys -------------------------------------------------------------
 
-    def _list(self, list_type: str) -> tuple[int, int, bool, int]:
+    def _list(self, list_type: str) -> ListRow:
         self.registry.check_list_type(list_type)
-        row = self._db.execute(
-            "SELECT id, epoch, labels, key_epoch FROM lists WHERE list_type=?", (list_type,)
-        ).fetchone()
+        row = self._t.list_row(list_type)
         if row is None:
             raise StoreError(f"this store publishes no {list_type} list; create_list it first")
-        return int(row[0]), int(row[1]), bool(row[2]), int(row[3])
+        return row
 
     def list_types(self) -> list[str]:
         """The list types this store publishes."""
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT list_type FROM lists ORDER BY 1")]
+            return self._t.list_types()
 
     def key(self, list_type: str) -> o.KeyPair:
         """The current OPRF key pair of ``list_type`` (its secret stays in this process)."""
         with self._lock:
             if list_type not in self._keys:
-                self._list(list_type)
-                (secret,) = self._db.execute(
-                    "SELECT secret FROM lists WHERE list_type=?", (list_type,)
-                ).fetchone()
-                self._keys[list_type] = o.KeyPair.from_secret(bytes(secret))
+                secret = self._t.secret(self._list(list_type).lid)
+                self._keys[list_type] = o.KeyPair.from_secret(secret)
             return self._keys[list_type]
 
     def public_key(self, list_type: str) -> bytes:
@@ -219,51 +145,38 @@ class IndexStore:
         """Start publishing ``list_type`` under ``key``; returns the empty epoch-0 commitment."""
         self.registry.check_list_type(list_type)
         with self._lock, self._tx():
-            if self._db.execute("SELECT 1 FROM lists WHERE list_type=?", (list_type,)).fetchone():
+            if self._t.list_row(list_type) is not None:
                 raise StoreError(f"{list_type} is already published by this store")
-            cur = self._db.execute(
-                "INSERT INTO lists (list_type, secret, labels, epoch, key_epoch) "
-                "VALUES (?, ?, ?, 0, 0)",
-                (list_type, key.secret, int(labels)),
-            )
-            assert cur.lastrowid is not None
+            lid = self._t.add_list(list_type, key.secret, labels)
             self._keys[list_type] = key
-            return self._commit(list_type, cur.lastrowid, 0, labels, key)
+            return self._commit(list_type, ListRow(lid, 0, labels, 0), key)
 
     # -- reading --------------------------------------------------------------------
 
     def commitment(self, list_type: str, epoch: int | None = None) -> Commitment:
         """The commitment of ``epoch`` (default: the current one)."""
         with self._lock:
-            lid, current, _, _ = self._list(list_type)
-            row = self._db.execute(
-                "SELECT body FROM commitments WHERE list_id=? AND epoch=?",
-                (lid, current if epoch is None else epoch),
-            ).fetchone()
-            if row is None:
+            lst = self._list(list_type)
+            body = self._t.commitment(lst.lid, lst.epoch if epoch is None else epoch)
+            if body is None:
                 raise StoreError(f"{list_type} has no epoch {epoch}")
-            return Commitment.from_bytes(bytes(row[0]))
+            return Commitment.from_bytes(body)
 
     def size(self, list_type: str) -> int:
+        """How many entries ``list_type`` holds now."""
         with self._lock:
-            lid = self._list(list_type)[0]
-            return int(
-                self._db.execute("SELECT count(*) FROM entries WHERE list_id=?", (lid,)).fetchone()[
-                    0
-                ]
-            )
+            return self._t.count(self._list(list_type).lid)
 
     def export_snapshot(self, list_type: str) -> bytes:
         """The current epoch's canonical snapshot (sorted 8-byte tags, sealed labels)."""
         with self._lock:
-            lid, epoch, labels, _ = self._list(list_type)
-            key = self.key(list_type)
+            lst = self._list(list_type)
             _, data = commit_stream(
                 list_type,
-                key.key_id,
-                epoch,
-                LABEL_BYTES if labels else 0,
-                self._sorted_rows(lid),
+                self.key(list_type).key_id,
+                lst.epoch,
+                LABEL_BYTES if lst.labels else 0,
+                self._t.sorted_records(lst.lid),
                 self.registry.normaliser_version,
                 want_bytes=True,
             )
@@ -273,28 +186,20 @@ class IndexStore:
     def export_delta(self, list_type: str, since_epoch: int) -> bytes:
         """The change from ``since_epoch`` to the current epoch, for a querier's snapshot."""
         with self._lock:
-            lid, epoch, labels, key_epoch = self._list(list_type)
-            if not key_epoch <= since_epoch < epoch:
+            lst = self._list(list_type)
+            if not lst.key_epoch <= since_epoch < lst.epoch:
                 raise DeltaUnavailable(
-                    f"no delta from epoch {since_epoch} to {epoch} of {list_type} "
-                    f"(deltas start at the last key change, epoch {key_epoch}); "
+                    f"no delta from epoch {since_epoch} to {lst.epoch} of {list_type} "
+                    f"(deltas start at the last key change, epoch {lst.key_epoch}); "
                     "fetch a snapshot instead"
                 )
-            removed = self._db.execute(
-                "SELECT tag, label FROM tombstones WHERE list_id=? AND removed_epoch>? "
-                "AND added_epoch<=?",
-                (lid, since_epoch, since_epoch),
-            ).fetchall()
-            added = self._db.execute(
-                "SELECT tag, label FROM entries WHERE list_id=? AND added_epoch>?",
-                (lid, since_epoch),
-            ).fetchall()
+            removed, added = self._t.delta(lst.lid, since_epoch)
             return Delta(
                 list_type=list_type,
                 key_id=self.key(list_type).key_id,
                 from_epoch=since_epoch,
-                to_epoch=epoch,
-                label_bytes=LABEL_BYTES if labels else 0,
+                to_epoch=lst.epoch,
+                label_bytes=LABEL_BYTES if lst.labels else 0,
                 removed=tuple((bytes(t[:8]), bytes(lab)) for t, lab in removed),
                 added=tuple((bytes(t[:8]), bytes(lab)) for t, lab in added),
             ).to_bytes()
@@ -308,13 +213,9 @@ class IndexStore:
         if not 0 <= bits <= 32 or not 0 <= prefix < (1 << bits):
             raise PsiError("bucket prefix out of range")
         with self._lock:
-            lid, epoch, labels, _ = self._list(list_type)
+            lst = self._list(list_type)
             lo = prefix << (32 - bits)
-            hi = lo + (1 << (32 - bits)) - 1
-            rows = self._db.execute(
-                "SELECT tag, label FROM entries WHERE list_id=? AND bucket BETWEEN ? AND ?",
-                (lid, lo, hi),
-            ).fetchall()
+            rows = self._t.bucket(lst.lid, lo, lo + (1 << (32 - bits)) - 1)
             if len(rows) < MIN_BUCKET:
                 raise BucketTooSmall(
                     f"bucket holds fewer than {MIN_BUCKET} entries; use fewer prefix bits "
@@ -323,10 +224,10 @@ class IndexStore:
             return BucketAnswer(
                 list_type,
                 self.key(list_type).key_id,
-                epoch,
+                lst.epoch,
                 bits,
                 prefix,
-                LABEL_BYTES if labels else 0,
+                LABEL_BYTES if lst.labels else 0,
                 tuple((bytes(t), bytes(lab)) for t, lab in rows),
             ).to_bytes()
 
@@ -371,21 +272,22 @@ class IndexStore:
         due = [k for k, e in add_map.items() if e.expires_at is not None and e.expires_at <= now]
         live = [e for e in add_map.values() if e.expires_at is None or e.expires_at > now]
         with self._lock:
-            lid, epoch, labels, _ = self._list(list_type)
+            lst = self._list(list_type)
             key = self.key(list_type)
-            new_epoch = epoch + 1
+            epoch = lst.epoch + 1
             try:
-                with self._tx(), self._big_cache(len(live)):
-                    expired = self._expire(lid, now, new_epoch)
-                    expired += self._remove(lid, key, list_type, due, new_epoch)
-                    removed = self._remove(lid, key, list_type, sorted(remove_set), new_epoch)
+                with self._tx(), self._t.big_cache(len(live)):
+                    rows = self._t.rows_due(lst.lid, now)
+                    self._t.tombstone(lst.lid, rows, epoch)
+                    expired = len(rows) + self._remove(lst, key, list_type, due, epoch)
+                    removed = self._remove(lst, key, list_type, sorted(remove_set), epoch)
                     added, updated, unchanged = self._add(
-                        lid, key, list_type, labels, live, new_epoch, progress
+                        lst, key, list_type, live, epoch, progress
                     )
                     if not (expired or removed or added or updated):
                         raise _NoChange(unchanged)
-                    self._db.execute("UPDATE lists SET epoch=? WHERE id=?", (new_epoch, lid))
-                    c = self._commit(list_type, lid, new_epoch, labels, key)
+                    self._t.set_epoch(lst.lid, epoch)
+                    c = self._commit(list_type, replace(lst, epoch=epoch), key)
             except _NoChange as nc:
                 return ApplyReport(self.commitment(list_type), 0, 0, nc.unchanged, 0, 0)
             return ApplyReport(c, added, updated, unchanged, removed, expired)
@@ -395,96 +297,39 @@ class IndexStore:
     ) -> Commitment:
         """Re-evaluate every entry under ``key``; a new epoch whose commitment names it."""
         with self._lock:
-            lid, epoch, labels, _ = self._list(list_type)
-            new_epoch = epoch + 1
-            rows = self._db.execute(
-                "SELECT id_type, value, reason, listed_at, expires_at FROM entries WHERE list_id=?",
-                (lid,),
-            ).fetchall()
-            entries = [Entry(*row) for row in rows]
-            with self._tx(), self._big_cache(len(entries)):
-                self._db.execute("DELETE FROM entries WHERE list_id=?", (lid,))
-                self._db.execute("DELETE FROM tombstones WHERE list_id=?", (lid,))
-                self._db.execute(
-                    "UPDATE lists SET secret=?, epoch=?, key_epoch=? WHERE id=?",
-                    (key.secret, new_epoch, new_epoch, lid),
-                )
+            lst = self._list(list_type)
+            epoch = lst.epoch + 1
+            entries = [Entry(*row) for row in self._t.sources(lst.lid)]
+            with self._tx(), self._t.big_cache(len(entries)):
+                self._t.set_key(lst.lid, key.secret, epoch)
                 self._keys[list_type] = key
-                self._add(lid, key, list_type, labels, entries, new_epoch, progress)
-                return self._commit(list_type, lid, new_epoch, labels, key)
+                self._add(lst, key, list_type, entries, epoch, progress)
+                return self._commit(list_type, ListRow(lst.lid, epoch, lst.labels, epoch), key)
 
     # -- internals ------------------------------------------------------------------
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield
+            with self._t.transaction():
+                yield
         except BaseException:
-            self._db.execute("ROLLBACK")
-            # A rolled-back rotation must not leave its new key cached.
+            # A rolled-back rotation must not leave its new key in use.
             self._keys.clear()
             raise
-        self._db.execute("COMMIT")
 
-    def _sorted_rows(self, lid: int) -> Iterator[list[tuple[bytes, bytes]]]:
-        # (tag, label) in tag order, a few thousand rows at a time.
-        cur = self._db.execute(
-            "SELECT tag, label FROM entries WHERE list_id=? ORDER BY tag", (lid,)
-        )
-        while rows := cur.fetchmany(8192):
-            yield rows
-
-    def _commit(
-        self, list_type: str, lid: int, epoch: int, labels: bool, key: o.KeyPair
-    ) -> Commitment:
+    def _commit(self, list_type: str, lst: ListRow, key: o.KeyPair) -> Commitment:
         c, _ = commit_stream(
             list_type,
             key.key_id,
-            epoch,
-            LABEL_BYTES if labels else 0,
-            self._sorted_rows(lid),
+            lst.epoch,
+            LABEL_BYTES if lst.labels else 0,
+            self._t.sorted_records(lst.lid),
             self.registry.normaliser_version,
             want_bytes=False,
         )
-        self._db.execute(
-            "INSERT INTO commitments (list_id, epoch, body) VALUES (?, ?, ?)",
-            (lid, epoch, c.to_bytes()),
-        )
+        self._t.put_commitment(lst.lid, lst.epoch, c.to_bytes())
         return c
-
-    @contextmanager
-    def _big_cache(self, rows: int) -> Iterator[None]:
-        # Bulk inserts into the random-order tag and bucket indexes thrash a small page
-        # cache; give a big apply up to 256 MiB while it runs, then hand it back.
-        if rows < 50_000:
-            yield
-            return
-        self._db.execute("PRAGMA cache_size=-262144")
-        try:
-            yield
-        finally:
-            self._db.execute("PRAGMA cache_size=-16384")
-            self._db.execute("PRAGMA shrink_memory")
-
-    def _tombstone(self, lid: int, rows: Sequence[_Row], epoch: int) -> None:
-        self._db.executemany(
-            "INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",
-            [(lid, r.tag, r.label, r.added_epoch, epoch) for r in rows],
-        )
-        self._db.executemany("DELETE FROM entries WHERE id=?", [(r.rowid,) for r in rows])
-
-    def _expire(self, lid: int, now: int, epoch: int) -> int:
-        rows = [
-            _Row(*r)
-            for r in self._db.execute(
-                f"SELECT {_ROW_COLUMNS} FROM entries WHERE list_id=? "
-                "AND expires_at IS NOT NULL AND expires_at<=?",
-                (lid, now),
-            )
-        ]
-        self._tombstone(lid, rows, epoch)
-        return len(rows)
 
     def _tags(self, key: o.KeyPair, list_type: str, ids: Sequence[tuple[str, str]]) -> list[bytes]:
         items: list[IndexItem] = [(t, v, 0, None, None) for t, v in ids]
@@ -494,7 +339,7 @@ class IndexStore:
 
     def _remove(
         self,
-        lid: int,
+        lst: ListRow,
         key: o.KeyPair,
         list_type: str,
         ids: Sequence[tuple[str, str]],
@@ -502,51 +347,34 @@ class IndexStore:
     ) -> int:
         if not ids:
             return 0
-        rows = self._existing(lid, self._tags(key, list_type, ids))
-        self._tombstone(lid, list(rows.values()), epoch)
+        rows = self._t.rows_by_tag(lst.lid, self._tags(key, list_type, ids))
+        self._t.tombstone(lst.lid, list(rows.values()), epoch)
         return len(rows)
-
-    def _existing(self, lid: int, tags: Sequence[bytes]) -> dict[bytes, _Row]:
-        found: dict[bytes, _Row] = {}
-        for i in range(0, len(tags), 500):
-            part = tags[i : i + 500]
-            q = ",".join("?" * len(part))
-            for row in self._db.execute(
-                f"SELECT {_ROW_COLUMNS} FROM entries WHERE list_id=? AND tag IN ({q})",
-                (lid, *part),
-            ):
-                r = _Row(*row)
-                found[r.tag] = r
-        return found
 
     def _add(
         self,
-        lid: int,
+        lst: ListRow,
         key: o.KeyPair,
         list_type: str,
-        labels: bool,
         entries: Sequence[Entry],
         epoch: int,
         progress: Progress | None,
     ) -> tuple[int, int, int]:
         added = updated = unchanged = 0
-        total = len(entries)
         done = 0
+        lid = lst.lid
         # An empty list cannot hold any of these yet: skip the per-chunk lookups.
-        fresh = (
-            self._db.execute("SELECT 1 FROM entries WHERE list_id=? LIMIT 1", (lid,)).fetchone()
-            is None
-        )
+        fresh = self._t.is_empty(lid)
         items: list[IndexItem] = [
             (e.id_type, e.value, e.reason, e.listed_at, e.expires_at) for e in entries
         ]
-        lb = LABEL_BYTES if labels else 0
-        version = self.registry.normaliser_version
+        lb = LABEL_BYTES if lst.labels else 0
         # Columns of the rows to insert, zipped per chunk (in C, not row by row).
         cols = list(zip(*items, strict=True)) if items else [()] * 5
-        for tags, sealed, bucket_bytes in par.index_stream(
-            key, list_type, version, labels, items, pool=self._pool
-        ):
+        stream = par.index_stream(
+            key, list_type, self.registry.normaliser_version, lst.labels, items, pool=self._pool
+        )
+        for tags, sealed, bucket_bytes in stream:
             buckets = array("I")
             buckets.frombytes(bucket_bytes)
             n = len(buckets)
@@ -563,41 +391,18 @@ class IndexStore:
                     strict=True,
                 )
             )
-            stale: list[_Row] = []
+            stale: list[Row] = []
             if not fresh:
-                rows, stale, same = _changes(self._existing(lid, chunk_tags), rows)
+                rows, stale, same = split_changes(self._t.rows_by_tag(lid, chunk_tags), rows)
                 unchanged += same
-                self._tombstone(lid, stale, epoch)
+                self._t.tombstone(lid, stale, epoch)
             updated += len(stale)
             added += len(rows) - len(stale)
-            self._db.executemany(
-                "INSERT INTO entries (list_id, tag, label, bucket, id_type, value, reason, "
-                "listed_at, expires_at, added_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            self._t.insert(rows)
             done += n
             if progress is not None:
-                progress(done, total)
+                progress(done, len(items))
         return added, updated, unchanged
-
-
-def _changes(
-    old: dict[bytes, _Row], rows: list[tuple[Any, ...]]
-) -> tuple[list[tuple[Any, ...]], list[_Row], int]:
-    # Split new rows against what is stored: rows to insert, stored rows they replace,
-    # and how many are exact repeats (same label and fields) to leave alone.
-    keep: list[tuple[Any, ...]] = []
-    stale: list[_Row] = []
-    same = 0
-    for row in rows:
-        prev = old.get(row[1])
-        if prev is not None:
-            if prev.label == row[2] and prev.meta == row[6:9]:
-                same += 1
-                continue
-            stale.append(prev)
-        keep.append(row)
-    return keep, stale, same
 
 
 def _check_fields(e: Entry) -> None:

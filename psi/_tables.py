@@ -1,0 +1,301 @@
+"""The SQL of the index store: schema and row access, nothing about OPRFs or epochs' rules.
+
+Tables:
+
+- ``lists``: one row per published list type: its key, whether it has labels, the
+  current epoch and the epoch its current key started (deltas cannot cross a key).
+- ``entries``: one row per listed identifier: the 16-byte tag, the sealed label, the
+  32-bit bucket key, the normalised entry itself (for rebuilds under a new key) and the
+  epoch it was added in. Rows are appended (rowid order) and found through narrow
+  indexes on (list, tag), (list, bucket), (list, added epoch) and (list, expiry), which
+  keeps bulk loads cheap.
+- ``tombstones``: removed records (tag, label, epochs), from which deltas are served.
+- ``commitments``: the encoded commitment of every epoch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psi._errors import StoreError
+
+__all__ = ["SCHEMA_VERSION", "ListRow", "Row", "Tables", "split_changes"]
+
+SCHEMA_VERSION = "2"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS lists (
+    id INTEGER PRIMARY KEY,
+    list_type TEXT NOT NULL UNIQUE,
+    secret BLOB NOT NULL,
+    labels INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    key_epoch INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY,
+    list_id INTEGER NOT NULL,
+    tag BLOB NOT NULL,
+    label BLOB NOT NULL,
+    bucket INTEGER NOT NULL,
+    id_type TEXT NOT NULL,
+    value TEXT NOT NULL,
+    reason INTEGER NOT NULL,
+    listed_at INTEGER,
+    expires_at INTEGER,
+    added_epoch INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS entries_tag ON entries (list_id, tag);
+CREATE INDEX IF NOT EXISTS entries_bucket ON entries (list_id, bucket);
+CREATE INDEX IF NOT EXISTS entries_added ON entries (list_id, added_epoch);
+CREATE INDEX IF NOT EXISTS entries_expiry ON entries (list_id, expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tombstones (
+    list_id INTEGER NOT NULL,
+    tag BLOB NOT NULL,
+    label BLOB NOT NULL,
+    added_epoch INTEGER NOT NULL,
+    removed_epoch INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tombstones_epoch ON tombstones (list_id, removed_epoch);
+CREATE TABLE IF NOT EXISTS commitments (
+    list_id INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (list_id, epoch)
+);
+"""
+
+_ROW_COLUMNS = "id, tag, label, added_epoch, reason, listed_at, expires_at"
+_INSERT = (
+    "INSERT INTO entries (list_id, tag, label, bucket, id_type, value, reason, "
+    "listed_at, expires_at, added_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """An entry as stored, for tombstoning and for telling updates from repeats."""
+
+    rowid: int
+    tag: bytes
+    label: bytes
+    added_epoch: int
+    reason: int
+    listed_at: int | None
+    expires_at: int | None
+
+    @property
+    def meta(self) -> tuple[int, int | None, int | None]:
+        return self.reason, self.listed_at, self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """A published list: its row id, current epoch, labels flag and key's first epoch."""
+
+    lid: int
+    epoch: int
+    labels: bool
+    key_epoch: int
+
+
+class Tables:
+    """Row access for one SQLite file; callers serialise use (``IndexStore`` holds a lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        row = self.db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        elif row[0] != SCHEMA_VERSION:
+            raise StoreError(f"index store schema {row[0]} is not {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @contextmanager
+    def big_cache(self, rows: int) -> Iterator[None]:
+        """Up to 256 MiB of page cache for a bulk load, given back afterwards.
+
+        Inserts into the random-order tag and bucket indexes thrash a small cache.
+        """
+        if rows < 50_000:
+            yield
+            return
+        self.db.execute("PRAGMA cache_size=-262144")
+        try:
+            yield
+        finally:
+            self.db.execute("PRAGMA cache_size=-16384")
+            self.db.execute("PRAGMA shrink_memory")
+
+    # -- lists ---------------------------------------------------------------------
+
+    def list_row(self, list_type: str) -> ListRow | None:
+        row = self.db.execute(
+            "SELECT id, epoch, labels, key_epoch FROM lists WHERE list_type=?", (list_type,)
+        ).fetchone()
+        return None if row is None else ListRow(int(row[0]), int(row[1]), bool(row[2]), int(row[3]))
+
+    def list_types(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT list_type FROM lists ORDER BY 1")]
+
+    def secret(self, lid: int) -> bytes:
+        return bytes(self.db.execute("SELECT secret FROM lists WHERE id=?", (lid,)).fetchone()[0])
+
+    def add_list(self, list_type: str, secret: bytes, labels: bool) -> int:
+        cur = self.db.execute(
+            "INSERT INTO lists (list_type, secret, labels, epoch, key_epoch) "
+            "VALUES (?, ?, ?, 0, 0)",
+            (list_type, secret, int(labels)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def set_epoch(self, lid: int, epoch: int) -> None:
+        self.db.execute("UPDATE lists SET epoch=? WHERE id=?", (epoch, lid))
+
+    def set_key(self, lid: int, secret: bytes, epoch: int) -> None:
+        # A new key starts a new index: old rows and tombstones go.
+        self.db.execute("DELETE FROM entries WHERE list_id=?", (lid,))
+        self.db.execute("DELETE FROM tombstones WHERE list_id=?", (lid,))
+        self.db.execute(
+            "UPDATE lists SET secret=?, epoch=?, key_epoch=? WHERE id=?",
+            (secret, epoch, epoch, lid),
+        )
+
+    # -- commitments -----------------------------------------------------------------
+
+    def put_commitment(self, lid: int, epoch: int, body: bytes) -> None:
+        self.db.execute("INSERT INTO commitments VALUES (?, ?, ?)", (lid, epoch, body))
+
+    def commitment(self, lid: int, epoch: int) -> bytes | None:
+        row = self.db.execute(
+            "SELECT body FROM commitments WHERE list_id=? AND epoch=?", (lid, epoch)
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # -- entries ---------------------------------------------------------------------
+
+    def count(self, lid: int) -> int:
+        return int(
+            self.db.execute("SELECT count(*) FROM entries WHERE list_id=?", (lid,)).fetchone()[0]
+        )
+
+    def is_empty(self, lid: int) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM entries WHERE list_id=? LIMIT 1", (lid,)).fetchone()
+            is None
+        )
+
+    def sources(self, lid: int) -> list[tuple[str, str, int, int | None, int | None]]:
+        """The normalised entries themselves, for a rebuild under a new key."""
+        return self.db.execute(
+            "SELECT id_type, value, reason, listed_at, expires_at FROM entries WHERE list_id=?",
+            (lid,),
+        ).fetchall()
+
+    def sorted_records(self, lid: int) -> Iterator[list[tuple[bytes, bytes]]]:
+        """(tag, label) in tag order, a few thousand rows at a time."""
+        cur = self.db.execute("SELECT tag, label FROM entries WHERE list_id=? ORDER BY tag", (lid,))
+        while rows := cur.fetchmany(8192):
+            yield rows
+
+    def rows_by_tag(self, lid: int, tags: Sequence[bytes]) -> dict[bytes, Row]:
+        found: dict[bytes, Row] = {}
+        for i in range(0, len(tags), 500):
+            part = tags[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for r in self.db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM entries WHERE list_id=? AND tag IN ({marks})",
+                (lid, *part),
+            ):
+                row = Row(*r)
+                found[row.tag] = row
+        return found
+
+    def rows_due(self, lid: int, now: int) -> list[Row]:
+        """Entries whose expiry is at or before ``now``."""
+        return [
+            Row(*r)
+            for r in self.db.execute(
+                f"SELECT {_ROW_COLUMNS} FROM entries WHERE list_id=? "
+                "AND expires_at IS NOT NULL AND expires_at<=?",
+                (lid, now),
+            )
+        ]
+
+    def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows as ``(list_id, tag, label, bucket, id_type, value, reason, listed_at,
+        expires_at, added_epoch)``."""
+        self.db.executemany(_INSERT, rows)
+
+    def tombstone(self, lid: int, rows: Sequence[Row], epoch: int) -> None:
+        """Move ``rows`` from the entries to the tombstones, as removed in ``epoch``."""
+        self.db.executemany(
+            "INSERT INTO tombstones VALUES (?, ?, ?, ?, ?)",
+            [(lid, r.tag, r.label, r.added_epoch, epoch) for r in rows],
+        )
+        self.db.executemany("DELETE FROM entries WHERE id=?", [(r.rowid,) for r in rows])
+
+    def delta(
+        self, lid: int, since: int
+    ) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+        """(removed, added) records between epoch ``since`` and now."""
+        removed = self.db.execute(
+            "SELECT tag, label FROM tombstones WHERE list_id=? AND removed_epoch>? "
+            "AND added_epoch<=?",
+            (lid, since, since),
+        ).fetchall()
+        added = self.db.execute(
+            "SELECT tag, label FROM entries WHERE list_id=? AND added_epoch>?", (lid, since)
+        ).fetchall()
+        return removed, added
+
+    def bucket(self, lid: int, lo: int, hi: int) -> list[tuple[bytes, bytes]]:
+        return self.db.execute(
+            "SELECT tag, label FROM entries WHERE list_id=? AND bucket BETWEEN ? AND ?",
+            (lid, lo, hi),
+        ).fetchall()
+
+
+def split_changes(
+    old: dict[bytes, Row], rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[Row], int]:
+    """Split new rows against what is stored.
+
+    Returns the rows to insert, the stored rows they replace, and how many new rows are
+    exact repeats (same label and fields) to leave alone.
+    """
+    keep: list[tuple[Any, ...]] = []
+    stale: list[Row] = []
+    same = 0
+    for row in rows:
+        prev = old.get(row[1])
+        if prev is not None:
+            if prev.label == row[2] and prev.meta == row[6:9]:
+                same += 1
+                continue
+            stale.append(prev)
+        keep.append(row)
+    return keep, stale, same
