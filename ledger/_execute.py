@@ -126,12 +126,15 @@ class BlockExecutor:
 
     def execute(self, tx: bytes | SignedTransaction, index: int) -> TxResult:
         """Apply one transaction if it is valid; the result says what happened."""
-        raw = tx if isinstance(tx, bytes) else tx.raw
-        tx_id = hashlib.sha256(raw).digest()
-        try:
-            stx = decode_transaction(raw) if isinstance(tx, bytes) else tx
-        except EncodingError as exc:
-            return TxResult(index, tx_id, False, f"malformed transaction: {exc}")
+        if isinstance(tx, bytes):
+            try:
+                stx = decode_transaction(tx)
+            except EncodingError as exc:
+                tx_id = hashlib.sha256(tx).digest()
+                return TxResult(index, tx_id, False, f"malformed transaction: {exc}")
+        else:
+            stx = tx
+        tx_id = stx.tx_id
         t = stx.tx
         overlay = Overlay(self._block)
         parties: tuple[str, ...] = ()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -88,10 +88,10 @@ class SignedTransaction:
     payload: bytes
     signature: bytes
     tx: Transaction
+    tx_id: bytes = field(init=False, compare=False)  # SHA-256 of ``raw``, computed once
 
-    @property
-    def tx_id(self) -> bytes:
-        return hashlib.sha256(self.raw).digest()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tx_id", hashlib.sha256(self.raw).digest())
 
 
 def _field(mapping: Mapping[str, Any], name: str, kind: type) -> Any:
