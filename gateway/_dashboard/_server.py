@@ -146,7 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
             query_token=query_token,
         )
         if decision.status == 303:
-            target = parts.path + ("?" + urlencode(params) if params else "")
+            # Always a path on this server: "//host" would send the browser elsewhere.
+            target = "/" + parts.path.lstrip("/") + ("?" + urlencode(params) if params else "")
             self._send(
                 _Response(
                     303,

@@ -162,6 +162,23 @@ def test_numbers_match_the_ledger(demo: Demo, page: Any) -> None:
     _goto(page, base + "/credits")
     first_row = page.locator("#journal tbody tr").first.locator("td")
     assert first_row.nth(6).inner_text() == expected["balance"]
+    # Settlement so far: this epoch's net charges and the base grant for one list type.
+    with demo.store("bank-a") as store:
+        state = store.state()
+        grant = state.get("gov.params", "credits.grant")
+        index = state.get("pub.index", "bank-a/transaction_fraud")
+    assert isinstance(grant, int) and isinstance(index, dict)
+    _goto(page, base + "/ranking")
+    cells = page.locator("#provisional-entries tr", has_text="bank-a").locator("td")
+    assert cells.nth(1).inner_text() == _credits(grant)
+    assert cells.nth(4).inner_text() == expected["charges"]
+    assert page.locator("#ranking tbody tr").count() == 3
+    # Index status: what the ledger says was published, and what was imported.
+    _goto(page, base + "/lists")
+    cells = page.locator("#lists tr", has_text="transaction_fraud").locator("td")
+    assert cells.nth(3).inner_text() == str(index["epoch"])
+    assert cells.nth(4).inner_text() == str(index["size"])
+    assert cells.nth(8).inner_text() == str(index["size"])
 
 
 def _rows(tab: Any) -> list[str]:
