@@ -32,6 +32,7 @@ from gateway._peers import PeerChannels, open_channel
 from gateway._querier import Querier
 from gateway._recorder import Recorder
 from gateway._registry import consortium_registry
+from gateway._scenarios import ScenarioAdminService, add_scenario_admin
 from gateway._server import (
     RunningServer,
     add_admin,
@@ -50,11 +51,18 @@ from ledger import (
     get_member,
     list_types,
 )
-from psi import IndexStore, encode_elements
+from psi import IndexStore, default_pool, encode_elements
 
 __all__ = ["Node"]
 
 _log = logging.getLogger("riskshare.gateway.node")
+
+
+def _warm_pool() -> None:
+    # The querier blinds and verifies large batches on psi's processes; start them now.
+    pool = default_pool()
+    if pool is not None:
+        pool.warm()
 
 
 class Node:
@@ -102,12 +110,16 @@ class Node:
         self.recorder = Recorder(
             self.member_id, self.store, self.local, self.submitter, config.index_path, metrics
         )
-        self.peers = PeerChannels(credentials, self.store)
-        self.snapshots = SnapshotBook(config.snapshot_dir, self.store, self.peers)
+        # Queries read the ledger through their own connection, so they never wait
+        # behind the lock the replica holds while it commits a block (SQLite's WAL
+        # lets readers run beside the writer).
+        self.reader = Store(config.ledger_path)
+        self.peers = PeerChannels(credentials, self.reader)
+        self.snapshots = SnapshotBook(config.snapshot_dir, self.reader, self.peers)
         self.querier = Querier(
             member_id=self.member_id,
             signing_key=credentials.signing_key,
-            store=self.store,
+            store=self.reader,
             local=self.local,
             peers=self.peers,
             snapshots=self.snapshots,
@@ -169,6 +181,9 @@ class Node:
                     [add_ledger(service)],
                     requests_per_second=max(1000.0, self.config.limits.requests_per_second),
                     burst_seconds=self.config.limits.burst_seconds,
+                    # Every follower holds two streams (blocks, checkpoints), each a
+                    # server thread for its whole life; leave room for submissions.
+                    threads=max(self.config.gateway.threads, 64),
                     reuse_port=False,
                     metrics=self.metrics,
                 )
@@ -177,9 +192,13 @@ class Node:
             self.follower.start()
         if admin:
             self._servers.append(
-                start_admin_server(self.config.admin_socket, [add_admin(AdminService(self))])
+                start_admin_server(
+                    self.config.admin_socket,
+                    [add_admin(AdminService(self)), add_scenario_admin(ScenarioAdminService(self))],
+                )
             )
         self._threads = [
+            threading.Thread(target=_warm_pool, name="warm-pool", daemon=True),
             threading.Thread(target=self._record_loop, name="recorder", daemon=True),
             threading.Thread(target=self._snapshot_loop, name="snapshots", daemon=True),
         ]
@@ -211,6 +230,7 @@ class Node:
         self.querier.close()
         self.peers.close()
         self.local.close()
+        self.reader.close()
         self.store.close()
 
     def _record_once(self, *, publish: bool) -> None:

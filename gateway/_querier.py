@@ -24,6 +24,7 @@ Nothing here logs or returns an identifier except in the querier's own result.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,16 @@ class Querier:
         self._metrics = metrics
         self._refunds = refunds
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ask")
+        self._seq_lock = threading.Lock()
+        self._seq = 0
+
+    def _next_seq(self) -> int:
+        # Request ids, not sequence numbers, make receipts unique; the sequence only
+        # orders one querier's requests, so a clock-seeded counter in memory keeps it
+        # increasing across restarts without a disk write on every query.
+        with self._seq_lock:
+            self._seq = max(self._seq + 1, time.time_ns() // 1000)
+            return self._seq
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -281,7 +292,7 @@ class Querier:
             legal_basis=self._legal_basis,
             consent_ref=None,
             blinded_digest=pending.digest(),
-            seq=self._local.next_counter("request_seq", 1),
+            seq=self._next_seq(),
             time=time.time_ns() // 1_000_000,
             normaliser_version=normaliser,
         )

@@ -28,10 +28,13 @@ from gateway._ledger_service import LedgerService
 from gateway._localstate import LocalState
 from gateway._log import setup_logging
 from gateway._ratelimit import RateLimiter
+from gateway._registry import consortium_registry
 from gateway._responder import PsiService
+from gateway._scenarios import ScenarioPeerService, add_scenarios
 from gateway._server import RunningServer, add_ledger, add_psi, start_public_server
 from gateway._tls import probe_refuses_tls12
 from ledger import Store
+from psi import default_pool
 
 __all__ = ["PublicPort", "main", "start_public_port"]
 
@@ -91,11 +94,18 @@ def start_public_port(
         metrics=metrics,
     )
     ledger_service = LedgerService(store)
+    scenario_service = ScenarioPeerService(
+        member_id=credentials.member_id,
+        signing_key=credentials.signing_key,
+        store=store,
+        registry=consortium_registry(),
+        data_dir=config.member.data_dir,
+    )
     server = start_public_server(
         credentials,
         listen or config.gateway.listen,
         StoreMembership(store),
-        [add_psi(psi_service), add_ledger(ledger_service)],
+        [add_psi(psi_service), add_ledger(ledger_service), add_scenarios(scenario_service)],
         requests_per_second=limits.requests_per_second,
         burst_seconds=limits.burst_seconds,
         threads=config.gateway.threads,
@@ -119,6 +129,12 @@ def _probe(config: Config, port: int) -> None:
         passphrase=config.passphrase,
     ):
         raise GatewayError("the consortium port accepted a TLS 1.2 handshake; refusing to serve")
+
+
+def _warm_pool() -> None:
+    pool = default_pool()
+    if pool is not None:
+        pool.warm()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     print(f"READY {port.port}", flush=True)
+    # Spawn psi's evaluation processes now, not inside the first large batch's deadline.
+    threading.Thread(target=_warm_pool, name="warm-pool", daemon=True).start()
     while not stopping.wait(1.0):
         if os.getppid() == 1:  # the supervisor died without telling us
             break

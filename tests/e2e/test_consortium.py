@@ -115,9 +115,9 @@ def _settled(run: Running, expected: set[str]) -> None:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     root: Path = tmp_path_factory.mktemp("e2e")
-    net = create_local_consortium(root, list(LISTS), workers=2)
+    net = create_local_consortium(root, list(LISTS), workers=1)
     # bank-a allows 4000 elements per second (burst 1 s): the rate-limit case below.
-    # It also serves Prometheus metrics, aggregated over its two workers.
+    # It runs two workers and serves Prometheus metrics aggregated over both.
     config = net.members["bank-a"].config_path
     metrics_port = free_ports(1)[0]
     config.write_text(
@@ -125,6 +125,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         .replace(
             "elements_per_second = 200000.0", "elements_per_second = 4000.0\nburst_seconds = 1.0"
         )
+        .replace("workers = 1", "workers = 2")
         .replace(
             "grace_seconds = 2.0",
             f'grace_seconds = 2.0\nmetrics_listen = "127.0.0.1:{metrics_port}"',
