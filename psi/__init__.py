@@ -19,6 +19,7 @@ Keys and evaluation (RFC 9497, VOPRF mode)::
     evaluate_batch(key, blinded, rng, pool=...) -> (evaluated, proof)
     blind_batch(inputs, rng) -> (blinds, blinded)
     finalize_batch(inputs, blinds, blinded, evaluated, proof, public_key) -> outputs
+    verify_evaluation(public_key, blinded, evaluated, proof)   # third party, no blinds
     WorkerPool(processes), set_default_pool(pool)  # batches >= 256 use worker processes
 
 Identifiers (registries are data; defaults per DESIGN §7)::
@@ -72,7 +73,7 @@ are on (the label must also open). Bucket mode additionally reveals ``bits`` bit
 ``SHA-256(domain | identifier)``; the responder refuses any bucket under 4096 entries.
 """
 
-from psi._api import bucket_bits_for, evaluate
+from psi._api import bucket_bits_for, evaluate, verify_evaluation
 from psi._demo import DemoQuery, DemoReport, membership_demo
 from psi._errors import (
     BucketTooSmall,
@@ -161,5 +162,6 @@ __all__ = [
     "prepare_query",
     "prf_input",
     "set_default_pool",
+    "verify_evaluation",
     "verify_inclusion",
 ]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from psi import _group as g
 from psi import _oprf as o
+from psi._errors import ProtocolError
 from psi._store import MIN_BUCKET
 
-__all__ = ["bucket_bits_for", "evaluate"]
+__all__ = ["bucket_bits_for", "evaluate", "verify_evaluation"]
 
 
 def evaluate(key: o.KeyPair, data: bytes) -> bytes:
@@ -28,3 +32,20 @@ def bucket_bits_for(size: int) -> int:
     while bits < 32 and size >> (bits + 1) >= 2 * MIN_BUCKET:
         bits += 1
     return bits
+
+
+def verify_evaluation(
+    public_key: bytes, blinded: Sequence[bytes], evaluated: Sequence[bytes], proof: bytes
+) -> None:
+    """Check a responder's answer to a blinded batch (RFC 9497 VerifyProof, VOPRF mode).
+
+    For third parties (a ledger rule arbitrating a refund claim) who hold the request,
+    the answer and the responder's public key but no blinds. Raises ``ProtocolError``
+    if any element or the proof is malformed, or the proof does not verify.
+    """
+    if not blinded or len(blinded) != len(evaluated) or len(blinded) > o.MAX_BATCH:
+        raise ProtocolError("the answer does not evaluate every blinded element")
+    pk = g.deserialize_element(public_key)
+    elements = [g.deserialize_element(e) for e in (*blinded, *evaluated)]
+    n = len(blinded)
+    o.verify_proof(g.GENERATOR, pk, elements[:n], elements[n:], proof, o.Mode.VOPRF)

@@ -36,6 +36,9 @@ __all__ = [
 ]
 
 PARALLEL_MIN = 256
+# A batch is cut into this many chunks per worker, so that a worker slowed down by
+# other load on a shared machine leaves less of the batch waiting on it.
+_CHUNKS_PER_WORKER = 4
 _T = TypeVar("_T")
 
 
@@ -162,7 +165,7 @@ def evaluate_batch(
     else:
         futures = [
             p.submit(w.eval_chunk, key.secret, seed, a, b"".join(blinded[a:b]), int(mode))
-            for a, b in _ranges(n, p.processes)
+            for a, b in _ranges(n, _CHUNKS_PER_WORKER * p.processes)
         ]
         parts = [f.result() for f in futures]
     evaluated = [e for d, _ in parts for e in w.split32(d)]
@@ -190,7 +193,7 @@ def blind_batch(
         return blinds, o.blind_with(inputs, blinds, o.Mode.VOPRF)
     futures = [
         p.submit(w.blind_chunk, list(inputs[a:b]), b"".join(blinds[a:b]), mode)
-        for a, b in _ranges(n, p.processes)
+        for a, b in _ranges(n, _CHUNKS_PER_WORKER * p.processes)
     ]
     return blinds, [e for f in futures for e in w.split32(f.result())]
 
@@ -227,7 +230,7 @@ def finalize_batch(
             b"".join(evaluated[a:b]),
             int(mode),
         )
-        for a, b in _ranges(n, 1 if p is None else p.processes)
+        for a, b in _ranges(n, 1 if p is None else _CHUNKS_PER_WORKER * p.processes)
     ]
     if p is None:
         parts = [w.unblind_chunk(*a) for a in args]

@@ -197,6 +197,9 @@ def bucket_lookup(answer: bytes, out: QueryOutput, commitment: Commitment) -> Hi
 
     The answer must name the commitment's list, key and epoch. A bucket answer carries
     full 16-byte tags, so a chance match has probability about (bucket size) / 2^128.
+    Unlike a snapshot, a bucket answer cannot be checked for completeness against the
+    commitment (its tags are a slice in bucket order, the root is over tag order): a
+    responder could leave an entry out. Snapshot mode is the default for that reason.
     """
     a = BucketAnswer.from_bytes(answer)
     _check_output(commitment, out)

@@ -89,7 +89,10 @@ def unblind_chunk(
     output, so outputs computed here from a bad answer are discarded.
     """
     c = split32(blinded)
-    d = [g.deserialize_element(e) for e in split32(evaluated)]
+    # The server's elements are validated by the scalar multiplications themselves:
+    # libsodium rejects a non-canonical encoding, and an identity input gives an
+    # identity result, which it refuses too. Both become ProtocolError in _group.
+    d = split32(evaluated)
     m, z = o.composite_terms(seed, start, c, d, o.Mode(mode), with_z=True)
     inverses = _batch_invert(split32(blinds))
     outputs = [

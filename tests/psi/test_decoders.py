@@ -24,6 +24,7 @@ from psi import (
     decode_elements,
     finalize_batch,
     prepare_query,
+    verify_evaluation,
 )
 from psi import _group as g
 from psi import _oprf as o
@@ -252,3 +253,20 @@ def test_batch_shape_errors(world: World) -> None:
         world.store.evaluate(LT, [], det_rng(b"e"))
     with pytest.raises(ProtocolError):
         world.store.evaluate(LT, [world.pending.blinded[0]] * (o.MAX_BATCH + 1), det_rng(b"e"))
+
+
+def test_third_party_verification(world: World) -> None:
+    # What a ledger rule checks: the answer against the committed key, without blinds.
+    pk = world.store.public_key(LT)
+    blinded = list(world.pending.blinded)
+    verify_evaluation(pk, blinded, world.evaluated, world.proof)
+    for bad in (
+        (key(3).public, blinded, world.evaluated, world.proof),
+        (pk, blinded, world.evaluated[::-1], world.proof),
+        (pk, blinded[:1], world.evaluated[:1], world.proof),
+        (pk, blinded, [world.evaluated[0], bytes(32)], world.proof),
+        (pk, [], [], world.proof),
+        (pk, blinded, world.evaluated, world.proof[:63] + b"\x00"),
+    ):
+        with pytest.raises(ProtocolError):
+            verify_evaluation(*bad)
