@@ -56,7 +56,7 @@ class PsiIndexSink:
                 Label.from_times(e.reason_code or 0, e.listed_at, e.expires_at)
             for k in removes:
                 registry.check(list_type, k.id_type, k.value)
-        except PsiError as exc:
+        except (PsiError, ValueError, OverflowError) as exc:
             raise IndexBindingError(f"the index refuses the {list_type} change: {exc}") from exc
 
     def apply(

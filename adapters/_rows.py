@@ -30,7 +30,7 @@ from adapters._mask import mask, scrub
 from adapters._model import EntryKey, ListTypePolicy, Reject, SourceRow
 from adapters._normalise import fold, normalise
 
-__all__ = ["RowConverter", "parse_time"]
+__all__ = ["MAX_TIME", "RowConverter", "parse_time"]
 
 _REASON = re.compile(r"[0-9]{1,5}", re.ASCII)
 _MAX_REASON = 0xFFFF
@@ -41,6 +41,7 @@ _FALSE = frozenset({"", "0", "false", "f", "no", "n"})
 _INT_IDS = frozenset({"phone", "bank_card"})
 _COMPACT_DATE = re.compile(r"[0-9]{8}", re.ASCII)
 _EPOCH = datetime(1970, 1, 1)
+MAX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 _SECOND = timedelta(seconds=1)
 
 
@@ -51,7 +52,21 @@ def _show(value: object) -> str:
 
 
 def parse_time(value: object, zone: tzinfo) -> int | None:
-    """Unix seconds for a timestamp cell; ``None`` for an empty one; raises Rejected."""
+    """Unix seconds for a timestamp cell; ``None`` for an empty one; raises Rejected.
+
+    Times before 1970 or after 9999 are refused: no listing is that old, and the index
+    label cannot carry them.
+    """
+    try:
+        seconds = _parse_time(value, zone)
+    except (OverflowError, ValueError):
+        raise Rejected("bad_time", "not a representable time") from None
+    if seconds is not None and not 0 <= seconds <= MAX_TIME:
+        raise Rejected("bad_time", "outside 1970-9999")
+    return seconds
+
+
+def _parse_time(value: object, zone: tzinfo) -> int | None:
     if value is None:
         return None
     kind = type(value)
@@ -263,6 +278,10 @@ class RowConverter:
             expires_at = (cell - _EPOCH) // _SECOND
         else:
             expires_at = self._time("expires_at", values)
+        for label, seconds in (("listed_at", listed_at), ("expires_at", expires_at)):
+            if seconds is not None and not 0 <= seconds <= MAX_TIME:
+                raw, col = self._get(label, values)
+                raise _Bad(col, raw, "bad_time", "outside 1970-9999")
         if listed_at is not None and expires_at is not None and expires_at <= listed_at:
             raw, col = self._get("expires_at", values)
             raise _Bad(col, raw, "expiry_before_listing", "expires_at is not after listed_at")

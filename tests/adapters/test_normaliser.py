@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from adapters import ID_TYPES, NORMALISER_VERSION, Rejected, fold, normalise
 from adapters._normalise import cn_id_check_char, luhn_valid
+from psi import DEFAULT_REGISTRY
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "normaliser"
 
@@ -140,6 +141,8 @@ def test_decorated_valid_identifiers_normalise_to_their_canonical_form(
     id_type, shown, canonical = case
     assert normalise(id_type, shown) == canonical
     assert normalise(id_type, canonical) == canonical
+    # psi refuses anything not in normalised shape; every normal form must pass.
+    DEFAULT_REGISTRY.check("transaction_fraud", id_type, canonical)
 
 
 _RANDOM = st.tuples(
@@ -158,6 +161,7 @@ def test_idempotent(case: tuple[str, str]) -> None:
         return
     assert normalise(id_type, once) == once
     assert once.isascii()
+    DEFAULT_REGISTRY.check("transaction_fraud", id_type, once)
 
 
 @given(st.sampled_from(sorted(ID_TYPES)), st.text(max_size=60))
