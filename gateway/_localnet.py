@@ -113,8 +113,12 @@ def create_local_consortium(
     name: str = "Local consortium",
     params: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> LocalConsortium:
-    """Create CA, keys, genesis and configs for an orderer plus ``member_ids``."""
+    """Create CA, keys, genesis and configs for an orderer plus ``member_ids``.
+
+    Every member has role ``member`` unless ``roles`` names another (``observer``).
+    """
     now = dt.datetime.now(dt.UTC)
     init_consortium(root / "consortium", name, now=now, params=dict(params or {}))
     ca = load_ca(root / "consortium" / "ca")
@@ -124,7 +128,7 @@ def create_local_consortium(
     for member_id, port in zip(ids, ports, strict=True):
         member = LocalMember(
             member_id=member_id,
-            role="orderer" if member_id == ORDERER else "member",
+            role="orderer" if member_id == ORDERER else (roles or {}).get(member_id, "member"),
             member_dir=root / "members" / member_id,
             data_dir=root / "data" / member_id,
             config_path=root / "config" / f"{member_id}.toml",

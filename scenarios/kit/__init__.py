@@ -68,6 +68,7 @@ from scenarios.kit._machine import (
     build_contract,
     parse_body,
 )
+from scenarios.kit._money import format_minor, format_rate, parse_minor, parse_rate_ppm
 from scenarios.kit._rules import Post, Rule, Severity, evaluate
 from scenarios.kit._schema import ID_PATTERN, Bytes, Date, Enum, Field, Int, ListOf, Schema, Str
 
@@ -127,8 +128,12 @@ __all__ = [
     "evaluate_fingerprints",
     "fingerprint_input",
     "finish_fingerprints",
+    "format_minor",
+    "format_rate",
     "parse_body",
     "parse_date",
+    "parse_minor",
+    "parse_rate_ppm",
     "registry_member",
     "request_fingerprints",
     "use_receipt",

@@ -39,6 +39,7 @@ from ledger import (
     require_member_signature,
 )
 from psi import key_id
+from scenarios.kit._schema import ID_PATTERN
 from token_incentive import MessageError, SignedReceipt, SignedRequest
 
 __all__ = [
@@ -193,6 +194,12 @@ def use_receipt(
     state.put(used_table, receipt, {"member": member, "at": now})
 
 
+def _param_check(params: Mapping[str, Any]) -> None:
+    named = params.get("fpreg.registry")
+    if named is not None and not (isinstance(named, str) and ID_PATTERN.fullmatch(named)):
+        raise ContractError("fpreg.registry must name a member id")
+
+
 FPREG = _Contract(
     "fpreg",
     frozenset({KEYS, RECEIPTS}),
@@ -201,6 +208,7 @@ FPREG = _Contract(
         "fpreg.set_key": frozenset({"member", "observer"}),
         "fpreg.receipt": frozenset({"member", "observer"}),
     },
+    param_check=_param_check,
     parties=_parties,
     signed_payloads=_signed_payloads,
 )

@@ -1,0 +1,117 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CosignRequest(_message.Message):
+    __slots__ = ("kind", "object", "version", "payload", "min_height")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    MIN_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    object: str
+    version: int
+    payload: bytes
+    min_height: int
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., version: _Optional[int] = ..., payload: _Optional[bytes] = ..., min_height: _Optional[int] = ...) -> None: ...
+
+class CosignResponse(_message.Message):
+    __slots__ = ("signature",)
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    signature: bytes
+    def __init__(self, signature: _Optional[bytes] = ...) -> None: ...
+
+class FingerprintEvaluation(_message.Message):
+    __slots__ = ("signed_request", "blinded")
+    SIGNED_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    BLINDED_FIELD_NUMBER: _ClassVar[int]
+    signed_request: bytes
+    blinded: bytes
+    def __init__(self, signed_request: _Optional[bytes] = ..., blinded: _Optional[bytes] = ...) -> None: ...
+
+class FingerprintAnswer(_message.Message):
+    __slots__ = ("evaluated", "proof", "signed_receipt")
+    EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    evaluated: bytes
+    proof: bytes
+    signed_receipt: bytes
+    def __init__(self, evaluated: _Optional[bytes] = ..., proof: _Optional[bytes] = ..., signed_receipt: _Optional[bytes] = ...) -> None: ...
+
+class StepRequest(_message.Message):
+    __slots__ = ("kind", "object", "payload", "cosigners", "version")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    COSIGNERS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    object: str
+    payload: bytes
+    cosigners: _containers.RepeatedScalarFieldContainer[str]
+    version: int
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., payload: _Optional[bytes] = ..., cosigners: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class StepResponse(_message.Message):
+    __slots__ = ("height", "tx_id", "object", "signers")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TX_ID_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    SIGNERS_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    tx_id: bytes
+    object: bytes
+    signers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, height: _Optional[int] = ..., tx_id: _Optional[bytes] = ..., object: _Optional[bytes] = ..., signers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AuthorizeRequest(_message.Message):
+    __slots__ = ("kind", "object", "ttl_seconds")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    object: str
+    ttl_seconds: int
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class AuthorizeResponse(_message.Message):
+    __slots__ = ("expires_at_ms",)
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    expires_at_ms: int
+    def __init__(self, expires_at_ms: _Optional[int] = ...) -> None: ...
+
+class FingerprintRequest(_message.Message):
+    __slots__ = ("family", "inputs")
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    family: str
+    inputs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, family: _Optional[str] = ..., inputs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class FingerprintResponse(_message.Message):
+    __slots__ = ("fingerprints", "receipt_id", "height")
+    FINGERPRINTS_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    fingerprints: _containers.RepeatedScalarFieldContainer[bytes]
+    receipt_id: str
+    height: int
+    def __init__(self, fingerprints: _Optional[_Iterable[bytes]] = ..., receipt_id: _Optional[str] = ..., height: _Optional[int] = ...) -> None: ...
+
+class InitRegistryRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InitRegistryResponse(_message.Message):
+    __slots__ = ("public_key", "key_id")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    key_id: bytes
+    def __init__(self, public_key: _Optional[bytes] = ..., key_id: _Optional[bytes] = ...) -> None: ...

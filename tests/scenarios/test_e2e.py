@@ -1,0 +1,316 @@
+"""End to end: both scenario flows across separate gateway processes over mutual TLS.
+
+The consortium: an embedded orderer, a core enterprise, a supplier, two banks and the
+registry (the member the ``fpreg.registry`` parameter names, holding the fingerprint
+OPRF key), each `riskshare gateway serve`
+in its own process. Every step goes through the member's own gateway (its admin
+socket), which collects co-signatures from the other gateways (each previews the step
+on its own replica and checks its operator's authorisation) and has the registry
+evaluate fingerprints. Checked:
+
+- supply-chain finance: issue (invoice fingerprinted by the registry), accept,
+  transfer, apply for and approve financing (exact proceeds), conservation;
+- trade finance: registration, a cross-bank exact duplicate flagged to both banks, a
+  partial match that alerts but does not block, disbursement, alert resolution with
+  both banks' signatures;
+- refused steps with a clear reason and no change on any replica: a wrong signer, a
+  locked certificate, double financing, the same invoice twice, redemption before
+  maturity (the paying bank's own replica refuses to co-sign), a co-signer that did not
+  authorise, disbursement against a flagged registration;
+- every replica ends on the same head, and no invoice field appears in any ledger.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway import GatewayError
+from gateway._localnet import LocalConsortium, create_local_consortium
+from gateway._processes import GatewayProcess, start_gateways, stop_gateways
+from gateway._scenario_client import ScenarioClient, scf_issue, step, tf_register
+from ledger import Store
+from scenarios import all_contracts
+from scenarios.kit import Invoice
+from scenarios.scf import CERTIFICATES, SUPPLY, price
+from scenarios.tf import ALERTS, REGISTRATIONS
+
+MEMBERS = ["core", "supplier", "bank-a", "bank-b", "registry"]
+SCENARIO_TABLES = sorted(t for c in all_contracts() if c.name != "fpreg" for t in c.tables)
+TODAY = dt.datetime.now(dt.UTC).date()
+INVOICE = Invoice(
+    "91310000MA1FL00001", "91110000CORE00002", "INV-0042", TODAY.isoformat(), 100_000_000, "CNY"
+)
+TRADE = Invoice(
+    "91440300EXPORT0003", "SG-IMPORTER-77", "EX 2025/118", TODAY.isoformat(), 25_000_000, "USD"
+)
+
+
+@dataclass
+class Running:
+    net: LocalConsortium
+    gateways: dict[str, GatewayProcess]
+    docs: Path
+
+    def config(self, member: str) -> Path:
+        return self.net.members[member].config_path
+
+    def client(self, member: str) -> ScenarioClient:
+        return ScenarioClient(self.net.members[member].data_dir / "admin.sock")
+
+    def store(self, member: str) -> Store:
+        return Store(self.net.member(member).data_dir / "ledger.sqlite", create=False)
+
+    def heads(self) -> dict[str, tuple[int, bytes]]:
+        out = {}
+        for member in ["orderer", *MEMBERS]:
+            with self.store(member) as store:
+                head = store.head()
+                assert head is not None
+                out[member] = (head.height, head.hash)
+        return out
+
+    def settled(self) -> int:
+        """Wait until every replica has the same head; return its height."""
+        deadline = time.monotonic() + 30
+        while len(set(self.heads().values())) != 1:
+            assert time.monotonic() < deadline, self.heads()
+            time.sleep(0.1)
+        return next(iter(self.heads().values()))[0]
+
+    def everywhere(self, machine: Any, object_id: str) -> Any:
+        """The object as every replica holds it (they must agree)."""
+        self.settled()
+        seen = []
+        for member in ["orderer", *MEMBERS]:
+            with self.store(member) as store:
+                seen.append(machine.get(store.state(), object_id))
+        assert all(s == seen[0] for s in seen)
+        return seen[0]
+
+    def scenario_tables(self) -> list[dict[str, list[Any]]]:
+        """Every scenario table on every replica (fingerprint receipts excluded)."""
+        self.settled()
+        out = []
+        for member in ["orderer", *MEMBERS]:
+            with self.store(member) as store:
+                state = store.state()
+                out.append({t: list(state.scan(t)) for t in sorted(SCENARIO_TABLES)})
+        return out
+
+    def refused(self, match: str, fn: Any, *args: Any, **kwargs: Any) -> str:
+        """``fn`` must fail with ``match`` in its message and change no scenario state on
+        any replica. A flow that first has the registry evaluate fingerprints leaves that
+        (metered) evaluation's receipt, and nothing else."""
+        height = self.settled()
+        before = self.scenario_tables()
+        with pytest.raises(GatewayError, match=match) as info:
+            fn(*args, **kwargs)
+        assert self.scenario_tables() == before
+        if fn not in (scf_issue, tf_register):
+            assert self.settled() == height
+        return str(info.value)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    root: Path = tmp_path_factory.mktemp("scenarios-e2e")
+    # The registry is a member gateway named by the consortium's fpreg.registry parameter
+    # (an observer runs no consortium port to serve evaluations from).
+    net = create_local_consortium(root, MEMBERS, params={"fpreg.registry": "registry"})
+    docs = root / "documents"
+    docs.mkdir()
+    (docs / "invoice.pdf").write_bytes(b"%PDF-1.7 invoice INV-0042 from the supplier")
+    (docs / "contract.pdf").write_bytes(b"%PDF-1.7 purchase contract")
+    gateways = start_gateways(net)
+    running = Running(net, gateways, docs)
+    try:
+        with running.client("registry") as client:
+            public, _ = client.init_registry()
+        assert len(public) == 32
+        yield running
+    finally:
+        codes = stop_gateways(gateways)
+        assert all(code == 0 for code in codes.values()), codes
+
+
+def test_supply_chain_finance(run: Running) -> None:
+    maturity = (TODAY + dt.timedelta(days=120)).isoformat()
+    documents = [run.docs / "invoice.pdf", run.docs / "contract.pdf"]
+    issued = scf_issue(
+        run.config("core"),
+        "CRRC-001",
+        holder="supplier",
+        face=1_000_000_00,
+        maturity=maturity,
+        invoice=INVOICE,
+        documents=documents,
+    )
+    assert issued.obj is not None and issued.obj.state == "DRAFT"
+    # The same invoice cannot back a second certificate (the registry's fingerprint).
+    run.refused(
+        "already backs certificate 'CRRC-001'",
+        scf_issue,
+        run.config("core"),
+        "CRRC-002",
+        holder="supplier",
+        face=5_00,
+        maturity=maturity,
+        invoice=dataclasses.replace(INVOICE, number="inv 0042"),
+        documents=documents,
+    )
+    assert run.everywhere(CERTIFICATES, "CRRC-002") is None
+
+    step(run.config("supplier"), "scf.accept", "CRRC-001")
+    step(run.config("supplier"), "scf.transfer", "CRRC-001", {"to": "bank-b", "amount": 300_000_00})
+    # Wrong signer: the core enterprise does not hold the remainder.
+    run.refused(
+        "only the holder",
+        step,
+        run.config("core"),
+        "scf.transfer",
+        "CRRC-001.2",
+        {"to": "bank-b", "amount": 1},
+    )
+
+    terms = {"financier": "bank-a", "rate_ppm": 43_500, "fee": 50_00}
+    step(run.config("supplier"), "scf.apply_financing", "CRRC-001.2", terms)
+    # Locked while financing is pending.
+    run.refused(
+        "FINANCING_PENDING",
+        step,
+        run.config("supplier"),
+        "scf.transfer",
+        "CRRC-001.2",
+        {"to": "bank-b", "amount": 1},
+    )
+    financed = step(
+        run.config("bank-a"), "scf.approve_financing", "CRRC-001.2", {"bank_ref": "PAY-7781"}
+    )
+    assert financed.obj is not None and financed.obj.parties["holder"] == "bank-a"
+    days = (
+        dt.date.fromisoformat(maturity)
+        - dt.date.fromisoformat(financed.obj.attrs["financing"]["on"])
+    ).days
+    assert (
+        financed.obj.attrs["financing"]["proceeds"]
+        == price(700_000_00, 43_500, days, 50_00).proceeds
+    )
+    # Financed once.
+    run.refused(
+        "FINANCED",
+        step,
+        run.config("bank-a"),
+        "scf.apply_financing",
+        "CRRC-001.2",
+        {**terms, "financier": "bank-b"},
+    )
+
+    # Redemption before maturity: the paying bank's own replica refuses to co-sign.
+    with run.client("bank-b") as client:
+        client.authorize("scf.redeem", "CRRC-001.2")
+    pay = {"paying_bank": "bank-b", "amount": 700_000_00, "bank_ref": "R-1"}
+    run.refused(
+        "bank-b refused: at_or_after_maturity",
+        step,
+        run.config("core"),
+        "scf.redeem",
+        "CRRC-001.2",
+        pay,
+        ["bank-b"],
+    )
+
+    cert = run.everywhere(CERTIFICATES, "CRRC-001.2")
+    assert (cert.state, cert.version) == ("FINANCED", 3)
+    with run.store("supplier") as store:
+        supply = SUPPLY.audit(store.state(), "CRRC-001")
+    assert (supply.issued, supply.live, supply.retired) == (1_000_000_00, 1_000_000_00, 0)
+
+
+def test_trade_finance_duplicates_across_banks(run: Running) -> None:
+    expires = (TODAY + dt.timedelta(days=30)).isoformat()
+    documents = [run.docs / "invoice.pdf"]
+    first = tf_register(
+        run.config("bank-a"), "A-1", invoice=TRADE, expires_on=expires, documents=documents
+    )
+    assert first.obj is not None and first.obj.state == "REGISTERED"
+    # bank-b holds the same invoice, typed its own way: flagged, and both banks see it.
+    retyped = dataclasses.replace(TRADE, seller="91440300 export 0003", number="EX-2025-118")
+    second = tf_register(
+        run.config("bank-b"), "B-1", invoice=retyped, expires_on=expires, documents=documents
+    )
+    assert second.obj is not None and second.obj.state == "DUPLICATE_FLAGGED"
+    alert = run.everywhere(ALERTS, "B-1~A-1")
+    assert alert.parties == {"first": "bank-a", "second": "bank-b"}
+    assert (alert.attrs["match"], alert.attrs["existing_status"]) == ("exact", "REGISTERED")
+    run.refused(
+        "DUPLICATE_FLAGGED",
+        step,
+        run.config("bank-b"),
+        "tf.confirm_disbursement",
+        "B-1",
+        {"disbursed_on": TODAY.isoformat(), "bank_ref": "D"},
+    )
+    # An altered copy (another amount) only partly matches: alerted, not blocked.
+    altered = dataclasses.replace(TRADE, amount=26_000_000)
+    third = tf_register(
+        run.config("bank-b"), "B-2", invoice=altered, expires_on=expires, documents=documents
+    )
+    assert third.obj is not None and third.obj.state == "REGISTERED"
+    assert run.everywhere(ALERTS, "B-2~A-1").attrs["match"] == "similar"
+
+    step(
+        run.config("bank-a"),
+        "tf.confirm_disbursement",
+        "A-1",
+        {"disbursed_on": TODAY.isoformat(), "bank_ref": "D-1"},
+    )
+    run.refused(
+        "only the financier",
+        step,
+        run.config("bank-b"),
+        "tf.confirm_settlement",
+        "A-1",
+        {"settled_on": TODAY.isoformat(), "bank_ref": "S"},
+    )
+
+    # Resolving needs both banks; bank-a has not authorised it yet.
+    run.refused(
+        "bank-a has not authorised",
+        step,
+        run.config("bank-b"),
+        "tf.resolve_alert",
+        "B-1~A-1",
+        {"outcome": "withdraw"},
+        ["bank-a"],
+    )
+    with run.client("bank-a") as client:
+        client.authorize("tf.resolve_alert", "B-1~A-1")
+    resolved = step(
+        run.config("bank-b"), "tf.resolve_alert", "B-1~A-1", {"outcome": "withdraw"}, ["bank-a"]
+    )
+    assert resolved.signers == ("bank-a", "bank-b")
+    assert run.everywhere(REGISTRATIONS, "B-1").state == "WITHDRAWN"
+
+
+def test_every_replica_agrees_and_no_invoice_field_is_on_the_ledger(run: Running) -> None:
+    run.settled()
+    secrets = [
+        b"INV-0042",
+        b"INV0042",
+        b"91310000MA1FL00001",
+        b"EX 2025/118",
+        b"91440300EXPORT0003",
+        b"SG-IMPORTER-77",
+    ]
+    for member in ["orderer", *MEMBERS]:
+        data = (run.net.member(member).data_dir / "ledger.sqlite").read_bytes()
+        for secret in secrets:
+            assert secret not in data, (member, secret)
