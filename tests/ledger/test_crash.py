@@ -22,9 +22,17 @@ from .helpers import make_net
 _ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start(path: Path, count: int, block_txs: int) -> subprocess.Popen[str]:
+def _start(path: Path, count: int, block_txs: int, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.ledger.crash_driver", str(path), str(count), str(block_txs)],
+        [
+            sys.executable,
+            "-m",
+            "tests.ledger.crash_driver",
+            str(path),
+            str(count),
+            str(block_txs),
+            *extra,
+        ],
         cwd=_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -81,3 +89,30 @@ def test_sigkill_the_embedded_orderer_during_load(tmp_path: Path) -> None:
         replica = Replica(Store(tmp_path / "replica.sqlite"), net.registry)
         replica.sync(store.blocks_from(0))
         assert replica.store.head() == store.head()
+
+
+def test_sigkill_inside_a_block_commit_leaves_the_previous_block(tmp_path: Path) -> None:
+    """Killed with every row of a large block written but not committed: none of it stays."""
+    net = make_net()
+    path = tmp_path / "ledger.sqlite"
+    proc = _start(path, 1500, 1500, "big")
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("inside"), line
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    with Store(path, create=False) as store:
+        assert store.height == int(line.split()[1]) - 1 == 0
+        assert store.txs(member="m2") == []
+        assert store.state().get("pub.oprf_keys", "m2/k0") is None
+        verify_chain(store, net.registry)
+    # The same block commits whole on the next run.
+    proc = _start(path, 1500, 1500)
+    assert proc.stdout is not None
+    assert proc.stdout.read().rstrip().endswith("done")
+    proc.wait()
+    proc.stdout.close()
+    with Store(path, create=False) as store:
+        assert len(store.txs(member="m2")) == 1500
+        verify_chain(store, net.registry)
