@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters._errors import IndexBindingError, RejectShareExceeded
+from adapters._errors import IndexBindingError, RejectShareExceeded, SourceError
 from adapters._index import IndexSink
 from adapters._mapping import SourceMapping
 from adapters._model import (
@@ -117,8 +117,15 @@ def _read(
             (rejects if isinstance(out, Reject) else rows).append(out)  # type: ignore[arg-type]
             if wm_at is not None and values is not None:
                 wm = values[wm_at]
-                if wm is not None and (high is None or wm > high):  # type: ignore[operator]
-                    high = wm
+                try:
+                    if wm is not None and (high is None or wm > high):  # type: ignore[operator]
+                        high = wm
+                except TypeError:
+                    # SQLite columns can mix types; no order means no safe watermark.
+                    raise SourceError(
+                        f"watermark column {mapping.watermark!r} mixes types"
+                        f" ({type(wm).__name__} and {type(high).__name__})"
+                    ) from None
         if progress is not None and n % _PROGRESS_EVERY == 0:
             progress("read", n)
     if progress is not None:

@@ -104,3 +104,17 @@ def test_urls_with_passwords_are_not_stored(tmp_path: Path) -> None:
             tmp_path / "d", "postgresql+psycopg://u:secret@127.0.0.1/test", mapping, now=0
         )
     assert not (tmp_path / "d").exists()
+
+
+def test_a_watermark_column_of_mixed_types_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "core.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE bl (kind TEXT, ident TEXT, wm)")
+        db.executemany(
+            "INSERT INTO bl VALUES (?, ?, ?)",
+            [("phone", "13800000000", 5), ("phone", "13800000001", "2024-01-01")],
+        )
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(MAPPING.format(source='table = "bl"\nwatermark = "wm"'), encoding="utf-8")
+    with pytest.raises(SourceError, match="mixes types"):
+        import_source(tmp_path / "d", str(path), mapping, now=0)
