@@ -8,10 +8,11 @@ changes anything.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway._dashboard._peers import Latency, Probe
+from gateway._dashboard._queries import RequestCache
 from gateway._errors import GatewayError
 from ledger import Store
 
@@ -33,6 +34,7 @@ class Context:
     latency: Callable[[], dict[str, Latency]]
     # (peer, list type, epoch) of every peer snapshot this gateway holds.
     held: Callable[[], Iterable[tuple[str, str, int]]]
+    requests: RequestCache = field(default_factory=RequestCache)
 
 
 Render = Callable[[Context, Params], bytes]

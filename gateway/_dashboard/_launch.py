@@ -11,7 +11,7 @@ on is logged and written to ``<data-dir>/dashboard.url`` (mode 0600), since port
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,7 @@ def serve_dashboard(
     token: str = "",
     probe: PeerProbe | None = None,
     metrics: Any | None = None,
-    held: Any = None,
+    held: Callable[[], Iterable[tuple[str, str, int]]] | None = None,
     url_file: Path | None = None,
 ) -> Dashboard:
     """Serve the dashboard of ``member`` over the replica at ``ledger_path``.

@@ -61,7 +61,7 @@ def _form(ctx: Context, flt: QueryFilter, params: Params) -> Markup:
 
 def queries_page(ctx: Context, params: Params) -> bytes:
     flt = read_filter(params)
-    result = list_queries(ctx.store, ctx.member, flt, show=_SHOW)
+    result = list_queries(ctx.store, ctx.member, flt, show=_SHOW, cache=ctx.requests)
     rows = [
         (
             utc(r.time),
@@ -144,7 +144,7 @@ def credits_page(ctx: Context, params: Params) -> bytes:
         fmt=credits,
         end_ms=None if head is None else head.time,
     )
-    flows = list_queries(ctx.store, ctx.member, QueryFilter(), show=0).by_peer
+    flows = list_queries(ctx.store, ctx.member, QueryFilter(), show=0, cache=ctx.requests).by_peer
     peers = sorted(flows)
     journal_rows = [
         (

@@ -22,7 +22,7 @@ def overview_page(ctx: Context, params: Params) -> bytes:
     head = store.head()
     info = consortium_info(state) or {}
     me = get_member(state, ctx.member)
-    totals = list_queries(store, ctx.member, QueryFilter(), show=0)
+    totals = list_queries(store, ctx.member, QueryFilter(), show=0, cache=ctx.requests)
     gov = governance_view(store)
     balance = credits_view(store, ctx.member).balance
     lists = lists_view(store, ctx.member, ctx.data_dir)

@@ -15,11 +15,12 @@ writes, and nothing here holds an identifier: receipts carry counts and digests 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger import EncodingError, Store, TxRecord, decode_transaction
+from ledger import EncodingError, Store, StoreState, TxRecord, decode_transaction
 from token_incentive import CreditsError, SignedRequest
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "QueryFilter",
     "QueryPage",
     "QueryRow",
+    "RequestCache",
     "height_range",
     "list_queries",
 ]
@@ -152,20 +154,74 @@ def _feedback_matches(wanted: str, row: QueryRow) -> bool:
     return code is not None and states is not None and code in states
 
 
-def _decode(record: TxRecord, direction: str, store: Store) -> QueryRow | None:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What a receipt transaction's signed request says (it never changes)."""
+
+    receipt_id: str
+    querier: str
+    list_type: str
+    id_type: str
+    items: int
+    purpose: str
+    legal_basis: str
+
+
+class RequestCache:
+    """Decoded requests by transaction id, so each receipt is decoded once.
+
+    Decoding (canonical CBOR checks of the envelope and the request) is most of what a
+    listing costs; a committed transaction's bytes never change, so its decoding can be
+    kept. Bounded: past ``limit`` entries it starts again, which costs only time.
+    """
+
+    def __init__(self, limit: int = 500_000) -> None:
+        self._limit = limit
+        self._entries: dict[bytes, _Request | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, record: TxRecord) -> _Request | None:
+        with self._lock:
+            if record.tx_id in self._entries:
+                return self._entries[record.tx_id]
+        request = _decode_request(record)
+        with self._lock:
+            if len(self._entries) >= self._limit:
+                self._entries.clear()
+            self._entries[record.tx_id] = request
+        return request
+
+
+def _decode_request(record: TxRecord) -> _Request | None:
     try:
         body = decode_transaction(record.raw).tx.body
         signed = SignedRequest.from_parts(body["request"], body["request_sig"])
     except (EncodingError, CreditsError, KeyError, TypeError):
         return None
-    request = signed.request
-    rid = signed.receipt_id
-    row: Any = store.state().get(RECEIPTS_TABLE, rid)
+    r = signed.request
+    return _Request(
+        signed.receipt_id,
+        r.querier,
+        r.list_type,
+        r.id_type,
+        r.item_count,
+        r.purpose_code,
+        r.legal_basis,
+    )
+
+
+def _decode(
+    record: TxRecord, direction: str, state: StoreState, cache: RequestCache
+) -> QueryRow | None:
+    request = cache.get(record)
+    if request is None:
+        return None
+    row: Any = state.get(RECEIPTS_TABLE, request.receipt_id)
     if not isinstance(row, dict):
         return None
     hit_state = row.get("hit_state")
     return QueryRow(
-        receipt_id=rid,
+        receipt_id=request.receipt_id,
         tx_id=record.tx_id,
         height=record.height,
         time=int(row["time"]),
@@ -174,9 +230,9 @@ def _decode(record: TxRecord, direction: str, store: Store) -> QueryRow | None:
         responder=str(record.member),
         list_type=request.list_type,
         id_type=request.id_type,
-        items=request.item_count,
+        items=request.items,
         charge=int(row.get("charge", 0)),
-        purpose=request.purpose_code,
+        purpose=request.purpose,
         legal_basis=request.legal_basis,
         status=str(row.get("status", "")),
         hit_state=None if hit_state is None else tuple(hit_state),
@@ -208,17 +264,25 @@ def _records(
 
 
 def list_queries(
-    store: Store, me: str, flt: QueryFilter, *, show: int = 200, scan_limit: int = 100_000
+    store: Store,
+    me: str,
+    flt: QueryFilter,
+    *,
+    show: int = 200,
+    scan_limit: int = 100_000,
+    cache: RequestCache | None = None,
 ) -> QueryPage:
     """The receipts matching ``flt``: the newest ``show`` rows and totals over all."""
+    cache = cache if cache is not None else RequestCache()
     page = QueryPage()
     first, last = height_range(store, flt.since_ms, flt.until_ms)
     if first > last:
         return page
     scanned = 0
+    state = store.state()
     for record, direction in _records(store, me, flt, first, last, scan_limit):
         scanned += 1
-        row = _decode(record, direction, store)
+        row = _decode(record, direction, state, cache)
         if row is None:
             continue
         if flt.list_type and row.list_type != flt.list_type:
