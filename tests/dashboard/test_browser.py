@@ -8,7 +8,9 @@ enrolment directory, as an auditor would.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -316,8 +318,30 @@ def test_the_token_is_required_off_loopback(demo: Demo, page: Any, screenshots: 
     assert _http(a_base + "/")[0] == 200
 
 
+def _content(path: Path) -> str:
+    """A digest of everything a SQLite file holds (its content, not its page layout)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return hashlib.sha256("\n".join(conn.iterdump()).encode()).hexdigest()
+    finally:
+        conn.close()
+
+
+def _fingerprint(demo: Demo, member: str) -> tuple[Any, ...]:
+    """The replica's head and what the member's list files hold."""
+    data = demo.net.members[member].data_dir
+    with demo.store(member) as store:
+        head = store.head()
+    files = tuple(_content(data / name) for name in _LIST_FILES)
+    return (None if head is None else head.hash, *files)
+
+
+_LIST_FILES = ("lists.sqlite", "index.sqlite")
+
+
 def test_read_only_and_hostile_requests(demo: Demo) -> None:
     base = demo.urls["bank-a"].rstrip("/")
+    before = _fingerprint(demo, "bank-a")
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         request = urllib.request.Request(base + "/queries", data=b"x=1", method=method)
         try:
@@ -337,3 +361,5 @@ def test_read_only_and_hostile_requests(demo: Demo) -> None:
     assert _http(base + "/queries?" + "&".join(f"p{i}=1" for i in range(100)))[0] == 400
     status, _, body = _http(base + "/ledger?kind=%3Cscript%3Ealert(1)%3C/script%3E")
     assert status == 200 and b"<script>" not in body and b"&lt;script&gt;" in body
+    # Nothing above changed the replica or the member's lists.
+    assert _fingerprint(demo, "bank-a") == before
