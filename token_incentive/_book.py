@@ -16,7 +16,8 @@ Tables (all owned by the ``credits`` contract; keys are text, values plain CBOR)
 - ``credits.served``: ``<epoch:012d>/<responder>/<querier>`` → items served in the epoch.
 - ``credits.epoch_hits``: ``<epoch:012d>/<receipt id>`` → 1, receipts of an epoch with hits.
 - ``credits.disputes``: receipt id → a dispute object (``_evaluation``).
-- ``credits.queue``: receipt id → 1, resolved disputes the next settlement accounts.
+- ``credits.queue``: ``<epoch:012d>/<receipt id>`` → 1, a dispute resolved in that
+  epoch, waiting for the settlement of that epoch to account it.
 - ``credits.quality``: member → ``{"tp", "fp"}``, cumulative, as of the last settlement.
 - ``credits.settlements``: ``<epoch:012d>`` → the settlement as applied (with ranking).
 - ``credits.canaries``: commitment hex → a canary commitment (``_evaluation``).

@@ -173,10 +173,13 @@ def _receipt(state: State, ctx: TxContext) -> None:
     if sreceipt.receipt.request_digest != signed.digest:
         raise ContractError("the receipt does not commit to this request")
     epoch = epoch_at(update_schedule(state, now, p.epoch_ms), now)
+    if epoch <= last_settled(state):
+        raise ContractError(f"epoch {epoch} is already settled")
     if checked.charge:
         move(
             state, req.querier, -checked.charge, kind="charge", ref=rid, height=ctx.height, time=now
         )
+        add_spent(state, epoch, req.querier, checked.charge)
         add_totals(state, charges=checked.charge)
     if not checked.canary:
         key = f"{epoch_key(epoch)}/{ctx.member}/{req.querier}"

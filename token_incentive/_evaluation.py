@@ -58,7 +58,17 @@ from ledger import (
     verify_inclusion,
 )
 from token_incentive._admission import PUB_INDEX
-from token_incentive._book import CANARIES, DELIST, DISPUTES, EPOCH_HITS, QUEUE, RECEIPTS, epoch_key
+from token_incentive._book import (
+    CANARIES,
+    DELIST,
+    DISPUTES,
+    EPOCH_HITS,
+    QUEUE,
+    RECEIPTS,
+    epoch_at,
+    epoch_key,
+    update_schedule,
+)
 from token_incentive._errors import MessageError
 from token_incentive._params import params_from_state
 from token_incentive._util import field, window_open
@@ -290,7 +300,10 @@ def _resolve(state: State, ctx: TxContext) -> None:
             "note": note,
         },
     )
-    state.put(QUEUE, rid, 1)
+    # Accounted by the settlement of the epoch the verdict falls in, never earlier, so a
+    # verdict cannot move the quality weights of the epoch it was given in.
+    epoch = epoch_at(update_schedule(state, ctx.block_time, p.epoch_ms), ctx.block_time)
+    state.put(QUEUE, f"{epoch_key(epoch)}/{rid}", 1)
     r: Any = state.get(RECEIPTS, rid)
     if d["kind"] == "hit":
         states = list(r["hit_state"])

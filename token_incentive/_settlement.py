@@ -14,8 +14,9 @@ Per member j, in integer milli-credits:
   to gives each of them the share 1/k_x; the k_x shares sum to exactly 1 (the Shapley
   value of the k_x-player unanimity game). Paid hits are the receipt's undisputed hits
   (confirmed explicitly or by silence: the window has closed), and the hits of disputes
-  *rejected* since the last settlement;
-- penalty P_j = γ · (false positives upheld against j since the last settlement);
+  *rejected* during t or before (and not yet accounted);
+- penalty P_j = γ · (false positives upheld against j during t or before, not yet
+  accounted);
 - charges C_j = j's net charges (less refunds) for queries recorded in t;
 - with B = B_j(t), the balance at the start of t by the recurrence:
   B_j(t+1) = min(cap, λ·B + G + S + H) − P − C (λ·B rounded down; B > 0 only),
@@ -171,9 +172,12 @@ def compute_settlement(state: State, epoch: int) -> dict[str, Value]:
             tp_add[j] += len(ks)
 
     disputes: list[str] = []
-    for rid, _ in state.scan(QUEUE):
+    for key, _ in state.scan(QUEUE):
+        resolved_in, rid = key.split("/", 1)
+        if int(resolved_in) > epoch:
+            break
         d: Any = state.get(DISPUTES, rid)
-        disputes.append(rid)
+        disputes.append(key)
         holder = d["holder"]
         if d["status"] == "upheld":
             fp_add[holder] += len(d["hits"])
@@ -262,8 +266,9 @@ def apply_settlement(state: State, body: Mapping[str, Any], ctx: TxContext) -> N
             row: Any = state.get(QUALITY, member) or {"tp": 0, "fp": 0}
             state.put(QUALITY, member, {"tp": row["tp"] + e["tp"], "fp": row["fp"] + e["fp"]})
         state.delete(SPENT, f"{ref}/{member}")
-    for rid in body["disputes"]:
-        state.delete(QUEUE, rid)
+    for key in body["disputes"]:
+        state.delete(QUEUE, key)
+        rid = key.split("/", 1)[1]
         d: Any = state.get(DISPUTES, rid)
         state.put(DISPUTES, rid, {**d, "settled_in": epoch})
     add_totals(

@@ -103,6 +103,7 @@ class Net:
         self.registry = ContractRegistry([credits_contract(verifier)])
         self.registry.check_params(dict(self.state.scan("gov.params")))
         self.height = 1
+        self.last_time = t0
         self._seq: dict[str, int] = {}
         self.responses: dict[str, tuple[list[bytes], list[bytes], bytes]] = {}
 
@@ -150,6 +151,7 @@ class Net:
 
     def apply(self, member: str, kind: str, body: Mapping[str, Any], now: int) -> None:
         """Apply one transaction; raise ContractError (and change nothing) if refused."""
+        assert now >= self.last_time, "block times never go backwards"
         allowed = self.registry.allowed_roles(kind)
         if allowed is not None and self.role(member) not in allowed:
             raise ContractError(f"role {self.role(member)!r} may not submit {kind}")
@@ -171,6 +173,7 @@ class Net:
         overlay.commit()
         self._seq[member] = seq
         self.height += 1
+        self.last_time = now
 
     def refused(self, member: str, kind: str, body: Mapping[str, Any], now: int) -> str:
         """Apply a transaction that must be refused; assert it changed nothing."""
@@ -275,6 +278,10 @@ class Net:
     def dispute(self, rid: str) -> dict[str, Any]:
         row: Any = self.state.get("credits.disputes", rid)
         return dict(row)
+
+    def rows(self, table: str, prefix: str = "") -> list[tuple[str, Any]]:
+        """A table's rows, typed loosely for the tests' convenience."""
+        return list(self.state.scan(table, prefix))
 
     def accounts(self) -> dict[str, Any]:
         return dict(self.state.scan("credits.accounts"))

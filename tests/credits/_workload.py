@@ -1,0 +1,305 @@
+"""Random multi-member workloads for the property tests, and the oracle they are held to.
+
+A workload is a list of operations (queries — directed or broadcast —, hit reports,
+confirmations, disputes with evidence and verdicts, publication changes, time passing).
+The :class:`Sim` runs them against a :class:`Net` in time order, settling each epoch as
+soon as it may be settled, and checks after every step:
+
+- a refused transaction changed nothing;
+- refusals it can predict happened, with the right reason, and nothing else was refused
+  where it predicts acceptance (reciprocity, overdraft, feedback window, one dispute
+  per receipt, feedback on someone else's receipt);
+- conservation: Σ balances = minted − burned − penalties, and every member's journal
+  sums to its balance;
+- no recorded query took its querier below −OD; balance <= settled <= cap;
+- the 1/k shares of every reported hit sum to exactly one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import event
+from hypothesis import strategies as st
+
+from ledger import ContractError, inclusion_proof, merkle_root
+from token_incentive import params_from_state
+from token_incentive._book import get_account, last_settled
+
+from ._net import DAY, LIST_TYPES, Net
+
+LTS = sorted(LIST_TYPES)
+EVIDENCE = [hashlib.sha256(b"evidence-%d" % i).digest() for i in range(5)]
+EVIDENCE_ROOT = merkle_root(EVIDENCE)
+
+
+@dataclass
+class Group:
+    """One query: a directed query has one receipt, a broadcast several."""
+
+    querier: str
+    list_type: str
+    items: int
+    rids: list[str]
+    reported: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Lane:
+    """The queries and disputes one strand of activity may touch."""
+
+    groups: list[Group] = field(default_factory=list)
+    disputes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Sim:
+    net: Net
+    now: int
+    lanes: dict[str, Lane] = field(default_factory=lambda: {"main": Lane()})
+    lane: str = "main"
+    hit_items: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def groups(self) -> list[Group]:
+        return self.lanes.setdefault(self.lane, Lane()).groups
+
+    @property
+    def disputes(self) -> list[str]:
+        return self.lanes.setdefault(self.lane, Lane()).disputes
+
+    @property
+    def p(self) -> Any:
+        return params_from_state(self.net.state)
+
+    # -- time ----------------------------------------------------------------------
+
+    def advance(self, to: int) -> None:
+        """Move the clock to ``to``, settling every epoch that becomes settleable."""
+        while True:
+            due = self.net.settle_time(last_settled(self.net.state) + 1)
+            if due > to:
+                break
+            self.now = max(self.now, due)
+            self.net.settle(now=self.now, proposer=self.net.members[-1])
+            self.check()
+        self.now = max(self.now, to)
+
+    # -- applying with an oracle ---------------------------------------------------
+
+    def attempt(self, member: str, kind: str, body: dict[str, Any], expect: bool | None) -> bool:
+        """Apply; a refusal must change nothing; ``expect`` (if known) must hold."""
+        before = self.net.state.tables()
+        try:
+            self.net.apply(member, kind, body, self.now)
+        except ContractError as exc:
+            assert self.net.state.tables() == before, f"refused {kind} changed state"
+            assert expect is not True, f"{kind} by {member} refused: {exc.reason}"
+            self.refusals[kind] = self.refusals.get(kind, 0) + 1
+            event(f"refused {kind}")
+            return False
+        assert expect is not False, f"{kind} by {member} was accepted"
+        self.check()
+        event(f"accepted {kind}")
+        return True
+
+    def publishes(self, member: str, list_type: str) -> bool:
+        row: Any = self.net.state.get("pub.index", f"{member}/{list_type}")
+        return bool(
+            row and row["size"] > 0 and (row["expires_at"] is None or row["expires_at"] > self.now)
+        )
+
+    # -- operations ------------------------------------------------------------------
+
+    def query(self, qi: int, mask: int, lt: int, items: int) -> None:
+        """``mask`` picks responders among the other members, in id order (0: the first)."""
+        members = self.net.members
+        querier = members[qi % len(members)]
+        list_type = LTS[lt % len(LTS)]
+        others = [m for m in members if m != querier]
+        responders = [m for i, m in enumerate(others) if mask >> i & 1] or others[:1]
+        group = Group(querier, list_type, items, [])
+        price = self.p.price[list_type] * items
+        for responder in responders:
+            signed = self.net.request(querier, responder, list_type, items, self.now)
+            body = self.net.receipt_body(signed, self.now)
+            balance = get_account(self.net.state, querier).balance
+            expect = (
+                self.publishes(querier, list_type)
+                and self.publishes(responder, list_type)
+                and balance - price >= -self.p.overdraft
+            )
+            if self.attempt(responder, "credits.receipt", body, expect):
+                group.rids.append(signed.receipt_id)
+                after = get_account(self.net.state, querier).balance
+                assert after == balance - price >= -self.p.overdraft
+        if group.rids:
+            self.groups.append(group)
+
+    def report(self, gi: int, masks: list[int]) -> None:
+        if not self.groups:
+            return
+        g = self.groups[gi % len(self.groups)]
+        n = len(g.rids)
+        items = [[g.rids[i] for i in range(n) if m >> i & 1] for m in masks[: g.items]]
+        items = [item for item in items if item]
+        if not items:
+            return
+        listed = {r for item in items for r in item}
+        open_ = all(
+            self.now < self.net.receipt(r)["time"] + self.p.feedback_window_ms for r in listed
+        )
+        # Each receipt's hits are reported once (a broadcast's receipts may go separately).
+        expect = open_ and not listed & g.reported
+        self.hit_items += len(items)  # counted before the check that runs on acceptance
+        if self.attempt(g.querier, "credits.hits", {"items": items}, expect):
+            g.reported |= listed
+        else:
+            self.hit_items -= len(items)
+
+    def feedback(self, gi: int, ri: int, action: str, hit: int | None, stranger: bool) -> None:
+        reported = [g for g in self.groups if g.reported]
+        if not reported:
+            return
+        g = reported[gi % len(reported)]
+        rid = g.rids[ri % len(g.rids)]
+        r = self.net.receipt(rid)
+        if not r["hits"]:
+            return
+        hits = [] if hit is None else [hit % len(r["hits"])]
+        body = {"receipt": rid, "action": action, "hits": hits}
+        if stranger:
+            other = next(m for m in self.net.members if m != g.querier)
+            self.attempt(other, "credits.feedback", body, False)
+            return
+        in_window = self.now < r["time"] + self.p.feedback_window_ms
+        chosen = hits or [i for i, st in enumerate(r["hit_state"]) if st == "r"]
+        open_hits = bool(chosen) and all(r["hit_state"][i] == "r" for i in chosen)
+        disputed = self.net.state.get("credits.disputes", rid) is not None
+        expect = in_window and open_hits and not (action == "dispute" and disputed)
+        if self.attempt(g.querier, "credits.feedback", body, expect) and action == "dispute":
+            self.disputes.append(rid)
+        if action == "dispute" and disputed:
+            assert not self.attempt(g.querier, "credits.feedback", body, False)
+
+    def resolve(self, di: int, verdict: str, open_first: bool) -> None:
+        if not self.disputes:
+            return
+        rid = self.disputes[di % len(self.disputes)]
+        d = self.net.dispute(rid)
+        if d["status"] == "filed" and open_first:
+            openings = [
+                {
+                    "leaf": EVIDENCE[i % len(EVIDENCE)],
+                    "index": i % len(EVIDENCE),
+                    "size": len(EVIDENCE),
+                    "proof": inclusion_proof(EVIDENCE, i % len(EVIDENCE)),
+                }
+                for i in d["hits"]
+            ]
+            self.attempt(
+                d["holder"], "credits.evidence", {"dispute": rid, "openings": openings}, True
+            )
+        self.attempt(
+            self.net.observers[0], "credits.resolve", {"dispute": rid, "verdict": verdict}, None
+        )
+
+    def publish(self, mi: int, lt: int, mode: str) -> None:
+        member = self.net.members[mi % len(self.net.members)]
+        list_type = LTS[lt % len(LTS)]
+        if mode == "gone":
+            self.net.unpublish(member, list_type)
+        else:
+            self.net.publish(
+                member,
+                list_type,
+                size=0 if mode == "empty" else 10 + mi,
+                expires_at=self.now + DAY if mode == "expiring" else None,
+                evidence_root=EVIDENCE_ROOT,
+            )
+
+    def run(self, op: tuple[Any, ...], lane: str = "main") -> None:
+        self.lane = lane
+        name, *args = op
+        if name == "tick":
+            self.advance(self.now + args[0])
+        else:
+            getattr(self, name)(*args)
+
+    # -- invariants ------------------------------------------------------------------
+
+    def check(self) -> None:
+        net, p = self.net, self.p
+        assert net.conservation_gap() == 0
+        spent: dict[str, int] = {}
+        for key, value in net.rows("credits.spent"):
+            member = key.split("/", 1)[1]
+            spent[member] = spent.get(member, 0) + value
+        for member, row in net.accounts().items():
+            assert row["balance"] <= row["settled"] <= p.cap
+            assert row["settled"] - row["balance"] == spent.get(member, 0)
+            journal = [j for _, j in net.rows("credits.journal", member + "/")]
+            assert sum(j["amount"] for j in journal) == row["balance"]
+        shares = Fraction(0)
+        for _, r in net.rows("credits.receipts"):
+            for k in r["hits"] or ():
+                shares += Fraction(1, k)
+        assert shares == self.hit_items
+
+
+def ops(n_members: int) -> st.SearchStrategy[list[tuple[Any, ...]]]:
+    """Operations over ``n_members`` members; indices are reduced modulo what exists."""
+    idx = st.integers(0, 31)
+    mask = st.integers(0, 2**n_members - 1)
+    query = st.tuples(st.just("query"), idx, mask, idx, st.integers(1, 6))
+    report = st.tuples(st.just("report"), idx, st.lists(mask, min_size=1, max_size=6))
+    feedback = st.tuples(
+        st.just("feedback"),
+        idx,
+        idx,
+        st.sampled_from(["confirm", "dispute", "dispute"]),
+        st.none() | idx,
+        st.booleans(),
+    )
+    resolve = st.tuples(
+        st.just("resolve"), idx, st.sampled_from(["upheld", "rejected"]), st.booleans()
+    )
+    publish = st.tuples(
+        st.just("publish"), idx, idx, st.sampled_from(["fresh", "empty", "expiring", "gone"])
+    )
+    tick = st.tuples(st.just("tick"), st.sampled_from([1, DAY // 6, DAY // 2, DAY, 3 * DAY]))
+    one = st.one_of(query, query, report, report, feedback, resolve, publish, tick)
+    return st.lists(one, min_size=8, max_size=30)
+
+
+@st.composite
+def credit_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Parameters that satisfy the constraints, spread over their space (boundaries too)."""
+    price = {lt: draw(st.integers(1, 400)) for lt in LTS}
+    weight = {lt: draw(st.integers(0, 1000)) for lt in LTS}
+    min_c, max_w = min(price.values()), max(weight.values())
+    alpha = draw(st.integers(0, min_c - 1))
+    room = 1000 * (min_c - alpha) - 1  # β·max w must stay at or under this
+    beta = draw(st.integers(0, room // max_w if max_w else 5000))
+    a0 = draw(st.integers(0, 5))
+    big = 10 * max(price.values())
+    return {
+        "credits.price": price,
+        "credits.hit_weight": weight,
+        "credits.serve_reward": alpha,
+        "credits.hit_reward": beta,
+        "credits.penalty": draw(st.integers(-(-beta * max_w // 1000), 20_000)),
+        "credits.grant": draw(st.sampled_from([big, 0, 1, 5 * big])),
+        "credits.cap": draw(st.sampled_from([20 * big, 10**9, big, 1])),
+        "credits.overdraft": draw(st.sampled_from([50 * big, big, 0])),
+        "credits.serve_cap": draw(st.integers(0, 8)),
+        "credits.decay": draw(st.sampled_from([[0, 1], [1, 2], [3, 4], [9, 10], [99, 100]])),
+        "credits.quality_prior": [a0, draw(st.integers(0 if a0 else 1, 5))],
+        "credits.feedback_window_ms": draw(st.sampled_from([DAY // 4, DAY, 2 * DAY])),
+        "credits.epoch_ms": DAY,
+        "credits.dispute_open_ms": draw(st.sampled_from([0, DAY])),
+    }

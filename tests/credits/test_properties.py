@@ -1,0 +1,167 @@
+"""The properties DESIGN §6 and issue 5 require, over random multi-member workloads."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from token_incentive import hit_shares, params_from_state
+from token_incentive._book import last_settled
+
+from ._net import DAY, T0, Net
+from ._workload import EVIDENCE_ROOT, LTS, Sim, credit_params, ops
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _net(params: dict[str, Any], n: int = 4) -> Net:
+    net = Net(members=[f"m{i}" for i in range(n)], observers=("obs",), overrides=params)
+    for i, member in enumerate(net.members):
+        for j, lt in enumerate(LTS):
+            if (i + j) % 4 != 3:  # m0 publishes every list type, the others miss one
+                net.publish(member, lt, size=50 + i, evidence_root=EVIDENCE_ROOT)
+    return net
+
+
+@SETTINGS
+@given(credit_params(), ops(4))
+def test_random_workloads_keep_every_invariant(params: dict[str, Any], workload: list[Any]) -> None:
+    sim = Sim(_net(params), now=T0 + 1)
+    sim.check()
+    for op in workload:
+        sim.run(op)
+    sim.advance(sim.now + 4 * DAY)
+
+
+@SETTINGS
+@given(credit_params(), ops(4))
+def test_balances_stay_under_the_cap_and_converge_under_decay(
+    params: dict[str, Any], workload: list[Any]
+) -> None:
+    sim = Sim(_net(params), now=T0 + 1)
+    for op in workload:
+        sim.run(op)
+    p = params_from_state(sim.net.state)
+    sim.advance(sim.now + 4 * DAY)
+    # No more activity: each B(t+1) = min(cap, ⌊λ·B(t)⌋ + G) is a monotone map, so every
+    # balance moves monotonically to a fixed point and stops there.
+    history: dict[str, list[int]] = {m: [] for m in sim.net.members}
+    for _ in range(40):
+        sim.advance(sim.net.settle_time(last_settled(sim.net.state) + 1))
+        for m in history:
+            history[m].append(sim.net.balance(m))
+    for m, seq in history.items():
+        grant = p.grant * sum(sim.publishes(m, lt) for lt in p.price)
+        expected = [seq[0]]
+        while len(expected) < len(seq):
+            expected.append(min(p.cap, p.decayed(expected[-1]) + grant))
+        assert seq == expected, (m, seq, expected)
+        assert max(seq) <= p.cap
+        steps = [b - a for a, b in itertools.pairwise(seq)]
+        assert all(s >= 0 for s in steps) or all(s <= 0 for s in steps), (m, seq)
+        b, n = seq[-1], 0
+        while min(p.cap, p.decayed(b) + grant) != b:
+            b, n = min(p.cap, p.decayed(b) + grant), n + 1
+            assert n < 10**6, "no fixed point"
+        assert b <= p.cap
+
+
+_MUTUAL = st.one_of(
+    # m0 asks m1 (mask 1 = the first other member) or m1 asks m0.
+    st.tuples(
+        st.just("query"), st.integers(0, 1), st.just(1), st.integers(0, 2), st.integers(1, 6)
+    ),
+    st.tuples(st.just("report"), st.integers(0, 31), st.lists(st.just(1), max_size=6)),
+    st.tuples(
+        st.just("feedback"),
+        st.integers(0, 31),
+        st.just(0),
+        st.sampled_from(["confirm", "dispute"]),
+        st.none() | st.integers(0, 5),
+        st.just(False),
+    ),
+    st.tuples(
+        st.just("resolve"),
+        st.integers(0, 31),
+        st.sampled_from(["upheld", "rejected"]),
+        st.booleans(),
+    ),
+)
+
+
+def _third_party(op: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The op without any query between m0 and m1 (ticks and publication excluded)."""
+    if op[0] == "query":
+        _, qi, mask, lt, items = op
+        if qi % 4 in (0, 1):
+            mask &= 0b110  # of the 3 others, the first is the partner (m1 for m0, m0 for m1)
+            return ("query", qi, mask, lt, items) if mask else None
+        return op
+    return op if op[0] in ("report", "feedback", "resolve") else None
+
+
+def _final_epoch(
+    params: dict[str, Any], history: list[Any], final: list[tuple[str, Any]]
+) -> tuple[Net, int]:
+    """Run ``history``, then ``final`` (lane, op) at the start of a fresh epoch, and settle it."""
+    net = _net(params)
+    sim = Sim(net, now=T0 + 1)
+    for op in history:
+        sim.run(op)
+    epoch = last_settled(net.state) + 1
+    while net.epoch_end(epoch) <= sim.now:
+        epoch += 1
+    epoch += 1  # the first epoch the history has not touched
+    sim.advance(net.epoch_end(epoch - 1))
+    for lane, op in final:
+        sim.run(op, lane)
+    sim.advance(net.settle_time(epoch))
+    return net, epoch
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(credit_params(), ops(4), ops(4), st.lists(_MUTUAL, max_size=12), st.randoms())
+def test_no_pair_raises_its_combined_balance_by_querying_each_other(
+    params: dict[str, Any],
+    history: list[Any],
+    third: list[Any],
+    mutual: list[Any],
+    rnd: Any,
+) -> None:
+    """The pair m0, m1 query each other in any pattern, interleaved with everyone else's
+    activity, after any history. Through the settlement that accounts those queries, the
+    pair ends strictly poorer than in the same world without them."""
+    params["credits.overdraft"] = 10**12  # so no one else's admission differs
+    others = [("third", op) for op in map(_third_party, third) if op is not None]
+    pair = [("pair", op) for op in mutual]
+    both = others + pair
+    rnd.shuffle(both)
+    with_pair, epoch = _final_epoch(params, history, both)
+    without, _ = _final_epoch(params, history, [x for x in both if x[0] == "third"])
+    combined = sum(with_pair.balance(m) for m in ("m0", "m1"))
+    baseline = sum(without.balance(m) for m in ("m0", "m1"))
+    mutual_receipts = [
+        r
+        for _, r in with_pair.rows("credits.receipts")
+        if {r["querier"], r["responder"]} == {"m0", "m1"} and r["epoch"] == epoch
+    ]
+    if mutual_receipts:
+        assert combined < baseline
+    else:
+        assert combined == baseline
+
+
+@given(st.integers(1, 500))
+def test_the_shapley_shares_of_a_hit_sum_to_exactly_one(k: int) -> None:
+    shares = hit_shares(k)
+    assert len(shares) == k and sum(shares, Fraction(0)) == 1
+
+
+def test_shares_sum_exactly_where_floats_would_not() -> None:
+    # Forty-nine shares of 1/49 do not sum to one in binary floating point.
+    assert sum([1 / 49] * 49) != 1.0
+    assert sum(hit_shares(49), Fraction(0)) == 1
