@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import ConfigError
+from gateway import ConfigError, parse_config
 from gateway._dashboard import (
     COOKIE,
     MIN_TOKEN_CHARS,
@@ -186,3 +186,32 @@ def test_charts_are_inline_svg_with_exact_titles() -> None:
     assert 'data-value="7"' in bars and "bank-&lt;b&gt;" in bars
     assert re.search(r"<script|javascript:", bars) is None
     assert step_chart([], title="x", fmt=str).startswith("<p")
+
+
+_CONFIG = {
+    "member": {"id": "bank-a", "dir": "m", "data_dir": "d"},
+    "gateway": {"listen": "127.0.0.1:7443"},
+    "ledger": {"orderer": "127.0.0.1:7000"},
+}
+
+
+def test_the_dashboard_config_section(tmp_path: Path) -> None:
+    default = parse_config(_CONFIG, base=tmp_path, env={}).dashboard
+    assert (default.enabled, default.bind, default.port, default.token) == (
+        True,
+        "127.0.0.1",
+        0,
+        "",
+    )
+    raw = {**_CONFIG, "dashboard": {"bind": "0.0.0.0", "port": 8470}}
+    env = {"RISKSHARE_DASHBOARD_TOKEN": TOKEN, "RISKSHARE_DASHBOARD_ENABLED": "false"}
+    section = parse_config(raw, base=tmp_path, env=env).dashboard
+    assert (section.bind, section.port, section.token, section.enabled) == (
+        "0.0.0.0",
+        8470,
+        TOKEN,
+        False,
+    )
+    for bad in ({"port": 70000}, {"probe_seconds": 0}, {"colour": "blue"}, {"port": "80"}):
+        with pytest.raises(ConfigError):
+            parse_config({**_CONFIG, "dashboard": bad}, base=tmp_path, env={})
