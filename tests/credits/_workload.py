@@ -62,6 +62,7 @@ class Sim:
     lanes: dict[str, Lane] = field(default_factory=lambda: {"main": Lane()})
     lane: str = "main"
     hit_items: int = 0
+    pad: int = 0  # extra entries every publisher lists (for the padding property)
     refusals: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -217,7 +218,7 @@ class Sim:
             self.net.publish(
                 member,
                 list_type,
-                size=0 if mode == "empty" else 10 + mi,
+                size=0 if mode == "empty" else 10 + mi + self.pad,
                 expires_at=self.now + DAY if mode == "expiring" else None,
                 evidence_root=EVIDENCE_ROOT,
             )

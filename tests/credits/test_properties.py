@@ -18,12 +18,12 @@ from ._workload import EVIDENCE_ROOT, LTS, Sim, credit_params, ops
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _net(params: dict[str, Any], n: int = 4) -> Net:
+def _net(params: dict[str, Any], n: int = 4, pad: int = 0) -> Net:
     net = Net(members=[f"m{i}" for i in range(n)], observers=("obs",), overrides=params)
     for i, member in enumerate(net.members):
         for j, lt in enumerate(LTS):
             if (i + j) % 4 != 3:  # m0 publishes every list type, the others miss one
-                net.publish(member, lt, size=50 + i, evidence_root=EVIDENCE_ROOT)
+                net.publish(member, lt, size=50 + i + pad, evidence_root=EVIDENCE_ROOT)
     return net
 
 
@@ -153,6 +153,75 @@ def test_no_pair_raises_its_combined_balance_by_querying_each_other(
         assert combined < baseline
     else:
         assert combined == baseline
+
+
+@SETTINGS
+@given(credit_params(), ops(4), st.integers(1, 10**9))
+def test_list_size_never_enters_the_credit(
+    params: dict[str, Any], workload: list[Any], pad: int
+) -> None:
+    """Padding every list with ``pad`` more entries changes no balance and no settlement
+    (grants count list types, not entries; rewards count answers and confirmed hits)."""
+    worlds = []
+    for extra in (0, pad):
+        sim = Sim(_net(params, pad=extra), now=T0 + 1, pad=extra)
+        for op in workload:
+            sim.run(op)
+        sim.advance(sim.now + 4 * DAY)
+        worlds.append(sim.net)
+    plain, padded = worlds
+    assert plain.accounts() == padded.accounts()
+    assert plain.rows("credits.settlements") == padded.rows("credits.settlements")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    credit_params(),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["m0", "m2"]), st.integers(1, 6), st.integers(0, 6), st.integers(0, 6)
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_padding_hits_never_pay_in_expectation(
+    params: dict[str, Any], queries: list[tuple[str, int, int, int]]
+) -> None:
+    """m1 pads its list; some queried identifiers now hit padding entries, which are false.
+
+    For every receipt (querier, items, true hits, padding hits): world A reports the true
+    hits; world B also reports the padding hits, which the querier disputes and an
+    observer upholds; world C reports them and nobody objects. Caught, padding costs
+    (B <= A); even if only half of the false hits are caught, it never pays in
+    expectation ((B − A) + (C − A) <= 0), because the penalty γ is at least what a hit
+    can earn."""
+    params = {**params, "credits.overdraft": 10**12, "credits.dispute_open_ms": 0}
+
+    def world(mode: str) -> int:
+        net = _net(params)
+        for lt in LTS:
+            net.publish("m1", lt, evidence_root=EVIDENCE_ROOT)
+            net.publish("m0", lt, evidence_root=EVIDENCE_ROOT)
+            net.publish("m2", lt, evidence_root=EVIDENCE_ROOT)
+        t = T0 + 1
+        for querier, items, true, pads in queries:
+            true, pads = min(true, items), min(pads, items - min(true, items))
+            shown = true + (pads if mode != "A" else 0)
+            rid = net.query(querier, "m1", LTS[2], items, t)
+            if shown:
+                net.apply(querier, "credits.hits", {"items": [[rid]] * shown}, t)
+            if mode == "B" and pads:
+                hits = list(range(true, true + pads))
+                body = {"receipt": rid, "action": "dispute", "hits": hits}
+                net.apply(querier, "credits.feedback", body, t)
+                net.apply("obs", "credits.resolve", {"dispute": rid, "verdict": "upheld"}, t)
+        net.settle()
+        return net.balance("m1")
+
+    a, b, c = world("A"), world("B"), world("C")
+    assert b <= a
+    assert (b - a) + (c - a) <= 0
 
 
 @given(st.integers(1, 500))

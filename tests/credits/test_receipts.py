@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from gateway._registry import verify_voprf_response
+from psi import blind_batch, evaluate_batch, generate_key_pair
 from token_incentive import AdmissionRefused, admit, params_from_state
 
 from ._net import DAY, T0, Net, key_of
@@ -171,4 +173,38 @@ def test_refund_of_a_response_with_the_wrong_element_count(net: Net) -> None:
     assert net.receipt(rid)["status"] == "refunded"
     assert list(net.state.scan("credits.served")) == []
     assert "cannot be refunded" in net.refused("alpha", "credits.refund", claim, now + 6)
+    assert net.conservation_gap() == 0
+
+
+def test_refund_when_the_voprf_proof_does_not_verify() -> None:
+    """With the consortium's real verifier (psi's batched DLEQ check, as the gateway
+    registers it): an honest answer is not refundable; an answer evaluated under a key
+    other than the one the responder committed is, on the querier's proof alone."""
+    net = Net(verifier=verify_voprf_response)
+    committed, other = generate_key_pair(os.urandom), generate_key_pair(os.urandom)
+    kid = committed.key_id.hex()[:16]
+    row = {"public_key": committed.public, "since": T0, "active": True}
+    net.state.put("pub.oprf_keys", f"bravo/{kid}", row)
+    net.publish("alpha", LT)
+    net.publish("bravo", LT, key_id=kid)
+    now = T0 + 1000
+    for key, refundable in ((committed, False), (other, True)):
+        _, blinded = blind_batch([os.urandom(20) for _ in range(3)], os.urandom, pool=None)
+        evaluated, proof = evaluate_batch(key, blinded, os.urandom, pool=None)
+        signed = net.request("alpha", "bravo", LT, 3, now, blinded=blinded)
+        body = net.receipt_body(signed, now, evaluated=evaluated, proof=proof)
+        net.apply("bravo", "credits.receipt", body, now)
+        claim = {
+            "receipt": signed.receipt_id,
+            "blinded": blinded,
+            "evaluated": evaluated,
+            "proof": proof,
+        }
+        if refundable:
+            net.apply("alpha", "credits.refund", claim, now + 1)
+            assert net.receipt(signed.receipt_id)["refund"]["reason"] == "proof"
+        else:
+            reason = net.refused("alpha", "credits.refund", claim, now + 1)
+            assert "verifies" in reason
+    assert net.balance("alpha") == -3000  # charged for the honest answer only
     assert net.conservation_gap() == 0
