@@ -82,6 +82,11 @@ class Snapshot:
     def epoch(self) -> int:
         return self.commitment.epoch
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the tag and label columns (8 + label bytes per entry)."""
+        return self._cols.tags.buffer_info()[1] * self._cols.tags.itemsize + len(self._cols.labels)
+
     def _candidates(self, tag: bytes) -> range:
         t = int.from_bytes(tag[:SNAPSHOT_TAG_BYTES], "big")
         tags = self._cols.tags
