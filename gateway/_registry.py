@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 
 from ledger import ContractRegistry, State, default_registry
-from psi import ProtocolError
+from psi import ProtocolError, verify_evaluation
 from scenarios import all_contracts
 from token_incentive import InvalidResponse, ResponseCheck, credits_contract
 
@@ -25,21 +25,14 @@ def verify_voprf_response(state: State, check: ResponseCheck) -> None:
 
     Deterministic and pure over ledger state, as a contract rule must be.
     """
-    from psi._group import GENERATOR
-    from psi._oprf import Mode, verify_proof  # the one primitive psi does not re-export
-
     key_id = check.key_id if isinstance(check.key_id, str) else ""
     row = state.get(OPRF_KEYS, f"{check.responder}/{key_id}")
     if not isinstance(row, dict) or not isinstance(row.get("public_key"), bytes):
         raise InvalidResponse(f"{check.responder} committed no OPRF key {key_id!r}")
-    if not check.blinded or len(check.blinded) != len(check.evaluated):
-        raise InvalidResponse("the response does not evaluate every blinded element")
     try:
-        verify_proof(
-            GENERATOR, row["public_key"], check.blinded, check.evaluated, check.proof, Mode.VOPRF
-        )
+        verify_evaluation(row["public_key"], check.blinded, check.evaluated, check.proof)
     except ProtocolError:
-        raise InvalidResponse("the DLEQ proof does not verify") from None
+        raise InvalidResponse("the answer or its DLEQ proof does not verify") from None
 
 
 @functools.cache
