@@ -26,6 +26,10 @@ def register(app: typer.Typer) -> None:
             typer.Option("--dir", help="Keep the consortium's files here (default: a temp dir)."),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        scenario: Annotated[
+            str | None,
+            typer.Option(help="Run a scenario flow instead: scf (receivables) or tf (registry)."),
+        ] = None,
     ) -> None:
         """Start a local consortium — an embedded orderer and N member gateways, each its
         own process, over mutual TLS 1.3 on loopback — load each member's sample list,
@@ -33,8 +37,16 @@ def register(app: typer.Typer) -> None:
         and print every answer against ground truth, the receipts on the ledger, and each
         member's view. Exit code 2 if any answer, receipt or head disagrees.
 
+        With --scenario, run that scenario's flow (steps the ledger must refuse included)
+        across five member gateways instead; see riskshare scf demo / tf demo.
+
         Example: riskshare demo --members 3 --json
         """
+        if scenario is not None:
+            from cli._scf import run_demo as run_scenario
+
+            run_scenario(scenario, as_json)
+            return
         from gateway._demo import run_demo
 
         say = (lambda _: None) if as_json else (lambda line: typer.echo(f"• {line}"))

@@ -33,9 +33,12 @@ __all__ = [
     "load_object",
     "read_replica",
     "scf_issue",
+    "scf_redeem",
     "step",
+    "tf_alerts",
     "tf_check",
     "tf_register",
+    "tf_resolve",
 ]
 
 
@@ -186,6 +189,28 @@ def scf_issue(
         return client.step("scf.issue", cert_id, payload)
 
 
+def scf_redeem(config: Path, cert_id: str, *, paying_bank: str, bank_ref: str) -> StepResult:
+    """Redeem a certificate for its face amount; the paying bank co-signs."""
+    obj = _object(config, "scf", cert_id)
+    payload = {"paying_bank": paying_bank, "amount": obj.attrs["face"], "bank_ref": bank_ref}
+    return step(config, "scf.redeem", cert_id, payload, [paying_bank])
+
+
+def _object(config: Path, contract: str, object_id: str) -> Obj:
+    from scenarios import all_scenarios
+
+    store = read_replica(config)
+    try:
+        state = store.state()
+        for scenario in all_scenarios():
+            for machine in scenario.machines:
+                if machine.contract == contract and (obj := machine.get(state, object_id)):
+                    return obj
+    finally:
+        store.close()
+    raise ScenarioError(f"no {contract} object {object_id!r} on this replica")
+
+
 def _fingerprints(
     client: ScenarioClient, invoice: Invoice, others: Sequence[Document]
 ) -> tuple[list[bytes], list[bytes], str]:
@@ -237,6 +262,45 @@ def tf_check(config: Path, invoice: Invoice, others: Sequence[Document] = ()) ->
             "duplicate_of": [_brief(state, h) for h in holders],
             "similar_to": [_brief(state, h) for h in partial],
         }
+    finally:
+        store.close()
+
+
+def tf_resolve(
+    config: Path, alert_id: str, *, outcome: str, arbiter: str | None = None
+) -> StepResult:
+    """Resolve a duplicate alert: this financier submits, the other (and an arbiter) co-sign."""
+    alert = _object(config, "tf", alert_id)
+    me = load_config(config).member.id
+    cosigners = [m for m in (alert.parties["first"], alert.parties["second"]) if m != me]
+    payload: dict[str, Any] = {"outcome": outcome}
+    if arbiter:
+        payload["arbiter"] = arbiter
+        cosigners.append(arbiter)
+    return step(config, "tf.resolve_alert", alert_id, payload, cosigners)
+
+
+def tf_alerts(config: Path, *, open_only: bool = False) -> list[dict[str, Any]]:
+    """The duplicate alerts this member is a party to, from its own replica."""
+    from scenarios.tf import ALERTS, OPEN
+
+    me = load_config(config).member.id
+    store = read_replica(config)
+    try:
+        return [
+            {
+                "alert": a.id,
+                "state": a.state,
+                "match": a.attrs["match"],
+                "new": a.attrs["new"],
+                "existing": a.attrs["existing"],
+                "existing_status": a.attrs["existing_status"],
+                "first": a.parties["first"],
+                "second": a.parties["second"],
+            }
+            for a in ALERTS.scan(store.state())
+            if me in a.parties.values() and (a.state == OPEN or not open_only)
+        ]
     finally:
         store.close()
 

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from cli import app
 from gateway import GatewayError
 from gateway._localnet import LocalConsortium, create_local_consortium
 from gateway._processes import GatewayProcess, start_gateways, stop_gateways
@@ -298,6 +303,36 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
     )
     assert resolved.signers == ("bank-a", "bank-b")
     assert run.everywhere(REGISTRATIONS, "B-1").state == "WITHDRAWN"
+
+
+def test_the_cli_against_the_running_gateways(run: Running) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["tf", "alerts", "--open", "--config", str(run.config("bank-b"))])
+    assert result.exit_code == 0, result.output
+    assert {a["alert"] for a in json.loads(result.output)} == {"B-2~A-1"}
+    result = runner.invoke(
+        app, ["scf", "show", "CRRC-001.2", "--config", str(run.config("bank-a"))]
+    )
+    shown = json.loads(result.output)
+    assert shown["state"] == "FINANCED" and shown["root_supply"]["live"] == 1_000_000_00
+    assert [e["transition"] for e in shown["events"]] == [
+        "transfer",
+        "apply_financing",
+        "approve_financing",
+    ]
+    result = runner.invoke(app, ["tf", "withdraw", "B-2", "--config", str(run.config("bank-b"))])
+    assert result.exit_code == 0 and result.output.startswith("B-2  WITHDRAWN  v2"), result.output
+    # A refused step through the real entry point: one line on stderr, exit code 2.
+    entry = "import sys; from cli import main; sys.argv[0] = 'riskshare'; main()"
+    argv = ["scf", "transfer", "CRRC-001.1", "--to", "core", "--amount", "1"]
+    proc = subprocess.run(
+        [sys.executable, "-c", entry, *argv, "--config", str(run.config("supplier"))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "only the holder" in proc.stderr and proc.stdout == ""
 
 
 def test_every_replica_agrees_and_no_invoice_field_is_on_the_ledger(run: Running) -> None:
