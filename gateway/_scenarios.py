@@ -212,6 +212,10 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         except ScenarioError as exc:
             raise ContractError(str(exc)) from None
         payload = decode_payload(request.payload)
+        # A requester only ever waits for blocks that exist; a height far beyond ours is
+        # refused at once rather than holding a server thread.
+        if int(request.min_height) > self._store.height + 1000:
+            raise ContractError("the requester's ledger is far ahead of this replica")
         _wait_height(self._store, int(request.min_height))
         allowed = self._registry.allowed_roles(request.kind)
         if allowed is not None and peer.role not in allowed:
