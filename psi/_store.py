@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
@@ -101,12 +101,21 @@ class IndexStore:
     ) -> None:
         self.registry = registry
         self._pool = pool
+        # One connection and lock for changes, another for reads, so queries are served
+        # (keys, commitments, snapshots, deltas) while a long apply runs. An in-memory
+        # database cannot be shared between connections, so it gets one of each.
         self._lock = threading.RLock()
         self._t = Tables(path)
+        if str(path) == ":memory:" or str(path).startswith("file::memory:"):
+            self._rlock, self._r = self._lock, self._t
+        else:
+            self._rlock, self._r = threading.RLock(), Tables(path, reader=True)
         self._keys: dict[str, o.KeyPair] = {}
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._rlock:
+            if self._r is not self._t:
+                self._r.close()
             self._t.close()
 
     def __enter__(self) -> IndexStore:
@@ -117,24 +126,26 @@ class IndexStore:
 
     # -- lists and keys -------------------------------------------------------------
 
-    def _list(self, list_type: str) -> ListRow:
+    def _list(self, list_type: str, t: Tables | None = None) -> ListRow:
         self.registry.check_list_type(list_type)
-        row = self._t.list_row(list_type)
+        row = (t or self._r).list_row(list_type)
         if row is None:
             raise StoreError(f"this store publishes no {list_type} list; create_list it first")
         return row
 
     def list_types(self) -> list[str]:
         """The list types this store publishes."""
-        with self._lock:
-            return self._t.list_types()
+        with self._rlock:
+            return self._r.list_types()
 
     def key(self, list_type: str) -> o.KeyPair:
         """The current OPRF key pair of ``list_type`` (its secret stays in this process)."""
-        with self._lock:
-            if list_type not in self._keys:
-                secret = self._t.secret(self._list(list_type).lid)
-                self._keys[list_type] = o.KeyPair.from_secret(secret)
+        key = self._keys.get(list_type)
+        if key is not None:
+            return key
+        with self._rlock:
+            key = o.KeyPair.from_secret(self._r.secret(self._list(list_type).lid))
+            self._keys.setdefault(list_type, key)
             return self._keys[list_type]
 
     def public_key(self, list_type: str) -> bytes:
@@ -144,39 +155,41 @@ class IndexStore:
     def create_list(self, list_type: str, key: o.KeyPair, *, labels: bool = True) -> Commitment:
         """Start publishing ``list_type`` under ``key``; returns the empty epoch-0 commitment."""
         self.registry.check_list_type(list_type)
-        with self._lock, self._tx():
-            if self._t.list_row(list_type) is not None:
-                raise StoreError(f"{list_type} is already published by this store")
-            lid = self._t.add_list(list_type, key.secret, labels)
+        with self._lock:
+            with self._tx():
+                if self._t.list_row(list_type) is not None:
+                    raise StoreError(f"{list_type} is already published by this store")
+                lid = self._t.add_list(list_type, key.secret, labels)
+                c = self._commit(list_type, ListRow(lid, 0, labels, 0), key)
             self._keys[list_type] = key
-            return self._commit(list_type, ListRow(lid, 0, labels, 0), key)
+            return c
 
     # -- reading --------------------------------------------------------------------
 
     def commitment(self, list_type: str, epoch: int | None = None) -> Commitment:
         """The commitment of ``epoch`` (default: the current one)."""
-        with self._lock:
+        with self._rlock:
             lst = self._list(list_type)
-            body = self._t.commitment(lst.lid, lst.epoch if epoch is None else epoch)
+            body = self._r.commitment(lst.lid, lst.epoch if epoch is None else epoch)
             if body is None:
                 raise StoreError(f"{list_type} has no epoch {epoch}")
             return Commitment.from_bytes(body)
 
     def size(self, list_type: str) -> int:
         """How many entries ``list_type`` holds now."""
-        with self._lock:
-            return self._t.count(self._list(list_type).lid)
+        with self._rlock:
+            return self._r.count(self._list(list_type).lid)
 
     def export_snapshot(self, list_type: str) -> bytes:
         """The current epoch's canonical snapshot (sorted 8-byte tags, sealed labels)."""
-        with self._lock:
+        with self._rlock:
             lst = self._list(list_type)
             _, data = commit_stream(
                 list_type,
                 self.key(list_type).key_id,
                 lst.epoch,
                 LABEL_BYTES if lst.labels else 0,
-                self._t.sorted_records(lst.lid),
+                self._r.sorted_records(lst.lid),
                 self.registry.normaliser_version,
                 want_bytes=True,
             )
@@ -185,7 +198,7 @@ class IndexStore:
 
     def export_delta(self, list_type: str, since_epoch: int) -> bytes:
         """The change from ``since_epoch`` to the current epoch, for a querier's snapshot."""
-        with self._lock:
+        with self._rlock:
             lst = self._list(list_type)
             if not lst.key_epoch <= since_epoch < lst.epoch:
                 raise DeltaUnavailable(
@@ -193,7 +206,7 @@ class IndexStore:
                     f"(deltas start at the last key change, epoch {lst.key_epoch}); "
                     "fetch a snapshot instead"
                 )
-            removed, added = self._t.delta(lst.lid, since_epoch)
+            removed, added = self._r.delta(lst.lid, since_epoch)
             return Delta(
                 list_type=list_type,
                 key_id=self.key(list_type).key_id,
@@ -212,10 +225,10 @@ class IndexStore:
         """
         if not 0 <= bits <= 32 or not 0 <= prefix < (1 << bits):
             raise PsiError("bucket prefix out of range")
-        with self._lock:
+        with self._rlock:
             lst = self._list(list_type)
             lo = prefix << (32 - bits)
-            rows = self._t.bucket(lst.lid, lo, lo + (1 << (32 - bits)) - 1)
+            rows = self._r.bucket(lst.lid, lo, lo + (1 << (32 - bits)) - 1)
             if len(rows) < MIN_BUCKET:
                 raise BucketTooSmall(
                     f"bucket holds fewer than {MIN_BUCKET} entries; use fewer prefix bits "
@@ -272,7 +285,7 @@ class IndexStore:
         due = [k for k, e in add_map.items() if e.expires_at is not None and e.expires_at <= now]
         live = [e for e in add_map.values() if e.expires_at is None or e.expires_at > now]
         with self._lock:
-            lst = self._list(list_type)
+            lst = self._list(list_type, self._t)
             key = self.key(list_type)
             epoch = lst.epoch + 1
             try:
@@ -297,26 +310,21 @@ class IndexStore:
     ) -> Commitment:
         """Re-evaluate every entry under ``key``; a new epoch whose commitment names it."""
         with self._lock:
-            lst = self._list(list_type)
+            lst = self._list(list_type, self._t)
             epoch = lst.epoch + 1
             entries = [Entry(*row) for row in self._t.sources(lst.lid)]
             with self._tx(), self._t.big_cache(len(entries)):
                 self._t.set_key(lst.lid, key.secret, epoch)
-                self._keys[list_type] = key
                 self._add(lst, key, list_type, entries, epoch, progress)
-                return self._commit(list_type, ListRow(lst.lid, epoch, lst.labels, epoch), key)
+                c = self._commit(list_type, ListRow(lst.lid, epoch, lst.labels, epoch), key)
+            # Only now, with the new index committed, do evaluations switch keys.
+            self._keys[list_type] = key
+            return c
 
     # -- internals ------------------------------------------------------------------
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        try:
-            with self._t.transaction():
-                yield
-        except BaseException:
-            # A rolled-back rotation must not leave its new key in use.
-            self._keys.clear()
-            raise
+    def _tx(self) -> AbstractContextManager[None]:
+        return self._t.transaction()
 
     def _commit(self, list_type: str, lst: ListRow, key: o.KeyPair) -> Commitment:
         c, _ = commit_stream(

@@ -109,8 +109,13 @@ class ListRow:
 class Tables:
     """Row access for one SQLite file; callers serialise use (``IndexStore`` holds a lock)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, reader: bool = False) -> None:
+        # A reader connection never writes (query_only); with WAL it reads the last
+        # committed state while the writer's transaction is still open.
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        if reader:
+            self.db.execute("PRAGMA query_only=1")
+            return
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)

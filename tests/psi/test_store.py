@@ -193,3 +193,21 @@ def test_bucket_mode_refuses_small_buckets(tmp_path: Path, rng: Rng, pool: objec
         for p in range(4):
             with pytest.raises(BucketTooSmall):
                 store.bucket(LT, p, 2)
+
+
+def test_reads_see_the_last_epoch_while_an_apply_runs(store: IndexStore, rng: Rng) -> None:
+    # The progress callback runs inside the apply's write transaction: a gateway serving
+    # queries at that moment must get the committed epoch, not block and not see
+    # half-written rows.
+    store.create_list(LT, key(1))
+    first = store.apply(LT, [Entry("phone", phone(i)) for i in range(5)], now=NOW).commitment
+    snap = store.export_snapshot(LT)
+    seen: list[tuple[object, ...]] = []
+
+    def during(done: int, total: int) -> None:
+        seen.append((store.commitment(LT), store.export_snapshot(LT), store.size(LT)))
+        assert _query(store, rng, [phone(1), phone(7)]) == [True, False]
+
+    store.apply(LT, [Entry("phone", phone(i)) for i in range(5, 10)], now=NOW, progress=during)
+    assert seen == [(first, snap, 5)]
+    assert store.size(LT) == 10 and store.commitment(LT).epoch == first.epoch + 1
