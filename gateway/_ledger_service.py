@@ -47,6 +47,15 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
     def _active(self, context: Any) -> bool:
         return not self._closing and bool(context.is_active())
 
+    def _wait(self, height: int | None) -> None:
+        """Sleep until a block at ``height`` (default: the next) exists, or a poll passes."""
+        try:
+            target = self._store.height + 1 if height is None else height
+            self._store.wait_for_height(target, self._poll)
+        except Exception:
+            if not self._closing:  # the store closed under a following stream: just end
+                raise
+
     def GetHead(self, request: Any, context: Any) -> Any:
         head = self._store.head()
         if head is None:
@@ -67,7 +76,7 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
                 continue
             if not request.follow:
                 return
-            self._store.wait_for_height(height, self._poll)
+            self._wait(height)
 
     def SubmitTransaction(self, request: Any, context: Any) -> Any:
         if self._orderer is None:
@@ -135,4 +144,4 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
             height = max(height, self._store.height - _WINDOW)
             sent = {item for item in sent if item[0] >= height}
             if not progressed:
-                self._store.wait_for_height(self._store.height + 1, self._poll * 4)
+                self._wait(None)

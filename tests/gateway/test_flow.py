@@ -7,17 +7,22 @@ against every replica. The same flow across separate processes is tests/e2e.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway import load_config, load_member_credentials
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._node import Node
+from gateway._pb.riskshare.psi.v1 import psi_pb2
 from gateway._worker import PublicPort, start_public_port
+from psi import IndexStore, encode_elements, prepare_query
+from token_incentive import QueryReceipt, response_digest, sign_receipt
 
 LISTS = {
     "bank-a": [
@@ -112,3 +117,81 @@ def test_one_member_only_and_other_id_types(net: Net) -> None:
     # The first has a wrong check digit and is rejected; the second is listed.
     assert result.rejected == ((0, "cn_id_check"),)
     assert result.answers[0].hits == (True,)
+
+
+def test_a_signed_answer_whose_proof_fails_is_refunded(net: Net) -> None:
+    """The refund path: a responder signs a receipt over an answer whose DLEQ proof does
+    not verify (a cheating responder, played here with bank-b's own keys and index);
+    the querier detects it, keeps the evidence, and claims the charge back on the
+    ledger once the receipt is recorded; every replica applies the refund."""
+    querier_node, responder_node = net.nodes["bank-a"], net.nodes["bank-b"]
+    _quiet(net)  # earlier tests' receipts are all charged before the balance is read
+    querier = querier_node.querier
+    context = querier._context("bank-b", "transaction_fraud", False)
+    pending = prepare_query("transaction_fraud", [("phone", "13800138000")], os.urandom)
+    signed = querier._request(
+        pending, "bank-b", "transaction_fraud", "phone", "screening", context["normaliser"]
+    )
+    index = IndexStore(net.consortium.members["bank-b"].data_dir / "index.sqlite", pool=None)
+    try:
+        evaluated, _ = index.evaluate("transaction_fraud", list(pending.blinded), os.urandom)
+    finally:
+        index.close()
+    wrong = (1).to_bytes(32, "little") + (2).to_bytes(32, "little")  # canonical, but false
+    receipt = sign_receipt(
+        QueryReceipt(signed.digest, response_digest(evaluated, wrong), int(time.time() * 1000)),
+        responder_node.credentials.signing_key,
+    )
+    response = psi_pb2.EvaluateResponse(
+        evaluated=encode_elements(evaluated),
+        proof=wrong,
+        key_id=context["key_id"],
+        signed_receipt=receipt.to_bytes(),
+    )
+    charged_before = _balance(querier_node, "bank-a")
+    answer = querier._verify(
+        "bank-b", "transaction_fraud", pending, signed, response, context, [], 0
+    )
+    assert answer.error_code == "DATA_LOSS" and answer.refund_pending
+    assert [r[0] for r in querier_node.local.refunds("waiting")] == [signed.receipt_id]
+    # The cheating responder records its receipt, charging bank-a ...
+    body = {
+        "request": signed.data,
+        "request_sig": signed.signature,
+        "receipt": receipt.data,
+        "receipt_sig": receipt.signature,
+    }
+    assert responder_node.submitter.submit("credits.receipt", body).ok
+    _wait(lambda: _receipt(querier_node, signed.receipt_id) is not None)
+    assert _balance(querier_node, "bank-a") < charged_before
+    # ... and bank-a's recorder claims it back; the ledger re-checks the proof.
+    _wait(lambda: querier_node.local.refunds("waiting") == [])
+    _wait(lambda: (_receipt(querier_node, signed.receipt_id) or {}).get("status") == "refunded")
+    assert _balance(querier_node, "bank-a") == charged_before
+    head = net.nodes["orderer"].store.height
+    _wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
+    for node in net.nodes.values():
+        assert _receipt(node, signed.receipt_id)["status"] == "refunded"  # type: ignore[index]
+
+
+def _quiet(net: Net) -> None:
+    def quiet() -> bool:
+        busy = any(
+            n.local.counts().get(state, 0)
+            for n in net.nodes.values()
+            for state in ("pending", "submitted")
+        )
+        heights = {n.store.height for n in net.nodes.values()}
+        return not busy and len(heights) == 1
+
+    _wait(quiet)
+
+
+def _receipt(node: Node, receipt_id: str) -> dict[str, Any] | None:
+    row = node.store.state().get("credits.receipts", receipt_id)
+    return row if isinstance(row, dict) else None
+
+
+def _balance(node: Node, member_id: str) -> int:
+    row = node.store.state().get("credits.accounts", member_id)
+    return int(row["balance"]) if isinstance(row, dict) else 0
