@@ -21,7 +21,7 @@ from gateway._localnet import LocalConsortium, create_local_consortium, load_lis
 from gateway._node import Node
 from gateway._pb.riskshare.psi.v1 import psi_pb2
 from gateway._worker import PublicPort, start_public_port
-from psi import IndexStore, encode_elements, prepare_query
+from psi import Entry, IndexStore, bucket_bits_for, encode_elements, prepare_query
 from token_incentive import QueryReceipt, response_digest, sign_receipt
 
 LISTS = {
@@ -195,3 +195,30 @@ def _receipt(node: Node, receipt_id: str) -> dict[str, Any] | None:
 def _balance(node: Node, member_id: str) -> int:
     row = node.store.state().get("credits.accounts", member_id)
     return int(row["balance"]) if isinstance(row, dict) else 0
+
+
+def test_bucket_mode_without_a_snapshot(net: Net) -> None:
+    """A querier keeping no snapshot asks for the buckets of its identifiers' hash
+    prefixes; bucket mode needs a list with at least 2 x 4096 entries per bucket."""
+    bank_c = net.consortium.members["bank-c"]
+    extra = [Entry("phone", f"135{i:08d}", 1) for i in range(16_400)]
+    index = IndexStore(bank_c.data_dir / "index.sqlite")
+    try:
+        index.apply("transaction_fraud", extra, now=int(time.time()))
+        size = index.size("transaction_fraud")
+    finally:
+        index.close()
+    assert bucket_bits_for(size) >= 1
+    assert net.nodes["bank-c"].recorder.publish() == ["transaction_fraud"]
+    head = net.nodes["orderer"].store.height
+    _wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
+    result = net.nodes["bank-a"].querier.query(
+        "transaction_fraud",
+        "phone",
+        ["13500001234", "13600136000", "13700137000"],
+        members=["bank-c"],
+        bucket_mode=True,
+    )
+    (answer,) = result.answers
+    assert answer.error_code == "", answer.error
+    assert answer.hits == (True, True, False)
