@@ -11,7 +11,9 @@ Tables (all owned by the ``credits`` contract; keys are text, values plain CBOR)
 - ``credits.spent``: ``<epoch:012d>/<member>`` → the member's net charges (charges less
   refunds) for queries recorded in the epoch; settlement takes them out of ``settled``.
 - ``credits.journal``: ``<member>/<n:012d>`` → one balance movement ``{"height",
-  "time", "kind", "ref", "amount", "balance", "detail"}``, the member's statement.
+  "time", "tx", "kind", "ref", "amount", "balance", "detail"}``: the member's statement;
+  ``kind`` is ``charge`` or ``refund`` (``ref`` a receipt id) or ``settle`` (``ref`` the
+  epoch, ``detail`` its components).
 - ``credits.receipts``: receipt id → the recorded query (``_contract``).
 - ``credits.served``: ``<epoch:012d>/<responder>/<querier>`` → items served in the epoch.
 - ``credits.epoch_hits``: ``<epoch:012d>/<receipt id>`` → 1, receipts of an epoch with hits.
@@ -43,7 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import State, Value, consortium_info
+from ledger import State, TxContext, Value, consortium_info
 
 __all__ = [
     "ACCOUNTS",
@@ -144,11 +146,13 @@ def move(
     *,
     kind: str,
     ref: str,
-    height: int,
-    time: int,
+    ctx: TxContext,
     detail: Mapping[str, Value] | None = None,
 ) -> Account:
-    """Add ``amount`` to ``member``'s live balance and journal it; returns the new account."""
+    """Add ``amount`` to ``member``'s live balance and journal it; returns the new account.
+
+    The journal row names the transaction that moved the balance, so every line of a
+    statement can be checked against the ledger (``riskshare ledger proof``)."""
     acct = get_account(state, member)
     acct = Account(acct.balance + amount, acct.settled, acct.entries + 1)
     put_account(state, member, acct)
@@ -156,8 +160,9 @@ def move(
         JOURNAL,
         f"{member}/{acct.entries:012d}",
         {
-            "height": height,
-            "time": time,
+            "height": ctx.height,
+            "time": ctx.block_time,
+            "tx": ctx.tx_id,
             "kind": kind,
             "ref": ref,
             "amount": amount,

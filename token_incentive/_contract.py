@@ -176,9 +176,7 @@ def _receipt(state: State, ctx: TxContext) -> None:
     if epoch <= last_settled(state):
         raise ContractError(f"epoch {epoch} is already settled")
     if checked.charge:
-        move(
-            state, req.querier, -checked.charge, kind="charge", ref=rid, height=ctx.height, time=now
-        )
+        move(state, req.querier, -checked.charge, kind="charge", ref=rid, ctx=ctx)
         add_spent(state, epoch, req.querier, checked.charge)
         add_totals(state, charges=checked.charge)
     if not checked.canary:
@@ -281,8 +279,7 @@ def _apply_refund(
         charge,
         kind="refund",
         ref=rid,
-        height=ctx.height,
-        time=ctx.block_time,
+        ctx=ctx,
         detail={"reason": reason},
     )
     add_spent(state, r["epoch"], r["querier"], -charge)

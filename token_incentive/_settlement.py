@@ -256,8 +256,7 @@ def apply_settlement(state: State, body: Mapping[str, Any], ctx: TxContext) -> N
                 e["delta"],
                 kind="settle",
                 ref=ref,
-                height=ctx.height,
-                time=ctx.block_time,
+                ctx=ctx,
                 detail={name: e[name] for name in _SHOWN},
             )
         acct = get_account(state, member)
