@@ -14,15 +14,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from gateway import load_config, load_member_credentials
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._node import Node
 from gateway._pb.riskshare.psi.v1 import psi_pb2
+from gateway._stubs import psi_stub
 from gateway._worker import PublicPort, start_public_port
-from psi import Entry, IndexStore, bucket_bits_for, encode_elements, prepare_query
-from token_incentive import QueryReceipt, response_digest, sign_receipt
+from psi import (
+    Entry,
+    IndexStore,
+    bucket_bits_for,
+    decode_elements,
+    encode_elements,
+    prepare_query,
+)
+from token_incentive import QueryReceipt, SignedReceipt, response_digest, sign_receipt
 
 LISTS = {
     "bank-a": [
@@ -222,3 +231,20 @@ def test_bucket_mode_without_a_snapshot(net: Net) -> None:
     (answer,) = result.answers
     assert answer.error_code == "", answer.error
     assert answer.hits == (True, True, False)
+
+
+def test_a_lost_answer_can_be_fetched_again_by_its_querier_only(net: Net) -> None:
+    result = net.nodes["bank-c"].querier.query(
+        "transaction_fraud", "phone", ["13800138000"], members=["bank-a"]
+    )
+    receipt_id = result.answers[0].receipt_id
+    request = psi_pb2.FetchResponseRequest(receipt_id=receipt_id)
+    own = psi_stub(net.nodes["bank-c"].peers.channel("bank-a"))
+    again = own.FetchResponse(request, timeout=10)
+    signed = SignedReceipt.from_bytes(bytes(again.signed_receipt))
+    evaluated = decode_elements(bytes(again.evaluated))
+    assert signed.receipt.response_digest == response_digest(evaluated, bytes(again.proof))
+    other = psi_stub(net.nodes["bank-b"].peers.channel("bank-a"))
+    with pytest.raises(grpc.RpcError) as info:
+        other.FetchResponse(request, timeout=10)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
