@@ -29,6 +29,7 @@ numbers refuse replays and a committed transaction id is recognised.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time as _time
@@ -46,7 +47,7 @@ from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, prefetch_signatures
 from ledger._finality import EquivocationError
 from ledger._members import get_member
-from ledger._ordering import OrderingLog
+from ledger._ordering import OrderingLog, OrderingLogError
 from ledger._replica import Applied, Replica
 from ledger._sig import BatchVerifier, public_key_bytes
 from ledger._store import Store, StoreError
@@ -177,15 +178,32 @@ class Orderer:
             try:
                 decoded.append(decode_transaction(raw))
             except EncodingError as exc:
-                decoded.append(Submission(b"", False, f"malformed transaction: {exc}"))
+                tx_id = hashlib.sha256(raw).digest()
+                decoded.append(Submission(tx_id, False, f"malformed transaction: {exc}"))
         prefetch_signatures(
             self.store.state(),
             [d for d in decoded if isinstance(d, SignedTransaction)],
             self.registry,
             self.verifier,
         )
+        answers: list[Submission] = []
+        deferred: str | None = None
         with self._lock:
-            return [d if isinstance(d, Submission) else self._admit(d) for d in decoded]
+            for item in decoded:
+                if isinstance(item, Submission):
+                    answers.append(item)
+                    continue
+                if deferred is None:
+                    try:
+                        answers.append(self._admit(item))
+                        continue
+                    except OrderingLogError as exc:
+                        # Admitting may first have to land a full block; while the log
+                        # cannot take it, the submitter is told to come back — with
+                        # everything after it too, so sequence numbers keep their order.
+                        deferred = f"ordering log unavailable, submit again: {exc}"
+                answers.append(Submission(item.tx_id, False, deferred))
+        return answers
 
     def _admit(self, stx: SignedTransaction) -> Submission:
         tx_id = stx.tx_id

@@ -208,3 +208,42 @@ def test_only_a_registered_member_or_orderer_may_propose(tmp_path: Path) -> None
         EmbeddedOrderer(store, net.registry, member="obs", key=key_for("obs"))
     with pytest.raises(LedgerError, match="not 'm1'"):
         EmbeddedOrderer(store, net.registry, member="m1", key=key_for("obs"))
+
+
+class _DownLog(MemoryOrderingLog):
+    """A log that refuses every append while ``down`` (etcd without a quorum)."""
+
+    down = False
+
+    def append(self, height: int, block: bytes) -> bool:
+        if self.down:
+            raise OrderingLogError("no quorum")
+        return super().append(height, block)
+
+
+def test_submissions_are_deferred_in_order_while_the_log_is_down(tmp_path: Path) -> None:
+    net = make_net()
+    log = _DownLog()
+    log.append(0, net.genesis.raw)
+    o = LogOrderer(
+        Store(tmp_path / "a.sqlite"),
+        net.registry,
+        log,
+        member="m1",
+        key=key_for("m1"),
+        clock=lambda: T0,
+        max_block_txs=2,
+    )
+    txs = [_key_tx(net, "m2", n) for n in range(5)]
+    assert all(a.accepted for a in o.submit_many(txs[:2]))
+    log.down = True
+    answers = o.submit_many(txs[2:])  # the third needs block 1 landed first
+    assert [a.accepted for a in answers] == [False, False, False]
+    assert all("submit again: no quorum" in a.reason for a in answers)
+    assert o.store.height == 0
+    log.down = False
+    assert all(a.accepted for a in o.submit_many(txs[2:]))
+    o.flush()
+    mine = o.store.txs(member="m2")
+    assert [r.tx_id for r in mine] == [hashlib.sha256(t).digest() for t in txs]
+    assert log.last_height() == o.store.height == 3
