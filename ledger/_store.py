@@ -24,117 +24,34 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cbor2
 
-from ledger._block import Block, BlockHeader, decode_header, encode_block
+from ledger._block import Block, encode_block
 from ledger._contract import Value
 from ledger._errors import LedgerError
 from ledger._execute import TxResult, Write
-from ledger._tx import SignedTransaction, decode_transaction
+from ledger._schema import (
+    BLOCK_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TX_COLUMNS,
+    BlockInfo,
+    TxRecord,
+    tx_record,
+)
 
 __all__ = ["SCHEMA_VERSION", "BlockInfo", "Store", "StoreError", "StoreState", "TxRecord"]
 
-SCHEMA_VERSION = 1
 _CACHE_LIMIT = 1 << 17
 _SCAN_CACHE_ROWS = 1024
 _SCAN_CACHE_ENTRIES = 256
 
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE blocks (
-    height INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL UNIQUE,
-    header BLOB NOT NULL,
-    signature BLOB NOT NULL,
-    time INTEGER NOT NULL,
-    proposer TEXT NOT NULL,
-    tx_count INTEGER NOT NULL,
-    state_digest BLOB NOT NULL
-);
-CREATE TABLE txs (
-    height INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    tx_id BLOB NOT NULL,
-    raw BLOB NOT NULL,
-    member TEXT,
-    kind TEXT,
-    seq INTEGER,
-    time INTEGER,
-    ok INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    PRIMARY KEY (height, idx)
-) WITHOUT ROWID;
-CREATE INDEX txs_by_id ON txs (tx_id);
-CREATE INDEX txs_by_member ON txs (member, height, idx);
-CREATE INDEX txs_by_kind ON txs (kind, height, idx);
-CREATE TABLE tx_parties (
-    party TEXT NOT NULL, height INTEGER NOT NULL, idx INTEGER NOT NULL,
-    PRIMARY KEY (party, height, idx)
-) WITHOUT ROWID;
-CREATE TABLE state (
-    tbl TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (tbl, key)
-) WITHOUT ROWID;
-CREATE TABLE checkpoints (
-    height INTEGER NOT NULL, member TEXT NOT NULL, header_hash BLOB NOT NULL,
-    signature BLOB NOT NULL, PRIMARY KEY (height, member)
-) WITHOUT ROWID;
-CREATE TABLE equivocations (
-    id INTEGER PRIMARY KEY, height INTEGER NOT NULL, detail TEXT NOT NULL,
-    evidence BLOB NOT NULL
-);
-"""
-
 
 class StoreError(LedgerError):
     """The store cannot do what was asked (wrong height, wrong schema, missing file)."""
-
-
-@dataclass(frozen=True, slots=True)
-class BlockInfo:
-    height: int
-    hash: bytes
-    header: bytes
-    signature: bytes
-    time: int
-    proposer: str
-    tx_count: int
-    state_digest: bytes
-
-    def decoded_header(self) -> BlockHeader:
-        return decode_header(self.header)
-
-
-@dataclass(frozen=True, slots=True)
-class TxRecord:
-    """A stored transaction and what became of it."""
-
-    tx_id: bytes
-    height: int
-    index: int
-    raw: bytes
-    member: str | None
-    kind: str | None
-    seq: int | None
-    time: int | None
-    ok: bool
-    reason: str
-
-    def decoded(self) -> SignedTransaction:
-        return decode_transaction(self.raw)
-
-
-_TX_COLUMNS = "tx_id, height, idx, raw, member, kind, seq, time, ok, reason"
-_BLOCK_COLUMNS = "height, hash, header, signature, time, proposer, tx_count, state_digest"
-
-
-def _tx_record(row: tuple[Any, ...]) -> TxRecord:
-    return TxRecord(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9]
-    )
 
 
 class StoreState:
@@ -195,7 +112,7 @@ class Store:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 if self._conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    for statement in _SCHEMA.split(";"):
+                    for statement in SCHEMA.split(";"):
                         if statement.strip():
                             self._conn.execute(statement)
                     self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -286,21 +203,21 @@ class Store:
     def head(self) -> BlockInfo | None:
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_BLOCK_COLUMNS} FROM blocks ORDER BY height DESC LIMIT 1"
+                f"SELECT {BLOCK_COLUMNS} FROM blocks ORDER BY height DESC LIMIT 1"
             ).fetchone()
             return None if row is None else BlockInfo(*row)
 
     def block_info(self, height: int) -> BlockInfo | None:
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE height = ?", (height,)
+                f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE height = ?", (height,)
             ).fetchone()
             return None if row is None else BlockInfo(*row)
 
     def blocks_info(self, from_height: int = 0, limit: int | None = None) -> list[BlockInfo]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_BLOCK_COLUMNS} FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
+                f"SELECT {BLOCK_COLUMNS} FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
                 (from_height, -1 if limit is None else limit),
             ).fetchall()
             return [BlockInfo(*row) for row in rows]
@@ -372,7 +289,7 @@ class Store:
         header = block.header
         c = self._conn
         c.execute(
-            f"INSERT INTO blocks ({_BLOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO blocks ({BLOCK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 header.height,
                 header.hash,
@@ -424,17 +341,17 @@ class Store:
         """The transaction with this id; its valid occurrence if it also appears refused."""
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM txs WHERE tx_id = ? ORDER BY ok DESC, height LIMIT 1",
+                f"SELECT {TX_COLUMNS} FROM txs WHERE tx_id = ? ORDER BY ok DESC, height LIMIT 1",
                 (tx_id,),
             ).fetchone()
-            return None if row is None else _tx_record(row)
+            return None if row is None else tx_record(row)
 
     def tx_at(self, height: int, index: int) -> TxRecord | None:
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM txs WHERE height = ? AND idx = ?", (height, index)
+                f"SELECT {TX_COLUMNS} FROM txs WHERE height = ? AND idx = ?", (height, index)
             ).fetchone()
-            return None if row is None else _tx_record(row)
+            return None if row is None else tx_record(row)
 
     def txs(
         self,
@@ -473,14 +390,14 @@ class Store:
             where.append("t.height <= ?")
             args.append(to_height)
         order = "DESC" if newest_first else "ASC"
-        columns = ", ".join(f"t.{c.strip()}" for c in _TX_COLUMNS.split(","))
+        columns = ", ".join(f"t.{c.strip()}" for c in TX_COLUMNS.split(","))
         sql = (
             f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)}"
             f" ORDER BY t.height {order}, t.idx {order} LIMIT ?"
         )
         args.append(-1 if limit is None else limit)
         with self._lock:
-            return [_tx_record(row) for row in self._conn.execute(sql, args).fetchall()]
+            return [tx_record(row) for row in self._conn.execute(sql, args).fetchall()]
 
     def tx_parties(self, height: int, index: int) -> tuple[str, ...]:
         with self._lock:

@@ -59,24 +59,44 @@ def _proposers(net: Net, cluster: LocalEtcdCluster, base: Path, ns: str) -> list
     return orderers
 
 
-def _load(net: Net, orderer: Orderer, count: int, out: list[Submission]) -> None:
-    rng = random.Random(orderer.member)
-    txs = [
-        net.tx(
-            orderer.member, "pub.add_oprf_key", add_oprf_key_body(f"k{i}", bytes(32)), seq=i + 2
-        ).raw
-        for i in range(count)
-    ]
-    i = 0
-    while i < count:
-        size = rng.randint(1, 8)
-        answers = orderer.submit_many(txs[i : i + size])
-        # A client submits again what the orderer could not take while etcd was down.
-        retry = next((k for k, a in enumerate(answers) if "submit again" in a.reason), None)
-        kept = answers if retry is None else answers[:retry]
-        out.extend(kept)
-        i += len(kept)
-        time.sleep(0.02)
+class _Load:
+    """One proposer's submissions, with milestones the test waits on (not clocks)."""
+
+    def __init__(self, net: Net, orderer: Orderer, count: int) -> None:
+        self.orderer = orderer
+        self.txs = [
+            net.tx(
+                orderer.member,
+                "pub.add_oprf_key",
+                add_oprf_key_body(f"k{i}", bytes(32)),
+                seq=i + 2,
+            ).raw
+            for i in range(count)
+        ]
+        self.answers: list[Submission] = []
+        self.third = threading.Event()  # a third submitted: the test kills a member
+        self.two_thirds = threading.Event()  # two thirds, with it down: the test restarts it
+        self.resume = threading.Event()  # set by the test once the member is killed
+
+    def run(self) -> None:
+        rng = random.Random(self.orderer.member)
+        count = len(self.txs)
+        i = 0
+        while i < count:
+            if i >= count // 3:
+                self.third.set()
+                self.resume.wait()
+            if i >= 2 * count // 3:
+                self.two_thirds.set()
+            size = rng.randint(1, 8)
+            answers = self.orderer.submit_many(self.txs[i : i + size])
+            # A client submits again what the orderer could not take while etcd was down.
+            retry = next((k for k, a in enumerate(answers) if "submit again" in a.reason), None)
+            kept = answers if retry is None else answers[:retry]
+            self.answers.extend(kept)
+            i += len(kept)
+            time.sleep(0.01)
+        self.two_thirds.set()
 
 
 @pytest.mark.parametrize("victim", [0, 1, 2])
@@ -92,24 +112,24 @@ def test_proposers_survive_an_etcd_member_sigkill(
     orderers = _proposers(net, cluster, tmp_path, ns)
     for o in orderers:
         o.start()
-    count = 400
-    answers: dict[str, list[Submission]] = {m: [] for m in MEMBERS}
-    threads = [
-        threading.Thread(target=_load, args=(net, o, count, answers[o.member])) for o in orderers
-    ]
+    loads = [_Load(net, o, 300) for o in orderers]
+    threads = [threading.Thread(target=load.run) for load in loads]
     for t in threads:
         t.start()
-    time.sleep(0.5)
-    cluster.kill(victim)  # SIGKILL, mid-load
-    time.sleep(1.0)
-    assert all(t.is_alive() for t in threads), "the load must still be running"
+    for load in loads:
+        assert load.third.wait(60)
+    cluster.kill(victim)  # SIGKILL, mid-load: every proposer is a third of the way in
+    for load in loads:
+        load.resume.set()
+    for load in loads:
+        assert load.two_thirds.wait(120)  # progress made while the member was down
     cluster.restart(victim)
     for t in threads:
         t.join()
-    for o in orderers:
-        for answer in answers[o.member]:
+    for load in loads:
+        for answer in load.answers:
             assert answer.accepted, answer.reason
-            commit = o.wait(answer.tx_id, timeout=60)
+            commit = load.orderer.wait(answer.tx_id, timeout=60)
             assert commit.ok and commit.height is not None, commit
     for o in orderers:
         o.stop()
@@ -129,7 +149,7 @@ def test_proposers_survive_an_etcd_member_sigkill(
     assert len({s.head().state_digest for s in stores}) == 1  # type: ignore[union-attr]
     for member in MEMBERS:
         mine = watcher.store.txs(member=member, kind="pub.add_oprf_key")
-        assert len(mine) == count and all(r.ok for r in mine)  # none lost, none twice
+        assert len(mine) == 300 and all(r.ok for r in mine)  # none lost, none twice
     verify_chain(watcher.store, net.registry)
     for store in stores:
         store.close()
