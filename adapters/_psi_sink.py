@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from adapters._errors import IndexBindingError
 from adapters._index import IndexCommitment
 from adapters._model import EntryKey, ListEntry
-from psi import Commitment, Entry, IndexStore, Label, PsiError, generate_key_pair
+from psi import Commitment, Entry, IndexStore, PsiError, generate_key_pair
 
 __all__ = ["PsiIndexSink"]
 
@@ -49,14 +49,16 @@ class PsiIndexSink:
     def check(
         self, list_type: str, upserts: Sequence[ListEntry], removes: Sequence[EntryKey]
     ) -> None:
+        # Shapes and admitted types are psi's to judge. Label fields need no check here:
+        # the row converter bounds reason codes (0-65535) and times (1970-9999), which is
+        # exactly what a label can carry (a property test holds the two together).
         registry = self.store.registry
         try:
             for e in upserts:
                 registry.check(list_type, e.key.id_type, e.key.value)
-                Label.from_times(e.reason_code or 0, e.listed_at, e.expires_at)
             for k in removes:
                 registry.check(list_type, k.id_type, k.value)
-        except (PsiError, ValueError, OverflowError) as exc:
+        except PsiError as exc:
             raise IndexBindingError(f"the index refuses the {list_type} change: {exc}") from exc
 
     def apply(

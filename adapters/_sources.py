@@ -20,7 +20,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -45,6 +47,8 @@ __all__ = [
 Record = tuple[int, int | None, Sequence[object] | None] | Reject
 
 _YIELD_PER = 5000
+_PREFETCH = 2
+_END = object()
 _SQLITE_SUFFIXES = frozenset({".sqlite", ".sqlite3", ".db"})
 
 
@@ -231,20 +235,59 @@ class SqlSource:
             stmt = stmt.order_by(src.c[mapping.key])
         return stmt
 
-    def records(self, mapping: SourceMapping, since: object = None) -> Iterator[Record]:
+    def records(
+        self, mapping: SourceMapping, since: object = None
+    ) -> Generator[Record, None, None]:
+        """Stream the mapped rows; the next batch is fetched while this one is converted.
+
+        A reader thread owns the connection and fetches batches of ``yield_per`` rows
+        into a small queue, so the database works on the next batch while the caller
+        converts the current one (the driver releases the GIL while it waits).
+        """
         stmt = self.statement(mapping, since)
-        with self.connect() as conn:
+        batches: queue.Queue[object] = queue.Queue(maxsize=_PREFETCH)
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fetch() -> None:
             try:
-                result = conn.execution_options(stream_results=True, yield_per=_YIELD_PER).execute(
-                    stmt
-                )
-                row = 0
-                for part in result.partitions():
-                    for values in part:
-                        row += 1
-                        yield row, None, values
-            except sa.exc.DBAPIError as exc:
-                raise SourceError(f"reading {self.describe()} failed: {exc.orig}") from None
+                with self.connect() as conn:
+                    result = conn.execution_options(
+                        stream_results=True, yield_per=_YIELD_PER
+                    ).execute(stmt)
+                    for part in result.partitions():
+                        if not put(part):
+                            return
+                put(_END)
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
+
+        reader = threading.Thread(target=fetch, name="riskshare-source-reader", daemon=True)
+        reader.start()
+        try:
+            row = 0
+            while True:
+                item = batches.get()
+                if item is _END:
+                    return
+                if isinstance(item, sa.exc.DBAPIError):
+                    raise SourceError(f"reading {self.describe()} failed: {item.orig}") from None
+                if isinstance(item, BaseException):
+                    raise item
+                for values in item:  # type: ignore[attr-defined]
+                    row += 1
+                    yield row, None, values
+        finally:
+            stop.set()
+            reader.join()
 
 
 def open_source(location: str) -> CsvSource | JsonLinesSource | SqlSource:

@@ -118,3 +118,25 @@ def test_a_watermark_column_of_mixed_types_is_refused(tmp_path: Path) -> None:
     mapping.write_text(MAPPING.format(source='table = "bl"\nwatermark = "wm"'), encoding="utf-8")
     with pytest.raises(SourceError, match="mixes types"):
         import_source(tmp_path / "d", str(path), mapping, now=0)
+
+
+def test_streamed_reads_stop_cleanly_and_translate_errors() -> None:
+    import threading
+
+    from .conftest import PG_URL
+
+    source = SqlSource.from_url(PG_URL)
+    mapping = parse_mapping(
+        'name = "g"\n[source]\nquery = "SELECT g AS ident, \'phone\' AS kind'
+        ' FROM generate_series(1, 20000) g"\n'
+        '[columns]\nlist_type = { const = "transaction_fraud" }\nid_type = "kind"\n'
+        'value = "ident"\n'
+    )
+    records = source.records(mapping)
+    assert next(records) == (1, None, ("phone", 1))
+    records.close()  # the reader thread and its connection go away
+    assert [t for t in threading.enumerate() if t.name == "riskshare-source-reader"] == []
+    assert sum(1 for _ in source.records(mapping)) == 20000
+    missing = parse_mapping(MAPPING.format(source='table = "rs_adapt_no_such_table"'))
+    with pytest.raises(SourceError, match="does not exist"):
+        list(source.records(missing))
