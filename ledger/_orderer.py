@@ -35,6 +35,7 @@ import threading
 import time as _time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,9 @@ class _Inflight:
     pending: list[SignedTransaction]
 
 
+# Transactions per background signature-check chunk in submit_many.
+_CHUNK = 256
+
 # Answers kept for submitters that have not asked yet; beyond this, the store answers.
 _KEEP_SETTLED = 100_000
 
@@ -146,6 +150,7 @@ class Orderer:
         self._answers: OrderedDict[bytes, Commit] = OrderedDict()
         self._settled = threading.Condition(self._lock)
         self._inflight: _Inflight | None = None
+        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-prefetch")
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.error: BaseException | None = None
@@ -180,19 +185,28 @@ class Orderer:
             except EncodingError as exc:
                 tx_id = hashlib.sha256(raw).digest()
                 decoded.append(Submission(tx_id, False, f"malformed transaction: {exc}"))
-        prefetch_signatures(
-            self.store.state(),
-            [d for d in decoded if isinstance(d, SignedTransaction)],
-            self.registry,
-            self.verifier,
-        )
+        # Signatures are checked chunk by chunk in the background, so checking chunk k+1
+        # (C code, the GIL released) overlaps applying chunk k (Python, under the lock).
+        signed = [d for d in decoded if isinstance(d, SignedTransaction)]
+        state = self.store.state()
+        checked = [
+            self._prefetcher.submit(
+                prefetch_signatures, state, signed[i : i + _CHUNK], self.registry, self.verifier
+            )
+            for i in range(0, len(signed), _CHUNK)
+        ]
         answers: list[Submission] = []
         deferred: str | None = None
+        seen = 0
         with self._lock:
             for item in decoded:
                 if isinstance(item, Submission):
                     answers.append(item)
                     continue
+                if seen % _CHUNK == 0:
+                    # Only a shortcut: a failed prefetch leaves the checks to execute().
+                    checked[seen // _CHUNK].exception()
+                seen += 1
                 if deferred is None:
                     try:
                         answers.append(self._admit(item))
