@@ -55,7 +55,12 @@ class StoreError(LedgerError):
 
 
 class StoreState:
-    """The committed state as a read-only :class:`ledger.State` (writes go to overlays)."""
+    """The committed state as a read-only :class:`ledger.State` (writes go to overlays).
+
+    Reads see every block this process committed; blocks committed by another process
+    on the same file are seen by the next :meth:`Store.state` call (which drops the
+    read caches when the file changed), so take a fresh one per request or block.
+    """
 
     __slots__ = ("_store",)
 
