@@ -21,6 +21,7 @@ __all__ = [
     "delisted_body",
     "dispute_body",
     "evidence_body",
+    "hit_report",
     "hits_body",
     "receipt_body",
     "refund_body",
@@ -60,6 +61,22 @@ def hits_body(hits: Sequence[Sequence[str]]) -> Body:
     if not items:
         raise CreditsError("a hit report needs at least one hit")
     return {"items": items}
+
+
+def hit_report(answers: Sequence[tuple[str, Sequence[bool]]]) -> Body | None:
+    """The ``credits.hits`` body for one (broadcast) query, from each responder's answer.
+
+    ``answers`` pairs each responder's receipt id with its per-item verdicts (the same
+    items, in the same order, for every responder); items nobody said yes to are left
+    out. ``None`` when nothing hit: there is nothing to report.
+    """
+    if not answers:
+        return None
+    width = len(answers[0][1])
+    if any(len(hits) != width for _, hits in answers):
+        raise CreditsError("every answer of one query has one verdict per item")
+    items = [[rid for rid, hits in answers if hits[i]] for i in range(width)]
+    return hits_body(items) if any(items) else None
 
 
 def confirm_body(receipt_id: str, hits: Sequence[int] = ()) -> Body:

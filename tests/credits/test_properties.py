@@ -171,7 +171,14 @@ def test_list_size_never_enters_the_credit(
         worlds.append(sim.net)
     plain, padded = worlds
     assert plain.accounts() == padded.accounts()
-    assert plain.rows("credits.settlements") == padded.rows("credits.settlements")
+
+    def settlements(net: Net) -> list[Any]:
+        # Receipt ids are random per world; compare how many disputes each accounted.
+        return [
+            {**row, "disputes": len(row["disputes"])} for _, row in net.rows("credits.settlements")
+        ]
+
+    assert settlements(plain) == settlements(padded)
 
 
 @settings(max_examples=40, deadline=None)
