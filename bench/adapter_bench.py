@@ -194,12 +194,12 @@ def run(url: str, rows: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 rows (< 60 s)")
+    parser.add_argument("--quick", action="store_true", help="60,000 rows (< 60 s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--url", default=os.environ.get("RISKSHARE_BENCH_PG_URL", DEFAULT_URL))
     args = parser.parse_args()
-    rows = args.rows or (100_000 if args.quick else 1_000_000)
+    rows = args.rows or (60_000 if args.quick else 1_000_000)
     result = run(args.url, rows)
     if args.json:
         print(json.dumps(result, sort_keys=True))
