@@ -16,7 +16,7 @@ where staging left it (same epoch, same root, same size).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,8 +44,12 @@ class IndexSink(Protocol):
         removes: Sequence[EntryKey],
         *,
         now: int,
+        progress: Callable[[int, int], None] | None = None,
     ) -> IndexCommitment:
-        """Apply the change atomically; return the commitment of the new epoch."""
+        """Apply the change atomically; return the commitment of the new epoch.
+
+        ``progress(done, total)`` may be called as upserts are evaluated.
+        """
         ...
 
     def check(

@@ -68,6 +68,7 @@ class PsiIndexSink:
         removes: Sequence[EntryKey],
         *,
         now: int,
+        progress: Callable[[int, int], None] | None = None,
     ) -> IndexCommitment:
         try:
             if list_type not in self.store.list_types():
@@ -86,6 +87,7 @@ class PsiIndexSink:
                 ],
                 removes=[(k.id_type, k.value) for k in removes],
                 now=now,
+                progress=progress,
             )
         except PsiError as exc:
             raise IndexBindingError(f"the index refused the {list_type} change: {exc}") from exc

@@ -102,7 +102,19 @@ def publish(
     for item in staged:
         record = item.record
         started, cpu_started = time.perf_counter(), time.process_time()
-        commitment = sink.apply(record.list_type, item.upserts, item.removes, now=record.created_at)
+        before = done
+
+        def evaluated(count: int, _total: int, before: int = before) -> None:
+            if progress is not None:
+                progress("index", before + count)
+
+        commitment = sink.apply(
+            record.list_type,
+            item.upserts,
+            item.removes,
+            now=record.created_at,
+            progress=evaluated,
+        )
         if timings is not None:
             timings["index"] = timings.get("index", 0.0) + time.perf_counter() - started
             timings["cpu_index"] = timings.get("cpu_index", 0.0) + time.process_time() - cpu_started
