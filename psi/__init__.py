@@ -41,6 +41,7 @@ Responder's index (SQLite, WAL)::
     store.evaluate(list_type, blinded, rng) -> (evaluated, proof)
     store.bucket(list_type, prefix, bits) -> bytes   # BucketTooSmall under MIN_BUCKET
     store.rotate_key(list_type, new_key, progress=cb) -> Commitment
+    store.prune_history(list_type, keep_from_epoch)  # deltas from older epochs end
     store.public_key(list_type), store.key(list_type), store.size(list_type)
 
 Querier::

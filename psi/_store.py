@@ -200,10 +200,11 @@ class IndexStore:
         """The change from ``since_epoch`` to the current epoch, for a querier's snapshot."""
         with self._rlock:
             lst = self._list(list_type)
-            if not lst.key_epoch <= since_epoch < lst.epoch:
+            if not lst.delta_floor <= since_epoch < lst.epoch:
                 raise DeltaUnavailable(
                     f"no delta from epoch {since_epoch} to {lst.epoch} of {list_type} "
-                    f"(deltas start at the last key change, epoch {lst.key_epoch}); "
+                    f"(deltas start at epoch {lst.delta_floor}: the last key change or "
+                    "pruning); "
                     "fetch a snapshot instead"
                 )
             removed, added = self._r.delta(lst.lid, since_epoch)
@@ -320,6 +321,19 @@ class IndexStore:
             # Only now, with the new index committed, do evaluations switch keys.
             self._keys[list_type] = key
             return c
+
+    def prune_history(self, list_type: str, keep_from_epoch: int) -> int:
+        """Drop the tombstones only deltas from before ``keep_from_epoch`` need.
+
+        Deltas from ``keep_from_epoch`` (up to the current epoch) stay available; older
+        queriers fetch a snapshot instead. Returns how many tombstones were dropped.
+        """
+        with self._lock:
+            lst = self._list(list_type, self._t)
+            if not 0 <= keep_from_epoch <= lst.epoch:
+                raise StoreError(f"{list_type} has no epoch {keep_from_epoch}")
+            with self._tx():
+                return self._t.prune(lst.lid, keep_from_epoch)
 
     # -- internals ------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 Tables:
 
 - ``lists``: one row per published list type: its key, whether it has labels, the
-  current epoch and the epoch its current key started (deltas cannot cross a key).
+  current epoch and the delta floor, the oldest epoch a delta can start from (the
+  epoch the current key started, since deltas cannot cross a key, or later once old
+  tombstones are pruned).
 - ``entries``: one row per listed identifier: the 16-byte tag, the sealed label, the
   32-bit bucket key, the normalised entry itself (for rebuilds under a new key) and the
   epoch it was added in. Rows are appended (rowid order) and found through narrow
@@ -26,7 +28,7 @@ from psi._errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "ListRow", "Row", "Tables", "split_changes"]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -36,7 +38,7 @@ CREATE TABLE IF NOT EXISTS lists (
     secret BLOB NOT NULL,
     labels INTEGER NOT NULL,
     epoch INTEGER NOT NULL,
-    key_epoch INTEGER NOT NULL
+    delta_floor INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY,
@@ -98,12 +100,12 @@ class Row:
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """A published list: its row id, current epoch, labels flag and key's first epoch."""
+    """A published list: its row id, current epoch, labels flag and delta floor."""
 
     lid: int
     epoch: int
     labels: bool
-    key_epoch: int
+    delta_floor: int
 
 
 class Tables:
@@ -158,7 +160,7 @@ class Tables:
 
     def list_row(self, list_type: str) -> ListRow | None:
         row = self.db.execute(
-            "SELECT id, epoch, labels, key_epoch FROM lists WHERE list_type=?", (list_type,)
+            "SELECT id, epoch, labels, delta_floor FROM lists WHERE list_type=?", (list_type,)
         ).fetchone()
         return None if row is None else ListRow(int(row[0]), int(row[1]), bool(row[2]), int(row[3]))
 
@@ -170,7 +172,7 @@ class Tables:
 
     def add_list(self, list_type: str, secret: bytes, labels: bool) -> int:
         cur = self.db.execute(
-            "INSERT INTO lists (list_type, secret, labels, epoch, key_epoch) "
+            "INSERT INTO lists (list_type, secret, labels, epoch, delta_floor) "
             "VALUES (?, ?, ?, 0, 0)",
             (list_type, secret, int(labels)),
         )
@@ -185,7 +187,7 @@ class Tables:
         self.db.execute("DELETE FROM entries WHERE list_id=?", (lid,))
         self.db.execute("DELETE FROM tombstones WHERE list_id=?", (lid,))
         self.db.execute(
-            "UPDATE lists SET secret=?, epoch=?, key_epoch=? WHERE id=?",
+            "UPDATE lists SET secret=?, epoch=?, delta_floor=? WHERE id=?",
             (secret, epoch, epoch, lid),
         )
 
@@ -262,6 +264,14 @@ class Tables:
             [(lid, r.tag, r.label, r.added_epoch, epoch) for r in rows],
         )
         self.db.executemany("DELETE FROM entries WHERE id=?", [(r.rowid,) for r in rows])
+
+    def prune(self, lid: int, floor: int) -> int:
+        """Forget tombstones no delta from ``floor`` on needs; raise the delta floor."""
+        cur = self.db.execute(
+            "DELETE FROM tombstones WHERE list_id=? AND removed_epoch<=?", (lid, floor)
+        )
+        self.db.execute("UPDATE lists SET delta_floor=max(delta_floor, ?) WHERE id=?", (floor, lid))
+        return int(cur.rowcount)
 
     def delta(
         self, lid: int, since: int

@@ -211,3 +211,18 @@ def test_reads_see_the_last_epoch_while_an_apply_runs(store: IndexStore, rng: Rn
     store.apply(LT, [Entry("phone", phone(i)) for i in range(5, 10)], now=NOW, progress=during)
     assert seen == [(first, snap, 5)]
     assert store.size(LT) == 10 and store.commitment(LT).epoch == first.epoch + 1
+
+
+def test_prune_history_keeps_recent_deltas(store: IndexStore) -> None:
+    store.create_list(LT, key(1))
+    c1 = store.apply(LT, [Entry("phone", phone(i)) for i in range(6)], now=NOW).commitment
+    snap1 = Snapshot.load(store.export_snapshot(LT), c1)
+    c2 = store.apply(LT, removes=[("phone", phone(0))], now=NOW).commitment
+    snap2 = snap1.apply_delta(store.export_delta(LT, 1), c2)
+    c3 = store.apply(LT, removes=[("phone", phone(1))], now=NOW).commitment
+    assert store.prune_history(LT, 2) == 1  # the tombstone of phone(0), removed in epoch 2
+    with pytest.raises(DeltaUnavailable, match="pruning"):
+        store.export_delta(LT, 1)
+    assert snap2.apply_delta(store.export_delta(LT, 2), c3).to_bytes() == store.export_snapshot(LT)
+    with pytest.raises(StoreError):
+        store.prune_history(LT, 9)
