@@ -59,7 +59,15 @@ Formats: ``Commitment.to_bytes() / from_bytes()`` (what the ledger records),
 ``encode_elements`` / ``decode_elements`` (n × 32-byte batches), ``batch_digest``.
 RFC 9162 Merkle helpers for everyone's use: ``merkle_root``, ``MerkleAccumulator``,
 ``leaf_hash``, ``node_hash``, ``inclusion_proof``, ``verify_inclusion``.
-``membership_demo()`` runs a whole query in one process (``riskshare demo``).
+``membership_demo()`` runs a whole query in one process (the foundation demo; the
+consortium demo in ``gateway`` now backs ``riskshare demo``).
+
+How a querier trusts 8-byte snapshot tags it cannot hash into the 16-byte-tag Merkle
+root: the commitment also carries the SHA-256 of the canonical snapshot encoding (see
+``psi/_formats.py``); ``Snapshot.load`` and ``apply_delta`` check it.
+
+Worker processes are started with ``spawn``: a script that uses a pool needs the usual
+``if __name__ == "__main__":`` guard.
 
 Errors: everything derives from ``PsiError``. ``ProtocolError`` is the one type for bad
 bytes from elsewhere (lengths, non-canonical or identity elements, bad proofs, a
