@@ -10,6 +10,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Attach every command group; each group's module owns its own commands."""
     from cli import (
+        _canary,
         _consortium,
         _credits,
         _demo,
@@ -38,5 +39,6 @@ def register(app: typer.Typer) -> None:
     _credits.register(app)
     _feedback.register(app)
     _dispute.register(app)
+    _canary.register(app)
     _scf.register(app)
     _tf.register(app)

@@ -1,19 +1,34 @@
-"""``riskshare dispute``: list, show and resolve disputes.
+"""``riskshare dispute``: list, show, answer with evidence, and resolve disputes.
 
-``list`` and ``show`` read the local replica; ``resolve`` (an observer's verdict) signs
-a ``credits.resolve`` transaction to a file (``--out``) for the observer's gateway to
-submit. Each wraps a public function of :mod:`token_incentive`.
+A dispute runs: filed by the querier (``riskshare feedback dispute``), opened by the
+holder (``evidence``: the entries' salted evidence hashes and inclusion proofs in the
+evidence root the holder published, ``credits.evidence``), resolved by an observer
+(``resolve``, ``credits.resolve``). ``list`` and ``show`` read the local replica;
+``evidence`` and ``resolve`` submit through the member's gateway (``--config``), or
+sign offline with ``--out`` (``cli._submit``). Each wraps a public function of
+:mod:`token_incentive` or :mod:`gateway._evidence`.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cli._feedback import KeyFile, MemberId, Out, PassEnv, sign_credits_tx
-from cli._ledger import DataDir, open_ledger
+from cli._ledger import DataDir, ledger_path, open_ledger
+from cli._submit import (
+    ConfigOpt,
+    KeyOpt,
+    MemberOpt,
+    OutOpt,
+    PassEnvOpt,
+    acting_member,
+    replica_dir,
+    send,
+)
 
 __all__ = ["register"]
 
@@ -71,17 +86,33 @@ def show_cmd(dispute: DisputeArg, data_dir: DataDir = None, as_json: AsJson = Fa
 
     Example: riskshare dispute show 3fa9c2e1 --data-dir ./node1
     """
+    from gateway._evidence import published_size
     from token_incentive import dispute_of
 
     with open_ledger(data_dir) as store:
         d = dispute_of(store.state(), dispute)
+        receipt: Any = store.state().get("credits.receipts", d["id"])
+        index = receipt["index"] if isinstance(receipt, dict) else {}
+        size = (
+            published_size(store, d["holder"], d["list_type"], index["epoch"])
+            if index.get("epoch") is not None
+            else None
+        )
+    d["index_epoch"], d["index_size"] = index.get("epoch"), size
+    d["evidence_root"] = index.get("evidence_root")
     if as_json:
         typer.echo(json.dumps(_jsonable(d), indent=2, sort_keys=True))
         return
     typer.echo(_line(d))
     typer.echo(f"  filed at {d['filed_at']} (height {d['filed_height']}), reason {d['reason']}")
+    root = d["evidence_root"].hex() if isinstance(d["evidence_root"], bytes) else "none"
+    typer.echo(f"  answered from index epoch {d['index_epoch']} ({size} entries), evidence {root}")
     for o in d["openings"] or []:
-        typer.echo(f"  evidence leaf {o['leaf'].hex()[:16]} at {o['index']} of {o['size']}")
+        # An audit path alone does not pin the tree size: check it against the epoch's.
+        check = "size matches the epoch" if o["size"] == size else "SIZE DIFFERS FROM THE EPOCH"
+        typer.echo(
+            f"  evidence leaf {o['leaf'].hex()[:16]} at {o['index']} of {o['size']} ({check})"
+        )
     if d["resolver"]:
         typer.echo(f"  {d['status']} by {d['resolver']} at {d['resolved_at']}: {d['note']}")
     if d["obligation"]:
@@ -92,24 +123,94 @@ def show_cmd(dispute: DisputeArg, data_dir: DataDir = None, as_json: AsJson = Fa
 def resolve_cmd(
     dispute: DisputeArg,
     verdict: Annotated[str, typer.Option("--verdict", help="upheld or rejected.")],
-    key_file: KeyFile,
-    member: MemberId,
-    out: Out,
     note: Annotated[str, typer.Option("--note", help="Why, for the record.")] = "",
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
     data_dir: DataDir = None,
-    passphrase_env: PassEnv = None,
+    passphrase_env: PassEnvOpt = None,
 ) -> None:
-    """Give an observer's verdict on a dispute (upheld = a false positive).
+    """Give an observer's verdict on a dispute (upheld = a false positive), through the
+    observer's gateway; with --out, sign offline with --key and --member.
 
-    Example: riskshare dispute resolve 3fa9c2e1 --verdict upheld --key k.pem --member reg --out v.tx
+    Example: riskshare dispute resolve 3fa9c2e1 --verdict upheld --config observer.toml
     """
     from token_incentive import dispute_of, resolve_body
 
-    with open_ledger(data_dir) as store:
+    with open_ledger(replica_dir(data_dir, config)) as store:
         d = dispute_of(store.state(), dispute)
-    body = resolve_body(d["id"], verdict, note)
-    tx = sign_credits_tx(data_dir, key_file, member, "credits.resolve", body, out, passphrase_env)
-    typer.echo(f"verdict on {d['id'][:16]} written to {out} (transaction {tx})")
+    send(
+        "credits.resolve",
+        resolve_body(d["id"], verdict, note),
+        what=f"verdict on {d['id'][:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
+    )
+
+
+@app.command("evidence")
+def evidence_cmd(
+    dispute: DisputeArg,
+    value: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--value",
+            help="The identifier of each disputed hit, in order (repeat); default: read one"
+            " per line from standard input, which keeps them out of shell history.",
+        ),
+    ] = None,
+    openings_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--openings-out",
+            help="Also write the openings (identifier, evidence reference, salt, proof) as"
+            " JSON lines here, to give the arbitrator off the ledger.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
+    data_dir: DataDir = None,
+    passphrase_env: PassEnvOpt = None,
+) -> None:
+    """Answer a dispute against your list: open the evidence you committed for each
+    disputed entry (credits.evidence), from the list epoch the receipt was answered from.
+
+    The querier names the disputed identifiers off the ledger; each opening reveals that
+    one entry's salted evidence hash and inclusion proof on the ledger, and nothing else.
+
+    Example: riskshare dispute evidence 3fa9c2e1 --config member.toml < disputed.txt
+    """
+    from gateway._evidence import dispute_openings
+
+    who = acting_member(member, config)
+    directory = replica_dir(data_dir, config)
+    values = list(value or [])
+    if not values and not sys.stdin.isatty():
+        values = [line.strip() for line in sys.stdin if line.strip()]
+    with open_ledger(directory) as store:
+        opened = dispute_openings(ledger_path(directory).parent, store, dispute, who, values)
+    if openings_out is not None:
+        openings_out.write_text("".join(o.to_json() + "\n" for o in opened.openings))
+        openings_out.chmod(0o600)
+        typer.echo(f"{len(opened.openings)} opening(s) for the arbitrator in {openings_out}")
+    send(
+        "credits.evidence",
+        opened.body,
+        what=f"evidence for {opened.dispute_id[:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
+    )
 
 
 def register(root: typer.Typer) -> None:

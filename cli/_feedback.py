@@ -1,9 +1,10 @@
 """``riskshare feedback``: confirm or dispute the hits of one of your receipts.
 
-Both commands sign a ``credits.feedback`` transaction with the member's ledger key and
-write it to a file (``--out``) for the member's gateway to submit, as ``riskshare
-governance`` does. They wrap :func:`token_incentive.confirm_body` and
-:func:`token_incentive.dispute_body`; the receipt may be named by a unique prefix.
+Both commands build a ``credits.feedback`` transaction and hand it to the member's
+gateway (``--config``), which signs and submits it, as ``riskshare governance`` does;
+with ``--out`` they sign offline with ``--key`` instead (``cli._submit``). They wrap
+:func:`token_incentive.confirm_body` and :func:`token_incentive.dispute_body`; the
+receipt may be named by a unique prefix.
 """
 
 from __future__ import annotations
@@ -16,22 +17,25 @@ from typing import Annotated, Any
 import typer
 
 from cli._ledger import DataDir, open_ledger
+from cli._submit import (
+    ConfigOpt,
+    KeyOpt,
+    MemberOpt,
+    OutOpt,
+    PassEnvOpt,
+    acting_member,
+    replica_dir,
+    send,
+)
 
 __all__ = ["register", "sign_credits_tx"]
 
 app = typer.Typer(help="Confirm or dispute a hit.", no_args_is_help=True)
 
 ReceiptArg = Annotated[str, typer.Argument(help="The receipt id (or a unique prefix).")]
-KeyFile = Annotated[Path, typer.Option("--key", help="The member's ledger signing key (PEM).")]
-MemberId = Annotated[str, typer.Option("--member", help="The member id that signs.")]
-Out = Annotated[Path, typer.Option("--out", help="Where to write the signed transaction.")]
 Hits = Annotated[
     list[int] | None,
     typer.Option("--hit", help="A hit index within the receipt (repeat; default: all open)."),
-]
-PassEnv = Annotated[
-    str | None,
-    typer.Option("--passphrase-env", help="The key's passphrase is in this environment variable."),
 ]
 
 
@@ -73,46 +77,70 @@ def _own_receipt(data_dir: Path | None, prefix: str, member: str) -> str:
 @app.command("confirm")
 def confirm_cmd(
     receipt: ReceiptArg,
-    key_file: KeyFile,
-    member: MemberId,
-    out: Out,
     hit: Hits = None,
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
     data_dir: DataDir = None,
-    passphrase_env: PassEnv = None,
+    passphrase_env: PassEnvOpt = None,
 ) -> None:
-    """Confirm hits as true (final; silence until the window closes confirms too).
+    """Confirm hits as true (final; silence until the window closes confirms too),
+    through your gateway; with --out, sign offline with --key and --member.
 
-    Example: riskshare feedback confirm 3fa9c2e1 --key k.pem --member bank-a --out c.tx
+    Example: riskshare feedback confirm 3fa9c2e1 --config member.toml
     """
     from token_incentive import confirm_body
 
-    rid = _own_receipt(data_dir, receipt, member)
-    body = confirm_body(rid, hit or [])
-    tx = sign_credits_tx(data_dir, key_file, member, "credits.feedback", body, out, passphrase_env)
-    typer.echo(f"confirmation of {rid[:16]} written to {out} (transaction {tx})")
+    who = acting_member(member, config)
+    rid = _own_receipt(replica_dir(data_dir, config), receipt, who)
+    send(
+        "credits.feedback",
+        confirm_body(rid, hit or []),
+        what=f"confirmation of {rid[:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
+    )
 
 
 @app.command("dispute")
 def dispute_cmd(
     receipt: ReceiptArg,
-    key_file: KeyFile,
-    member: MemberId,
-    out: Out,
     hit: Hits = None,
     reason: Annotated[str, typer.Option("--reason", help="A reason code.")] = "false_positive",
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
     data_dir: DataDir = None,
-    passphrase_env: PassEnv = None,
+    passphrase_env: PassEnvOpt = None,
 ) -> None:
-    """Dispute hits as false positives: opens the receipt's one dispute.
+    """Dispute hits as false positives: opens the receipt's one dispute, which the
+    holder answers with evidence (riskshare dispute evidence) and an observer resolves.
+    Tell the holder and the observer, off the ledger, which identifier each disputed
+    hit was.
 
-    Example: riskshare feedback dispute 3fa9c2e1 --hit 0 --key k.pem --member bank-a --out d.tx
+    Example: riskshare feedback dispute 3fa9c2e1 --hit 0 --config member.toml
     """
     from token_incentive import dispute_body
 
-    rid = _own_receipt(data_dir, receipt, member)
-    body = dispute_body(rid, hit or [], reason)
-    tx = sign_credits_tx(data_dir, key_file, member, "credits.feedback", body, out, passphrase_env)
-    typer.echo(f"dispute of {rid[:16]} written to {out} (transaction {tx})")
+    who = acting_member(member, config)
+    rid = _own_receipt(replica_dir(data_dir, config), receipt, who)
+    send(
+        "credits.feedback",
+        dispute_body(rid, hit or [], reason),
+        what=f"dispute of {rid[:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
+    )
 
 
 def register(root: typer.Typer) -> None:

@@ -1,17 +1,18 @@
 """``riskshare governance``: propose and approve consortium changes.
 
 ``list``, ``show`` and ``members`` read the local replica. ``propose``, ``approve`` and
-``withdraw`` sign a governance transaction with the member's ledger key and write it
-to a file (``--out``): hand that file to the member's gateway to submit. Each command
-wraps public functions of :mod:`ledger` (``proposals``, ``proposal_status``,
-``propose_body``, ``approve_body``, ``withdraw_body``, ``next_seq``,
-``sign_transaction``).
+``withdraw`` build a governance transaction and hand it to the member's gateway
+(``--config``), which signs it with its ledger key and submits it; the command prints
+the block height, and the proposal's approvals. With ``--out`` they sign offline with
+``--key`` instead (``cli._submit``). Each command wraps public functions of
+:mod:`ledger` (``proposals``, ``proposal_status``, ``propose_body``, ``approve_body``,
+``withdraw_body``, ``next_seq``, ``sign_transaction``) and
+:func:`gateway._client.submit_transaction`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,19 +20,13 @@ from typing import Annotated, Any
 import typer
 
 from cli._ledger import DataDir, open_ledger
+from cli._submit import ConfigOpt, KeyOpt, MemberOpt, OutOpt, PassEnvOpt, replica_dir, send
 
 __all__ = ["parse_args", "register", "sign_governance"]
 
 app = typer.Typer(help="Propose and approve consortium changes.", no_args_is_help=True)
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-KeyFile = Annotated[Path, typer.Option("--key", help="The member's ledger signing key (PEM).")]
-MemberId = Annotated[str, typer.Option("--member", help="The member id that signs.")]
-Out = Annotated[Path, typer.Option("--out", help="Where to write the signed transaction.")]
-PassEnv = Annotated[
-    str | None,
-    typer.Option("--passphrase-env", help="The key's passphrase is in this environment variable."),
-]
 
 
 def _now_ms() -> int:
@@ -172,18 +167,17 @@ def sign_governance(
     )
 
 
-def _write(stx: Any, out: Path, what: str) -> None:
-    out.write_bytes(stx.raw)
-    typer.echo(f"{what} written to {out} (transaction {stx.tx_id.hex()})")
+def _after(data_dir: Path | None, config: Path | None, proposal: str, height: int | None) -> None:
+    """Show where the proposal stands once the local replica holds the transaction."""
+    if height is None:
+        return
+    from ledger import proposal_status
 
-
-def _passphrase(name: str | None) -> bytes | None:
-    if not name:
-        return None
-    value = os.environ.get(name)
-    if value is None:
-        raise typer.BadParameter(f"${name} is not set")
-    return value.encode()
+    with open_ledger(replica_dir(data_dir, config)) as store:
+        if store.height < height:
+            return
+        row = proposal_status(store.state(), proposal, _now_ms())
+    _show(row, False)
 
 
 @app.command("propose")
@@ -191,71 +185,99 @@ def propose_cmd(
     action: Annotated[
         str, typer.Argument(help="admit, remove, rotate, set_params or set_list_type.")
     ],
-    key_file: KeyFile,
-    member: MemberId,
-    out: Out,
     arg: Annotated[list[str] | None, typer.Option("--arg", help="key=value (repeat).")] = None,
     args_json: Annotated[str | None, typer.Option("--args-json", help="Arguments as JSON.")] = None,
     expires_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
     data_dir: DataDir = None,
-    passphrase_env: PassEnv = None,
+    passphrase_env: PassEnvOpt = None,
 ) -> None:
-    """Sign a gov.propose transaction; its transaction id is the proposal id.
+    """Propose a change (gov.propose) through your gateway; the transaction id is the
+    proposal id. With --out, sign offline with --key and --member instead.
 
-    Example: riskshare governance propose remove --arg id=bank-x --key k.pem --member a --out r.tx
+    Example: riskshare governance propose remove --arg id=bank-x --config member.toml
     """
     from ledger import propose_body
 
     expires = None if expires_days is None else _now_ms() + expires_days * 86_400_000
     body = propose_body(action, parse_args(arg or [], args_json), expires)
-    stx = sign_governance(
-        data_dir, key_file, member, "gov.propose", body, _passphrase(passphrase_env)
+    tx, height = send(
+        "gov.propose",
+        body,
+        what="proposal",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
     )
-    _write(stx, out, f"proposal {stx.tx_id.hex()}")
+    typer.echo(f"proposal id {tx}")
+    _after(data_dir, config, tx, height)
 
 
 @app.command("approve")
 def approve_cmd(
     proposal: Annotated[str, typer.Argument(help="The proposal id (hex).")],
-    key_file: KeyFile,
-    member: MemberId,
-    out: Out,
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
     data_dir: DataDir = None,
-    passphrase_env: PassEnv = None,
+    passphrase_env: PassEnvOpt = None,
 ) -> None:
-    """Sign a gov.approve transaction for a proposal.
+    """Approve a proposal (gov.approve) through your gateway; it executes in the
+    approval that brings more than two thirds of the voting members.
 
-    Example: riskshare governance approve 5e0c...9a --key signing.key --member bank-b --out ok.tx
+    Example: riskshare governance approve 5e0c...9a --config member.toml
     """
     from ledger import approve_body
 
-    body = approve_body(proposal)
-    stx = sign_governance(
-        data_dir, key_file, member, "gov.approve", body, _passphrase(passphrase_env)
+    _, height = send(
+        "gov.approve",
+        approve_body(proposal),
+        what=f"approval of {proposal[:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
     )
-    _write(stx, out, f"approval of {proposal[:16]}")
+    _after(data_dir, config, proposal, height)
 
 
 @app.command("withdraw")
 def withdraw_cmd(
     proposal: Annotated[str, typer.Argument(help="The proposal id (hex).")],
-    key_file: KeyFile,
-    member: MemberId,
-    out: Out,
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
     data_dir: DataDir = None,
-    passphrase_env: PassEnv = None,
+    passphrase_env: PassEnvOpt = None,
 ) -> None:
-    """Sign a gov.withdraw transaction (only the proposer may withdraw).
+    """Withdraw your own open proposal (gov.withdraw) through your gateway.
 
-    Example: riskshare governance withdraw 5e0c...9a --key signing.key --member bank-a --out w.tx
+    Example: riskshare governance withdraw 5e0c...9a --config member.toml
     """
     from ledger import withdraw_body
 
-    body = withdraw_body(proposal)
-    stx = sign_governance(
-        data_dir, key_file, member, "gov.withdraw", body, _passphrase(passphrase_env)
+    _, height = send(
+        "gov.withdraw",
+        withdraw_body(proposal),
+        what=f"withdrawal of {proposal[:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
     )
-    _write(stx, out, f"withdrawal of {proposal[:16]}")
+    _after(data_dir, config, proposal, height)
 
 
 def register(root: typer.Typer) -> None:

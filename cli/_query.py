@@ -5,6 +5,13 @@ normalises, blinds, asks each responder over mutual TLS, verifies every proof an
 receipt, and looks the answers up in verified snapshots. Exit code: 0 when at least
 one identifier is listed by at least one member, 1 when none is, 2 on any error
 (including a responder that could not answer, when nothing was found elsewhere).
+
+Every request is signed with a purpose code, a legal basis and, when consent is the
+basis, a consent reference (docs/COMPLIANCE.md): from ``--purpose``, ``--legal-basis``
+and ``--consent-ref``, or per row from the ``purpose``, ``legal_basis`` and
+``consent_ref`` columns of a ``--file`` (a blank cell takes the option's value); the
+gateway's ``[query]`` settings fill in what neither gives. Rows with different values
+are sent as separate requests.
 """
 
 from __future__ import annotations
@@ -22,19 +29,54 @@ import typer
 __all__ = ["register"]
 
 _BATCH = 1000
+# Optional per-row columns of a --file, signed into that row's request.
+FIELD_COLUMNS = ("purpose", "legal_basis", "consent_ref")
+
+# (purpose, legal basis, consent reference); "" means "the default".
+Fields = tuple[str, str, str]
 
 
-def _values_from_file(path: Path, column: str) -> list[str]:
-    """The identifiers in a CSV file: the named column if a header names it, else the first."""
+def _values_from_file(path: Path, column: str) -> tuple[list[str], list[Fields] | None]:
+    """The identifiers in a CSV file (the named column if a header names it, else the
+    first), and each row's purpose, legal basis and consent reference when the header
+    has those columns."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     if not rows:
-        return []
+        return [], None
     header = [cell.strip() for cell in rows[0]]
-    if column in header:
-        position = header.index(column)
-        return [row[position] if position < len(row) else "" for row in rows[1:]]
-    return [row[0] if row else "" for row in rows]
+    if column not in header:
+        return [row[0] if row else "" for row in rows], None
+
+    def cell(row: list[str], name: str) -> str:
+        if name not in header:
+            return ""
+        position = header.index(name)
+        return row[position].strip() if position < len(row) else ""
+
+    body = rows[1:]
+    position = header.index(column)
+    values = [row[position] if position < len(row) else "" for row in body]
+    if not any(name in header for name in FIELD_COLUMNS):
+        return values, None
+    fields = [(cell(r, "purpose"), cell(r, "legal_basis"), cell(r, "consent_ref")) for r in body]
+    return values, fields
+
+
+def _chunks(
+    count: int, fields: Sequence[Fields] | None, default: Fields
+) -> list[tuple[Fields, list[int]]]:
+    """Positions grouped by their (purpose, basis, consent), in batches of ``_BATCH``."""
+    groups: dict[Fields, list[int]] = {}
+    for i in range(count):
+        own = fields[i] if fields is not None else ("", "", "")
+        key = (own[0] or default[0], own[1] or default[1], own[2] or default[2])
+        groups.setdefault(key, []).append(i)
+    return [
+        (key, positions[start : start + _BATCH])
+        for key, positions in groups.items()
+        for start in range(0, len(positions), _BATCH)
+    ]
 
 
 @contextmanager
@@ -67,30 +109,40 @@ def run_query(
     deadline_ms: int = 0,
     bucket_mode: bool = False,
     progress: bool = True,
+    legal_basis: str = "",
+    consent_ref: str = "",
+    fields: Sequence[Fields] | None = None,
 ) -> dict[str, Any]:
-    """Query ``values`` in batches through the local gateway; one merged result."""
+    """Query ``values`` in batches through the local gateway; one merged result.
+
+    ``fields``, one per value, override ``purpose``, ``legal_basis`` and ``consent_ref``
+    for that value where not empty.
+    """
     from gateway._client import AdminClient
 
     results: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     answers: dict[str, dict[str, Any]] = {}
+    default = (purpose, legal_basis, consent_ref)
     with AdminClient.from_config(config) as client, _progress(len(values), progress) as bar:
-        for start in range(0, len(values), _BATCH):
-            chunk = list(values[start : start + _BATCH])
+        for (code, basis, consent), positions in _chunks(len(values), fields, default):
+            chunk = [values[i] for i in positions]
             reply = client.query(
                 list_type,
                 id_type,
                 chunk,
                 members=members,
-                purpose=purpose,
+                purpose=code,
                 deadline_ms=deadline_ms,
                 bucket_mode=bucket_mode,
+                legal_basis=basis,
+                consent_ref=consent,
             )
             skipped = {r.index for r in reply.rejected}
-            rejected += [{"index": start + r.index, "reason": r.reason} for r in reply.rejected]
+            rejected += [{"index": positions[r.index], "reason": r.reason} for r in reply.rejected]
             accepted = [i for i in range(len(chunk)) if i not in skipped]
             rows: list[dict[str, Any]] = [
-                {"index": start + i, "value": chunk[i], "members": []} for i in accepted
+                {"index": positions[i], "value": chunk[i], "members": []} for i in accepted
             ]
             for answer in reply.answers:
                 seen = answers.setdefault(
@@ -113,6 +165,8 @@ def run_query(
             results += rows
             if bar is not None:
                 bar[0].advance(bar[1], len(chunk))
+    results.sort(key=lambda row: row["index"])
+    rejected.sort(key=lambda row: row["index"])
     for row in results:
         row["hit"] = bool(row["members"])
     return {
@@ -185,7 +239,26 @@ def register(root: typer.Typer) -> None:
         out: Annotated[
             Path | None, typer.Option("--out", help="Write one CSV row per identifier here.")
         ] = None,
-        purpose: Annotated[str, typer.Option(help="Purpose code recorded on the ledger.")] = "",
+        purpose: Annotated[
+            str,
+            typer.Option(help="Purpose code signed into the request [default: config's]."),
+        ] = "",
+        legal_basis: Annotated[
+            str,
+            typer.Option(
+                "--legal-basis",
+                help="The legal basis for screening these identifiers [default: config's"
+                " query.legal_basis].",
+            ),
+        ] = "",
+        consent_ref: Annotated[
+            str,
+            typer.Option(
+                "--consent-ref",
+                help="A reference to the consent record, when consent is the basis (the"
+                " reference only, never the consent).",
+            ),
+        ] = "",
         deadline_ms: Annotated[int, typer.Option(help="Per-member deadline.")] = 0,
         bucket: Annotated[
             bool,
@@ -206,6 +279,10 @@ def register(root: typer.Typer) -> None:
         """Screen identifiers against other members' lists (privately: responders see
         only blinded elements; every query is a receipt on the ledger).
 
+        Each request is signed with a purpose, a legal basis and an optional consent
+        reference; a --file may give them per row in columns purpose, legal_basis and
+        consent_ref.
+
         Exit code 0: at least one hit; 1: no hit; 2: error.
 
         Example: riskshare query 13800138000 --id-type phone --list transaction_fraud --all
@@ -214,7 +291,12 @@ def register(root: typer.Typer) -> None:
             raise typer.BadParameter("give one VALUE or --file, not both")
         if member and ask_all:
             raise typer.BadParameter("--member and --all exclude each other")
-        values = [value] if value is not None else _values_from_file(file, column)  # type: ignore[arg-type]
+        fields: list[Fields] | None = None
+        if value is not None:
+            values = [value]
+        else:
+            assert file is not None
+            values, fields = _values_from_file(file, column)
         result = run_query(
             config,
             list_type,
@@ -225,6 +307,9 @@ def register(root: typer.Typer) -> None:
             deadline_ms=deadline_ms,
             bucket_mode=bucket,
             progress=not as_json,
+            legal_basis=legal_basis,
+            consent_ref=consent_ref,
+            fields=fields,
         )
         if out is not None:
             _write_csv(out, values, result)

@@ -51,6 +51,8 @@ class ServeInfo:
     admin_socket: Path
     orderer_listen: str
     metrics_listen: str
+    # The dashboard's URL (loopback by default), empty when it is off.
+    dashboard_url: str = ""
 
 
 class _Worker:
@@ -173,6 +175,7 @@ def serve(
             admin_socket=config.admin_socket,
             orderer_listen=config.ledger.orderer_listen if node.orderer is not None else "",
             metrics_listen=config.gateway.metrics_listen,
+            dashboard_url=dashboard.url if dashboard is not None else "",
         )
         log_event(
             _log,
@@ -181,6 +184,7 @@ def serve(
             listen=info.listen,
             workers=info.workers,
             orderer=info.orderer_listen,
+            dashboard=info.dashboard_url,
         )
         if on_ready is not None:
             on_ready(info)

@@ -8,6 +8,9 @@ Tables:
   request fails, and that request is refused as a replay). The supervisor drains rows
   in state ``pending`` into ``credits.receipt`` transactions. The stored response lets a
   querier whose answer was lost fetch it again instead of paying twice.
+- ``hit_reports`` — the querier's side: for each query that hit, which receipts said
+  yes to which identifier (receipt ids only), waiting until those receipts are on the
+  ledger to be reported as ``credits.hits`` (``gateway._hits``).
 - ``meta`` — counters: the last transaction sequence number this member used, the
   last query-request sequence number.
 
@@ -17,6 +20,7 @@ hold evaluated elements (uniformly random-looking group elements).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -25,7 +29,7 @@ from pathlib import Path
 
 from gateway._errors import ReplayError
 
-__all__ = ["Answered", "LocalState"]
+__all__ = ["Answered", "HitReport", "LocalState"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
@@ -57,6 +61,16 @@ CREATE TABLE IF NOT EXISTS refunds (
     state TEXT NOT NULL DEFAULT 'waiting',
     reason TEXT
 );
+CREATE TABLE IF NOT EXISTS hit_reports (
+    id INTEGER PRIMARY KEY,
+    items TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'waiting',
+    tx_id BLOB,
+    submitted_ms INTEGER,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS hit_reports_state ON hit_reports(state);
 """
 
 
@@ -74,6 +88,18 @@ class Answered:
     response: bytes
     key_id: str
     state: str = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class HitReport:
+    """One query's hits: per identifier that hit, the receipt ids of the yes-sayers."""
+
+    id: int
+    items: tuple[tuple[str, ...], ...]
+    created_ms: int
+    state: str
+    tx_id: bytes | None
+    submitted_ms: int | None
 
 
 class LocalState:
@@ -217,6 +243,73 @@ class LocalState:
                 "UPDATE refunds SET state = ?, reason = ? WHERE receipt_id = ?",
                 (state, reason, receipt_id),
             )
+
+    # -- hit reports (querier side) -------------------------------------------------------
+
+    def queue_hit_report(self, items: list[list[str]], now_ms: int) -> int:
+        """Keep one query's hits until its receipts are recorded; the report's row id."""
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO hit_reports (items, created_ms) VALUES (?, ?)",
+                (json.dumps(items), now_ms),
+            )
+        return int(cur.lastrowid or 0)
+
+    def hit_reports(self, state: str) -> list[HitReport]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, items, created_ms, state, tx_id, submitted_ms FROM hit_reports"
+                " WHERE state = ? ORDER BY id",
+                (state,),
+            ).fetchall()
+        return [
+            HitReport(
+                int(r[0]),
+                tuple(tuple(str(rid) for rid in item) for item in json.loads(r[1])),
+                int(r[2]),
+                str(r[3]),
+                None if r[4] is None else bytes(r[4]),
+                None if r[5] is None else int(r[5]),
+            )
+            for r in rows
+        ]
+
+    def mark_hit_report(
+        self,
+        report_id: int,
+        state: str,
+        *,
+        items: list[list[str]] | None = None,
+        tx_id: bytes | None = None,
+        now_ms: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE hit_reports SET state = ?, items = COALESCE(?, items), tx_id = ?,"
+                " submitted_ms = ?, reason = ? WHERE id = ?",
+                (
+                    state,
+                    None if items is None else json.dumps(items),
+                    tx_id,
+                    now_ms,
+                    reason,
+                    report_id,
+                ),
+            )
+
+    def hit_report_counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM hit_reports GROUP BY state")
+            return {str(state): int(n) for state, n in rows.fetchall()}
+
+    def oldest_unrecorded_ms(self) -> int | None:
+        """When the oldest answer not yet on the ledger was given (None: none is waiting)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(received_ms) FROM answered WHERE state IN ('pending', 'submitted')"
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     # -- counters ---------------------------------------------------------------------
 

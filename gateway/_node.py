@@ -235,6 +235,10 @@ class Node:
 
     def _record_once(self, *, publish: bool) -> None:
         if publish:
+            # Hits and settlements first: a list the ledger refuses to publish must not
+            # hold them up.
+            self.recorder.report_hits()
+            self.recorder.settle()
             self.recorder.publish()
             self.recorder.claim_refunds()
         self.recorder.drain()

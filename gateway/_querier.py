@@ -15,8 +15,18 @@ For each responder, separately and in parallel:
    reported as it is and never retried; an unreachable responder or a lost answer is
    retried with a new request after asking for the stored answer of the old one
    (``FetchResponse``: if the responder did answer and charge, the answer is recovered
-   rather than paid for twice); an answer that does not verify is kept, so the charge
-   can be refunded (``credits.refund``) once its receipt is on the ledger.
+   rather than paid for twice) — and asked again before every later attempt, since a
+   responder that crashed after storing its answer can only hand it over once it is
+   back; an answer that does not verify is kept, so the charge
+   can be refunded (``credits.refund``) once its receipt is on the ledger;
+5. what hit is kept for the hit report (``token_incentive.hit_report``: per identifier
+   that hit, the receipt ids of the responders that said yes), which the recorder
+   submits as ``credits.hits`` once those receipts are recorded (``gateway._hits``).
+   Canary probes and observers report nothing.
+
+Every request is signed with the query's purpose code, legal basis and consent
+reference (docs/COMPLIANCE.md); the legal basis defaults to the gateway's
+``[query] legal_basis``.
 
 Nothing here logs or returns an identifier except in the querier's own result.
 """
@@ -58,9 +68,12 @@ from psi import (
     prf_input,
 )
 from token_incentive import (
+    CANARY_PURPOSE,
+    CreditsError,
     MessageError,
     QueryRequest,
     SignedReceipt,
+    hit_report,
     response_digest,
     sign_request,
 )
@@ -164,8 +177,20 @@ class Querier:
         purpose: str = "screening",
         deadline_ms: int = 5000,
         bucket_mode: bool = False,
+        legal_basis: str = "",
+        consent_ref: str | None = None,
     ) -> QueryResult:
-        """Screen ``values`` against ``members`` (default: every publisher of the list)."""
+        """Screen ``values`` against ``members`` (default: every publisher of the list).
+
+        ``legal_basis`` (empty: the gateway's default) and ``consent_ref`` are signed
+        into every request, as the purpose is.
+        """
+        basis = legal_basis or self._legal_basis
+        for name, text in (("purpose", purpose), ("legal basis", basis)):
+            if not 1 <= len(text) <= 256:
+                raise MessageError(f"the {name} is text of 1 to 256 characters")
+        if consent_ref is not None and not 1 <= len(consent_ref) <= 256:
+            raise MessageError("a consent reference is text of 1 to 256 characters")
         accepted: list[int] = []
         normalised: list[str] = []
         rejected: list[tuple[int, str]] = []
@@ -183,12 +208,37 @@ class Querier:
         if normalised and targets:
             futures = [
                 self._pool.submit(
-                    self._ask, m, list_type, id_type, normalised, purpose, deadline_ms, bucket_mode
+                    self._ask,
+                    m,
+                    list_type,
+                    id_type,
+                    normalised,
+                    (purpose, basis, consent_ref),
+                    deadline_ms,
+                    bucket_mode,
                 )
                 for m in targets
             ]
             answers = [f.result() for f in futures]
+            if purpose != CANARY_PURPOSE:
+                self._keep_hits(answers, now)
         return QueryResult(list_type, id_type, tuple(accepted), tuple(rejected), tuple(answers))
+
+    def _keep_hits(self, answers: Sequence[MemberAnswer], now: int) -> None:
+        """Queue this query's hit report (receipt ids only) for the recorder."""
+        ok = [(a.receipt_id, a.hits) for a in answers if a.ok and a.receipt_id]
+        try:
+            body = hit_report(ok)
+        except CreditsError:
+            return
+        if body is None:
+            return
+        me = get_member(self._store.state(), self.member_id)
+        if me is None or me.role != "member":
+            return  # only members report hits (an observer's probes are canaries)
+        items = body["items"]
+        assert isinstance(items, list)
+        self._local.queue_hit_report([[str(rid) for rid in item] for item in items], now)
 
     # -- one responder -----------------------------------------------------------------
 
@@ -198,20 +248,23 @@ class Querier:
         list_type: str,
         id_type: str,
         values: list[str],
-        purpose: str,
+        purpose: tuple[str, str, str | None],
         deadline_ms: int,
         bucket_mode: bool,
     ) -> MemberAnswer:
         started = time.perf_counter()
         attempts = 0
         outcome = "error"
+        # Requests whose answer was lost in transit: the responder may have stored (and
+        # will charge) it, so each later attempt first asks for it again.
+        lost: list[tuple[PendingQuery, Any]] = []
         try:
             context = self._context(responder, list_type, bucket_mode)
             while True:
                 attempts += 1
                 try:
                     answer = self._attempt(
-                        responder, list_type, id_type, values, purpose, deadline_ms, context
+                        responder, list_type, id_type, values, purpose, deadline_ms, context, lost
                     )
                     outcome = "hit" if any(answer.hits) else "miss"
                     return _with_attempts(answer, attempts)
@@ -278,9 +331,13 @@ class Querier:
         responder: str,
         list_type: str,
         id_type: str,
-        purpose: str,
+        purpose: str | tuple[str, str, str | None],
         normaliser: str,
     ) -> Any:
+        # (purpose code, legal basis, consent reference); a bare code takes the defaults.
+        code, basis, consent = (
+            (purpose, self._legal_basis, None) if isinstance(purpose, str) else purpose
+        )
         request = QueryRequest(
             request_id=self._rng(16),
             querier=self.member_id,
@@ -288,9 +345,9 @@ class Querier:
             list_type=list_type,
             id_type=id_type,
             item_count=len(pending.blinded),
-            purpose_code=purpose,
-            legal_basis=self._legal_basis,
-            consent_ref=None,
+            purpose_code=code,
+            legal_basis=basis,
+            consent_ref=consent,
             blinded_digest=pending.digest(),
             seq=self._next_seq(),
             time=time.time_ns() // 1_000_000,
@@ -304,10 +361,19 @@ class Querier:
         list_type: str,
         id_type: str,
         values: list[str],
-        purpose: str,
+        purpose: tuple[str, str, str | None],
         deadline_ms: int,
         context: dict[str, Any],
+        lost: list[tuple[PendingQuery, Any]],
     ) -> MemberAnswer:
+        stub = psi_stub(self._peers.channel(responder))
+        for pending, signed in list(lost):
+            recovered = self._recover(stub, signed.receipt_id, deadline_ms)
+            if recovered is not None:
+                lost.remove((pending, signed))
+                return self._verify(
+                    responder, list_type, pending, signed, recovered, context, [], 0
+                )
         try:
             pending = prepare_query(list_type, [(id_type, v) for v in values], self._rng)
         except PsiError as exc:
@@ -322,7 +388,6 @@ class Querier:
             blinded=pending.request(),
             key_id=context["key_id"],
         )
-        stub = psi_stub(self._peers.channel(responder))
         snapshot = context["snapshot"]
         bits = 0
         try:
@@ -354,6 +419,8 @@ class Querier:
                 if recovered is not None and snapshot is not None:
                     response = recovered
                 else:
+                    if snapshot is not None:
+                        lost.append((pending, signed))
                     raise _Refused(exc.code().name, exc.details() or "") from None
             else:
                 reason = dict(exc.trailing_metadata() or ()).get(REASON_KEY, "")

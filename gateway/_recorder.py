@@ -1,10 +1,12 @@
 """What the gateway writes to the ledger on its own: index commitments, query receipts,
-refund claims.
+refund claims, hit reports, settlement proposals.
 
 - **Publishing.** When the member's index (``index.sqlite``, written by
   ``riskshare lists import/sync``) has an epoch the ledger does not show yet, the OPRF
   key is registered (``pub.add_oprf_key``, key id = hex of psi's key id) if it is new,
-  and the epoch committed (``pub.publish_index``). Queriers trust only these records.
+  and the epoch committed (``pub.publish_index``) with the evidence root of the list
+  epoch it came from and the list's expiry (``gateway._evidence``). Queriers trust only
+  these records; disputes are opened against the evidence root.
 - **Receipts.** Every answer a worker stored is recorded as ``credits.receipt`` (the
   querier's signed request and our signed receipt), which charges the querier. Rows go
   pending → submitted → committed (or refused, with the ledger's reason). A submitted
@@ -12,6 +14,9 @@ refund claims.
   recording of one request, so nobody is charged twice.
 - **Refunds.** An answer whose proof did not verify is claimed back with
   ``credits.refund`` once the responder's receipt for it is on the ledger.
+- **Hits** (``gateway._hits``) and **settlements** (``gateway._settle``): the querier's
+  hit reports once their receipts are recorded, and the epoch settlement when it is
+  due and this gateway's turn.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway._errors import GatewayError
+from gateway._evidence import epoch_evidence
+from gateway._hits import HitReporter
 from gateway._ledger_client import TxSubmitter
 from gateway._localstate import LocalState
 from gateway._log import log_event
+from gateway._settle import Settler
 from ledger import Store, add_oprf_key_body, publish_index_body
 from psi import IndexStore, decode_elements
 
@@ -34,6 +42,8 @@ _log = logging.getLogger("riskshare.gateway.recorder")
 
 PUB_INDEX, OPRF_KEYS, RECEIPTS = "pub.index", "pub.oprf_keys", "credits.receipts"
 _RESUBMIT_MS = 30_000
+# A list expiring sooner than this is not published: the block would come too late.
+_SKEW_MS = 60_000
 
 
 class Recorder:
@@ -52,6 +62,8 @@ class Recorder:
         self._submitter = submitter
         self._index_path = index_path
         self._metrics = metrics
+        self.hits = HitReporter(member_id, store, local, submitter)
+        self.settler = Settler(member_id, store, submitter)
         self._submitted_at: dict[str, int] = {}
 
     # -- index commitments -------------------------------------------------------------
@@ -77,6 +89,21 @@ class Recorder:
                 row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
                 if isinstance(row, dict) and row.get("epoch", -1) >= commitment.epoch:
                     continue
+                evidence = epoch_evidence(self._index_path.parent, list_type, commitment.epoch)
+                expires_at = None if evidence is None else evidence.expires_at
+                if expires_at is not None and expires_at <= time.time_ns() // 1_000_000 + _SKEW_MS:
+                    # Every entry has expired: the next sync empties the list. Publishing
+                    # it now would claim an in-date list the ledger refuses anyway.
+                    log_event(_log, "index expired, not published", list_type=list_type)
+                    continue
+                if evidence is None:
+                    log_event(
+                        _log,
+                        "index published without an evidence root",
+                        logging.WARNING,
+                        list_type=list_type,
+                        epoch=commitment.epoch,
+                    )
                 self._expect(
                     "pub.publish_index",
                     publish_index_body(
@@ -86,6 +113,8 @@ class Recorder:
                         root=commitment.tags_root,
                         snapshot_digest=commitment.snapshot_digest,
                         key_id=key_id,
+                        expires_at=expires_at,
+                        evidence_root=None if evidence is None else evidence.evidence_root,
                     ),
                 )
                 done.append(list_type)
@@ -95,6 +124,7 @@ class Recorder:
                     list_type=list_type,
                     epoch=commitment.epoch,
                     size=commitment.size,
+                    expires_at=expires_at,
                 )
         finally:
             index.close()
@@ -174,3 +204,13 @@ class Recorder:
             )
             claimed += 1
         return claimed
+
+    # -- hits and settlements ------------------------------------------------------------
+
+    def report_hits(self) -> int:
+        """Submit the querier's hit reports whose receipts are recorded."""
+        return self.hits.report(time.time_ns() // 1_000_000)
+
+    def settle(self) -> int | None:
+        """Propose the due epoch settlement when it is this gateway's turn."""
+        return self.settler.tick(time.time_ns() // 1_000_000)

@@ -3,7 +3,9 @@
 EvaluateBatch keeps this order, cheapest first, so that a refused request costs the
 responder little and is never recorded or charged:
 
-1. the caller is an active member of role ``member`` (the auth interceptor);
+1. the caller is an active member of role ``member``, or an observer (the auth
+   interceptor) whose request is a canary probe (purpose ``canary``: recorded, never
+   charged; ``token_incentive.check_request`` refuses anything else from an observer);
 2. the normaliser version is ours (FAILED_PRECONDITION otherwise);
 3. the blinded elements decode (canonical, non-identity ristretto255 points);
 4. the signed request decodes, names the caller as querier and this member as
@@ -230,9 +232,10 @@ class PsiService(psi_pb2_grpc.PsiServicer):
             raise ReplayError("this request was answered before")
         now = self._clock()
         self._elements.charge(peer.id, len(blinded), time.monotonic())
-        check_request(state, signed, self.member_id, now)
-        # Answers not yet on the ledger are not in the balance yet: count them too.
-        pending = self._local.pending_items(peer.id, req.list_type)
+        checked = check_request(state, signed, self.member_id, now)
+        # Answers not yet on the ledger are not in the balance yet: count them too
+        # (a canary probe is never charged, so it has no balance to protect).
+        pending = 0 if checked.canary else self._local.pending_items(peer.id, req.list_type)
         if pending:
             admit(state, peer.id, req.list_type, req.item_count + pending, now)
         key_id = self._published_key(req.list_type)

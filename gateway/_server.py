@@ -49,9 +49,11 @@ LEDGER_SERVICE = ledger_pb2.DESCRIPTOR.services_by_name["Ledger"].full_name
 ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name
 # 10^5 elements of 32 bytes plus framing; snapshot chunks are kept well below this.
 MAX_MESSAGE_BYTES = 16 << 20
-# Only members ask queries; observers and orderers read the ledger and nothing else.
+# Members ask queries; an observer may send canary probes in snapshot mode only (the
+# responder refuses an observer's request unless its purpose is ``canary``, as the
+# ledger would: token_incentive.check_request); orderers read the ledger and nothing else.
 QUERY_ROLES: Mapping[str, frozenset[str]] = {
-    f"/{PSI_SERVICE}/EvaluateBatch": frozenset({"member"}),
+    f"/{PSI_SERVICE}/EvaluateBatch": frozenset({"member", "observer"}),
     f"/{PSI_SERVICE}/BucketQuery": frozenset({"member"}),
 }
 

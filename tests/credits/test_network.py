@@ -1,9 +1,12 @@
 """Credits across a network of gateways: an orderer and three members over real mTLS.
 
-A random workload of broadcast queries runs through the members' gateways; each
-querier reports its hits (``hit_report``) through its own gateway, members propose the
-settlements (``settlement_proposal``). Then every replica holds identical balances,
-each member's statement adds up to its balance, and replaying the chain reproduces it.
+A random workload of broadcast queries runs through the members' gateways. Nothing is
+submitted by the test: each querier's gateway reports its hits by itself
+(``hit_report`` over the receipts the responders recorded, ``gateway._hits``), and the
+gateways propose each epoch's settlement when it falls due, in a deterministic turn
+(``settlement_proposal``, ``gateway._settle``). Then every replica holds identical
+balances made of grants, served rewards and hit rewards, each member's statement adds
+up to its balance, and replaying the chain reproduces it.
 """
 
 from __future__ import annotations
@@ -23,9 +26,8 @@ from gateway._worker import PublicPort, start_public_port
 from ledger import verify_chain
 from token_incentive import (
     balance_of,
-    hit_report,
+    default_params,
     last_settled_epoch,
-    settlement_proposal,
     statement,
     supply,
 )
@@ -92,7 +94,7 @@ def test_random_workload_leaves_every_replica_with_the_same_balances(
     members = list(LISTS)
     universe = sorted({p for phones in LISTS.values() for p in phones} | set(CLEAN))
     last_epoch = 0
-    reported = 0
+    expected_hits: dict[str, list[int]] = {}
     for _ in range(6):
         querier = rng.choice(members)
         values = rng.sample(universe, rng.randint(1, 5))
@@ -102,30 +104,24 @@ def test_random_workload_leaves_every_replica_with_the_same_balances(
         for answer in result.answers:
             if answer.ok:  # a loaded machine may time an answer out; it is not charged
                 assert answer.hits == tuple(v in LISTS[answer.member_id] for v in values)
-        # The responders record their receipts; then the querier reports what hit.
+        # The responders record their receipts; the querier's gateway then reports, for
+        # each identifier that hit, the receipts of every responder that said yes (k).
         node = nodes[querier]
         for rid, _ in answers:
             _wait(_recorded(node, rid))
             last_epoch = max(last_epoch, _receipt(node, rid)["epoch"])
-        body = hit_report(answers)
-        if body is not None:
-            outcome = nodes[querier].submitter.submit("credits.hits", body)
-            assert outcome.ok, outcome.reason
-            reported += 1
-    assert reported
-    # Members propose settlements as they fall due, until the workload's epochs are done.
-    proposer = nodes["bank-b"]
-
-    def settled() -> bool:
-        state = proposer.store.state()
-        if last_settled_epoch(state) >= last_epoch:
-            return True
-        body = settlement_proposal(state, time.time_ns() // 1_000_000)
-        if body is not None:
-            proposer.submitter.submit("credits.settle", body)
-        return False
-
-    _wait(settled, timeout=60.0)
+        for position in range(len(values)):
+            yes = [rid for rid, hits in answers if hits[position]]
+            for rid in yes:
+                expected_hits.setdefault(rid, []).append(len(yes))
+    assert expected_hits
+    # The queriers' gateways report every hit, with its k, on their own.
+    reader = nodes["orderer"]
+    _wait(lambda: all(_receipt(reader, rid)["hits"] is not None for rid in expected_hits))
+    for rid, ks in expected_hits.items():
+        assert _receipt(reader, rid)["hits"] == ks
+    # The gateways settle the workload's epochs as they fall due, each epoch once.
+    _wait(lambda: last_settled_epoch(reader.store.state()) >= last_epoch, timeout=90.0)
     head = nodes["orderer"].store.height
     _wait(lambda: all(n.store.height >= head for n in nodes.values()))
     views = {
@@ -142,3 +138,24 @@ def test_random_workload_leaves_every_replica_with_the_same_balances(
         assert any(line.kind == "settle" for line in st.lines)
     report = verify_chain(nodes["bank-c"].store, nodes["bank-c"].registry)
     assert report.height >= head
+    # Grants, served rewards and hit rewards made those balances; every settlement was
+    # proposed once, by a member (the orderer may not), and the workload's hits were paid.
+    rows: list[Any] = [row for _, row in state.scan("credits.settlements")]
+    settlements: dict[int, Any] = {row["epoch"]: row for row in rows}
+    assert sorted(settlements) == list(range(len(settlements)))  # epochs count from 0
+    assert {row["proposer"] for row in settlements.values()} <= set(members)
+    assert len(nodes["bank-a"].store.txs(kind="credits.settle", ok=True)) == len(settlements)
+    totals: dict[str, int] = dict.fromkeys(("grant", "served", "hits"), 0)
+    for row in settlements.values():
+        for entry in row["entries"]:
+            for name in totals:
+                totals[name] += entry[name]
+    assert all(total > 0 for total in totals.values()), totals
+    # Every member published its one list before the workload's last epoch began.
+    last = {e["member"]: e for e in settlements[last_epoch]["entries"]}
+    assert {m: last[m]["grant"] for m in members} == dict.fromkeys(
+        members, default_params()["credits.grant"]
+    )
+    store = nodes["bank-a"].store
+    hit_txs = [tx for m in members for tx in store.txs(member=m, kind="credits.hits")]
+    assert hit_txs and all(tx.ok for tx in hit_txs)

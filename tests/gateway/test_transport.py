@@ -230,11 +230,18 @@ def test_removed_member_is_refused_from_that_height(
         assert _info(channel).member_id == "bank-c"
 
 
-def test_observer_may_not_query(consortium: Consortium, server: RunningServer) -> None:
+def test_observer_reaches_evaluation_only_in_snapshot_mode(
+    consortium: Consortium, server: RunningServer
+) -> None:
+    """An observer's canary probes go through EvaluateBatch (the responder then refuses
+    any request of an observer that is not a canary probe: tests/integration); bucket
+    queries stay members' only."""
     with _channel(consortium.member_dir("regulator"), server.port) as channel:
         stub = psi_stub(channel)
         assert _info(channel).member_id == "regulator"
-        code = _code(lambda: stub.EvaluateBatch(psi_pb2.EvaluateRequest(), timeout=5))
+        stub.EvaluateBatch(psi_pb2.EvaluateRequest(), timeout=5)
+        request = psi_pb2.BucketQueryRequest()
+        code = _code(lambda: stub.BucketQuery(request, timeout=5))
         assert code == grpc.StatusCode.PERMISSION_DENIED
 
 

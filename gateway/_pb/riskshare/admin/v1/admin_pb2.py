@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eriskshare/admin/v1/admin.proto\x12\x12riskshare.admin.v1\"\x0f\n\rStatusRequest\"z\n\nPeerStatus\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x11\n\treachable\x18\x03 \x01(\x08\x12\x35\n\tsnapshots\x18\x04 \x03(\x0b\x32\".riskshare.admin.v1.SnapshotStatus\"R\n\x0eSnapshotStatus\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x10\n\x08verified\x18\x04 \x01(\x08\"\xe2\x01\n\x0eStatusResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x15\n\rledger_height\x18\x02 \x01(\x04\x12\x13\n\x0bledger_head\x18\x03 \x01(\x0c\x12\x35\n\town_lists\x18\x04 \x03(\x0b\x32\".riskshare.admin.v1.SnapshotStatus\x12-\n\x05peers\x18\x05 \x03(\x0b\x32\x1e.riskshare.admin.v1.PeerStatus\x12\x0f\n\x07workers\x18\x06 \x01(\r\x12\x1a\n\x12normaliser_version\x18\x07 \x01(\t\"\x9b\x01\n\x0cQueryRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x0f\n\x07id_type\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\x12\x0f\n\x07members\x18\x04 \x03(\t\x12\x0b\n\x03\x61ll\x18\x05 \x01(\x08\x12\x0f\n\x07purpose\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x07 \x01(\r\x12\x13\n\x0b\x62ucket_mode\x18\x08 \x01(\x08\")\n\x08Rejected\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xc1\x01\n\x0cMemberAnswer\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0c\n\x04hits\x18\x02 \x03(\x08\x12\x12\n\nerror_code\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x0f\n\x07receipt\x18\x05 \x01(\x0c\x12\r\n\x05\x65poch\x18\x06 \x01(\x04\x12)\n\x06labels\x18\x07 \x03(\x0b\x32\x19.riskshare.admin.v1.Label\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x10\n\x08refunded\x18\t \x01(\x08\"S\n\x05Label\x12\x0f\n\x07present\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\r\x12\x14\n\x0clisted_month\x18\x03 \x01(\r\x12\x13\n\x0b\x65xpires_day\x18\x04 \x01(\r\"\x84\x01\n\rQueryResponse\x12\x31\n\x07\x61nswers\x18\x01 \x03(\x0b\x32 .riskshare.admin.v1.MemberAnswer\x12.\n\x08rejected\x18\x02 \x03(\x0b\x32\x1c.riskshare.admin.v1.Rejected\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\r\"\x1e\n\x0bSyncRequest\x12\x0f\n\x07members\x18\x01 \x03(\t\"=\n\x0cSyncResponse\x12-\n\x05peers\x18\x01 \x03(\x0b\x32\x1e.riskshare.admin.v1.PeerStatus\"\x0f\n\rReloadRequest\"G\n\x0eReloadResponse\x12\x35\n\town_lists\x18\x01 \x03(\x0b\x32\".riskshare.admin.v1.SnapshotStatus2\xd0\x02\n\x05\x41\x64min\x12O\n\x06Status\x12!.riskshare.admin.v1.StatusRequest\x1a\".riskshare.admin.v1.StatusResponse\x12L\n\x05Query\x12 .riskshare.admin.v1.QueryRequest\x1a!.riskshare.admin.v1.QueryResponse\x12R\n\rSyncSnapshots\x12\x1f.riskshare.admin.v1.SyncRequest\x1a .riskshare.admin.v1.SyncResponse\x12T\n\x0bReloadIndex\x12!.riskshare.admin.v1.ReloadRequest\x1a\".riskshare.admin.v1.ReloadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eriskshare/admin/v1/admin.proto\x12\x12riskshare.admin.v1\"\x0f\n\rStatusRequest\"z\n\nPeerStatus\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x11\n\treachable\x18\x03 \x01(\x08\x12\x35\n\tsnapshots\x18\x04 \x03(\x0b\x32\".riskshare.admin.v1.SnapshotStatus\"R\n\x0eSnapshotStatus\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x10\n\x08verified\x18\x04 \x01(\x08\"\xb5\x02\n\x0eStatusResponse\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x15\n\rledger_height\x18\x02 \x01(\x04\x12\x13\n\x0bledger_head\x18\x03 \x01(\x0c\x12\x35\n\town_lists\x18\x04 \x03(\x0b\x32\".riskshare.admin.v1.SnapshotStatus\x12-\n\x05peers\x18\x05 \x03(\x0b\x32\x1e.riskshare.admin.v1.PeerStatus\x12\x0f\n\x07workers\x18\x06 \x01(\r\x12\x1a\n\x12normaliser_version\x18\x07 \x01(\t\x12\x0c\n\x04role\x18\x08 \x01(\t\x12,\n\x07\x62\x61\x63klog\x18\t \x01(\x0b\x32\x1b.riskshare.admin.v1.Backlog\x12\x15\n\rdashboard_url\x18\n \x01(\t\"y\n\x07\x42\x61\x63klog\x12\x0f\n\x07pending\x18\x01 \x01(\x04\x12\x11\n\tsubmitted\x18\x02 \x01(\x04\x12\x0f\n\x07refused\x18\x03 \x01(\x04\x12\x11\n\tcommitted\x18\x04 \x01(\x04\x12\x11\n\toldest_ms\x18\x05 \x01(\x04\x12\x13\n\x0bhit_reports\x18\x06 \x01(\x04\"\xc5\x01\n\x0cQueryRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x0f\n\x07id_type\x18\x02 \x01(\t\x12\x0e\n\x06values\x18\x03 \x03(\t\x12\x0f\n\x07members\x18\x04 \x03(\t\x12\x0b\n\x03\x61ll\x18\x05 \x01(\x08\x12\x0f\n\x07purpose\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x07 \x01(\r\x12\x13\n\x0b\x62ucket_mode\x18\x08 \x01(\x08\x12\x13\n\x0blegal_basis\x18\t \x01(\t\x12\x13\n\x0b\x63onsent_ref\x18\n \x01(\t\")\n\x08Rejected\x12\r\n\x05index\x18\x01 \x01(\r\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xc1\x01\n\x0cMemberAnswer\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0c\n\x04hits\x18\x02 \x03(\x08\x12\x12\n\nerror_code\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x0f\n\x07receipt\x18\x05 \x01(\x0c\x12\r\n\x05\x65poch\x18\x06 \x01(\x04\x12)\n\x06labels\x18\x07 \x03(\x0b\x32\x19.riskshare.admin.v1.Label\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\r\x12\x10\n\x08refunded\x18\t \x01(\x08\"S\n\x05Label\x12\x0f\n\x07present\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\r\x12\x14\n\x0clisted_month\x18\x03 \x01(\r\x12\x13\n\x0b\x65xpires_day\x18\x04 \x01(\r\"\x84\x01\n\rQueryResponse\x12\x31\n\x07\x61nswers\x18\x01 \x03(\x0b\x32 .riskshare.admin.v1.MemberAnswer\x12.\n\x08rejected\x18\x02 \x03(\x0b\x32\x1c.riskshare.admin.v1.Rejected\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x03 \x01(\r\"\x1e\n\x0bSyncRequest\x12\x0f\n\x07members\x18\x01 \x03(\t\"=\n\x0cSyncResponse\x12-\n\x05peers\x18\x01 \x03(\x0b\x32\x1e.riskshare.admin.v1.PeerStatus\"\x0f\n\rReloadRequest\"G\n\x0eReloadResponse\x12\x35\n\town_lists\x18\x01 \x03(\x0b\x32\".riskshare.admin.v1.SnapshotStatus\"M\n\rSubmitRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x0c\n\x04wait\x18\x03 \x01(\x08\x12\x12\n\ntimeout_ms\x18\x04 \x01(\r\"L\n\x13SubmitSignedRequest\x12\x13\n\x0btransaction\x18\x01 \x01(\x0c\x12\x0c\n\x04wait\x18\x02 \x01(\x08\x12\x12\n\ntimeout_ms\x18\x03 \x01(\r\"o\n\x0eSubmitResponse\x12\r\n\x05tx_id\x18\x01 \x01(\x0c\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x10\n\x08in_block\x18\x03 \x01(\x08\x12\x0e\n\x06height\x18\x04 \x01(\x04\x12\n\n\x02ok\x18\x05 \x01(\x08\x12\x0e\n\x06reason\x18\x06 \x01(\t2\xfe\x03\n\x05\x41\x64min\x12O\n\x06Status\x12!.riskshare.admin.v1.StatusRequest\x1a\".riskshare.admin.v1.StatusResponse\x12L\n\x05Query\x12 .riskshare.admin.v1.QueryRequest\x1a!.riskshare.admin.v1.QueryResponse\x12R\n\rSyncSnapshots\x12\x1f.riskshare.admin.v1.SyncRequest\x1a .riskshare.admin.v1.SyncResponse\x12T\n\x0bReloadIndex\x12!.riskshare.admin.v1.ReloadRequest\x1a\".riskshare.admin.v1.ReloadResponse\x12O\n\x06Submit\x12!.riskshare.admin.v1.SubmitRequest\x1a\".riskshare.admin.v1.SubmitResponse\x12[\n\x0cSubmitSigned\x12\'.riskshare.admin.v1.SubmitSignedRequest\x1a\".riskshare.admin.v1.SubmitResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,25 +38,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SNAPSHOTSTATUS']._serialized_start=195
   _globals['_SNAPSHOTSTATUS']._serialized_end=277
   _globals['_STATUSRESPONSE']._serialized_start=280
-  _globals['_STATUSRESPONSE']._serialized_end=506
-  _globals['_QUERYREQUEST']._serialized_start=509
-  _globals['_QUERYREQUEST']._serialized_end=664
-  _globals['_REJECTED']._serialized_start=666
-  _globals['_REJECTED']._serialized_end=707
-  _globals['_MEMBERANSWER']._serialized_start=710
-  _globals['_MEMBERANSWER']._serialized_end=903
-  _globals['_LABEL']._serialized_start=905
-  _globals['_LABEL']._serialized_end=988
-  _globals['_QUERYRESPONSE']._serialized_start=991
-  _globals['_QUERYRESPONSE']._serialized_end=1123
-  _globals['_SYNCREQUEST']._serialized_start=1125
-  _globals['_SYNCREQUEST']._serialized_end=1155
-  _globals['_SYNCRESPONSE']._serialized_start=1157
-  _globals['_SYNCRESPONSE']._serialized_end=1218
-  _globals['_RELOADREQUEST']._serialized_start=1220
-  _globals['_RELOADREQUEST']._serialized_end=1235
-  _globals['_RELOADRESPONSE']._serialized_start=1237
-  _globals['_RELOADRESPONSE']._serialized_end=1308
-  _globals['_ADMIN']._serialized_start=1311
-  _globals['_ADMIN']._serialized_end=1647
+  _globals['_STATUSRESPONSE']._serialized_end=589
+  _globals['_BACKLOG']._serialized_start=591
+  _globals['_BACKLOG']._serialized_end=712
+  _globals['_QUERYREQUEST']._serialized_start=715
+  _globals['_QUERYREQUEST']._serialized_end=912
+  _globals['_REJECTED']._serialized_start=914
+  _globals['_REJECTED']._serialized_end=955
+  _globals['_MEMBERANSWER']._serialized_start=958
+  _globals['_MEMBERANSWER']._serialized_end=1151
+  _globals['_LABEL']._serialized_start=1153
+  _globals['_LABEL']._serialized_end=1236
+  _globals['_QUERYRESPONSE']._serialized_start=1239
+  _globals['_QUERYRESPONSE']._serialized_end=1371
+  _globals['_SYNCREQUEST']._serialized_start=1373
+  _globals['_SYNCREQUEST']._serialized_end=1403
+  _globals['_SYNCRESPONSE']._serialized_start=1405
+  _globals['_SYNCRESPONSE']._serialized_end=1466
+  _globals['_RELOADREQUEST']._serialized_start=1468
+  _globals['_RELOADREQUEST']._serialized_end=1483
+  _globals['_RELOADRESPONSE']._serialized_start=1485
+  _globals['_RELOADRESPONSE']._serialized_end=1556
+  _globals['_SUBMITREQUEST']._serialized_start=1558
+  _globals['_SUBMITREQUEST']._serialized_end=1635
+  _globals['_SUBMITSIGNEDREQUEST']._serialized_start=1637
+  _globals['_SUBMITSIGNEDREQUEST']._serialized_end=1713
+  _globals['_SUBMITRESPONSE']._serialized_start=1715
+  _globals['_SUBMITRESPONSE']._serialized_end=1826
+  _globals['_ADMIN']._serialized_start=1829
+  _globals['_ADMIN']._serialized_end=2339
 # @@protoc_insertion_point(module_scope)

@@ -35,7 +35,7 @@ class SnapshotStatus(_message.Message):
     def __init__(self, list_type: _Optional[str] = ..., epoch: _Optional[int] = ..., size: _Optional[int] = ..., verified: bool = ...) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("member_id", "ledger_height", "ledger_head", "own_lists", "peers", "workers", "normaliser_version")
+    __slots__ = ("member_id", "ledger_height", "ledger_head", "own_lists", "peers", "workers", "normaliser_version", "role", "backlog", "dashboard_url")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     LEDGER_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     LEDGER_HEAD_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,9 @@ class StatusResponse(_message.Message):
     PEERS_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     NORMALISER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    DASHBOARD_URL_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     ledger_height: int
     ledger_head: bytes
@@ -50,10 +53,29 @@ class StatusResponse(_message.Message):
     peers: _containers.RepeatedCompositeFieldContainer[PeerStatus]
     workers: int
     normaliser_version: str
-    def __init__(self, member_id: _Optional[str] = ..., ledger_height: _Optional[int] = ..., ledger_head: _Optional[bytes] = ..., own_lists: _Optional[_Iterable[_Union[SnapshotStatus, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., workers: _Optional[int] = ..., normaliser_version: _Optional[str] = ...) -> None: ...
+    role: str
+    backlog: Backlog
+    dashboard_url: str
+    def __init__(self, member_id: _Optional[str] = ..., ledger_height: _Optional[int] = ..., ledger_head: _Optional[bytes] = ..., own_lists: _Optional[_Iterable[_Union[SnapshotStatus, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[PeerStatus, _Mapping]]] = ..., workers: _Optional[int] = ..., normaliser_version: _Optional[str] = ..., role: _Optional[str] = ..., backlog: _Optional[_Union[Backlog, _Mapping]] = ..., dashboard_url: _Optional[str] = ...) -> None: ...
+
+class Backlog(_message.Message):
+    __slots__ = ("pending", "submitted", "refused", "committed", "oldest_ms", "hit_reports")
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    SUBMITTED_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_MS_FIELD_NUMBER: _ClassVar[int]
+    HIT_REPORTS_FIELD_NUMBER: _ClassVar[int]
+    pending: int
+    submitted: int
+    refused: int
+    committed: int
+    oldest_ms: int
+    hit_reports: int
+    def __init__(self, pending: _Optional[int] = ..., submitted: _Optional[int] = ..., refused: _Optional[int] = ..., committed: _Optional[int] = ..., oldest_ms: _Optional[int] = ..., hit_reports: _Optional[int] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("list_type", "id_type", "values", "members", "all", "purpose", "deadline_ms", "bucket_mode")
+    __slots__ = ("list_type", "id_type", "values", "members", "all", "purpose", "deadline_ms", "bucket_mode", "legal_basis", "consent_ref")
     LIST_TYPE_FIELD_NUMBER: _ClassVar[int]
     ID_TYPE_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +84,8 @@ class QueryRequest(_message.Message):
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     BUCKET_MODE_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_REF_FIELD_NUMBER: _ClassVar[int]
     list_type: str
     id_type: str
     values: _containers.RepeatedScalarFieldContainer[str]
@@ -70,7 +94,9 @@ class QueryRequest(_message.Message):
     purpose: str
     deadline_ms: int
     bucket_mode: bool
-    def __init__(self, list_type: _Optional[str] = ..., id_type: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ..., members: _Optional[_Iterable[str]] = ..., all: bool = ..., purpose: _Optional[str] = ..., deadline_ms: _Optional[int] = ..., bucket_mode: bool = ...) -> None: ...
+    legal_basis: str
+    consent_ref: str
+    def __init__(self, list_type: _Optional[str] = ..., id_type: _Optional[str] = ..., values: _Optional[_Iterable[str]] = ..., members: _Optional[_Iterable[str]] = ..., all: bool = ..., purpose: _Optional[str] = ..., deadline_ms: _Optional[int] = ..., bucket_mode: bool = ..., legal_basis: _Optional[str] = ..., consent_ref: _Optional[str] = ...) -> None: ...
 
 class Rejected(_message.Message):
     __slots__ = ("index", "reason")
@@ -145,3 +171,41 @@ class ReloadResponse(_message.Message):
     OWN_LISTS_FIELD_NUMBER: _ClassVar[int]
     own_lists: _containers.RepeatedCompositeFieldContainer[SnapshotStatus]
     def __init__(self, own_lists: _Optional[_Iterable[_Union[SnapshotStatus, _Mapping]]] = ...) -> None: ...
+
+class SubmitRequest(_message.Message):
+    __slots__ = ("kind", "body", "wait", "timeout_ms")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    body: bytes
+    wait: bool
+    timeout_ms: int
+    def __init__(self, kind: _Optional[str] = ..., body: _Optional[bytes] = ..., wait: bool = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class SubmitSignedRequest(_message.Message):
+    __slots__ = ("transaction", "wait", "timeout_ms")
+    TRANSACTION_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    transaction: bytes
+    wait: bool
+    timeout_ms: int
+    def __init__(self, transaction: _Optional[bytes] = ..., wait: bool = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+
+class SubmitResponse(_message.Message):
+    __slots__ = ("tx_id", "accepted", "in_block", "height", "ok", "reason")
+    TX_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    IN_BLOCK_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    tx_id: bytes
+    accepted: bool
+    in_block: bool
+    height: int
+    ok: bool
+    reason: str
+    def __init__(self, tx_id: _Optional[bytes] = ..., accepted: bool = ..., in_block: bool = ..., height: _Optional[int] = ..., ok: bool = ..., reason: _Optional[str] = ...) -> None: ...

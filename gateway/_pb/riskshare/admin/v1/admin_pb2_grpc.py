@@ -54,6 +54,16 @@ class AdminStub(object):
                 request_serializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.ReloadRequest.SerializeToString,
                 response_deserializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.ReloadResponse.FromString,
                 _registered_method=True)
+        self.Submit = channel.unary_unary(
+                '/riskshare.admin.v1.Admin/Submit',
+                request_serializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitRequest.SerializeToString,
+                response_deserializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitResponse.FromString,
+                _registered_method=True)
+        self.SubmitSigned = channel.unary_unary(
+                '/riskshare.admin.v1.Admin/SubmitSigned',
+                request_serializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitSignedRequest.SerializeToString,
+                response_deserializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServicer(object):
@@ -86,6 +96,21 @@ class AdminServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Submit(self, request, context):
+        """Sign a transaction with this gateway's ledger key, under its own sequence numbers,
+        and hand it to the orderer (governance, feedback, verdicts, evidence, canaries).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitSigned(self, request, context):
+        """Hand a transaction signed elsewhere (offline, `--out`) to the orderer as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +133,16 @@ def add_AdminServicer_to_server(servicer, server):
                     servicer.ReloadIndex,
                     request_deserializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.ReloadRequest.FromString,
                     response_serializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.ReloadResponse.SerializeToString,
+            ),
+            'Submit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Submit,
+                    request_deserializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitRequest.FromString,
+                    response_serializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitResponse.SerializeToString,
+            ),
+            'SubmitSigned': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitSigned,
+                    request_deserializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitSignedRequest.FromString,
+                    response_serializer=riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -218,6 +253,60 @@ class Admin(object):
             '/riskshare.admin.v1.Admin/ReloadIndex',
             riskshare_dot_admin_dot_v1_dot_admin__pb2.ReloadRequest.SerializeToString,
             riskshare_dot_admin_dot_v1_dot_admin__pb2.ReloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Submit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.admin.v1.Admin/Submit',
+            riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitRequest.SerializeToString,
+            riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitSigned(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.admin.v1.Admin/SubmitSigned',
+            riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitSignedRequest.SerializeToString,
+            riskshare_dot_admin_dot_v1_dot_admin__pb2.SubmitResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,68 @@
+"""What the gateway publishes with each list epoch, and what ``gateway status`` shows.
+
+Each member's ``pub.index`` row carries the evidence root the adapters committed for
+the list epoch that became that index epoch, with the tree size equal to the index
+size, and the list's expiry: the latest expiry of its entries (every entry of a
+``transaction_fraud`` list expires by retention, so the list does). A list whose
+entries never expire publishes none. The status shows the backlog of answers not yet
+on the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from adapters import STAGING_FILE, Staging
+from gateway._evidence import epoch_evidence, staging_epoch
+from gateway._localnet import load_list
+from tests.integration.conftest import LISTS, LT, Net
+
+
+def test_index_epochs_carry_evidence_root_size_and_expiry(net: Net) -> None:
+    for member_id in LISTS:
+        row: Any = net.row("regulator", "pub.index", f"{member_id}/{LT}")
+        with Staging(net.data_dir(member_id) / STAGING_FILE) as staging:
+            record = staging_epoch(staging, LT, row["epoch"])
+            assert record is not None and record.index_root == row["root"]
+            latest = max(
+                e.expires_at for e in staging.current_entries(LT) if e.expires_at is not None
+            )
+        assert row["evidence_root"] == record.evidence_root
+        assert row["size"] == record.size == len(LISTS[member_id])
+        assert row["expires_at"] == latest * 1000
+        # transaction_fraud keeps an entry five years without an expiry of its own.
+        assert row["expires_at"] > (time.time() + 4 * 365 * 86400) * 1000
+
+
+def test_a_list_with_an_entry_that_never_expires_has_no_expiry(net: Net) -> None:
+    member = net.consortium.members["bank-c"]
+    # high_risk_account entries without expires_at stay until delisted (closure + 2 years
+    # is the source's to send), so the list as a whole never goes stale by itself.
+    load_list(member, [("high_risk_account", "account", "1020|6222000011112222", 1)], source="hra")
+    assert net.nodes["bank-c"].recorder.publish() == ["high_risk_account"]
+    net.synced()
+    row: Any = net.row("bank-a", "pub.index", "bank-c/high_risk_account")
+    evidence = epoch_evidence(member.data_dir, "high_risk_account", row["epoch"])
+    assert evidence is not None and row["evidence_root"] == evidence.evidence_root
+    assert row["expires_at"] is None and evidence.expires_at is None
+
+
+def test_status_shows_role_backlog_and_dashboard(net: Net) -> None:
+    out = net.ok("gateway", "status", "--json", "--config", net.config("bank-b"))
+    status = json.loads(out)
+    assert status["role"] == "member"
+    backlog = status["backlog"]
+    assert set(backlog) == {
+        "pending",
+        "submitted",
+        "refused",
+        "committed",
+        "oldest_ms",
+        "hit_reports",
+    }
+    assert backlog["committed"] == net.nodes["bank-b"].local.counts().get("committed", 0)
+    assert status["dashboard_url"] == ""  # in-process nodes serve no dashboard
+    text = net.ok("gateway", "status", "--config", net.config("regulator"))
+    assert "regulator (observer)" in text and "backlog    0 answer(s) not yet recorded" in text
