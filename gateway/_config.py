@@ -15,6 +15,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -206,15 +207,23 @@ def _coerce(where: str, hint: Any, value: Any, base: Path, from_env: bool) -> An
         if kind is float:
             if isinstance(value, bool) or (not from_env and not isinstance(value, int | float)):
                 raise TypeError(value)
-            return float(value)
+            number = float(value)
+            # TOML and float() both accept nan and inf; a nan limit compares false with
+            # everything, so it would switch its check off rather than fail it.
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
         if kind is str:
             if not from_env and not isinstance(value, str):
                 raise TypeError(value)
             return str(value)
         if kind is Path:
-            if not isinstance(value, str):
+            if not isinstance(value, str) or "\x00" in value:
                 raise TypeError(value)
-            path = Path(value).expanduser()
+            try:
+                path = Path(value).expanduser()
+            except RuntimeError:  # "~user" for a user that does not exist
+                raise ValueError(value) from None
             return path if path.is_absolute() else base / path
         if origin is list:
             if from_env:
@@ -318,7 +327,8 @@ def _check_address(key: str, value: str, *, required: bool) -> None:
             raise ConfigError(f"{key} is required (host:port)")
         return
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    # isdigit() alone admits "²" and other digits int() refuses or reads differently.
+    if not sep or not host or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ConfigError(f"{key}: {value!r} is not host:port")
 
 

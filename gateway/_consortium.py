@@ -145,9 +145,12 @@ def init_consortium(
 
 def load_spec(directory: Path) -> GenesisSpec:
     try:
-        return GenesisSpec.from_toml((directory / SPEC).read_text())
+        text = (directory / SPEC).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{directory}: no {SPEC}; run riskshare consortium init") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{directory / SPEC}: cannot read ({type(exc).__name__})") from None
+    return GenesisSpec.from_toml(text)
 
 
 def add_founder(directory: Path, record: Enrolment, *, now: dt.datetime) -> Path:

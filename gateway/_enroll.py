@@ -99,7 +99,8 @@ class Enrolment:
                 tls_fingerprint=bytes.fromhex(raw["tls_fingerprint"]),
                 certificate_pem=str(raw["certificate"]).encode(),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        # RecursionError: json refuses nesting deeper than the interpreter's limit.
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise PkiError(f"malformed enrolment record: {type(exc).__name__}") from None
         if len(record.signing_key) != 32 or len(record.tls_fingerprint) != 32:
             raise PkiError("malformed enrolment record: key or fingerprint length")
@@ -231,9 +232,12 @@ def load_enrolment(path: Path) -> Enrolment:
     if path.is_dir():
         path = path / ENROLMENT
     try:
-        return Enrolment.from_json(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PkiError(f"{path}: no such enrolment record") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PkiError(f"{path}: cannot read the enrolment record ({type(exc).__name__})") from None
+    return Enrolment.from_json(text)
 
 
 def load_member_credentials(directory: Path, passphrase: bytes | None = None) -> MemberCredentials:

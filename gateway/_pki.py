@@ -219,6 +219,8 @@ def member_id_of(certificate: x509.Certificate) -> str:
         san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         raise PkiError("certificate has no subject alternative name") from None
+    except ValueError:  # extensions are parsed on first access
+        raise PkiError("certificate extensions are malformed") from None
     uris = [
         uri
         for uri in san.value.get_values_for_type(x509.UniformResourceIdentifier)
@@ -246,6 +248,17 @@ def verify_member_certificate(
     gRPC verifies peers' chains during the handshake; this is for certificates that
     arrive any other way (enrolment records, genesis founders).
     """
+    try:
+        return _verify_member_certificate(certificate, ca_certificate, now=now)
+    except ValueError:
+        # cryptography parses fields on first access: a certificate whose outer DER
+        # loads can still hold a malformed issuer, validity or extension.
+        raise PkiError("certificate is malformed") from None
+
+
+def _verify_member_certificate(
+    certificate: x509.Certificate, ca_certificate: x509.Certificate, *, now: dt.datetime
+) -> str:
     if certificate.issuer != ca_certificate.subject:
         raise PkiError("certificate was not issued by the consortium CA")
     try:

@@ -102,7 +102,8 @@ def _member_row(spec: Any, height: int) -> dict[str, Any]:
     member_id = _text(spec.get("id"), "member id", 64)
     _require(bool(MEMBER_ID_PATTERN.match(member_id)), f"member id {member_id!r} is invalid")
     role = spec.get("role")
-    _require(role in ROLES, f"role must be one of {sorted(ROLES)}")
+    # isinstance first: a map or list is unhashable and cannot be looked up in a set.
+    _require(isinstance(role, str) and role in ROLES, f"role must be one of {sorted(ROLES)}")
     return {
         "id": member_id,
         "name": _text(spec.get("name"), "member name"),
@@ -131,14 +132,15 @@ def _list_type(state: State, spec: Any) -> tuple[str, dict[str, Any]]:
     _require(bool(_NAME.match(name)), f"list type name {name!r} is invalid")
     id_types = spec.get("id_types")
     _require(
-        isinstance(id_types, list) and len(id_types) > 0 and len(set(id_types)) == len(id_types),
-        "id_types must be a non-empty list without repeats",
+        isinstance(id_types, list)
+        and len(id_types) > 0
+        # Checked before set(): a map or list element is unhashable.
+        and all(isinstance(id_type, str) for id_type in id_types)
+        and len(set(id_types)) == len(id_types),
+        "id_types must be a non-empty list of names without repeats",
     )
     for id_type in id_types:
-        _require(
-            isinstance(id_type, str) and state.get(ID_TYPES, id_type) is not None,
-            f"unknown id type {id_type!r}",
-        )
+        _require(state.get(ID_TYPES, id_type) is not None, f"unknown id type {id_type!r}")
     retention = _int(spec.get("retention_days"), "retention_days", 1)
     return name, {"id_types": list(id_types), "retention_days": retention}
 
@@ -224,7 +226,7 @@ def _genesis(state: State, ctx: TxContext) -> None:
 
 def _check_action(state: State, action: Any, args: Any, height: int) -> None:
     """Refuse an action that could not execute now; run again when it executes."""
-    _require(action in ACTIONS, f"unknown governance action {action!r}")
+    _require(isinstance(action, str) and action in ACTIONS, f"unknown governance action {action!r}")
     _require(isinstance(args, dict), "args must be a map")
     if action == "admit":
         row = _member_row(args, height)
