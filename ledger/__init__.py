@@ -136,7 +136,7 @@ from ledger._sig import (
     public_key_bytes,
     verify_signature,
 )
-from ledger._state import TOMBSTONE, MemoryState, Overlay
+from ledger._state import TOMBSTONE, MemoryState, Overlay, table_token
 from ledger._store import SCHEMA_VERSION, BlockInfo, Store, StoreError, StoreState, TxRecord
 from ledger._tx import SignedTransaction, Transaction, decode_transaction, sign_transaction
 from ledger._validate import BlockError, BlockOutcome, PrevBlock, validate_block
@@ -267,6 +267,7 @@ __all__ = [
     "sign_genesis",
     "sign_transaction",
     "supermajority",
+    "table_token",
     "tx_proof",
     "tx_summary",
     "validate_block",

@@ -21,7 +21,7 @@ Signature, membership, role and sequence-number checks happen before a handler r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -157,6 +157,11 @@ class _OwnedState:
 
     def scan(self, table: str, prefix: str = "") -> Iterator[tuple[str, Value]]:
         return self._inner.scan(table, prefix)
+
+    def table_token(self, table: str) -> Hashable | None:
+        # See ledger.table_token; a wrapper that only filters writes changes no content.
+        method: Any = getattr(self._inner, "table_token", None)
+        return None if method is None else method(table)
 
 
 class ContractRegistry:

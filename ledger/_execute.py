@@ -145,12 +145,10 @@ class BlockExecutor:
                 role = self._admit(overlay, stx)
                 self._apply(overlay, stx, tx_id, role)
             overlay.put(SEQ_TABLE, t.member, t.seq)
-            writes = overlay.writes
-            if PARAMS in overlay.tables_written:
+            if overlay.wrote(PARAMS):
                 self._registry.check_params(params(overlay))
-            for value in writes.values():
-                if not isinstance(value, _Tombstone):
-                    check_value(value)
+            for value in overlay.written_values():
+                check_value(value)
             parties = self._parties(stx)
         except _Refused as exc:
             return self._refused(index, tx_id, stx, str(exc))

@@ -27,12 +27,13 @@ thirds of the voters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger._contract import ContractError, State, Value
 from ledger._sig import SignatureError, verify_signature
+from ledger._state import table_token
 
 __all__ = [
     "CONSORTIUM",
@@ -104,9 +105,27 @@ class Member:
         }
 
 
+# Members by (table token, id): a transaction looks its signer, querier and responder
+# up several times, and the rows change only through governance.
+_MEMO_LIMIT = 4096
+_members: dict[tuple[Hashable, str], Member | None] = {}
+
+
 def get_member(state: State, member_id: str) -> Member | None:
+    token = table_token(state, MEMBERS) if type(member_id) is str else None
+    if token is not None:
+        key = (token, member_id)
+        try:
+            return _members[key]
+        except KeyError:
+            pass
     row = state.get(MEMBERS, member_id)
-    return None if row is None else Member.from_row(row)  # type: ignore[arg-type]
+    member = None if row is None else Member.from_row(row)  # type: ignore[arg-type]
+    if token is not None:
+        if len(_members) >= _MEMO_LIMIT:
+            _members.clear()
+        _members[key] = member
+    return member
 
 
 def active_members(state: State, role: str | None = None) -> Iterator[Member]:

@@ -39,17 +39,30 @@ __all__ = [
     "verify_signature",
 ]
 
-_CACHE_LIMIT = 1 << 16
+_CACHE_LIMIT = 1 << 14  # a block carries at most ~5,000 signatures
+# Messages up to this size are remembered by their bytes (no hashing of our own: bytes
+# objects keep their hash, and a block's messages are held by its transactions anyway);
+# larger ones by SHA-256, so the cache never pins much memory.
+_INLINE_KEY_BYTES = 2048
 
 
 class SignatureError(LedgerError):
     """A signature does not verify under the key it should."""
 
 
-_verified: set[bytes] = set()
+_verified: set[bytes | tuple[bytes, bytes, bytes]] = set()
 
 
-def _cache_key(public_key: bytes, message: bytes, signature: bytes) -> bytes:
+def _cache_key(
+    public_key: bytes, message: bytes, signature: bytes
+) -> bytes | tuple[bytes, bytes, bytes]:
+    if (
+        type(message) is bytes
+        and len(message) <= _INLINE_KEY_BYTES
+        and type(public_key) is bytes
+        and type(signature) is bytes
+    ):
+        return (public_key, message, signature)
     return hashlib.sha256(public_key + signature + message).digest()
 
 
@@ -63,7 +76,7 @@ def _check(public_key: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
-def _remember(key: bytes) -> None:
+def _remember(key: bytes | tuple[bytes, bytes, bytes]) -> None:
     # Clearing everything when full is crude but safe: the cache only saves work.
     if len(_verified) >= _CACHE_LIMIT:
         _verified.clear()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from ledger._schema import (
     TxRecord,
     tx_record,
 )
+from ledger._state import next_serial
 
 __all__ = ["SCHEMA_VERSION", "BlockInfo", "Store", "StoreError", "StoreState", "TxRecord"]
 
@@ -68,7 +69,10 @@ class StoreState:
         self._store = store
 
     def get(self, table: str, key: str) -> Value | None:
-        encoded = self._store._get_encoded(table, key)
+        try:
+            encoded = self._store._cache[(table, key)]
+        except KeyError:
+            encoded = self._store._get_encoded(table, key)
         return None if encoded is None else cbor2.loads(encoded)
 
     def put(self, table: str, key: str, value: Value) -> None:
@@ -80,6 +84,10 @@ class StoreState:
     def scan(self, table: str, prefix: str = "") -> Iterator[tuple[str, Value]]:
         for key, encoded in self._store._scan_encoded(table, prefix):
             yield key, cbor2.loads(encoded)
+
+    def table_token(self, table: str) -> Hashable:
+        """Changes whenever the read caches could (see :func:`ledger.table_token`)."""
+        return self._store._token
 
 
 class Store:
@@ -103,6 +111,10 @@ class Store:
         self._cache: dict[tuple[str, str], bytes | None] = {}
         self._scans: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
         self._data_version = -1
+        # (serial, generation): the generation moves on every commit or rollback here and
+        # whenever another process's commit is noticed, i.e. whenever the caches move.
+        self._serial = next_serial()
+        self._token: tuple[int, int] = (self._serial, 0)
         self._migrate()
 
     def _migrate(self) -> None:
@@ -151,6 +163,10 @@ class Store:
                 self._cache.clear()
                 self._scans.clear()
                 self._data_version = version
+                self._bump()
+
+    def _bump(self) -> None:
+        self._token = (self._serial, self._token[1] + 1)
 
     def _get_encoded(self, table: str, key: str) -> bytes | None:
         cache_key = (table, key)
@@ -280,6 +296,7 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 self._cache.clear()
                 self._scans.clear()
+                self._bump()
                 raise
             written = set()
             for table, key, value in writes:
@@ -287,6 +304,8 @@ class Store:
                 written.add(table)
             for scanned in [k for k in self._scans if k[0] in written]:
                 del self._scans[scanned]
+            # After the caches: a reader holding the new token reads the new values.
+            self._bump()
             self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
             self._changed.notify_all()
 

@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import State, get_member
+from ledger import Member, State, get_member
 from token_incentive._book import get_account
 from token_incentive._errors import AdmissionRefused
 from token_incentive._params import CreditParams, params_from_state
 
-__all__ = ["LIST_TYPES", "PUB_INDEX", "Admission", "admit", "published"]
+__all__ = ["LIST_TYPES", "PUB_INDEX", "Admission", "admit", "admit_member", "published"]
 
 # Written by the ledger's governance and publication contracts; read here.
 LIST_TYPES = "gov.list_types"
@@ -70,10 +70,31 @@ def admit(
 ) -> Admission:
     """Admit a query by ``querier`` of ``items`` items on ``list_type``, or raise why not."""
     p = params if params is not None else params_from_state(state)
-    member = get_member(state, querier)
+    return admit_member(
+        state, get_member(state, querier), querier, list_type, items, now, p, listed=None
+    )
+
+
+def admit_member(
+    state: State,
+    member: Member | None,
+    querier: str,
+    list_type: str,
+    items: int,
+    now: int,
+    p: CreditParams,
+    *,
+    listed: bool | None,
+) -> Admission:
+    """:func:`admit` for a querier already looked up (``member``, maybe ``None``).
+
+    ``listed`` says whether ``list_type`` is registered, when the caller has read it.
+    """
     if member is None or not member.active or member.role != "member":
         raise AdmissionRefused("not_member", f"{querier} is not an active member that may query")
-    if list_type not in p.price or state.get(LIST_TYPES, list_type) is None:
+    if listed is None:
+        listed = state.get(LIST_TYPES, list_type) is not None
+    if list_type not in p.price or not listed:
         raise AdmissionRefused("unknown_list_type", f"{list_type!r} is not a priced list type")
     if isinstance(items, bool) or not isinstance(items, int) or not 1 <= items <= p.max_items:
         raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")

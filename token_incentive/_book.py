@@ -207,7 +207,10 @@ Segment = tuple[int, int, int]
 
 def schedule(state: State, now: int, epoch_ms: int) -> list[Segment]:
     """The epoch segments in force at ``now`` with epoch length ``epoch_ms`` (pure)."""
-    stored: Any = state.get(META, "schedule")
+    return _schedule(state, state.get(META, "schedule"), now, epoch_ms)
+
+
+def _schedule(state: State, stored: Any, now: int, epoch_ms: int) -> list[Segment]:
     if not stored:
         info = consortium_info(state)
         origin = info.get("genesis_time") if info else None
@@ -229,8 +232,8 @@ def schedule(state: State, now: int, epoch_ms: int) -> list[Segment]:
 
 def update_schedule(state: State, now: int, epoch_ms: int) -> list[Segment]:
     """:func:`schedule`, written back when it changed; handlers call this first."""
-    segments = schedule(state, now, epoch_ms)
     stored = state.get(META, "schedule")
+    segments = _schedule(state, stored, now, epoch_ms)
     fresh = [list(s) for s in segments]
     if stored != fresh:
         state.put(META, "schedule", fresh)

@@ -36,14 +36,16 @@ from typing import Any
 from ledger import (
     Contract,
     ContractError,
+    Member,
+    SignatureError,
     State,
     TxContext,
     Value,
     consortium_info,
     get_member,
-    require_member_signature,
+    verify_signature,
 )
-from token_incentive._admission import LIST_TYPES, admit, published
+from token_incentive._admission import LIST_TYPES, admit_member, published
 from token_incentive._book import (
     RECEIPTS,
     SERVED,
@@ -116,6 +118,13 @@ def check_request(
     Raises :class:`MessageError` or :class:`AdmissionRefused`.
     """
     p = params if params is not None else params_from_state(state)
+    return _check_request(state, signed, responder, now, p)[0]
+
+
+def _check_request(
+    state: State, signed: SignedRequest, responder: str, now: int, p: CreditParams
+) -> tuple[CheckedRequest, Member, Member]:
+    """:func:`check_request`, also returning the querier and responder it found active."""
     req = signed.request
     if req.responder != responder:
         raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
@@ -146,9 +155,21 @@ def check_request(
             raise AdmissionRefused("not_member", "an observer may only send canary probes")
         if not 1 <= req.item_count <= p.max_items:
             raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
-        return CheckedRequest(0, True, index)
-    admission = admit(state, req.querier, req.list_type, req.item_count, now, params=p)
-    return CheckedRequest(admission.charge, False, index)
+        return CheckedRequest(0, True, index), querier, me
+    admission = admit_member(
+        state, querier, req.querier, req.list_type, req.item_count, now, p, listed=True
+    )
+    # admit_member refused any querier that is not an active member.
+    assert querier is not None
+    return CheckedRequest(admission.charge, False, index), querier, me
+
+
+def _require_signature(member: Member, message: bytes, signature: bytes) -> None:
+    """:func:`ledger.require_member_signature` for a member already found active."""
+    try:
+        verify_signature(member.signing_key, message, signature)
+    except SignatureError:
+        raise ContractError(f"bad signature by {member.id!r}") from None
 
 
 def _receipt(state: State, ctx: TxContext) -> None:
@@ -167,10 +188,12 @@ def _receipt(state: State, ctx: TxContext) -> None:
     rid = signed.receipt_id
     if state.get(RECEIPTS, rid) is not None:
         raise ContractError(f"request {req.request_id.hex()} of {req.querier} was recorded before")
-    checked = check_request(state, signed, ctx.member, now, p)
-    require_member_signature(state, req.querier, signed.data, signed.signature)
-    require_member_signature(state, ctx.member, sreceipt.data, sreceipt.signature)
-    if sreceipt.receipt.request_digest != signed.digest:
+    checked, querier, responder = _check_request(state, signed, ctx.member, now, p)
+    # Both were found active in this state, so these are require_member_signature's checks.
+    _require_signature(querier, signed.data, signed.signature)
+    _require_signature(responder, sreceipt.data, sreceipt.signature)
+    request_digest = signed.digest
+    if sreceipt.receipt.request_digest != request_digest:
         raise ContractError("the receipt does not commit to this request")
     epoch = epoch_at(update_schedule(state, now, p.epoch_ms), now)
     if epoch <= last_settled(state):
@@ -198,7 +221,7 @@ def _receipt(state: State, ctx: TxContext) -> None:
             "epoch": epoch,
             "height": ctx.height,
             "time": now,
-            "request_digest": signed.digest,
+            "request_digest": request_digest,
             "blinded_digest": req.blinded_digest,
             "response_digest": sreceipt.receipt.response_digest,
             "index": {

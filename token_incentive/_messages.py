@@ -60,6 +60,21 @@ _RESPONSE = ("credits-response", 1)
 _MAX_TEXT = 256
 _MAX_INT = (1 << 63) - 1
 
+# Decoded messages by their exact bytes. A receipt's request is decoded by the
+# validator's signature hint, by the ``parties`` hook and by the handler, on the
+# orderer and again on every replica; decoding is a pure function of the bytes and
+# the results are immutable, so each is decoded once. Bounded: cleared when full.
+_MEMO_LIMIT = 1 << 14
+_requests: dict[bytes, QueryRequest] = {}
+_receipts: dict[bytes, QueryReceipt] = {}
+_receipt_ids: dict[tuple[str, bytes], str] = {}
+
+
+def _memo(table: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(table) >= _MEMO_LIMIT:
+        table.clear()
+    table[key] = value
+
 
 def _text(payload: Mapping[str, Any], name: str, *, optional: bool = False) -> Any:
     value = payload[name]
@@ -155,8 +170,11 @@ class QueryRequest:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> QueryRequest:
+        known = _requests.get(data) if type(data) is bytes else None
+        if known is not None:
+            return known
         p = _decode(_REQUEST, data, cls._FIELDS)
-        return cls(
+        request = cls(
             request_id=_bytes(p, "request_id", 16),
             querier=_text(p, "querier"),
             responder=_text(p, "responder"),
@@ -171,6 +189,8 @@ class QueryRequest:
             time=_integer(p, "time", 0),
             normaliser_version=_text(p, "normaliser_version"),
         )
+        _memo(_requests, data, request)
+        return request
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +217,17 @@ class QueryReceipt:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> QueryReceipt:
+        known = _receipts.get(data) if type(data) is bytes else None
+        if known is not None:
+            return known
         p = _decode(_RECEIPT, data, cls._FIELDS)
-        return cls(
+        receipt = cls(
             request_digest=_bytes(p, "request_digest", 32),
             response_digest=_bytes(p, "response_digest", 32),
             time=_integer(p, "time", 0),
         )
+        _memo(_receipts, data, receipt)
+        return receipt
 
 
 def _verify(public_key: bytes, data: bytes, signature: bytes, who: str) -> None:
@@ -250,7 +275,12 @@ class SignedRequest:
 
     @property
     def receipt_id(self) -> str:
-        return receipt_id(self.request.querier, self.request.request_id)
+        key = (self.request.querier, self.request.request_id)
+        known = _receipt_ids.get(key)
+        if known is None:
+            known = receipt_id(*key)
+            _memo(_receipt_ids, key, known)
+        return known
 
     def verify(self, public_key: bytes) -> None:
         """Raise :class:`MessageError` unless the querier's key signed ``data``."""

@@ -26,12 +26,12 @@ false positives cannot pay.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ledger import PARAMS, ContractError, State, Value
+from ledger import PARAMS, ContractError, State, Value, table_token
 from token_incentive._errors import ParamsError
 
 __all__ = [
@@ -216,6 +216,22 @@ def check_params(values: Mapping[str, Value]) -> None:
         raise ContractError(str(exc)) from None
 
 
+# Parsed parameters by the content token of gov.params (ledger.table_token): every
+# receipt needs them, and they change only through governance.
+_MEMO_LIMIT = 256
+_parsed: dict[Hashable, CreditParams] = {}
+
+
 def params_from_state(state: State) -> CreditParams:
     """The parameters in force in ``state`` (the governance table)."""
-    return load_params(dict(state.scan(PARAMS, "credits.")))
+    token = table_token(state, PARAMS)
+    if token is not None:
+        known = _parsed.get(token)
+        if known is not None:
+            return known
+    p = load_params(dict(state.scan(PARAMS, "credits.")))
+    if token is not None:
+        if len(_parsed) >= _MEMO_LIMIT:
+            _parsed.clear()
+        _parsed[token] = p
+    return p

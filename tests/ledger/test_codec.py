@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import cbor2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import EncodingError, decode, encode
+from ledger import EncodingError, check_value, decode, encode
 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text() | st.binary(),
@@ -50,3 +51,50 @@ def test_strictness() -> None:
         encode("t", 1, {"x": 1.0})
     with pytest.raises(EncodingError):
         encode("t", 1, b"x" * (1 << 20))
+
+
+def _reference_accepts(body: bytes) -> bool:
+    """The definition: a value that re-encodes, in cbor2's canonical mode, to ``body``."""
+    try:
+        value = cbor2.loads(body)
+        check_value(value)
+        return bool(cbor2.dumps(value, canonical=True) == body)
+    except Exception:
+        return False
+
+
+def _accepts(body: bytes) -> bool:
+    try:
+        decode("t", 1, b"riskshare/t/v1\x00" + body)
+    except EncodingError:
+        return False
+    return True
+
+
+@given(_values, st.randoms(use_true_random=False))
+def test_canonical_check_matches_cbor2_canonical_mode(value, rnd) -> None:
+    """decode's cheaper check (re-encode in decoded order, then key order) is the same
+    judgement as re-encoding in canonical mode: on canonical bytes, on the same value
+    with its maps in another order, and on bytes with one byte changed."""
+
+    def shuffled(v: Any) -> Any:
+        if isinstance(v, dict):
+            items = list(v.items())
+            rnd.shuffle(items)
+            return {k: shuffled(x) for k, x in items}
+        if isinstance(v, list):
+            return [shuffled(x) for x in v]
+        return v
+
+    canonical = cbor2.dumps(value, canonical=True)
+    candidates = [canonical, cbor2.dumps(shuffled(value))]
+    if canonical:
+        i = rnd.randrange(len(canonical))
+        candidates.append(canonical[:i] + bytes([rnd.randrange(256)]) + canonical[i + 1 :])
+    for body in candidates:
+        assert _accepts(body) == _reference_accepts(body), body.hex()
+
+
+@given(st.binary(max_size=64))
+def test_canonical_check_matches_on_arbitrary_bytes(body) -> None:
+    assert _accepts(body) == _reference_accepts(body)
