@@ -153,6 +153,38 @@ def resolve_cmd(
     )
 
 
+@app.command("delisted")
+def delisted_cmd(
+    dispute: DisputeArg,
+    config: ConfigOpt = None,
+    key_file: KeyOpt = None,
+    member: MemberOpt = None,
+    out: OutOpt = None,
+    data_dir: DataDir = None,
+    passphrase_env: PassEnvOpt = None,
+) -> None:
+    """Discharge the obligation to delist an upheld dispute's entries (credits.delisted),
+    once your gateway has published a newer index epoch without them.
+
+    Example: riskshare dispute delisted 3fa9c2e1 --config member.toml
+    """
+    from token_incentive import delisted_body, dispute_of
+
+    with open_ledger(replica_dir(data_dir, config)) as store:
+        d = dispute_of(store.state(), dispute)
+    send(
+        "credits.delisted",
+        delisted_body(d["id"]),
+        what=f"delisting for {d['id'][:16]}",
+        config=config,
+        out=out,
+        key_file=key_file,
+        member=member,
+        data_dir=data_dir,
+        passphrase_env=passphrase_env,
+    )
+
+
 @app.command("evidence")
 def evidence_cmd(
     dispute: DisputeArg,

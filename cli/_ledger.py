@@ -2,7 +2,9 @@
 
 Every command reads ``<data-dir>/ledger.sqlite`` (the gateway keeps its replica there)
 and is a thin wrapper over a public function of :mod:`ledger`. ``--data-dir`` defaults
-to ``$RISKSHARE_DATA_DIR``, else ``./riskshare-data``.
+to ``$RISKSHARE_MEMBER_DATA_DIR`` (the variable that overrides the gateway's
+``[member] data_dir``, and ``riskshare lists``' data directory), else the deprecated
+``$RISKSHARE_DATA_DIR``, else ``./riskshare-data``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ DataDir = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="The node's data directory [default: $RISKSHARE_DATA_DIR or ./riskshare-data].",
+        help="The node's data directory [default: $RISKSHARE_MEMBER_DATA_DIR or ./riskshare-data].",
         show_default=False,
     ),
 ]
@@ -41,7 +43,9 @@ Party = Annotated[
 
 def ledger_path(data_dir: Path | None) -> Path:
     """``<data-dir>/ledger.sqlite``, with the data directory's default applied."""
-    base = data_dir or Path(os.environ.get("RISKSHARE_DATA_DIR") or "riskshare-data")
+    # RISKSHARE_DATA_DIR is the old name, kept as a deprecated alias.
+    env = os.environ.get("RISKSHARE_MEMBER_DATA_DIR") or os.environ.get("RISKSHARE_DATA_DIR")
+    base = data_dir or Path(env or "riskshare-data")
     return base / "ledger.sqlite"
 
 

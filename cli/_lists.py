@@ -2,6 +2,11 @@
 
 Each command wraps one function of ``adapters`` and only parses and prints; errors
 propagate to ``cli._main``, which maps them to exit codes.
+
+The list types, the identifier types each admits and their default retention come from
+the ledger's ``gov.list_types`` when the data directory holds the member's replica
+(``ledger.sqlite``): governance changes them there, and genesis set them. Without a
+replica the adapters' built-in table (DESIGN §7) applies.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from adapters import (
     EvidenceOpening,
+    ListTypePolicy,
     SyncSummary,
     import_source,
     lists_status,
@@ -29,7 +35,7 @@ from adapters import (
     verify_opening,
 )
 
-__all__ = ["register"]
+__all__ = ["ledger_policies", "register"]
 
 app = typer.Typer(help="Import, sync and inspect the member's own lists.", no_args_is_help=True)
 
@@ -37,7 +43,8 @@ DataDir = Annotated[
     Path,
     typer.Option(
         "--data-dir",
-        envvar="RISKSHARE_MEMBER_DATA_DIR",
+        # RISKSHARE_DATA_DIR is the old name of the same directory (deprecated).
+        envvar=["RISKSHARE_MEMBER_DATA_DIR", "RISKSHARE_DATA_DIR"],
         help="The member's data directory (lists.sqlite, index.sqlite, reports/).",
     ),
 ]
@@ -52,6 +59,28 @@ MaxShare = Annotated[
         " (default: the mapping's [sync] max_reject_share, else 0.05).",
     ),
 ]
+
+
+def ledger_policies(data_dir: Path) -> dict[str, ListTypePolicy] | None:
+    """The list-type policies on the member's replica, if the data directory holds one."""
+    path = data_dir / "ledger.sqlite"
+    if not path.is_file():
+        return None
+    from ledger import Store, list_types
+
+    with Store(path, create=False) as store:
+        if store.height < 0:
+            return None
+        rows = list_types(store.state())
+    return {
+        name: ListTypePolicy(frozenset(row["id_types"]), int(row["retention_days"]))
+        for name, row in rows.items()
+    }
+
+
+def _policies(data_dir: Path) -> dict[str, Any]:
+    policies = ledger_policies(data_dir)
+    return {} if policies is None else {"policies": policies}
 
 
 def _when(ts: int | None) -> str:
@@ -164,6 +193,7 @@ def import_cmd(
             now=int(time.time()),
             max_reject_share=max_reject_share,
             progress=None if bar is None else bar(source),
+            **_policies(data_dir),
         )
     if as_json:
         typer.echo(json.dumps(_summary_dict(summary), sort_keys=True))
@@ -199,6 +229,7 @@ def sync_cmd(
             full=full,
             max_reject_share=max_reject_share,
             progress=bar,
+            **_policies(data_dir),
         )
     if as_json:
         typer.echo(json.dumps([_summary_dict(s) for s in summaries], sort_keys=True))

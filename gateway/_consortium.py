@@ -44,10 +44,15 @@ SPEC, FOUNDERS, SIGNATURES, GENESIS_BLOCK = (
     "genesis.block",
 )
 
+# DESIGN §7, in days. The ledger's gov.list_types is the one source of truth on a live
+# network (`riskshare lists` reads it from the replica); these are genesis' defaults and
+# agree with the adapters' table: five years counts a leap day (5 x 365 + 1); for
+# high_risk_account "closure + 2 years" is the source's expires_at, and an entry without
+# one is kept two years from listing.
 _DEFAULT_LIST_TYPES: dict[str, dict[str, Any]] = {
     "transaction_fraud": {
         "id_types": ["cn_id", "phone", "bank_card", "account", "device"],
-        "retention_days": 5 * 365,
+        "retention_days": 5 * 365 + 1,
     },
     "high_risk_account": {"id_types": ["account", "bank_card"], "retention_days": 2 * 365},
     "marketing_abuse": {"id_types": ["phone", "device", "cn_id"], "retention_days": 2 * 365},

@@ -22,8 +22,9 @@ import pytest
 from gateway import load_config, load_member_credentials
 from gateway._localnet import create_local_consortium, load_list
 from gateway._node import Node
+from gateway._settle import proposer_rank
 from gateway._worker import PublicPort, start_public_port
-from ledger import verify_chain
+from ledger import Member, MemoryState, verify_chain
 from token_incentive import (
     balance_of,
     default_params,
@@ -144,7 +145,8 @@ def test_random_workload_leaves_every_replica_with_the_same_balances(
     settlements: dict[int, Any] = {row["epoch"]: row for row in rows}
     assert sorted(settlements) == list(range(len(settlements)))  # epochs count from 0
     assert {row["proposer"] for row in settlements.values()} <= set(members)
-    assert len(nodes["bank-a"].store.txs(kind="credits.settle", ok=True)) == len(settlements)
+    settle_txs = nodes["bank-a"].store.txs(kind="credits.settle", ok=True)
+    assert len(settle_txs) == len(settlements)
     totals: dict[str, int] = dict.fromkeys(("grant", "served", "hits"), 0)
     for row in settlements.values():
         for entry in row["entries"]:
@@ -159,3 +161,34 @@ def test_random_workload_leaves_every_replica_with_the_same_balances(
     store = nodes["bank-a"].store
     hit_txs = [tx for m in members for tx in store.txs(member=m, kind="credits.hits")]
     assert hit_txs and all(tx.ok for tx in hit_txs)
+    # Two gateways proposing one epoch (a race, or a retry after a lost answer) is
+    # harmless: the second proposal is refused as not the next epoch and changes nothing.
+    again = settle_txs[-1].decoded().tx.body
+    before = {m: balance_of(nodes["bank-c"].store.state(), m) for m in members}
+    outcome = nodes["bank-c"].submitter.submit("credits.settle", again)
+    assert not outcome.ok and "next epoch to settle" in outcome.reason, outcome
+    assert {m: balance_of(nodes["bank-c"].store.state(), m) for m in members} == before
+
+
+def test_each_epoch_has_one_first_proposer_in_turn() -> None:
+    state = MemoryState()
+    ids = ["bank-a", "bank-b", "bank-c", "orderer", "reg"]
+    roles = {"orderer": "orderer", "reg": "observer"}
+    for member_id in ids:
+        row = Member(
+            id=member_id,
+            name=member_id,
+            role=roles.get(member_id, "member"),
+            status="active",
+            signing_key=bytes(32),
+            tls_fingerprint=bytes(32),
+            address="127.0.0.1:1",
+            since=0,
+        ).to_row()
+        state.put("gov.members", member_id, row)
+    proposers = ["bank-a", "bank-b", "bank-c", "reg"]  # the orderer may not settle
+    assert proposer_rank(state, "orderer", 0) is None
+    for epoch in range(12):
+        ranks = {m: proposer_rank(state, m, epoch) for m in proposers}
+        assert sorted(r for r in ranks.values() if r is not None) == list(range(len(proposers)))
+        assert ranks[proposers[epoch % len(proposers)]] == 0

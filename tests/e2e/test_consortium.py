@@ -32,7 +32,7 @@ import grpc
 import pytest
 
 from gateway import load_member_credentials, probe_refuses_tls12
-from gateway._client import AdminClient
+from gateway._client import AdminClient, gateway_status
 from gateway._ledger_client import RemoteOrderer, TxSubmitter
 from gateway._localnet import LocalConsortium, create_local_consortium, free_ports, load_list
 from gateway._localstate import LocalState
@@ -175,6 +175,22 @@ def test_answers_receipts_and_heads(run: Running) -> None:
     _settled(run, before | made)
     heights = {height for height, _ in run.heads().values()}
     assert len(heights) == 1
+
+
+def test_serving_line_and_status_name_the_dashboard_and_the_backlog(run: Running) -> None:
+    for member_id in ("orderer", *LISTS):
+        url = run.gateways[member_id].info["dashboard_url"]
+        assert url.startswith("http://127.0.0.1:"), url
+    for member_id in LISTS:
+        config = run.net.members[member_id].config_path
+        status = gateway_status(config)
+        assert status["dashboard_url"] == run.gateways[member_id].info["dashboard_url"]
+        assert status["role"] == "member"
+        backlog = status["backlog"]
+        states = ("pending", "submitted", "refused", "committed")
+        assert sum(backlog[state] for state in states) == run.answered(member_id)
+        with urllib.request.urlopen(status["dashboard_url"], timeout=10) as page:
+            assert page.status == 200
 
 
 def _craft(

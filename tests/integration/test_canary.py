@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.integration.conftest import CANARY, LT, MEMBERS, Net, wait
+from gateway._localnet import load_list
+from tests.integration.conftest import CANARY, LISTS, LT, MEMBERS, Net, wait
 from token_incentive import balance_of, dispute_of
 
 
@@ -78,3 +79,31 @@ def _receipts_of(net: Net, querier: str) -> list[Any]:
     state = net.nodes["bank-a"].store.state()
     rows: list[Any] = [row for _, row in state.scan("credits.receipts")]
     return [row for row in rows if row["querier"] == querier]
+
+
+def test_the_holder_opens_evidence_then_delists_what_was_upheld(net: Net) -> None:
+    """The canary dispute runs on: bank-b opens the evidence it committed for the entry
+    (the revealed canary value is the identifier), the observer upholds it, which obliges
+    bank-b to delist; bank-b removes the entry, its gateway publishes the new epoch, and
+    `riskshare dispute delisted` discharges the obligation."""
+    rows: list[tuple[str, Any]] = list(net.nodes["bank-b"].store.state().scan("credits.disputes"))
+    (rid,) = [key for key, row in rows if row["kind"] == "canary"]
+    out = net.ok("dispute", "evidence", rid[:12], "--config", net.config("bank-b"))
+    assert "committed at height" in out
+    out = net.ok(
+        "dispute", "resolve", rid[:12], "--verdict", "upheld", "--note", "listed a canary",
+        "--config", net.config("regulator"),
+    )  # fmt: skip
+    net.synced()
+    obligation: Any = net.row("bank-b", "credits.delist", f"bank-b/{LT}/{rid}")
+    assert obligation["status"] == "open"
+    # Too early: nothing newer than the disputed epoch is published yet.
+    early = net.cli("dispute", "delisted", rid[:12], "--config", net.config("bank-b"))
+    assert early.exit_code != 0 and "publish a new index epoch" in str(early.exception)
+    load_list(net.consortium.members["bank-b"], [r for r in LISTS["bank-b"] if r[2] != CANARY])
+    assert net.nodes["bank-b"].recorder.publish() == [LT]
+    net.ok("dispute", "delisted", rid[:12], "--config", net.config("bank-b"))
+    net.synced()
+    for node in net.nodes.values():
+        row: Any = node.store.state().get("credits.delist", f"bank-b/{LT}/{rid}")
+        assert row["status"] == "fulfilled"
