@@ -82,6 +82,13 @@ class LedgerSection:
     # Seconds between block cuts of the embedded orderer.
     block_interval: float = 0.2
     etcd_endpoints: list[str] = field(default_factory=list)
+    # The consortium's key prefix in etcd; empty means the chain id in hex.
+    etcd_namespace: str = ""
+    # Client TLS towards etcd (docs/ETCD.md): the CA of the etcd members and, with
+    # --client-cert-auth, this gateway's etcd client certificate and key (PEM files).
+    etcd_ca: Path | None = None
+    etcd_cert: Path | None = None
+    etcd_key: Path | None = None
     poll_ms: int = 200
 
 
@@ -301,6 +308,10 @@ def _check(config: Config) -> None:
         raise ConfigError("ledger.ordering must be 'embedded' or 'etcd'")
     if config.ledger.ordering == "etcd" and not config.ledger.etcd_endpoints:
         raise ConfigError("ledger.etcd_endpoints is required with ordering = 'etcd'")
+    if (config.ledger.etcd_cert is None) != (config.ledger.etcd_key is None):
+        raise ConfigError("ledger.etcd_cert and ledger.etcd_key go together")
+    if config.ledger.etcd_cert is not None and config.ledger.etcd_ca is None:
+        raise ConfigError("ledger.etcd_cert needs ledger.etcd_ca")
     if not config.ledger.orderer and not config.ledger.serve_orderer:
         raise ConfigError("set ledger.orderer (host:port) or ledger.serve_orderer = true")
     if config.ledger.serve_orderer:

@@ -1,10 +1,11 @@
 """One member's gateway as the supervisor process runs it (the workers aside).
 
 The node owns the local ledger replica — following the orderer, or, on the gateway
-that orders, the embedded orderer itself — and everything that writes on the member's
-behalf (index commitments, receipts, refunds), the querier with its snapshot book, and
-the admin socket. Workers (`gateway._worker`) serve the consortium port from the same
-data directory.
+that orders, the orderer itself: embedded, or with ``ledger.ordering = "etcd"`` a
+proposer on the consortium's etcd log (``ledger.LogOrderer``) — and everything that
+writes on the member's behalf (index commitments, receipts, refunds), the querier with
+its snapshot book, and the admin socket. Workers (`gateway._worker`) serve the
+consortium port from the same data directory.
 
 On start the node refuses to run when its own ledger record disagrees with its keys:
 a gateway whose certificate is not the one registered would be refused by every peer.
@@ -32,6 +33,7 @@ from gateway._peers import PeerChannels, open_channel
 from gateway._querier import Querier
 from gateway._recorder import Recorder
 from gateway._registry import consortium_registry
+from gateway._rotation import RetainedKeys
 from gateway._scenarios import ScenarioAdminService, add_scenario_admin
 from gateway._server import (
     RunningServer,
@@ -44,7 +46,11 @@ from gateway._snapshots import SnapshotBook
 from gateway._sync import LedgerFollower
 from ledger import (
     EmbeddedOrderer,
+    EtcdLog,
+    EtcdTLS,
     LedgerError,
+    LogOrderer,
+    Orderer,
     Replica,
     Store,
     consortium_info,
@@ -85,17 +91,12 @@ class Node:
             self._apply_genesis()
         self._check_registration()
         self.local = LocalState(config.state_path)
-        self.orderer: EmbeddedOrderer | None = None
+        self.orderer: Orderer | None = None
         self.follower: LedgerFollower | None = None
+        self.ordering_log: EtcdLog | None = None
         link: OrdererLink
         if config.ledger.serve_orderer:
-            self.orderer = EmbeddedOrderer(
-                self.store,
-                self.registry,
-                member=self.member_id,
-                key=credentials.signing_key,
-                block_interval=config.ledger.block_interval,
-            )
+            self.orderer = self._make_orderer()
             self.replica = self.orderer.replica
             link = LocalOrderer(self.orderer)
         else:
@@ -108,7 +109,13 @@ class Node:
             self.member_id, credentials.signing_key, self.store, self.local, link
         )
         self.recorder = Recorder(
-            self.member_id, self.store, self.local, self.submitter, config.index_path, metrics
+            self.member_id,
+            self.store,
+            self.local,
+            self.submitter,
+            config.index_path,
+            metrics,
+            retained=RetainedKeys(config.state_path),
         )
         # Queries read the ledger through their own connection, so they never wait
         # behind the lock the replica holds while it commits a block (SQLite's WAL
@@ -151,6 +158,39 @@ class Node:
             raise ConfigError(
                 f"ledger.genesis: {path} is not a valid genesis block: {exc}"
             ) from None
+
+    def _make_orderer(self) -> Orderer:
+        """The embedded orderer, or a proposer on the etcd log (``ledger.ordering``)."""
+        ledger = self.config.ledger
+        options: dict[str, Any] = {
+            "member": self.member_id,
+            "key": self.credentials.signing_key,
+            "block_interval": ledger.block_interval,
+        }
+        if ledger.ordering != "etcd":
+            return EmbeddedOrderer(self.store, self.registry, **options)
+        chain = self.store.chain_id
+        assert chain is not None  # genesis was applied above
+        tls = (
+            None
+            if ledger.etcd_ca is None
+            else EtcdTLS.from_files(ledger.etcd_ca, ledger.etcd_cert, ledger.etcd_key)
+        )
+        log = EtcdLog(ledger.etcd_endpoints, ledger.etcd_namespace or chain.hex(), tls=tls)
+        try:
+            # A new log starts with this consortium's genesis, so the first block cut
+            # has a height below it (etcd heights never have gaps). The append is a
+            # compare-and-put: several proposers starting at once write it once.
+            if log.last_height() < 0:
+                genesis = self.store.block(0)
+                assert genesis is not None
+                log.append(0, genesis)
+            orderer = LogOrderer(self.store, self.registry, log, **options)
+        except BaseException:
+            log.close()
+            raise
+        self.ordering_log = log
+        return orderer
 
     def _check_registration(self) -> None:
         member = get_member(self.store.state(), self.member_id)
@@ -226,7 +266,15 @@ class Node:
         except Exception:
             _log.warning("last receipts not recorded before stopping", exc_info=True)
         if self.orderer is not None:
-            self.orderer.stop()
+            try:
+                self.orderer.stop()
+            except LedgerError:
+                # The ordering log is unreachable: what was pending is dropped, and its
+                # submitters sign and submit again after the restart.
+                _log.warning("pending transactions not ordered before stopping", exc_info=True)
+            finally:
+                if self.ordering_log is not None:
+                    self.ordering_log.close()
         self.querier.close()
         self.peers.close()
         self.local.close()

@@ -11,7 +11,11 @@ refund claims, hit reports, settlement proposals.
   querier's signed request and our signed receipt), which charges the querier. Rows go
   pending → submitted → committed (or refused, with the ledger's reason). A submitted
   transaction that never lands is submitted again later; the ledger refuses a second
-  recording of one request, so nobody is charged twice.
+  recording of one request, so nobody is charged twice. Whether a receipt is on the
+  ledger is read from the ledger's receipts table, not from this gateway's memory of
+  what it sent: a gateway killed between submitting and noting it (or an answer to a
+  submission lost with the orderer) finds its receipt recorded and marks it committed,
+  rather than resubmitting it and taking the refusal of the duplicate for a refusal.
 - **Refunds.** An answer whose proof did not verify is claimed back with
   ``credits.refund`` once the responder's receipt for it is on the ledger.
 - **Hits** (``gateway._hits``) and **settlements** (``gateway._settle``): the querier's
@@ -32,8 +36,9 @@ from gateway._hits import HitReporter
 from gateway._ledger_client import TxSubmitter
 from gateway._localstate import LocalState
 from gateway._log import log_event
+from gateway._rotation import KEY_GRACE_MS, RetainedKeys
 from gateway._settle import Settler
-from ledger import Store, add_oprf_key_body, publish_index_body
+from ledger import Store, add_oprf_key_body, publish_index_body, retire_oprf_key_body
 from psi import IndexStore, decode_elements
 
 __all__ = ["Recorder"]
@@ -42,6 +47,13 @@ _log = logging.getLogger("riskshare.gateway.recorder")
 
 PUB_INDEX, OPRF_KEYS, RECEIPTS = "pub.index", "pub.oprf_keys", "credits.receipts"
 _RESUBMIT_MS = 30_000
+# A transaction the orderer accepted goes into the next block it cuts. When this many
+# blocks reached our replica since, none carrying it, the orderer no longer holds it (it
+# was restarted): submit again without waiting out _RESUBMIT_MS.
+_RESUBMIT_BLOCKS = 8
+# How long a refusal is checked against the ledger again: refused as a duplicate while
+# our replica was still catching up (after a restart) means the receipt is recorded.
+_RECHECK_MS = 60_000
 # A list expiring sooner than this is not published: the block would come too late.
 _SKEW_MS = 60_000
 
@@ -55,6 +67,7 @@ class Recorder:
         submitter: TxSubmitter,
         index_path: Path,
         metrics: Any | None = None,
+        retained: RetainedKeys | None = None,
     ) -> None:
         self.member_id = member_id
         self._store = store
@@ -62,14 +75,18 @@ class Recorder:
         self._submitter = submitter
         self._index_path = index_path
         self._metrics = metrics
+        self._retained = retained
+        # receipt id -> (when, replica height) it was last submitted
+        self._submitted_at: dict[str, tuple[int, int]] = {}
+        self._refused: dict[str, int] = {}  # receipt id -> when this process saw it refused
         self.hits = HitReporter(member_id, store, local, submitter)
         self.settler = Settler(member_id, store, submitter)
-        self._submitted_at: dict[str, int] = {}
 
     # -- index commitments -------------------------------------------------------------
 
     def publish(self) -> list[str]:
         """Commit every index epoch the ledger does not show yet; the list types done."""
+        self.retire_keys(time.time_ns() // 1_000_000)
         if not self._index_path.exists():
             return []
         done = []
@@ -130,6 +147,33 @@ class Recorder:
             index.close()
         return done
 
+    def retire_keys(self, now_ms: int) -> list[str]:
+        """Retire the OPRF keys kept from a rotation once their grace ran out; their ids.
+
+        A kept key is retired ``KEY_GRACE_MS`` after an epoch under another key was
+        published for its list (``gateway._rotation``); then its secret is deleted.
+        """
+        if self._retained is None:
+            return []
+        retired = []
+        for key_id, list_type in self._retained.held():
+            state = self._store.state()
+            row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
+            if not isinstance(row, dict) or row.get("key_id") == key_id:
+                continue  # still the published key: the new epoch is not on the ledger yet
+            if now_ms - int(row.get("published_at", now_ms)) < KEY_GRACE_MS:
+                continue
+            oprf: Any = state.get(OPRF_KEYS, f"{self.member_id}/{key_id}")
+            if isinstance(oprf, dict) and oprf.get("active") is True:
+                result = self._submitter.submit("pub.retire_oprf_key", retire_oprf_key_body(key_id))
+                if not result.ok:
+                    log_event(_log, "key not retired", logging.WARNING, reason=result.reason[:200])
+                    continue
+            self._retained.drop(key_id)
+            retired.append(key_id)
+            log_event(_log, "old OPRF key retired", list_type=list_type, key_id=key_id[:16])
+        return retired
+
     def _expect(self, kind: str, body: dict[str, Any]) -> None:
         result = self._submitter.submit(kind, body, wait=True)
         if not result.ok:
@@ -137,11 +181,22 @@ class Recorder:
 
     # -- receipts ----------------------------------------------------------------------
 
+    def _recorded_at(self, receipt_id: str) -> int | None:
+        """The height at which the ledger recorded our receipt for this answer, if it did."""
+        row: Any = self._store.state().get(RECEIPTS, receipt_id)
+        if isinstance(row, dict) and row.get("responder") == self.member_id:
+            return int(row["height"])
+        return None
+
     def drain(self, limit: int = 1000) -> int:
         """Submit stored answers as ``credits.receipt`` transactions; how many were sent."""
         rows = self._local.to_submit(limit)
         now = time.time_ns() // 1_000_000
         for row in rows:
+            height = self._recorded_at(row.receipt_id)
+            if height is not None:
+                self._local.mark(row.receipt_id, "committed", height=height)
+                continue
             body = {
                 "request": row.request,
                 "request_sig": row.request_sig,
@@ -151,9 +206,12 @@ class Recorder:
             result = self._submitter.submit("credits.receipt", body, wait=False)
             if result.accepted:
                 self._local.mark(row.receipt_id, "submitted", tx_id=result.tx_id)
-                self._submitted_at[row.receipt_id] = now
+                self._submitted_at[row.receipt_id] = (now, self._store.height)
+            elif (height := self._recorded_at(row.receipt_id)) is not None:
+                self._local.mark(row.receipt_id, "committed", height=height)
             else:
                 self._local.mark(row.receipt_id, "refused", reason=result.reason[:200])
+                self._refused[row.receipt_id] = now
                 log_event(
                     _log,
                     "receipt refused",
@@ -170,19 +228,37 @@ class Recorder:
         """Move submitted receipts whose block arrived to committed; resubmit lost ones."""
         done = 0
         now = time.time_ns() // 1_000_000
+        for receipt_id, since in list(self._refused.items()):
+            height = self._recorded_at(receipt_id)
+            if height is not None:
+                self._local.mark(receipt_id, "committed", height=height)
+                log_event(_log, "refused receipt found recorded", height=height)
+            if height is not None or now - since > _RECHECK_MS:
+                del self._refused[receipt_id]
         for receipt_id, tx_id in self._local.in_state("submitted"):
             record = self._store.tx(tx_id) if tx_id else None
-            if record is not None:
+            height = None if record is not None and record.ok else self._recorded_at(receipt_id)
+            if height is not None:
+                # Recorded by another of our submissions of it (this one was refused as
+                # the duplicate, or is still to come and will be).
+                self._local.mark(receipt_id, "committed", height=height)
+                self._submitted_at.pop(receipt_id, None)
+                done += 1
+            elif record is not None:
                 state = "committed" if record.ok else "refused"
                 self._local.mark(
                     receipt_id, state, height=record.height, reason=record.reason or None
                 )
                 self._submitted_at.pop(receipt_id, None)
                 done += 1
-            elif now - self._submitted_at.setdefault(receipt_id, now) > _RESUBMIT_MS:
+            elif self._lost(receipt_id, now):
                 self._local.mark(receipt_id, "pending")
                 self._submitted_at.pop(receipt_id, None)
         return done
+
+    def _lost(self, receipt_id: str, now: int) -> bool:
+        since, height = self._submitted_at.setdefault(receipt_id, (now, self._store.height))
+        return now - since > _RESUBMIT_MS or self._store.height - height >= _RESUBMIT_BLOCKS
 
     # -- refunds -----------------------------------------------------------------------
 

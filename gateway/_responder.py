@@ -15,7 +15,10 @@ responder little and is never recorded or charged:
 6. the caller's element budget allows it (RESOURCE_EXHAUSTED, reason rate_limited);
 7. every rule the ledger will apply when recording — freshness, list types,
    reciprocity, credit admission including answers not yet charged (token_incentive);
-8. the index key answering is the one committed on the ledger;
+8. the OPRF key the request names is one this member answers under: its index's
+   current key, or — during a rotation — the previous one, kept until the ledger retires
+   it (``gateway._rotation``), so that queriers whose replicas have not seen the new key
+   yet are still answered;
 
 then the batch is evaluated with a DLEQ proof, the receipt signed over the request and
 response digests, and the answer stored (the insert is the cross-process replay guard)
@@ -43,14 +46,18 @@ from gateway._interceptors import call_info, current_peer
 from gateway._localstate import Answered, LocalState
 from gateway._pb.riskshare.psi.v1 import psi_pb2, psi_pb2_grpc
 from gateway._ratelimit import RateLimiter
+from gateway._rotation import RetainedKeys
 from ledger import Store, consortium_info, list_types
 from psi import (
     MAX_BATCH,
+    Commitment,
     IndexStore,
+    KeyPair,
     ProtocolError,
     StoreError,
     decode_elements,
     encode_elements,
+    evaluate_batch,
 )
 from token_incentive import (
     MessageError,
@@ -71,6 +78,7 @@ _log = logging.getLogger("riskshare.gateway.responder")
 CHUNK_BYTES = 1 << 20
 RECEIPTS = "credits.receipts"
 PUB_INDEX = "pub.index"
+OPRF_KEYS = "pub.oprf_keys"
 
 
 def _now_ms() -> int:
@@ -93,6 +101,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         metrics: Any | None = None,
         clock_ms: Callable[[], int] = _now_ms,
         index: IndexStore | None = None,
+        retained: RetainedKeys | None = None,
     ) -> None:
         self.member_id = member_id
         self._key = signing_key
@@ -107,6 +116,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         self._software = software_version
         self._metrics = metrics
         self._clock = clock_ms
+        self._retained = retained
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -118,6 +128,33 @@ class PsiService(psi_pb2_grpc.PsiServicer):
                     raise StoreError("this member publishes no lists yet")
                 self._index = IndexStore(self._index_path)
             return self._index
+
+    def _current(self, list_type: str) -> tuple[IndexStore, Commitment]:
+        """The index and its current commitment, the key in memory being the one it names.
+
+        An ``IndexStore`` keeps a list's key pair in memory once read, and the key can be
+        rotated by another process (``gateway._rotation``); this process would then go
+        on evaluating and exporting under the old key. Commitments are read from the
+        file every time, so a mismatch means: open the index afresh.
+        """
+        index = self.index()
+        commitment = index.commitment(list_type)
+        if index.key(list_type).key_id != commitment.key_id:
+            with self._index_lock:
+                # The old instance is not closed: other threads may still be using it.
+                self._index = index = IndexStore(self._index_path)
+            commitment = index.commitment(list_type)
+        return index, commitment
+
+    def _kept_key(self, list_type: str, key_id: str) -> KeyPair:
+        """A previous key still answering: kept here and not retired on the ledger."""
+        key = None if self._retained is None else self._retained.get(key_id)
+        row: Any = self._store.state().get(OPRF_KEYS, f"{self.member_id}/{key_id}")
+        if key is None or not (isinstance(row, dict) and row.get("active") is True):
+            raise VersionMismatchError(
+                f"the querier expects another {list_type} OPRF key than ours"
+            )
+        return key
 
     def _normaliser(self) -> str:
         info = consortium_info(self._store.state())
@@ -166,7 +203,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         )
 
     def GetCommitment(self, request: Any, context: Any) -> Any:
-        commitment = self.index().commitment(request.list_type)
+        _, commitment = self._current(request.list_type)
         return psi_pb2.IndexCommitment(
             member_id=self.member_id,
             list_type=commitment.list_type,
@@ -192,15 +229,13 @@ class PsiService(psi_pb2_grpc.PsiServicer):
             )
 
     def StreamSnapshot(self, request: Any, context: Any) -> Iterator[Any]:
-        index = self.index()
-        commitment = index.commitment(request.list_type)
+        index, commitment = self._current(request.list_type)
         if request.epoch and request.epoch != commitment.epoch:
             raise StoreError(f"only the current epoch ({commitment.epoch}) is served")
         yield from self._chunks(index.export_snapshot(request.list_type), commitment.epoch, 0)
 
     def StreamDelta(self, request: Any, context: Any) -> Iterator[Any]:
-        index = self.index()
-        commitment = index.commitment(request.list_type)
+        index, commitment = self._current(request.list_type)
         if request.to_epoch and request.to_epoch != commitment.epoch:
             raise StoreError(f"deltas end at the current epoch ({commitment.epoch})")
         data = index.export_delta(request.list_type, request.from_epoch)
@@ -238,19 +273,22 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         pending = 0 if checked.canary else self._local.pending_items(peer.id, req.list_type)
         if pending:
             admit(state, peer.id, req.list_type, req.item_count + pending, now)
-        key_id = self._published_key(req.list_type)
-        if request.key_id and request.key_id != key_id:
-            raise VersionMismatchError("the querier expects another OPRF key than the ledger's")
-        return signed, key_id
+        # The key the querier's replica names, or (an older querier naming none) the
+        # one ours names; _evaluate checks that it is one we answer under.
+        return signed, request.key_id or self._published_key(req.list_type)
 
-    def _evaluate(self, request: Any) -> tuple[Any, list[bytes], str]:
+    def _evaluate(self, request: Any, *, index_only: bool = False) -> tuple[Any, list[bytes], str]:
         blinded = decode_elements(bytes(request.blinded), max_count=self._max_batch)
         signed, key_id = self._admit(request, blinded)
-        index = self.index()
-        commitment = index.commitment(request.list_type)
-        if commitment.key_id.hex() != key_id:
-            raise UnavailableError("the index key changed and is not on the ledger yet")
-        evaluated, proof = index.evaluate(request.list_type, blinded, self._rng)
+        index, commitment = self._current(request.list_type)
+        if key_id == commitment.key_id.hex():
+            evaluated, proof = index.evaluate(request.list_type, blinded, self._rng)
+        elif index_only:
+            # Bucket answers come from the index, which holds tags under its key only.
+            raise VersionMismatchError("the querier expects another OPRF key than the index's")
+        else:
+            kept = self._kept_key(request.list_type, key_id)
+            evaluated, proof = evaluate_batch(kept, blinded, self._rng)
         now = self._clock()
         receipt = sign_receipt(
             QueryReceipt(signed.digest, response_digest(evaluated, proof), now), self._key
@@ -306,7 +344,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         buckets = {
             p: index.bucket(request.evaluate.list_type, p, bits) for p in sorted(set(prefixes))
         }
-        response, _, _ = self._evaluate(request.evaluate)
+        response, _, _ = self._evaluate(request.evaluate, index_only=True)
         return psi_pb2.BucketQueryResponse(
             evaluate=response, buckets=[psi_pb2.Bucket(tags=buckets[p]) for p in prefixes]
         )

@@ -30,6 +30,7 @@ from gateway._log import setup_logging
 from gateway._ratelimit import RateLimiter
 from gateway._registry import consortium_registry
 from gateway._responder import PsiService
+from gateway._rotation import RetainedKeys
 from gateway._scenarios import ScenarioPeerService, add_scenarios
 from gateway._server import RunningServer, add_ledger, add_psi, start_public_server
 from gateway._tls import probe_refuses_tls12
@@ -92,6 +93,7 @@ def start_public_port(
         max_batch=config.gateway.max_batch,
         software_version=version("riskshare"),
         metrics=metrics,
+        retained=RetainedKeys(config.state_path),
     )
     ledger_service = LedgerService(store)
     scenario_service = ScenarioPeerService(

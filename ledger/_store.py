@@ -290,10 +290,18 @@ class Store:
                 expected = 0 if head is None else head + 1
                 if header.height != expected:
                     raise StoreError(f"block {header.height} does not follow head {expected - 1}")
-                self._insert(block, results, writes)
-                self._conn.execute("COMMIT")
+                try:
+                    self._insert(block, results, writes)
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    # A full disk, an I/O error: the block is not stored and the head is
+                    # unchanged, so the caller may offer the same block again later.
+                    raise StoreError(f"block {header.height} not stored: {exc}") from exc
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite rolls back by itself after some errors (SQLITE_FULL, some I/O
+                # errors); a second ROLLBACK would raise and hide the first error.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 self._cache.clear()
                 self._scans.clear()
                 self._bump()
@@ -440,11 +448,14 @@ class Store:
     def add_checkpoint(self, height: int, member: str, header_hash: bytes, sig: bytes) -> bool:
         """Record a verified checkpoint signature; ``False`` if it was already known."""
         with self._lock:
-            cursor = self._conn.execute(
-                "INSERT OR IGNORE INTO checkpoints (height, member, header_hash, signature)"
-                " VALUES (?, ?, ?, ?)",
-                (height, member, header_hash, sig),
-            )
+            try:
+                cursor = self._conn.execute(
+                    "INSERT OR IGNORE INTO checkpoints (height, member, header_hash, signature)"
+                    " VALUES (?, ?, ?, ?)",
+                    (height, member, header_hash, sig),
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"checkpoint for height {height} not stored: {exc}") from exc
             return cursor.rowcount > 0
 
     def checkpoints(self, height: int) -> list[tuple[str, bytes, bytes]]:

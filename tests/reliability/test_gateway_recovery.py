@@ -1,0 +1,187 @@
+"""What the campaign found, each pinned down in one process with real components.
+
+- A member's replica whose storage fills up stops applying blocks with a ledger error
+  (the head unchanged), and catches up by itself once space is freed; before, SQLite's
+  own rollback made the store's ROLLBACK raise, the follower threads died, and the
+  replica stayed behind until a restart.
+- A responder's recorder that lost track of a receipt it had already recorded (killed
+  between submitting and noting it) marks it committed from the ledger instead of
+  resubmitting it and booking the duplicate's refusal as a refusal.
+- A querier whose answer was lost to a crashing responder fetches that answer on its
+  next attempt instead of paying for a second request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from gateway._querier import Querier
+from ledger import Replica, Store, StoreError
+from tests.reliability._inprocess import LIST, Net, in_process_net, wait
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    with in_process_net(tmp_path_factory.mktemp("recovery")) as running:
+        yield running
+
+
+def _query(net: Net, querier: str, responder: str, value: str = "13800138000") -> Any:
+    result = net.nodes[querier].querier.query(LIST, "phone", [value], members=[responder])
+    (answer,) = result.answers
+    assert answer.ok, answer.error
+    return answer
+
+
+def test_a_full_store_refuses_the_block_and_takes_it_once_space_is_freed(
+    net: Net, tmp_path: Path
+) -> None:
+    for _ in range(4):
+        _query(net, "bank-a", "bank-b")
+    net.quiet()
+    orderer = net.nodes["orderer"].store
+    store = Store(tmp_path / "ledger.sqlite")
+    replica = Replica(store, net.nodes["orderer"].registry)
+    # The disk is full: not one more page.
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    refused = None
+    for height in range(orderer.height + 1):
+        block = orderer.block(height)
+        assert block is not None
+        try:
+            replica.apply(block)
+        except StoreError as exc:
+            assert "not stored" in str(exc)
+            refused = height
+            break
+    assert refused is not None, "the store never filled up"
+    assert store.height == refused - 1
+    store._conn.execute("PRAGMA max_page_count = 1073741823")
+    for height in range(refused, orderer.height + 1):
+        block = orderer.block(height)
+        assert block is not None
+        assert replica.apply(block).height == height
+    assert store.head() == orderer.block_info(orderer.height)
+    store.close()
+
+
+def test_a_follower_whose_storage_filled_up_catches_up_when_it_is_freed(net: Net) -> None:
+    follower = net.nodes["bank-c"]
+    conn = follower.store._conn
+    with follower.store._lock:
+        limit = conn.execute("PRAGMA max_page_count").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+    try:
+        stalled = follower.store.height
+        orderer = net.nodes["orderer"].store
+        for _ in range(6):
+            _query(net, "bank-a", "bank-b")
+            wait(lambda: not net.nodes["bank-b"].local.counts().get("pending"), what="drained")
+        wait(lambda: orderer.height >= stalled + 3, what="new blocks")
+        head = orderer.height
+        wait(lambda: net.nodes["bank-a"].store.height >= head, what="bank-a at the head")
+        # bank-c may fit one block in the free space of its pages, not more.
+        assert follower.store.height <= stalled + 1 < head
+    finally:
+        with follower.store._lock:
+            conn.execute(f"PRAGMA max_page_count = {limit}")
+    wait(lambda: follower.store.height >= head, what="bank-c caught up")
+    assert follower.follower is not None and follower.follower.halted is None
+    assert follower.store.block_info(head) == net.nodes["orderer"].store.block_info(head)
+
+
+def test_a_receipt_already_on_the_ledger_is_marked_committed_not_resubmitted(net: Net) -> None:
+    answer = _query(net, "bank-c", "bank-a")
+    net.quiet()
+    node = net.nodes["bank-a"]
+    txs = len(node.store.txs(kind="credits.receipt"))
+    # The gateway was killed after submitting but before noting it: the row is pending.
+    node.local.mark(answer.receipt_id, "pending")
+    node.recorder.drain()
+    assert dict(net.answered("bank-a"))[answer.receipt_id] == "committed"
+    # Or it noted a submission whose transaction is not the one that landed.
+    node.local.mark(answer.receipt_id, "submitted", tx_id=bytes(32))
+    node.recorder.confirm()
+    assert dict(net.answered("bank-a"))[answer.receipt_id] == "committed"
+    net.quiet()
+    assert len(node.store.txs(kind="credits.receipt")) == txs
+    assert node.store.txs(kind="credits.receipt", ok=False) == []
+
+
+class _Unavailable(grpc.RpcError):  # type: ignore[misc]
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "connection reset (fault injected)"
+
+
+class _LoseFirstAnswer(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """The first evaluation reaches the responder and is answered (and stored), but the
+    answer never arrives; the first fetch finds the responder still down."""
+
+    def __init__(self) -> None:
+        self.evaluations = 0
+        self.fetches = 0
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        if details.method.endswith("/EvaluateBatch"):
+            self.evaluations += 1
+            outcome = continuation(details, request)
+            if self.evaluations == 1:
+                outcome.result()
+                raise _Unavailable()
+            return outcome
+        if details.method.endswith("/FetchResponse"):
+            self.fetches += 1
+            if self.fetches == 1:
+                raise _Unavailable()
+        return continuation(details, request)
+
+
+class _Faulty:
+    def __init__(self, peers: Any, interceptor: _LoseFirstAnswer) -> None:
+        self._peers = peers
+        self._interceptor = interceptor
+
+    def channel(self, member_id: str) -> Any:
+        return grpc.intercept_channel(self._peers.channel(member_id), self._interceptor)
+
+
+def test_an_answer_lost_to_a_crash_is_fetched_on_the_next_attempt_not_paid_twice(
+    net: Net,
+) -> None:
+    node = net.nodes["bank-b"]
+    faults = _LoseFirstAnswer()
+    querier = Querier(
+        member_id="bank-b",
+        signing_key=node.credentials.signing_key,
+        store=node.reader,
+        local=node.local,
+        peers=_Faulty(node.peers, faults),  # type: ignore[arg-type]
+        snapshots=node.snapshots,
+        rng=os.urandom,
+        retries=2,
+    )
+    before = set(dict(net.answered("bank-a")))
+    try:
+        result = querier.query(LIST, "phone", ["13900139000"], members=["bank-a"])
+    finally:
+        querier.close()
+    (answer,) = result.answers
+    assert answer.ok, answer.error
+    assert answer.hits == (True,)
+    assert answer.attempts == 2 and faults.evaluations == 1 and faults.fetches == 2
+    # One request, answered once, charged once: the one the querier finally read.
+    new = set(dict(net.answered("bank-a"))) - before
+    assert new == {answer.receipt_id}
+    net.quiet()
+    assert answer.receipt_id in net.receipts("orderer")
