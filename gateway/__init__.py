@@ -17,6 +17,7 @@ from gateway._errors import (
     ConfigError,
     DeadlineError,
     GatewayError,
+    InvalidRequestError,
     PeerError,
     PermissionDeniedError,
     PkiError,
@@ -39,9 +40,11 @@ from gateway._pki import (
     write_private_key,
 )
 from gateway._ratelimit import RateLimiter, TokenBucket
+from gateway._rotation import KEY_GRACE_MS, Rotation, rotate_oprf_key
 from gateway._tls import probe_refuses_tls12, tls13_pinned
 
 __all__ = [
+    "KEY_GRACE_MS",
     "MEMBER_URI_PREFIX",
     "CertificateAuthority",
     "Config",
@@ -49,6 +52,7 @@ __all__ = [
     "DeadlineError",
     "Enrolment",
     "GatewayError",
+    "InvalidRequestError",
     "MemberCredentials",
     "MembershipView",
     "PeerError",
@@ -58,6 +62,7 @@ __all__ = [
     "RateLimitedError",
     "RateLimiter",
     "ReplayError",
+    "Rotation",
     "StateMembership",
     "TokenBucket",
     "UnauthenticatedError",
@@ -78,6 +83,7 @@ __all__ = [
     "parse_config",
     "peer_identity",
     "probe_refuses_tls12",
+    "rotate_oprf_key",
     "tls13_pinned",
     "write_private_key",
 ]

@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gateway._dashboard import URL_FILE
-from gateway._errors import GatewayError
+from gateway._errors import InvalidRequestError
 from gateway._ledger_client import Committed
 from gateway._pb.riskshare.admin.v1 import admin_pb2, admin_pb2_grpc
 from ledger import LedgerError, decode, get_member
@@ -64,9 +64,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     def Query(self, request: Any, context: Any) -> Any:
         if not request.list_type or not request.id_type:
-            raise GatewayError("list_type and id_type are required")
+            raise InvalidRequestError("list_type and id_type are required")
         if request.members and request.all:
-            raise GatewayError("name members or ask all, not both")
+            raise InvalidRequestError("name members or ask all, not both")
         config = self._node.config
         purpose = request.purpose or config.query.purpose
         if not request.purpose:
@@ -114,13 +114,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     def Submit(self, request: Any, context: Any) -> Any:
         if not request.kind:
-            raise GatewayError("a transaction kind is required")
+            raise InvalidRequestError("a transaction kind is required")
         try:
             body = decode(*BODY_DOMAIN, bytes(request.body))
         except LedgerError as exc:
-            raise GatewayError(f"the body is not a canonical admin body: {exc}") from None
+            raise InvalidRequestError(f"the body is not a canonical admin body: {exc}") from None
         if not isinstance(body, dict):
-            raise GatewayError("a transaction body is a map")
+            raise InvalidRequestError("a transaction body is a map")
         result = self._node.submitter.submit(
             request.kind, body, wait=request.wait, timeout=_timeout(request.timeout_ms)
         )
@@ -129,7 +129,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     def SubmitSigned(self, request: Any, context: Any) -> Any:
         raw = bytes(request.transaction)
         if not raw:
-            raise GatewayError("no transaction given")
+            raise InvalidRequestError("no transaction given")
         link = self._node.submitter.link
         timeout = _timeout(request.timeout_ms)
         result = link.submit(raw, wait=False, timeout=timeout)

@@ -9,6 +9,7 @@ __all__ = [
     "ConfigError",
     "DeadlineError",
     "GatewayError",
+    "InvalidRequestError",
     "PeerError",
     "PermissionDeniedError",
     "PkiError",
@@ -30,6 +31,10 @@ class ConfigError(GatewayError):
 
 class PkiError(GatewayError):
     """A key or certificate is missing, malformed, unprotected or not ours."""
+
+
+class InvalidRequestError(GatewayError):
+    """A request that is incomplete or contradictory (a field missing, exclusive options)."""
 
 
 class UnauthenticatedError(GatewayError):

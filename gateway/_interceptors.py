@@ -8,7 +8,9 @@ streaming is mapped like any other and the peer stays known throughout.
 The order is fixed by :func:`interceptors`: the observer is outermost (it times and
 logs the final status), the error boundary next (the only place exceptions become
 statuses), then authentication (every call; the member is put in :func:`current_peer`),
-then the per-peer request-rate limit.
+then the per-peer request-rate limit. A request whose bytes do not parse reaches the
+chain as a marker (gRPC itself would answer INTERNAL before any interceptor ran) and
+is refused innermost, after authentication, as INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from gateway._log import log_event
 from gateway._ratelimit import RateLimiter
 from gateway._status import REASON_KEY, refusal_for
 from ledger import Member
+from psi import ProtocolError
 
 __all__ = [
     "AuthInterceptor",
@@ -70,9 +73,65 @@ def current_peer() -> Member:
     return info.peer
 
 
+class _Unparsed:
+    """What a request whose bytes do not parse becomes (see :func:`_parse_safely`)."""
+
+    __slots__ = ()
+
+
+_UNPARSED = _Unparsed()
+
+
+class _SafeParse:
+    """A request deserializer that returns :data:`_UNPARSED` instead of raising.
+
+    gRPC answers a deserializer's exception with INTERNAL before any interceptor runs;
+    a truncated or garbled request is the caller's mistake, so it is handed on as a
+    marker and refused inside the chain, after authentication, by the error boundary.
+    """
+
+    def __init__(self, parse: Callable[[bytes], Any]) -> None:
+        self._parse = parse
+
+    def __call__(self, data: bytes) -> Any:
+        try:
+            return self._parse(data)
+        except Exception:  # protobuf's DecodeError, or whatever a parser raises on bad bytes
+            return _UNPARSED
+
+
+def _refuse_unparsed(behaviour: Behaviour) -> Behaviour:
+    def checked(request: Any, context: grpc.ServicerContext) -> Any:
+        if request is _UNPARSED:
+            raise ProtocolError("the request message does not parse")
+        return behaviour(request, context)
+
+    return checked
+
+
+def _parse_safely(handler: Any) -> Any:
+    """The servicer's own handler, with bytes that do not parse refused in the chain.
+
+    Applied once, by the innermost interceptor (the one that sees a deserializer not
+    yet wrapped), so the refusal is raised inside every interceptor's scope.
+    """
+    parse = handler.request_deserializer
+    streaming_requests = not (handler.unary_unary or handler.unary_stream)
+    if parse is None or isinstance(parse, _SafeParse) or streaming_requests:
+        return handler
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            _refuse_unparsed(handler.unary_unary), _SafeParse(parse), handler.response_serializer
+        )
+    return grpc.unary_stream_rpc_method_handler(
+        _refuse_unparsed(handler.unary_stream), _SafeParse(parse), handler.response_serializer
+    )
+
+
 def _rewrap(handler: Any, around: Callable[[Behaviour, bool], Behaviour]) -> Any:
     if handler is None:
         return None
+    handler = _parse_safely(handler)
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
             around(handler.unary_unary, False),

@@ -21,6 +21,13 @@ __all__ = ["LedgerService"]
 
 _BATCH = 256
 _WINDOW = 64
+# Heights are uint64 on the wire but signed 64-bit in SQLite; anything above names no
+# block anyway, so requests are clamped here rather than overflow in the store.
+_MAX_HEIGHT = (1 << 63) - 1
+
+
+def _height(value: int) -> int:
+    return min(int(value), _MAX_HEIGHT)
 
 
 class LedgerService(ledger_pb2_grpc.LedgerServicer):
@@ -63,7 +70,7 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
         return ledger_pb2.Head(height=head.height, hash=head.hash, state_digest=head.state_digest)
 
     def StreamBlocks(self, request: Any, context: Any) -> Iterator[Any]:
-        height = request.from_height
+        height = _height(request.from_height)
         while self._active(context):
             sent = 0
             for raw in self._store.blocks_from(height):
@@ -109,14 +116,14 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
         if checkpoint.member != current_peer().id:
             raise PermissionDeniedError("a member may only submit its own checkpoints")
         self._replica.add_checkpoint(checkpoint)
-        height = request.height
+        height = _height(request.height)
         signers = self._replica.signers(height) if height else []
         return ledger_pb2.CheckpointAck(
             signatures=len(signers), final=self._replica.final_height() >= height
         )
 
     def StreamCheckpoints(self, request: Any, context: Any) -> Iterator[Any]:
-        height = request.from_height
+        height = _height(request.from_height)
         sent: set[tuple[int, str]] = set()
         while self._active(context):
             progressed = False
