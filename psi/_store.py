@@ -139,7 +139,11 @@ class IndexStore:
             return self._r.list_types()
 
     def key(self, list_type: str) -> o.KeyPair:
-        """The current OPRF key pair of ``list_type`` (its secret stays in this process)."""
+        """The current OPRF key pair of ``list_type`` (its secret stays in this process).
+
+        Cached per ``IndexStore``: a rotation by this instance switches it when the new
+        index commits; a rotation by another process is seen after reopening the store.
+        """
         key = self._keys.get(list_type)
         if key is not None:
             return key
