@@ -1,24 +1,36 @@
 """Query receipts committed per second with full validation (DESIGN §10), and the limit.
 
-Measures, in one run on this machine:
+Measures, in one run on this machine, each phase in a fresh process (so no phase finds
+signatures, messages or state already checked or decoded by an earlier one):
 
 - the **limit**: Ed25519 verifications per second through libsodium on one thread and
   on every core (the ledger's verifier), and through `cryptography` (OpenSSL) on one
-  thread as a reference. A query receipt costs three verifications — the responder's
-  transaction signature, the querier's signed request and the responder's signed
-  receipt inside the body — so the limit is (all-core verify rate) / 3 receipts/s;
+  thread as a reference, plus the CPU time one verification costs. A query receipt
+  costs three verifications — the responder's transaction signature, the querier's
+  signed request and the responder's signed receipt inside the body — so the limit is
+  (all-core verify rate) / 3 receipts/s;
 - **embedded**: receipts submitted to an `EmbeddedOrderer` in batches (signatures
-  checked on every core, then each receipt validated and applied by the real credits
-  contract against the pending state), cut into ≤ 1 MiB blocks and committed to SQLite
-  (WAL, synchronous=FULL) — receipts per second from first submission to last commit;
-- **replica**: a second store applying those blocks from scratch, verifying every
-  signature and replaying every receipt, as every member's gateway does;
+  checked on every core, overlapped with applying), each receipt validated and applied
+  by the real credits contract against the pending state, cut into ≤ 1 MiB blocks and
+  committed to SQLite (WAL, synchronous=FULL) — receipts per second from first
+  submission to last commit, and process CPU per receipt;
+- **apply**: the embedded run again with every signature already verified: the CPU the
+  rest costs (decoding, rules, state, blocks, SQLite). That part runs under the GIL,
+  one receipt after another, so 10^6 / apply-µs bounds the rate on any number of cores;
+- **replica**: a second store applying the embedded run's blocks from scratch,
+  verifying every signature (in the background, a chunk ahead) and replaying every
+  receipt, as every member's gateway does;
 - **etcd** (unless `--no-etcd`): the same load through a `LogOrderer` whose log is a
   real 3-member etcd cluster on 127.0.0.1 (compare-and-put per block);
-- **ledger floor**: the embedded run again with a minimal receipt-shaped contract
+- **ledger floor**: the embedded run with a minimal receipt-shaped contract
   (`bench.note`: the querier's signed request inside the body, checked with
   `require_member_signature`, one row written) instead of the credits contract — what
   the ledger itself costs per transaction, apart from the credits rules.
+
+The **projection** for idle cores follows from the CPU figures: a receipt needs
+`apply` µs on the one thread that holds the GIL and `3 × verify` µs that any core can
+do, so at best `min(10^6 / apply, cores × 10^6 / (apply + 3 × verify))` receipts/s.
+The machine is shared: the load average is reported before and after.
 
 The workload is the consortium's real registry (`gov`, `pub`, `credits`, scenarios),
 four members that publish their lists, and receipts between random pairs.
@@ -31,11 +43,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +75,6 @@ from ledger import (
     TxContext,
     add_oprf_key_body,
     build_genesis_block,
-    clear_signature_cache,
     default_registry,
     public_key_bytes,
     publish_index_body,
@@ -79,6 +93,9 @@ from token_incentive import (
 T0 = 1_750_000_000_000
 MEMBERS = ("bank-a", "bank-b", "bank-c", "bank-d")
 VERIFIES_PER_RECEIPT = 3
+BATCH = 1_000
+
+Check = tuple[bytes, bytes, bytes]
 
 
 def key_of(member: str) -> Ed25519PrivateKey:
@@ -102,11 +119,29 @@ NOTE = Contract(
 )
 
 
-class Workload:
-    """A genesis, the set-up transactions, and signed receipts, all made up front."""
+def registry_for(floor: bool) -> ContractRegistry:
+    return default_registry([NOTE]) if floor else consortium_registry()
 
-    def __init__(self, receipts: int, seed: int = 7, *, floor: bool = False) -> None:
-        rng = random.Random(seed)
+
+@dataclass
+class Workload:
+    """A genesis, the set-up transactions and signed receipts, all made up front, as
+    bytes (so that each phase's process starts with nothing decoded or verified);
+    ``checks`` are every signature check the receipts need, for the apply phase."""
+
+    floor: bool
+    genesis: bytes = b""
+    setup: list[bytes] = field(default_factory=list)
+    receipts: list[bytes] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    @classmethod
+    def make(cls, receipts: int, seed: int = 7, *, floor: bool = False) -> Workload:
+        work = cls(floor)
+        work._build(receipts, random.Random(seed))
+        return work
+
+    def _build(self, receipts: int, rng: random.Random) -> None:
         founders = tuple(
             Founder(
                 m,
@@ -122,19 +157,15 @@ class Workload:
         params["credits.overdraft"] = 10**15  # the load must not run anyone out of credit
         config = GenesisConfig("bench", founders, T0, params=params)
         raw = config.encode()
-        self.registry: ContractRegistry = (
-            default_registry([NOTE]) if floor else consortium_registry()
-        )
         self.chain = config.chain_id
         self.genesis = build_genesis_block(
             raw,
             {m: sign_genesis(raw, key_of(m)) for m in MEMBERS},
             proposer=MEMBERS[0],
             key=key_of(MEMBERS[0]),
-            registry=self.registry,
-        )
+            registry=registry_for(self.floor),
+        ).raw
         self.seq = dict.fromkeys(MEMBERS, 1)
-        self.setup = []
         for m in MEMBERS:
             self.setup.append(self._tx(m, "pub.add_oprf_key", add_oprf_key_body("k1", bytes(32))))
         for m in MEMBERS:
@@ -147,12 +178,13 @@ class Workload:
                 key_id="k1",
             )
             self.setup.append(self._tx(m, "pub.publish_index", body))
-        make = self._note if floor else self._receipt
+        make = self._note if self.floor else self._receipt
+        self.receipt_checks_from = len(self.checks)
         self.receipts = [make(rng) for _ in range(receipts)]
 
     def _tx(self, member: str, kind: str, body: dict[str, Any]) -> bytes:
         self.seq[member] += 1
-        return sign_transaction(
+        stx = sign_transaction(
             key_of(member),
             chain=self.chain,
             member=member,
@@ -160,7 +192,9 @@ class Workload:
             body=body,
             seq=self.seq[member],
             time=T0,
-        ).raw
+        )
+        self.checks.append((public_key_bytes(key_of(member)), stx.payload, stx.signature))
+        return stx.raw
 
     def _receipt(self, rng: random.Random) -> bytes:
         querier, responder = rng.sample(MEMBERS, 2)
@@ -183,6 +217,8 @@ class Workload:
         receipt = sign_receipt(
             QueryReceipt(signed.digest, rng.randbytes(32), T0), key_of(responder)
         )
+        self.checks.append((public_key_bytes(key_of(querier)), signed.data, signed.signature))
+        self.checks.append((public_key_bytes(key_of(responder)), receipt.data, receipt.signature))
         body = {
             "request": signed.data,
             "request_sig": signed.signature,
@@ -194,92 +230,115 @@ class Workload:
     def _note(self, rng: random.Random) -> bytes:
         querier, responder = rng.sample(MEMBERS, 2)
         request = rng.randbytes(300)
-        body = {
-            "querier": querier,
-            "request": request,
-            "request_sig": key_of(querier).sign(request),
-        }
+        signature = key_of(querier).sign(request)
+        self.checks.append((public_key_bytes(key_of(querier)), request, signature))
+        body = {"querier": querier, "request": request, "request_sig": signature}
         return self._tx(responder, "bench.note", body)
 
 
+def _load() -> float:
+    """The 1-minute load average: how busy the shared machine was."""
+    return round(os.getloadavg()[0], 2)
+
+
+# -- phases, each run in a fresh process -----------------------------------------------
+
+
 def verify_rates(n: int) -> dict[str, float]:
-    """Ed25519 verifications per second: libsodium 1 thread / all cores, OpenSSL 1 thread."""
+    """Ed25519 verifications/s (libsodium 1 thread, all cores; OpenSSL 1 thread) and the
+    CPU µs one libsodium verification costs (robust to other people's load)."""
     key = key_of("verify")
     pk = public_key_bytes(key)
     messages = [os.urandom(400) for _ in range(n)]
     items = [(pk, m, key.sign(m)) for m in messages]
-    t = time.perf_counter()
+    cpu, t = time.process_time(), time.perf_counter()
     for public, message, signature in items:
         pysodium.crypto_sign_verify_detached(signature, message, public)
     sodium_one = n / (time.perf_counter() - t)
+    sodium_cpu_us = (time.process_time() - cpu) / n * 1e6
     public_key = key.public_key()
     t = time.perf_counter()
     for _, message, signature in items:
         public_key.verify(signature, message)
     openssl_one = n / (time.perf_counter() - t)
-    clear_signature_cache()
     verifier = BatchVerifier()
-    verifier.verify_many(items[:64])  # start the threads outside the timing
-    clear_signature_cache()
+    other = [(pk, m, key.sign(m)) for m in (os.urandom(400) for _ in range(64))]
+    verifier.verify_many(other)  # start the threads outside the timing
     t = time.perf_counter()
     assert all(verifier.verify_many(items))
     sodium_all = n / (time.perf_counter() - t)
     verifier.close()
-    clear_signature_cache()
     return {
         "libsodium_1_thread": sodium_one,
         "libsodium_all_cores": sodium_all,
         "openssl_1_thread": openssl_one,
+        "libsodium_cpu_us": sodium_cpu_us,
         "cores": float(os.cpu_count() or 1),
     }
 
 
-def _prepare(store: Store, work: Workload, orderer: Orderer) -> None:
+def _prepare(work: Workload, orderer: Orderer) -> None:
     answers = orderer.submit_many(work.setup)
     assert all(a.accepted for a in answers), [a.reason for a in answers if not a.accepted]
     orderer.flush()
 
 
-def _drive(orderer: Orderer, receipts: list[bytes], batch: int) -> tuple[float, float]:
-    """Submit every receipt and commit them: receipts per second, CPU µs per receipt."""
-    clear_signature_cache()
-    cpu = time.process_time()
-    start = time.perf_counter()
-    for i in range(0, len(receipts), batch):
-        answers = orderer.submit_many(receipts[i : i + batch])
+def _drive(
+    orderer: Orderer, receipts: list[bytes], checks: list[list[Check]] | None = None
+) -> tuple[float, float]:
+    """Submit every receipt and commit them: receipts per second, CPU µs per receipt.
+
+    With ``checks`` (one list per batch), each batch's signatures are verified before
+    the batch is submitted, outside the timing: what is left is the apply cost.
+    """
+    wall = cpu = 0.0
+    for n, i in enumerate(range(0, len(receipts), BATCH)):
+        if checks is not None:
+            assert all(orderer.verifier.verify_many(checks[n]))
+        c, t = time.process_time(), time.perf_counter()
+        answers = orderer.submit_many(receipts[i : i + BATCH])
         refused = [a.reason for a in answers if not a.accepted]
         if refused:
             raise SystemExit(f"receipts refused: {refused[:3]}")
-    orderer.flush()
-    wall = time.perf_counter() - start
-    return len(receipts) / wall, (time.process_time() - cpu) / len(receipts) * 1e6
+        if i + BATCH >= len(receipts):
+            orderer.flush()
+        cpu += time.process_time() - c
+        wall += time.perf_counter() - t
+    return len(receipts) / wall, cpu / len(receipts) * 1e6
 
 
-def bench_embedded(work: Workload, base: Path, batch: int) -> tuple[float, float, Path]:
-    base.mkdir(parents=True, exist_ok=True)
-    path = base / "embedded.sqlite"
+def bench_embedded(work: Workload, path: Path, *, verified: bool = False) -> dict[str, Any]:
+    """The embedded orderer; with ``verified``, every signature is checked beforehand."""
+    registry = registry_for(work.floor)
     store = Store(path)
-    Replica(store, work.registry).apply(work.genesis.raw)
+    Replica(store, registry).apply(work.genesis)
     orderer = EmbeddedOrderer(
-        store, work.registry, member=MEMBERS[0], key=key_of(MEMBERS[0]), clock=lambda: T0
+        store, registry, member=MEMBERS[0], key=key_of(MEMBERS[0]), clock=lambda: T0
     )
-    _prepare(store, work, orderer)
-    rate, cpu = _drive(orderer, work.receipts, batch)
+    _prepare(work, orderer)
+    checks = None
+    if verified:
+        own = work.checks[work.receipt_checks_from :]
+        per = len(own) // len(work.receipts)
+        checks = [own[per * i : per * (i + BATCH)] for i in range(0, len(work.receipts), BATCH)]
+    load = _load()
+    rate, cpu = _drive(orderer, work.receipts, checks)
     committed = store.txs(ok=True, from_height=2)
     assert len(committed) == len(work.receipts), "every receipt is committed and valid"
     store.close()
-    return rate, cpu, path
+    orderer.verifier.close()
+    return {"rate": rate, "cpu_us": cpu, "load": load}
 
 
-def bench_replica(work: Workload, source: Path, base: Path) -> tuple[float, float]:
+def bench_replica(work: Workload, source: Path, path: Path) -> dict[str, Any]:
     src = Store(source, create=False)
     blocks = list(src.blocks_from(0))
     head = src.head()
     src.close()
-    store = Store(base / "replica.sqlite")
-    replica = Replica(store, work.registry)
+    store = Store(path)
+    replica = Replica(store, registry_for(work.floor))
     replica.apply(blocks[0])
-    clear_signature_cache()
+    load = _load()
     cpu = time.process_time()
     start = time.perf_counter()
     replica.sync(blocks[1:])
@@ -287,27 +346,36 @@ def bench_replica(work: Workload, source: Path, base: Path) -> tuple[float, floa
     cpu_us = (time.process_time() - cpu) / len(work.receipts) * 1e6
     assert store.head() == head, "the replica reaches the orderer's head"
     store.close()
-    return rate, cpu_us
+    return {"rate": rate, "cpu_us": cpu_us, "load": load}
 
 
-def bench_etcd(work: Workload, base: Path, batch: int) -> float:
+def bench_etcd(work: Workload, base: Path) -> dict[str, Any]:
     from ledger._etcd import EtcdLog
     from ledger._etcd_local import LocalEtcdCluster
 
+    registry = registry_for(work.floor)
     with (
         LocalEtcdCluster(base / "etcd", size=3) as cluster,
         EtcdLog(cluster.endpoints, "ledger-bench") as log,
     ):
-        log.append(0, work.genesis.raw)
+        log.append(0, work.genesis)
         store = Store(base / "etcd.sqlite")
         orderer = LogOrderer(
-            store, work.registry, log, member=MEMBERS[0], key=key_of(MEMBERS[0]), clock=lambda: T0
+            store, registry, log, member=MEMBERS[0], key=key_of(MEMBERS[0]), clock=lambda: T0
         )
-        _prepare(store, work, orderer)
-        rate, _ = _drive(orderer, work.receipts, batch)
+        _prepare(work, orderer)
+        load = _load()
+        rate, cpu = _drive(orderer, work.receipts)
         assert log.last_height() == store.height
         store.close()
-        return rate
+        return {"rate": rate, "cpu_us": cpu, "load": load}
+
+
+def _fresh(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` in a new process (spawned: it inherits no caches from this one)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 
 
 def main() -> None:
@@ -318,37 +386,57 @@ def main() -> None:
     parser.add_argument("--no-etcd", action="store_true", help="skip the etcd-ordered run")
     args = parser.parse_args()
     receipts = args.receipts or (5_000 if args.quick else 30_000)
-    batch = 1_000
+    load_before = _load()
     t = time.perf_counter()
-    work = Workload(receipts)
-    floor_work = Workload(receipts, floor=True)
+    work = Workload.make(receipts)
+    floor_work = Workload.make(receipts, floor=True)
     prepare_s = time.perf_counter() - t
-    rates = verify_rates(4_000 if args.quick else 20_000)
+    rates = _fresh(verify_rates, 4_000 if args.quick else 20_000)
     limit = rates["libsodium_all_cores"] / VERIFIES_PER_RECEIPT
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         base = Path(tmp)
-        embedded, embedded_cpu, path = bench_embedded(work, base, batch)
-        replica, replica_cpu = bench_replica(work, path, base)
-        etcd = None if args.no_etcd else bench_etcd(work, base, batch)
-        floor, floor_cpu, _ = bench_embedded(floor_work, base / "floor", batch)
+        embedded = _fresh(bench_embedded, work, base / "embedded.sqlite")
+        apply = _fresh(bench_embedded, work, base / "apply.sqlite", verified=True)
+        replica = _fresh(bench_replica, work, base / "embedded.sqlite", base / "replica.sqlite")
+        etcd = None if args.no_etcd else _fresh(bench_etcd, work, base)
+        floor = _fresh(bench_embedded, floor_work, base / "floor.sqlite")
+    verify_us = rates["libsodium_cpu_us"]
+    cores = rates["cores"]
+    sequential = 1e6 / apply["cpu_us"]
+    all_cores = cores * 1e6 / (apply["cpu_us"] + VERIFIES_PER_RECEIPT * verify_us)
     result: dict[str, Any] = {
         "receipts": receipts,
-        "verify_per_s": {k: round(v) for k, v in rates.items()},
+        "load_average_before_after": [load_before, _load()],
+        "verify_per_s": {k: round(v) for k, v in rates.items() if k != "libsodium_cpu_us"},
+        "verify_cpu_us": round(verify_us, 1),
         "verifies_per_receipt": VERIFIES_PER_RECEIPT,
         "limit_receipts_per_s": round(limit),
-        "embedded_receipts_per_s": round(embedded),
-        "embedded_vs_limit": round(embedded / limit, 3),
-        "replica_receipts_per_s": round(replica),
-        "replica_vs_limit": round(replica / limit, 3),
-        "etcd_receipts_per_s": None if etcd is None else round(etcd),
-        "etcd_vs_limit": None if etcd is None else round(etcd / limit, 3),
-        "ledger_floor_txs_per_s": round(floor),
-        "ledger_floor_vs_limit_2_verifies": round(floor / (rates["libsodium_all_cores"] / 2), 3),
+        "embedded_receipts_per_s": round(embedded["rate"]),
+        "embedded_vs_limit": round(embedded["rate"] / limit, 3),
+        "replica_receipts_per_s": round(replica["rate"]),
+        "replica_vs_limit": round(replica["rate"] / limit, 3),
+        "etcd_receipts_per_s": None if etcd is None else round(etcd["rate"]),
+        "etcd_vs_limit": None if etcd is None else round(etcd["rate"] / limit, 3),
+        "ledger_floor_txs_per_s": round(floor["rate"]),
+        "ledger_floor_vs_limit_2_verifies": round(floor["rate"] / (limit * 3 / 2), 3),
         "cpu_us_per_receipt": {
-            "embedded": round(embedded_cpu),
-            "replica": round(replica_cpu),
-            "ledger_floor": round(floor_cpu),
-            "of_which_3_verifies": round(3 * 1e6 / rates["libsodium_1_thread"]),
+            "embedded": round(embedded["cpu_us"]),
+            "apply_signatures_verified": round(apply["cpu_us"]),
+            "replica": round(replica["cpu_us"]),
+            "ledger_floor": round(floor["cpu_us"]),
+            "3_verifies": round(VERIFIES_PER_RECEIPT * verify_us),
+        },
+        "projected_idle_receipts_per_s": {
+            "sequential_bound": round(sequential),
+            "cpu_bound_all_cores": round(all_cores),
+            "projected": round(min(sequential, all_cores)),
+        },
+        "load_average_per_phase": {
+            "embedded": embedded["load"],
+            "apply": apply["load"],
+            "replica": replica["load"],
+            "etcd": None if etcd is None else etcd["load"],
+            "floor": floor["load"],
         },
         "libsodium_vs_openssl_1_thread": round(
             rates["libsodium_1_thread"] / rates["openssl_1_thread"], 2

@@ -25,7 +25,14 @@ from ledger._block import (
     decode_header,
     make_block,
 )
-from ledger._codec import MAX_ENCODED_BYTES, EncodingError, check_value, decode, encode
+from ledger._codec import (
+    MAX_ENCODED_BYTES,
+    EncodingError,
+    canonical_cbor,
+    check_value,
+    decode,
+    encode,
+)
 from ledger._contract import (
     Contract,
     ContractError,
@@ -226,6 +233,7 @@ __all__ = [
     "approve_body",
     "block_summary",
     "build_genesis_block",
+    "canonical_cbor",
     "check_value",
     "checkpoint_message",
     "clear_signature_cache",

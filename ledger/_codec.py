@@ -24,7 +24,14 @@ import cbor2
 
 from ledger._errors import LedgerError
 
-__all__ = ["MAX_ENCODED_BYTES", "EncodingError", "check_value", "decode", "encode"]
+__all__ = [
+    "MAX_ENCODED_BYTES",
+    "EncodingError",
+    "canonical_cbor",
+    "check_value",
+    "decode",
+    "encode",
+]
 
 # Blocks cap at 1 MiB; nothing the ledger encodes is larger than a block.
 MAX_ENCODED_BYTES = 1 << 20
@@ -100,10 +107,61 @@ def check_value(value: Any) -> None:
     _check(value)
 
 
+def canonical_cbor(value: Any) -> bytes:
+    """``cbor2.dumps(value, canonical=True)`` for a value :func:`check_value` accepts.
+
+    cbor2's canonical mode sorts every map while it encodes, which costs several times
+    the encoding itself; here maps are rebuilt in canonical key order (one sort per
+    distinct key set, remembered) and encoded plainly, which gives the same bytes for
+    text-keyed maps (a test pins the two together). Anything unusual (a subclass, a
+    non-text key) takes cbor2's canonical mode.
+    """
+    try:
+        ordered = _in_canonical_order(value)
+    except _Unusual:
+        return cbor2.dumps(value, canonical=True)
+    return cbor2.dumps(ordered)
+
+
+class _Unusual(Exception):
+    """Internal: a value :func:`canonical_cbor` leaves to cbor2's canonical mode."""
+
+
+# Key tuple → the same keys in canonical order; maps of one schema repeat. Bounded.
+_sorted_keys: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
+def _key_order(keys: tuple[Any, ...]) -> tuple[str, ...]:
+    known = _sorted_keys.get(keys)
+    if known is None:
+        if any(type(key) is not str for key in keys):
+            raise _Unusual
+        known = tuple(sorted(keys, key=lambda k: (len(k.encode()), k.encode())))
+        if len(_sorted_keys) < _ORDER_MEMO_LIMIT:
+            _sorted_keys[keys] = known
+    return known
+
+
+def _in_canonical_order(value: Any) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        keys = tuple(value)
+        order = keys if len(keys) < 2 else _key_order(keys)
+        return {
+            key: item if type(item) in _SCALARS else _in_canonical_order(item)
+            for key, item in zip(order, map(value.__getitem__, order), strict=True)
+        }
+    if kind is list or kind is tuple:
+        return [item if type(item) in _SCALARS else _in_canonical_order(item) for item in value]
+    raise _Unusual
+
+
 def encode(domain: str, version: int, payload: Any) -> bytes:
     """Encode ``payload`` canonically under ``riskshare/<domain>/v<version>``."""
     _check(payload)
-    data = _prefix(domain, version) + cbor2.dumps(payload, canonical=True)
+    data = _prefix(domain, version) + canonical_cbor(payload)
     if len(data) > MAX_ENCODED_BYTES:
         raise EncodingError(f"encoded value is {len(data)} bytes, over {MAX_ENCODED_BYTES}")
     return data

@@ -36,11 +36,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
-import cbor2
-
-from ledger._codec import EncodingError, check_value
+from ledger._codec import EncodingError, canonical_cbor, check_value
 from ledger._contract import ContractError, ContractRegistry, State, TxContext
 from ledger._errors import LedgerError
 from ledger._members import PARAMS, consortium_info, get_member, param, params
@@ -56,7 +55,9 @@ __all__ = [
     "TxResult",
     "Write",
     "extend_state_digest",
+    "prefetch_in_chunks",
     "prefetch_signatures",
+    "signature_checks",
 ]
 
 SEQ_TABLE = "ledger.seq"
@@ -93,7 +94,7 @@ def extend_state_digest(prev: bytes, height: int, writes: Iterable[Write]) -> by
     h = hashlib.sha256(_DIGEST_PREFIX + prev + height.to_bytes(8, "big"))
     for table, key, value in writes:
         item = [table, key] if value is None else [table, key, value]
-        h.update(cbor2.dumps(item, canonical=True))
+        h.update(canonical_cbor(item))
     return h.digest()
 
 
@@ -251,7 +252,7 @@ class BlockExecutor:
         """The block's write-set so far, sorted, values in canonical CBOR."""
         out: list[Write] = []
         for (table, key), value in sorted(self._block.writes.items(), key=lambda kv: kv[0]):
-            encoded = None if isinstance(value, _Tombstone) else cbor2.dumps(value, canonical=True)
+            encoded = None if isinstance(value, _Tombstone) else canonical_cbor(value)
             out.append((table, key, encoded))
         return out
 
@@ -261,13 +262,10 @@ class BlockExecutor:
         return writes, extend_state_digest(self._prev_digest, self.height, writes)
 
 
-def prefetch_signatures(
-    state: State,
-    txs: Sequence[SignedTransaction],
-    registry: ContractRegistry,
-    verifier: BatchVerifier,
-) -> None:
-    """Check, on several threads, the signatures that executing ``txs`` will ask about.
+def signature_checks(
+    state: State, txs: Sequence[SignedTransaction], registry: ContractRegistry
+) -> list[tuple[bytes, bytes, bytes]]:
+    """The ``(key, message, signature)`` checks executing ``txs`` will ask for.
 
     Keys come from ``state`` (the state before the block); a key that changes within
     the block only means the executor checks that signature itself. Nothing here
@@ -298,4 +296,34 @@ def prefetch_signatures(
                     items.append((key, message, signature))
         except Exception:  # A hint is best effort (see Contract.signed_payloads).
             continue
-    verifier.verify_many(items)
+    return items
+
+
+def prefetch_signatures(
+    state: State,
+    txs: Sequence[SignedTransaction],
+    registry: ContractRegistry,
+    verifier: BatchVerifier,
+) -> None:
+    """Check, on several threads, the signatures that executing ``txs`` will ask about."""
+    verifier.verify_many(signature_checks(state, txs, registry))
+
+
+def prefetch_in_chunks(
+    state: State,
+    txs: Sequence[SignedTransaction],
+    registry: ContractRegistry,
+    verifier: BatchVerifier,
+    chunk: int,
+) -> list[Future[list[bool]]]:
+    """Start checking ``txs``' signatures in the background, ``chunk`` transactions each.
+
+    Future ``k`` covers ``txs[k * chunk : (k + 1) * chunk]``. A caller that waits for
+    future ``k`` before executing those transactions executes chunk ``k`` while the
+    verifier's threads check the chunks after it: the checks (C code, the GIL released)
+    overlap the execution (Python), instead of preceding it.
+    """
+    return [
+        verifier.submit(signature_checks(state, txs[i : i + chunk], registry))
+        for i in range(0, len(txs), chunk)
+    ]

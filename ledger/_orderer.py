@@ -47,6 +47,7 @@ from ledger._contract import ContractRegistry
 from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, prefetch_signatures
 from ledger._finality import EquivocationError
+from ledger._gcpause import gc_paused
 from ledger._members import get_member
 from ledger._ordering import OrderingLog, OrderingLogError
 from ledger._replica import Applied, Replica
@@ -178,6 +179,10 @@ class Orderer:
         lock; the ordered checks then run under the lock, one transaction at a time.
         """
         self._raise_if_failed()
+        with gc_paused():
+            return self._submit_many(raws)
+
+    def _submit_many(self, raws: Sequence[bytes]) -> list[Submission]:
         decoded: list[SignedTransaction | Submission] = []
         for raw in raws:
             try:
@@ -300,7 +305,7 @@ class Orderer:
         winner's state, and ``None`` is returned; call again to propose them.
         """
         self._raise_if_failed()
-        with self._lock:
+        with self._lock, gc_paused():
             return self._cut()
 
     def flush(self, attempts: int = 100) -> int:
@@ -443,7 +448,8 @@ class Orderer:
                         and _time.monotonic() - self._opened >= self.block_interval
                     )
                     if due:
-                        self._cut()
+                        with gc_paused():
+                            self._cut()
             except _FATAL as exc:
                 self._fail(exc)
                 return

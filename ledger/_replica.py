@@ -36,6 +36,7 @@ from ledger._finality import (
     checkpoint_message,
     sign_checkpoint,
 )
+from ledger._gcpause import gc_paused
 from ledger._members import get_member, supermajority, voters
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._store import BlockInfo, Store
@@ -94,6 +95,10 @@ class Replica:
 
     def apply(self, raw: bytes | Block) -> Applied:
         """Verify and commit one block; raise :class:`BlockError` if it is not valid."""
+        with gc_paused():
+            return self._apply(raw)
+
+    def _apply(self, raw: bytes | Block) -> Applied:
         self._halt_if_equivocated()
         try:
             block = decode_block(raw) if isinstance(raw, bytes) else raw

@@ -24,7 +24,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pysodium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -133,6 +133,14 @@ class BatchVerifier:
         for part in self._executor().map(self._run, parts):
             verdicts.extend(part)
         return verdicts
+
+    def submit(self, items: Sequence[tuple[bytes, bytes, bytes]]) -> Future[list[bool]]:
+        """Check ``items`` on one of the threads, in the background (inline if none)."""
+        if self._workers <= 1:
+            done: Future[list[bool]] = Future()
+            done.set_result(self._run(items))
+            return done
+        return self._executor().submit(self._run, items)
 
     @staticmethod
     def _run(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:

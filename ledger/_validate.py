@@ -19,7 +19,7 @@ from ledger._block import GENESIS_PREV, Block, BlockHeader
 from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
-from ledger._execute import BlockExecutor, TxResult, Write, prefetch_signatures
+from ledger._execute import BlockExecutor, TxResult, Write, prefetch_in_chunks
 from ledger._members import get_member
 from ledger._merkle import merkle_root
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
@@ -35,6 +35,10 @@ __all__ = [
 ]
 
 PROPOSER_ROLES = frozenset({"member", "orderer"})
+
+# Transactions per background signature-check chunk: chunk k+1 is checked on the
+# verifier's threads while chunk k executes.
+_CHUNK = 128
 
 
 class BlockError(LedgerError):
@@ -115,15 +119,19 @@ def validate_block(
             decoded.append(decode_transaction(raw))
         except EncodingError:
             decoded.append(raw)  # the executor records it as malformed
-    if h > 0:
-        prefetch_signatures(
-            state,
-            [stx for stx in decoded if isinstance(stx, SignedTransaction)],
-            registry,
-            verifier,
-        )
+    signed = [stx for stx in decoded if isinstance(stx, SignedTransaction)]
+    checked = prefetch_in_chunks(state, signed, registry, verifier, _CHUNK) if h > 0 else []
     executor = BlockExecutor(state, registry, height=h, time=header.time, prev_digest=prev_digest)
-    results = tuple(executor.execute(tx, i) for i, tx in enumerate(decoded))
+    out: list[TxResult] = []
+    seen = 0
+    for i, tx in enumerate(decoded):
+        if isinstance(tx, SignedTransaction):
+            if seen % _CHUNK == 0 and checked:
+                # Only a shortcut: a failed check leaves the signatures to execute().
+                checked[seen // _CHUNK].exception()
+            seen += 1
+        out.append(executor.execute(tx, i))
+    results = tuple(out)
     if h == 0:
         if len(results) != 1 or not results[0].ok:
             reason = results[0].reason if results else "no genesis transaction"

@@ -64,9 +64,11 @@ _MAX_INT = (1 << 63) - 1
 # validator's signature hint, by the ``parties`` hook and by the handler, on the
 # orderer and again on every replica; decoding is a pure function of the bytes and
 # the results are immutable, so each is decoded once. Bounded: cleared when full.
-_MEMO_LIMIT = 1 << 14
+_MEMO_LIMIT = 1 << 13  # a block holds at most ~1,700 receipts
 _requests: dict[bytes, QueryRequest] = {}
 _receipts: dict[bytes, QueryReceipt] = {}
+_signed_requests: dict[tuple[bytes, bytes], SignedRequest] = {}
+_signed_receipts: dict[tuple[bytes, bytes], SignedReceipt] = {}
 _receipt_ids: dict[tuple[str, bytes], str] = {}
 
 
@@ -255,9 +257,17 @@ class SignedRequest:
 
     @classmethod
     def from_parts(cls, data: bytes, signature: bytes) -> SignedRequest:
+        exact = type(data) is bytes and type(signature) is bytes
+        if exact:
+            known = _signed_requests.get((data, signature))
+            if known is not None:
+                return known
         if not isinstance(signature, bytes) or len(signature) != 64:
             raise MessageError("a request signature is 64 bytes")
-        return cls(bytes(data), signature, QueryRequest.from_bytes(bytes(data)))
+        signed = cls(bytes(data), signature, QueryRequest.from_bytes(bytes(data)))
+        if exact:
+            _memo(_signed_requests, (data, signature), signed)
+        return signed
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SignedRequest:
@@ -297,9 +307,17 @@ class SignedReceipt:
 
     @classmethod
     def from_parts(cls, data: bytes, signature: bytes) -> SignedReceipt:
+        exact = type(data) is bytes and type(signature) is bytes
+        if exact:
+            known = _signed_receipts.get((data, signature))
+            if known is not None:
+                return known
         if not isinstance(signature, bytes) or len(signature) != 64:
             raise MessageError("a receipt signature is 64 bytes")
-        return cls(bytes(data), signature, QueryReceipt.from_bytes(bytes(data)))
+        signed = cls(bytes(data), signature, QueryReceipt.from_bytes(bytes(data)))
+        if exact:
+            _memo(_signed_receipts, (data, signature), signed)
+        return signed
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> SignedReceipt:

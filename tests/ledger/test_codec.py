@@ -7,10 +7,10 @@ from typing import Any
 
 import cbor2
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import EncodingError, check_value, decode, encode
+from ledger import EncodingError, canonical_cbor, check_value, decode, encode
 
 _values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text() | st.binary(),
@@ -71,6 +71,7 @@ def _accepts(body: bytes) -> bool:
     return True
 
 
+@settings(deadline=None)  # a shared machine: an example may wait for a core
 @given(_values, st.randoms(use_true_random=False))
 def test_canonical_check_matches_cbor2_canonical_mode(value, rnd) -> None:
     """decode's cheaper check (re-encode in decoded order, then key order) is the same
@@ -95,6 +96,35 @@ def test_canonical_check_matches_cbor2_canonical_mode(value, rnd) -> None:
         assert _accepts(body) == _reference_accepts(body), body.hex()
 
 
+@settings(deadline=None)  # a shared machine: an example may wait for a core
 @given(st.binary(max_size=64))
 def test_canonical_check_matches_on_arbitrary_bytes(body) -> None:
     assert _accepts(body) == _reference_accepts(body)
+
+
+@settings(deadline=None)  # a shared machine: an example may wait for a core
+@given(_values, st.randoms(use_true_random=False))
+def test_canonical_cbor_is_cbor2_canonical_mode(value, rnd) -> None:
+    """canonical_cbor (maps rebuilt in canonical order, then encoded plainly) gives
+    cbor2's canonical-mode bytes, whatever order the maps were built in."""
+
+    def shuffled(v: Any) -> Any:
+        if isinstance(v, dict):
+            items = list(v.items())
+            rnd.shuffle(items)
+            return {k: shuffled(x) for k, x in items}
+        if isinstance(v, list):
+            return [shuffled(x) for x in v] if rnd.random() < 0.5 else tuple(v)
+        return v
+
+    expected = cbor2.dumps(value, canonical=True)
+    assert canonical_cbor(value) == expected
+    assert canonical_cbor(shuffled(value)) == expected
+
+
+def test_canonical_cbor_unusual_values_take_cbor2_canonical_mode() -> None:
+    class Text(str):
+        pass
+
+    for value in ({1: "a", 2: "b"}, {Text("b"): 1, "a": 2}, [Text("x")], {"b": True, "a": 1}):
+        assert canonical_cbor(value) == cbor2.dumps(value, canonical=True)
