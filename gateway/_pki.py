@@ -52,6 +52,7 @@ __all__ = [
     "member_uri",
     "peer_identity",
     "private_key_pem",
+    "read_secret_file",
     "signing_public_bytes",
     "validate_member_id",
     "verify_member_certificate",
@@ -305,8 +306,12 @@ def write_private_key(path: Path, key: PrivateKey, passphrase: bytes | None = No
         os.close(fd)
 
 
-def load_private_key(path: Path, passphrase: bytes | None = None) -> PrivateKey:
-    """Load a private key, refusing files that others could read or that are not ours."""
+def read_secret_file(path: Path) -> bytes:
+    """The bytes of a secret file, refusing one that others could read or that is not ours.
+
+    Used for every key the gateway loads (TLS and signing keys here, the fingerprint
+    registry's OPRF key in `gateway._scenarios`), so each is refused the same way.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
@@ -325,9 +330,14 @@ def load_private_key(path: Path, passphrase: bytes | None = None) -> PrivateKey:
         if info.st_uid != os.geteuid():
             raise PkiError(f"{path}: owned by uid {info.st_uid}, not by us")
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read()
+            return handle.read()
     finally:
         os.close(fd)
+
+
+def load_private_key(path: Path, passphrase: bytes | None = None) -> PrivateKey:
+    """Load a private key, refusing files that others could read or that are not ours."""
+    data = read_secret_file(path)
     try:
         key = serialization.load_pem_private_key(data, password=passphrase or None)
     except TypeError:

@@ -39,6 +39,7 @@ from gateway._errors import (
 )
 from gateway._interceptors import current_peer
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
+from gateway._pki import read_secret_file
 from gateway._server import Service
 from ledger import (
     ContractError,
@@ -178,10 +179,10 @@ class Approvals:
 
 
 def _load_registry_key(path: Path) -> KeyPair:
-    try:
-        return KeyPair.from_secret(path.read_bytes())
-    except FileNotFoundError:
-        raise UnavailableError("this gateway has no registry key; run tf registry-init") from None
+    if not path.exists():
+        raise UnavailableError("this gateway has no registry key; run tf registry-init")
+    # Refused, like the TLS and signing keys, if anyone but us could read it.
+    return KeyPair.from_secret(read_secret_file(path))
 
 
 class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):

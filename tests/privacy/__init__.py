@@ -1,0 +1,1 @@
+"""Secrets and privacy: key files and a scan of everything a full run leaves behind."""
