@@ -93,6 +93,7 @@ class LedgerFollower:
     def _follow_blocks(self) -> None:
         store = self.replica.store
         while not self._stop.is_set():
+            call = None
             try:
                 call = self._track(
                     self._stub.StreamBlocks(
@@ -117,6 +118,11 @@ class LedgerFollower:
                 log_event(
                     _log, "block refused", logging.ERROR, error=type(exc).__name__, detail=str(exc)
                 )
+            finally:
+                # A stream left behind keeps a server thread of its source busy for
+                # good; the next attempt opens a new one from the new head.
+                if call is not None:
+                    call.cancel()
             self._stop.wait(self._retry)
 
     def _cosign(self, height: int) -> None:

@@ -51,6 +51,9 @@ class Plan:
     listed: int  # entries per member's list
     fault: FaultPlan
     verify_chains: bool = True
+    # A phase without a fault first (the load the network holds undisturbed), and a
+    # rotation phase that waits for the old key's retirement.
+    baseline: bool = False
 
 
 SHORT = Plan(
@@ -68,6 +71,7 @@ LONG = Plan(
     threads=2,
     listed=400,
     fault=FaultPlan(warmup=150, down=8.0, recover_timeout=180.0),
+    baseline=True,
 )
 
 Phase = Callable[[Consortium, LoadGenerator, FaultPlan], dict[str, Any]]
@@ -137,7 +141,11 @@ def run_phase(
             info = fault(cons, load, plan.fault)
     finally:
         load.join()
-    seconds = load.finished - load.started
+    # The load's own span (a fault may keep the phase open after the load ended).
+    records = load.records
+    seconds = max((r.started + r.ms / 1000 for r in records), default=load.started) - min(
+        (r.started for r in records), default=load.started
+    )
     history.extend(load.records)
     settle_s, checked = audit_settled(cons, plan, history)
     return {
@@ -197,17 +205,20 @@ def _line(result: dict[str, Any]) -> str:
     )
 
 
-def embedded_phases() -> list[tuple[str, Phase | None]]:
+def embedded_phases(plan: Plan = SHORT) -> list[tuple[str, Phase | None]]:
+    baseline: list[tuple[str, Phase | None]] = [("baseline", None)] if plan.baseline else []
     return [
+        *baseline,
         ("gateway", kill_gateway("bank-b")),
         ("orderer", kill_orderer),
         ("storage", fill_storage("bank-c")),
-        ("rotation", rotate_under_load("bank-a")),
+        ("rotation", rotate_under_load("bank-a", wait_retired=plan.baseline)),
     ]
 
 
-def etcd_phases() -> list[tuple[str, Phase | None]]:
-    return [("etcd", kill_etcd_member), ("orderer", kill_orderer)]
+def etcd_phases(plan: Plan = SHORT) -> list[tuple[str, Phase | None]]:
+    baseline: list[tuple[str, Phase | None]] = [("baseline", None)] if plan.baseline else []
+    return [*baseline, ("etcd", kill_etcd_member), ("orderer", kill_orderer)]
 
 
 def run_campaign(
@@ -220,10 +231,10 @@ def run_campaign(
     load_before = os.getloadavg()
     consortia = []
     try:
-        consortia.append(run_consortium(root / "embedded", plan, embedded_phases(), say=say))
+        consortia.append(run_consortium(root / "embedded", plan, embedded_phases(plan), say=say))
         with LocalEtcdCluster(root / "etcd", size=3) as etcd:
             consortia.append(
-                run_consortium(root / "etcd-ordered", plan, etcd_phases(), etcd=etcd, say=say)
+                run_consortium(root / "etcd-ordered", plan, etcd_phases(plan), etcd=etcd, say=say)
             )
     finally:
         if own:

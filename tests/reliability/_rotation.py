@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from gateway._demo import LIST
-from gateway._rotation import rotate_oprf_key
+from gateway._rotation import KEY_GRACE_MS, rotate_oprf_key
 from ledger import Store
 from tests.reliability._cluster import Consortium
 from tests.reliability._faults import FaultPlan
@@ -38,7 +38,22 @@ def _published(cons: Consortium, member_id: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def rotate_under_load(member_id: str) -> Any:
+def _wait_retired(cons: Consortium, member_id: str, key_id: str, since: float) -> float | None:
+    """Seconds from the rotation until every replica shows the old key inactive."""
+    deadline = time.monotonic() + KEY_GRACE_MS / 1000 + 60
+    while time.monotonic() < deadline:
+        inactive = True
+        for party in cons.parties:
+            with Store(cons.ledger_path(party), create=False) as store:
+                row: Any = store.state().get("pub.oprf_keys", f"{member_id}/{key_id}")
+                inactive = inactive and isinstance(row, dict) and row.get("active") is False
+        if inactive:
+            return round(time.monotonic() - since, 1)
+        time.sleep(0.5)
+    return None
+
+
+def rotate_under_load(member_id: str, *, wait_retired: bool = False) -> Any:
     def fault(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> dict[str, Any]:
         load.completed(plan.warmup, plan.recover_timeout)
         before = _published(cons, member_id)[member_id]
@@ -79,8 +94,12 @@ def rotate_under_load(member_id: str) -> Any:
             for a in r.answers
             if a.responder == member_id
         ]
+        retired = None
+        if wait_retired:
+            retired = _wait_retired(cons, member_id, before.get("key_id", ""), rotated_at)
         return {
             "fault": "OPRF key rotation by a responder while it is queried",
+            "old_key_retired_after_s": retired,
             "target": member_id,
             "old_key": before.get("key_id", "")[:16],
             "new_key": rotation.new_key_id[:16],

@@ -41,7 +41,7 @@ def _check(phases: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_embedded_ordering_survives_gateway_orderer_storage_and_rotation(
     tmp_path: Path,
 ) -> None:
-    report = run_consortium(tmp_path / "embedded", SHORT, embedded_phases())
+    report = run_consortium(tmp_path / "embedded", SHORT, embedded_phases(SHORT))
     phases = _check(report["phases"])
     assert list(phases) == ["gateway", "orderer", "storage", "rotation"]
     # Each fault really happened.
@@ -58,7 +58,7 @@ def test_etcd_ordering_survives_the_etcd_leader_and_the_ordering_gateway(
     tmp_path: Path,
 ) -> None:
     with LocalEtcdCluster(tmp_path / "etcd", size=3) as etcd:
-        report = run_consortium(tmp_path / "etcd-ordered", SHORT, etcd_phases(), etcd=etcd)
+        report = run_consortium(tmp_path / "etcd-ordered", SHORT, etcd_phases(SHORT), etcd=etcd)
     phases = _check(report["phases"])
     assert list(phases) == ["etcd", "orderer"]
     assert phases["etcd"]["ordered_while_down"]

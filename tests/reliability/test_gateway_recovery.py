@@ -95,6 +95,9 @@ def test_a_follower_whose_storage_filled_up_catches_up_when_it_is_freed(net: Net
             conn.execute(f"PRAGMA max_page_count = {limit}")
     wait(lambda: follower.store.height >= head, what="bank-c caught up")
     assert follower.follower is not None and follower.follower.halted is None
+    # Each refused block ended its stream: none was left open, holding an orderer thread.
+    open_streams = [c for c in follower.follower._calls if c.is_active()]
+    assert len(open_streams) <= 2, len(open_streams)
     assert follower.store.block_info(head) == net.nodes["orderer"].store.block_info(head)
 
 
