@@ -47,10 +47,12 @@ _log = logging.getLogger("riskshare.gateway.recorder")
 
 PUB_INDEX, OPRF_KEYS, RECEIPTS = "pub.index", "pub.oprf_keys", "credits.receipts"
 _RESUBMIT_MS = 30_000
-# A transaction the orderer accepted goes into the next block it cuts. When this many
-# blocks reached our replica since, none carrying it, the orderer no longer holds it (it
-# was restarted): submit again without waiting out _RESUBMIT_MS.
-_RESUBMIT_BLOCKS = 8
+# A transaction the orderer accepted goes into the block open at that moment or the
+# next one. Once our replica holds a block the orderer stamped this long after we
+# submitted, without the transaction, the orderer no longer holds it (it was
+# restarted): submit again without waiting out _RESUBMIT_MS. Block times, not heights:
+# a replica catching up applies many blocks at once, all older than the submission.
+_RESUBMIT_AFTER_MS = 5_000
 # How long a refusal is checked against the ledger again: refused as a duplicate while
 # our replica was still catching up (after a restart) means the receipt is recorded.
 _RECHECK_MS = 60_000
@@ -76,8 +78,7 @@ class Recorder:
         self._index_path = index_path
         self._metrics = metrics
         self._retained = retained
-        # receipt id -> (when, replica height) it was last submitted
-        self._submitted_at: dict[str, tuple[int, int]] = {}
+        self._submitted_at: dict[str, int] = {}  # receipt id -> when last submitted
         self._refused: dict[str, int] = {}  # receipt id -> when this process saw it refused
         self.hits = HitReporter(member_id, store, local, submitter)
         self.settler = Settler(member_id, store, submitter)
@@ -206,7 +207,7 @@ class Recorder:
             result = self._submitter.submit("credits.receipt", body, wait=False)
             if result.accepted:
                 self._local.mark(row.receipt_id, "submitted", tx_id=result.tx_id)
-                self._submitted_at[row.receipt_id] = (now, self._store.height)
+                self._submitted_at[row.receipt_id] = now
             elif (height := self._recorded_at(row.receipt_id)) is not None:
                 self._local.mark(row.receipt_id, "committed", height=height)
             else:
@@ -257,8 +258,10 @@ class Recorder:
         return done
 
     def _lost(self, receipt_id: str, now: int) -> bool:
-        since, height = self._submitted_at.setdefault(receipt_id, (now, self._store.height))
-        return now - since > _RESUBMIT_MS or self._store.height - height >= _RESUBMIT_BLOCKS
+        since = self._submitted_at.setdefault(receipt_id, now)
+        head = self._store.head()
+        later = head is not None and head.time >= since + _RESUBMIT_AFTER_MS
+        return now - since > _RESUBMIT_MS or later
 
     # -- refunds -----------------------------------------------------------------------
 

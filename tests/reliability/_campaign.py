@@ -199,7 +199,8 @@ def _line(result: dict[str, Any]) -> str:
     load, check = result["load"], result["audit"]
     return (
         f"{load['queries']} queries ({load['failed']} failed: {load['failures']}),"
-        f" {load['queries_per_second']}/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms;"
+        f" {load['queries_per_second']}/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms,"
+        f" max {load['max_ms']} ms;"
         f" back in service: {result.get('back_in_service', '-')};"
         f" audit {'ok' if check['ok'] else check['problems']}"
     )
@@ -269,6 +270,7 @@ def summarise(plan: Plan, consortia: list[dict[str, Any]]) -> dict[str, Any]:
         "queries_per_second": round(queries / seconds, 2) if seconds else 0.0,
         "p50_ms_worst_phase": max(x["p50_ms"] for x in loads),
         "p99_ms_worst_phase": max(x["p99_ms"] for x in loads),
+        "max_ms": max(x["max_ms"] for x in loads),
         "faults_injected": sum(1 for p in phases if p.get("fault", "none") != "none"),
         "faults_survived": sum(
             1

@@ -79,6 +79,7 @@ class LoadStats:
     rate: float
     p50_ms: float
     p99_ms: float
+    max_ms: float = 0.0
     failures: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -93,6 +94,7 @@ class LoadStats:
             "queries_per_second": round(self.rate, 2),
             "p50_ms": round(self.p50_ms, 1),
             "p99_ms": round(self.p99_ms, 1),
+            "max_ms": round(self.max_ms, 1),
             "failures": dict(sorted(self.failures.items())),
         }
 
@@ -316,5 +318,6 @@ def stats(records: Sequence[QueryRecord], seconds: float) -> LoadStats:
         rate=len(records) / seconds if seconds > 0 else 0.0,
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),
+        max_ms=max(latencies, default=0.0),
         failures=failures,
     )
