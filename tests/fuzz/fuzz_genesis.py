@@ -45,8 +45,12 @@ def _world(scratch: Path) -> World:
 def _block(scratch: Path) -> OneInput:
     world = _world(scratch)
 
+    path = scratch / "genesis-replica.sqlite"
+
     def check(data: bytes) -> None:
-        store = Store(":memory:")
+        for stale in scratch.glob("genesis-replica.sqlite*"):
+            stale.unlink()
+        store = Store(path)  # a file: a store may open more than one connection to it
         try:
             Replica(store, world.registry).apply(data)
         except LedgerError:

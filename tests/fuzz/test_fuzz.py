@@ -18,14 +18,14 @@ from tests.fuzz._runner import FamilyResult, run_families, run_family
 # families build a real consortium first and run slower per input).
 BUDGET = {
     "ledger_codec": 5000,
-    "ledger_replica": 3000,
-    "genesis": 1500,
-    "contracts": 4000,
+    "ledger_replica": 2000,
+    "genesis": 1000,
+    "contracts": 3000,
     "psi_formats": 5000,
-    "psi_oprf": 1500,
+    "psi_oprf": 1000,
     "messages": 5000,
-    "config": 600,
-    "services": 2000,
+    "config": 400,
+    "services": 1500,
 }
 
 

@@ -119,9 +119,9 @@ def _gov(kind: str, body: dict[str, Any], state: Any, height: int = 1) -> None:
     net.registry.apply(Overlay(state), ctx)
 
 
-def _genesis_state() -> Any:
+def _genesis_state(directory: Path) -> Any:
     net = make_net()
-    store = Store(":memory:")
+    store = Store(directory / "ledger.sqlite")
     Replica(store, net.registry).apply(net.genesis.raw)
     return store.state()
 
@@ -135,8 +135,10 @@ def _genesis_state() -> Any:
         {"action": ["remove"], "args": {"id": "m2"}},
     ],
 )
-def test_governance_bodies_with_unhashable_values_are_refused(body: dict[str, Any]) -> None:
-    state = _genesis_state()
+def test_governance_bodies_with_unhashable_values_are_refused(
+    tmp_path: Path, body: dict[str, Any]
+) -> None:
+    state = _genesis_state(tmp_path)
     with pytest.raises(ContractError):
         _gov("gov.propose", body, state)
 

@@ -232,7 +232,7 @@ def test_arbitrary_fields_get_a_precise_status_and_change_nothing(
     strategy = message(rpc.method.input_type, seeds)
 
     @settings(
-        max_examples=15,
+        max_examples=10,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         database=None,
