@@ -1,4 +1,5 @@
-"""One in-process consortium for every hostile test (see `tests.hostile._net`)."""
+"""One in-process consortium for every hostile test (see `tests.hostile._net`), stopped
+when the package's tests are done so its threads do not run beside later tests."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from gateway._stubs import psi_stub
 from tests.hostile._net import LIST, Answered, Net, start_net, wait_for
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     yield from start_net(tmp_path_factory.mktemp("hostile"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def answered(net: Net) -> Answered:
     """One real query (bank-c asks bank-a), answered and recorded on every replica."""
     signed, pending = net.request("bank-c", "bank-a", ["13800138000"])
