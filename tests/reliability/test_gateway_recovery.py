@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,10 @@ def test_a_follower_whose_storage_filled_up_catches_up_when_it_is_freed(net: Net
         wait(lambda: orderer.height >= stalled + 3, what="new blocks")
         head = orderer.height
         wait(lambda: net.nodes["bank-a"].store.height >= head, what="bank-a at the head")
-        # bank-c may fit one block in the free space of its pages, not more.
-        assert follower.store.height <= stalled + 1 < head
+        # bank-c may fit a block or so in the free space of its pages; then it stalls.
+        held = follower.store.height
+        time.sleep(1.0)
+        assert follower.store.height == held < head
     finally:
         with follower.store._lock:
             conn.execute(f"PRAGMA max_page_count = {limit}")
