@@ -110,6 +110,11 @@ class Contract:
     them ahead of time on several threads, so the handler finds them already verified.
     A hint that is wrong or missing costs speed, never correctness. It may raise on a
     malformed body (the hint is then skipped).
+
+    ``reads``, when given, lists ``(table, key)`` pairs of committed state its handler
+    will read for a transaction (a receipt's replay check, say). Also only a hint: the
+    store loads them in one query ahead of time, off the thread that applies
+    transactions, so the handler's reads find them in memory. It may raise too.
     """
 
     name: str
@@ -121,6 +126,7 @@ class Contract:
     signed_payloads: (
         Callable[[str, Mapping[str, Any]], Iterable[tuple[str, bytes, bytes]]] | None
     ) = None
+    reads: Callable[[str, Mapping[str, Any]], Iterable[tuple[str, str]]] | None = None
 
     def __post_init__(self) -> None:
         for kind in self.handlers:

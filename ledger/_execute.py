@@ -58,6 +58,7 @@ __all__ = [
     "prefetch_in_chunks",
     "prefetch_signatures",
     "signature_checks",
+    "state_reads",
 ]
 
 SEQ_TABLE = "ledger.seq"
@@ -123,6 +124,11 @@ class BlockExecutor:
     @property
     def state(self) -> State:
         """The state as the block has left it so far (read it, never write it)."""
+        return self._block
+
+    @property
+    def overlay(self) -> Overlay:
+        """:attr:`state` as the overlay it is, for building the next block on it."""
         return self._block
 
     def execute(self, tx: bytes | SignedTransaction, index: int) -> TxResult:
@@ -297,6 +303,28 @@ def signature_checks(
         except Exception:  # A hint is best effort (see Contract.signed_payloads).
             continue
     return items
+
+
+def state_reads(
+    txs: Sequence[SignedTransaction], registry: ContractRegistry
+) -> list[tuple[str, str]]:
+    """The ``(table, key)`` pairs the contracts say executing ``txs`` will read.
+
+    Only a hint (:attr:`Contract.reads`), for :meth:`ledger.Store.preload`.
+    """
+    out: list[tuple[str, str]] = []
+    for stx in txs:
+        try:
+            hint = registry.contract_for(stx.tx.kind).reads
+            if hint is not None:
+                out.extend(
+                    (table, key)
+                    for table, key in hint(stx.tx.kind, stx.tx.body)
+                    if type(table) is str and type(key) is str
+                )
+        except Exception:  # A hint is best effort (see Contract.reads).
+            continue
+    return out
 
 
 def prefetch_signatures(

@@ -20,6 +20,17 @@ that carries it, and a refused one is answered at once with its reason. Blocks a
 cut when the next transaction would push them past ``max_block_bytes`` (≤ 1 MiB) or
 ``max_block_txs``, and by a ticker ``block_interval`` seconds after a block opened.
 
+In the embedded orderer a block that fills up is committed by a commit thread while
+the next block is being filled: its SQLite transaction and fsync (C code, no GIL)
+overlap the validation of the next transactions (Python) instead of stalling them. The
+next block is validated against the state the committing block leaves (its overlay,
+reading through to the store), at most one block is being committed at a time, and a
+block is committed only after the one before it. :meth:`Orderer.cut` and
+:meth:`Orderer.flush` return once their blocks are stored, as before. If a commit fails
+(a full disk), the store still holds the block before it; the transactions of that
+block and of the block built on it go through admission again against the stored state,
+and the error is raised to the caller that finds it, as a synchronous commit's was.
+
 Submitters learn the outcome twice: :meth:`Orderer.submit` says accepted or refused
 (with the reason), and :meth:`Orderer.wait` gives the height once the block carrying
 it is committed. A submission that was already committed is answered with its height,
@@ -29,13 +40,14 @@ numbers refuse replays and a committed transaction id is recognised.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 import time as _time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,16 +55,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger._block import MAX_BLOCK_BYTES, Block, block_size, make_block
 from ledger._codec import EncodingError
-from ledger._contract import ContractRegistry
+from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
-from ledger._execute import BlockExecutor, TxResult, prefetch_signatures
+from ledger._execute import BlockExecutor, TxResult, prefetch_signatures, state_reads
 from ledger._finality import EquivocationError
 from ledger._gcpause import gc_paused
 from ledger._members import get_member
 from ledger._ordering import OrderingLog, OrderingLogError
 from ledger._replica import Applied, Replica
 from ledger._sig import BatchVerifier, public_key_bytes
-from ledger._store import Store, StoreError
+from ledger._state import Overlay
+from ledger._store import Store, StoreError, StoreState
 from ledger._tx import SignedTransaction, decode_transaction
 from ledger._validate import PROPOSER_ROLES, BlockError, BlockOutcome
 
@@ -93,6 +106,16 @@ class _Inflight:
     block: Block
     outcome: BlockOutcome
     pending: list[SignedTransaction]
+
+
+@dataclass(frozen=True, slots=True)
+class _Committing:
+    """A cut block the commit thread is storing (embedded orderer)."""
+
+    block: Block
+    state: Overlay  # the state after the block, as its executor left it
+    pending: list[SignedTransaction]
+    future: Future[Applied]
 
 
 # Transactions per background signature-check chunk in submit_many.
@@ -151,6 +174,8 @@ class Orderer:
         self._answers: OrderedDict[bytes, Commit] = OrderedDict()
         self._settled = threading.Condition(self._lock)
         self._inflight: _Inflight | None = None
+        self._committing: _Committing | None = None
+        self._committer: ThreadPoolExecutor | None = None
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-prefetch")
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -193,11 +218,11 @@ class Orderer:
         # Signatures are checked chunk by chunk in the background, so checking chunk k+1
         # (C code, the GIL released) overlaps applying chunk k (Python, under the lock).
         signed = [d for d in decoded if isinstance(d, SignedTransaction)]
-        state = self.store.state()
+        # Keys for the signature checks (only a hint). Not store.state(): that waits for
+        # a block the commit thread is storing, which this is meant to overlap.
+        state = StoreState(self.store)
         checked = [
-            self._prefetcher.submit(
-                prefetch_signatures, state, signed[i : i + _CHUNK], self.registry, self.verifier
-            )
+            self._prefetcher.submit(self._prefetch, state, signed[i : i + _CHUNK])
             for i in range(0, len(signed), _CHUNK)
         ]
         answers: list[Submission] = []
@@ -223,6 +248,12 @@ class Orderer:
                         deferred = f"ordering log unavailable, submit again: {exc}"
                 answers.append(Submission(item.tx_id, False, deferred))
         return answers
+
+    def _prefetch(self, state: State, txs: Sequence[SignedTransaction]) -> None:
+        """Ahead of applying ``txs`` (on the prefetch thread): load the state rows their
+        contracts will read, and check their signatures on the verifier's threads."""
+        self.store.preload(state_reads(txs, self.registry))
+        prefetch_signatures(state, txs, self.registry, self.verifier)
 
     def _admit(self, stx: SignedTransaction) -> Submission:
         tx_id = stx.tx_id
@@ -256,16 +287,30 @@ class Orderer:
         return Submission(tx_id, True)
 
     def _open(self) -> None:
-        head = self.store.head()
-        assert head is not None
+        committing = self._committing
+        if committing is not None and committing.future.done():
+            self._settle_commit()
+            committing = None
+        if committing is None:
+            head = self.store.head()
+            assert head is not None
+            base: Any = self.store.state()
+            height, time, digest = head.height, head.time, head.state_digest
+        else:
+            # Build on the block being committed. Every block before it is stored (one
+            # commit at a time), so its state can read through to the store directly.
+            committing.state.rebase(StoreState(self.store))
+            base = committing.state
+            header = committing.block.header
+            height, time, digest = header.height, header.time, header.state_digest
         # Block time never goes backwards, even if this machine's clock does.
-        block_time = max(self._clock(), head.time)
+        block_time = max(self._clock(), time)
         self._exec = BlockExecutor(
-            self.store.state(),
+            base,
             self.registry,
-            height=head.height + 1,
+            height=height + 1,
             time=block_time,
-            prev_digest=head.state_digest,
+            prev_digest=digest,
         )
         self._opened = _time.monotonic()
 
@@ -306,21 +351,28 @@ class Orderer:
         """
         self._raise_if_failed()
         with self._lock, gc_paused():
-            return self._cut()
+            height = self._cut()
+            self._settle_commit()
+            return height
 
     def flush(self, attempts: int = 100) -> int:
         """Cut until nothing is pending (retrying lost races); returns the head height."""
         for _ in range(attempts):
             with self._lock:
                 if not self._pending:
+                    self._settle_commit()
                     return self.store.height
             self.cut()
         raise OrdererError(f"transactions still pending after {attempts} attempts")
 
     def _cut(self) -> int | None:
+        """Cut the open block; the embedded orderer leaves it to the commit thread."""
         if self._inflight is not None:
             # An append whose outcome is unknown comes first: nothing can follow it yet.
             return self._land_inflight()
+        # The block before this one must be stored first (and if it failed, the open
+        # block was built on it and goes back through admission).
+        self._settle_commit()
         executor, pending, results = self._exec, self._pending, self._results
         self._exec, self._pending, self._results, self._bytes = None, [], [], 0
         if executor is None or not pending:
@@ -341,7 +393,14 @@ class Orderer:
         )
         outcome = BlockOutcome(tuple(results), tuple(writes), digest)
         if self.log is None:
-            self._resolve(self.replica.commit_validated(block, outcome))
+            if self._committer is None:
+                self._committer = ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="ledger-commit"
+                )
+            future = self._committer.submit(self.replica.commit_validated, block, outcome)
+            committing = _Committing(block, executor.overlay, pending, future)
+            self._committing = committing
+            future.add_done_callback(lambda _: self._settle_soon(committing))
             return block.height
         self._inflight = _Inflight(block, outcome, pending)
         return self._land_inflight()
@@ -364,6 +423,38 @@ class Orderer:
         self._catch_up()
         self._requeue(flight.pending)
         return None
+
+    def _settle_commit(self) -> None:
+        """Wait for the block being committed and answer its transactions (lock held).
+
+        If it was not stored, its transactions and those of the open block (built on
+        it) are admitted again against the stored state, and the error is raised.
+        """
+        committing = self._committing
+        if committing is None:
+            return
+        try:
+            applied = committing.future.result()
+        except BaseException:
+            self._committing = None
+            reopen = self._pending
+            self._exec, self._pending, self._results, self._bytes = None, [], [], 0
+            self._requeue([*committing.pending, *reopen])
+            raise
+        self._committing = None
+        self._resolve(applied)
+
+    def _settle_soon(self, committing: _Committing) -> None:
+        """The commit thread's note that a block is stored: answer its waiters now if the
+        orderer is idle (else whoever holds the lock does it next). Failures are left to
+        the next caller, who raises them."""
+        if committing.future.exception() is not None or not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._committing is committing:
+                self._settle_commit()
+        finally:
+            self._lock.release()
 
     def _requeue(self, pending: Sequence[SignedTransaction]) -> None:
         """Re-validate transactions against the new head; answer those that fell out."""
@@ -450,6 +541,8 @@ class Orderer:
                     if due:
                         with gc_paused():
                             self._cut()
+                    elif self._committing is not None and self._committing.future.done():
+                        self._settle_commit()
             except _FATAL as exc:
                 self._fail(exc)
                 return
@@ -482,6 +575,11 @@ class Orderer:
         _log.error("orderer stopped: %s", exc)
         self.error = exc
         with self._lock:
+            committing = self._committing
+            if committing is not None:
+                # A block already handed to the commit thread gets its true answer.
+                with contextlib.suppress(Exception):
+                    self._settle_commit()
             for tx_id in list(self._pending_ids):
                 self._settle(Commit(tx_id, None, False, f"orderer stopped: {exc}"))
 

@@ -120,7 +120,12 @@ class Replica:
     def validate(self, block: Block) -> BlockOutcome:
         """Check ``block`` as the next block of this store, without committing it."""
         return validate_block(
-            block, self.store.state(), prev_block(self.store), self.registry, self.verifier
+            block,
+            self.store.state(),
+            prev_block(self.store),
+            self.registry,
+            self.verifier,
+            preload=self.store.preload,
         )
 
     def commit_validated(self, block: Block, outcome: BlockOutcome) -> Applied:

@@ -157,6 +157,15 @@ class Overlay:
         """The buffered writes; a deletion is :data:`TOMBSTONE`."""
         return {(t, k): v for t, rows in self._tables.items() for k, v in rows.items()}
 
+    def rebase(self, base: State) -> None:
+        """Read through to ``base`` from now on, in place of the current base.
+
+        Only for a base that holds exactly what the current one does (the orderer moves
+        a block's overlay from the previous block's overlay to the store once that block
+        is stored).
+        """
+        self._base = base
+
     def wrote(self, table: str) -> bool:
         """Whether this overlay has buffered writes for ``table``."""
         return bool(self._tables.get(table))
@@ -175,6 +184,17 @@ class Overlay:
 
     def commit(self) -> None:
         """Fold the buffered writes into the base and clear the buffer."""
+        base = self._base
+        if type(base) is Overlay:
+            # An overlay keeps deletions as tombstones too: its tables take ours as they are.
+            for table, rows in self._tables.items():
+                mine = base._tables.get(table)
+                if mine is None:
+                    base._tables[table] = dict(rows)
+                else:
+                    mine.update(rows)
+            self._tables.clear()
+            return
         for table, rows in self._tables.items():
             for key, value in rows.items():
                 if isinstance(value, _Tombstone):

@@ -51,6 +51,8 @@ KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}\.[a-z][a-z0-9_]{0,63}\Z")
 # No "/" or ":" so ids can be joined into keys ("<member>/<list_type>") unambiguously.
 MEMBER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 _MAX_INT = (1 << 63) - 1
+_PAYLOAD_FIELDS = frozenset({"chain", "kind", "member", "seq", "time", "body"})
+_ENVELOPE_FIELDS = frozenset({"payload", "signature"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +106,7 @@ def _field(mapping: Mapping[str, Any], name: str, kind: type) -> Any:
 
 def _transaction(payload: bytes) -> Transaction:
     fields = decode(TX_DOMAIN, TX_VERSION, payload)
-    if not isinstance(fields, dict) or set(fields) != {
-        "chain",
-        "kind",
-        "member",
-        "seq",
-        "time",
-        "body",
-    }:
+    if not isinstance(fields, dict) or fields.keys() != _PAYLOAD_FIELDS:
         raise EncodingError("transaction payload has the wrong fields")
     tx = Transaction(
         chain=_field(fields, "chain", bytes),
@@ -135,7 +130,7 @@ def _transaction(payload: bytes) -> Transaction:
 def decode_transaction(raw: bytes) -> SignedTransaction:
     """Parse stored transaction bytes; raise :class:`EncodingError` if malformed."""
     envelope = decode(SIGNED_TX_DOMAIN, SIGNED_TX_VERSION, raw)
-    if not isinstance(envelope, dict) or set(envelope) != {"payload", "signature"}:
+    if not isinstance(envelope, dict) or envelope.keys() != _ENVELOPE_FIELDS:
         raise EncodingError("signed transaction has the wrong fields")
     payload = _field(envelope, "payload", bytes)
     signature = _field(envelope, "signature", bytes)

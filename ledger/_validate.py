@@ -13,13 +13,14 @@ merely invalid do not fail the block (they are recorded as refused, see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger._block import GENESIS_PREV, Block, BlockHeader
 from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
-from ledger._execute import BlockExecutor, TxResult, Write, prefetch_in_chunks
+from ledger._execute import BlockExecutor, TxResult, Write, prefetch_in_chunks, state_reads
 from ledger._members import get_member
 from ledger._merkle import merkle_root
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
@@ -88,8 +89,14 @@ def validate_block(
     prev: PrevBlock | None,
     registry: ContractRegistry,
     verifier: BatchVerifier,
+    *,
+    preload: Callable[[list[tuple[str, str]]], None] | None = None,
 ) -> BlockOutcome:
-    """Check ``block`` as the successor of ``prev`` over ``state``; see the module doc."""
+    """Check ``block`` as the successor of ``prev`` over ``state``; see the module doc.
+
+    ``preload``, if given, is handed the state rows the contracts say the block's
+    transactions will read (:meth:`ledger.Store.preload`), before they execute.
+    """
     header = block.header
     h = header.height
     if prev is None:
@@ -121,6 +128,8 @@ def validate_block(
             decoded.append(raw)  # the executor records it as malformed
     signed = [stx for stx in decoded if isinstance(stx, SignedTransaction)]
     checked = prefetch_in_chunks(state, signed, registry, verifier, _CHUNK) if h > 0 else []
+    if preload is not None and h > 0:
+        preload(state_reads(signed, registry))
     executor = BlockExecutor(state, registry, height=h, time=header.time, prev_digest=prev_digest)
     out: list[TxResult] = []
     seen = 0

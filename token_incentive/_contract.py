@@ -76,6 +76,7 @@ __all__ = [
 ]
 
 CANARY_PURPOSE = "canary"
+_RECEIPT_FIELDS = frozenset({"request", "request_sig", "receipt", "receipt_sig"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,7 @@ def _require_signature(member: Member, message: bytes, signature: bytes) -> None
 
 def _receipt(state: State, ctx: TxContext) -> None:
     body = ctx.body
-    if set(body) != {"request", "request_sig", "receipt", "receipt_sig"}:
+    if body.keys() != _RECEIPT_FIELDS:
         raise ContractError("a credits.receipt body has request, request_sig, receipt, receipt_sig")
     signed = SignedRequest.from_parts(
         field(body, "request", bytes), field(body, "request_sig", bytes)
@@ -371,6 +372,13 @@ def _signed_payloads(kind: str, body: Mapping[str, Any]) -> list[tuple[str, byte
     ]
 
 
+def _reads(kind: str, body: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A receipt's replay check reads its receipt id, which is never there (hint only)."""
+    if kind != "credits.receipt":
+        return []
+    return [(RECEIPTS, SignedRequest.from_parts(body["request"], body["request_sig"]).receipt_id)]
+
+
 def _refusing(handler: Callable[[State, TxContext], None]) -> Callable[[State, TxContext], None]:
     """The one place where this package's errors become the ledger's refusal."""
 
@@ -410,4 +418,5 @@ def credits_contract(verify_response: ResponseVerifier) -> Contract:
         param_check=check_params,
         parties=_parties,
         signed_payloads=_signed_payloads,
+        reads=_reads,
     )
