@@ -50,12 +50,16 @@ class SignatureError(LedgerError):
     """A signature does not verify under the key it should."""
 
 
-_verified: set[bytes | tuple[bytes, bytes, bytes]] = set()
+_Key = bytes | tuple[bytes, bytes, bytes]
+# Two generations: when the newer fills up it becomes the older and the older is
+# dropped, so checks made for the block being applied survive the turnover (clearing
+# everything at once made the applying thread verify again what the verifier's threads
+# had just checked for it).
+_verified: set[_Key] = set()
+_older: set[_Key] = set()
 
 
-def _cache_key(
-    public_key: bytes, message: bytes, signature: bytes
-) -> bytes | tuple[bytes, bytes, bytes]:
+def _cache_key(public_key: bytes, message: bytes, signature: bytes) -> _Key:
     if (
         type(message) is bytes
         and len(message) <= _INLINE_KEY_BYTES
@@ -76,22 +80,28 @@ def _check(public_key: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
-def _remember(key: bytes | tuple[bytes, bytes, bytes]) -> None:
-    # Clearing everything when full is crude but safe: the cache only saves work.
+def _known(key: _Key) -> bool:
+    return key in _verified or key in _older
+
+
+def _remember(key: _Key) -> None:
+    global _verified, _older
     if len(_verified) >= _CACHE_LIMIT:
-        _verified.clear()
+        # Threads racing here may lose a generation: that only costs a check again.
+        _older, _verified = _verified, set()
     _verified.add(key)
 
 
 def clear_signature_cache() -> None:
     """Forget every remembered check (benchmarks measure verification from cold)."""
     _verified.clear()
+    _older.clear()
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> None:
     """Raise :class:`SignatureError` unless ``signature`` is ``public_key``'s over ``message``."""
     key = _cache_key(public_key, message, signature)
-    if key in _verified:
+    if _known(key):
         return
     if not _check(public_key, message, signature):
         raise SignatureError("signature does not verify")
@@ -147,7 +157,7 @@ class BatchVerifier:
         out = []
         for public_key, message, signature in items:
             key = _cache_key(public_key, message, signature)
-            if key in _verified:
+            if _known(key):
                 out.append(True)
             elif _check(public_key, message, signature):
                 _remember(key)
