@@ -4,9 +4,11 @@ The consortium is the gateway package's own: :func:`create_local_consortium` (CA
 enrolment, a genesis every founder signed), lists imported through the adapters, and
 an orderer plus three members each started as ``riskshare gateway serve`` in its own
 process. Then real queries go through the members' admin sockets (single, file,
-broadcast, one member, another identifier type), the queriers report hits and give
-feedback with signed ``credits.hits`` / ``credits.feedback`` transactions, and a member
-proposes a parameter change, so every page has real ledger data to show.
+broadcast, one member, another identifier type). The queriers' gateways report what
+hit on their own (``credits.hits``, ``gateway._hits``); once those reports are on every
+replica, a querier confirms one hit and disputes another and a member proposes a
+parameter change, each submitted through its gateway's admin socket as the CLI does, so
+every page has real ledger data to show.
 
 bank-c's dashboard is bound to 0.0.0.0 with a token, to test the off-loopback rule;
 the others are on 127.0.0.1 without one.
@@ -25,14 +27,12 @@ from typing import Any
 import pytest
 import tomli_w
 
-from gateway import load_member_credentials
-from gateway._client import AdminClient
+from gateway._client import AdminClient, submit_transaction
 from gateway._demo import sample_lists
-from gateway._ledger_client import RemoteOrderer
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
-from gateway._peers import open_channel
 from gateway._processes import start_gateways, stop_gateways
-from ledger import Store, propose_body, sign_transaction
+from ledger import Store, propose_body
+from token_incentive import confirm_body, dispute_body
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -80,30 +80,9 @@ def _ask(net: LocalConsortium, querier: str, id_type: str, values: list[str], **
     return reply
 
 
-def submit(net: LocalConsortium, member_id: str, kind: str, body: dict[str, Any]) -> bytes:
-    """Sign ``body`` as ``member_id`` and have the orderer commit it (as a CLI would)."""
-    member = net.members[member_id]
-    credentials = load_member_credentials(member.member_dir)
-    with Store(member.data_dir / "ledger.sqlite", create=False) as store:
-        chain = store.chain_id
-    assert chain is not None
-    now_ns = time.time_ns()
-    stx = sign_transaction(
-        credentials.signing_key,
-        chain=chain,
-        member=member_id,
-        kind=kind,
-        body=body,
-        seq=now_ns // 1000,
-        time=now_ns // 1_000_000,
-    )
-    channel = open_channel(credentials, net.orderer.address)
-    try:
-        result = RemoteOrderer(channel).submit(stx.raw, wait=True, timeout=20)
-    finally:
-        channel.close()
-    assert result.ok, result.reason
-    return stx.tx_id
+def submit(net: LocalConsortium, member_id: str, kind: str, body: dict[str, Any]) -> str:
+    """Have ``member_id``'s gateway sign ``body`` and commit it (as the CLI does)."""
+    return submit_transaction(net.member(member_id).config_path, kind, body).tx_id
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -123,15 +102,29 @@ def _published(net: LocalConsortium) -> bool:
     return True
 
 
+def _replicas(net: LocalConsortium) -> list[Path]:
+    return [net.member(m).data_dir / "ledger.sqlite" for m in ["orderer", *MEMBERS]]
+
+
 def _settled(net: LocalConsortium, receipts: int) -> bool:
     heads = set()
-    for member_id in ["orderer", *MEMBERS]:
-        with Store(net.member(member_id).data_dir / "ledger.sqlite", create=False) as store:
+    for path in _replicas(net):
+        with Store(path, create=False) as store:
             head = store.head()
             heads.add(head.hash if head else b"")
             if sum(1 for _ in store.state().scan("credits.receipts")) < receipts:
                 return False
     return len(heads) == 1
+
+
+def _reported(net: LocalConsortium, receipts: set[str]) -> bool:
+    """Every replica holds the hits the queriers' gateways reported on ``receipts``."""
+    for path in _replicas(net):
+        with Store(path, create=False) as store:
+            rows = [store.state().get("credits.receipts", rid) for rid in receipts]
+        if not all(isinstance(row, dict) and row.get("hits") is not None for row in rows):
+            return False
+    return True
 
 
 def _run_queries(demo: Demo) -> None:
@@ -153,18 +146,23 @@ def _run_queries(demo: Demo) -> None:
         reply = _ask(net, querier, id_type, values, **kw)
         replies.append((querier, reply))
         demo.receipts.setdefault(querier, []).extend(a.receipt.decode() for a in reply.answers)
-    # Hits and feedback, reported by the queriers the way `riskshare feedback` will.
-    by = {ans.member_id: ans.receipt.decode() for ans in replies[0][1].answers}
-    _wait(lambda: _settled(net, 2), 30, "the first receipts")
     count = sum(len(r.answers) for _, r in replies)
     _wait(lambda: _settled(net, count), 60, "every receipt on every replica")
-    submit(net, a, "credits.hits", {"items": [[by[b]]]})
-    # shared[2] is on every list but bank-c's: both other members say yes.
-    yes = [ans.receipt.decode() for ans in replies[3][1].answers if ans.hits[0]]
-    assert len(yes) == 2
-    submit(net, c, "credits.hits", {"items": [yes]})
-    submit(net, c, "credits.feedback", {"receipt": yes[0], "action": "confirm"})
-    submit(net, c, "credits.feedback", {"receipt": yes[1], "action": "dispute"})
+    # The queriers' gateways report every answer that said yes, and nothing else.
+    yes = {ans.receipt.decode() for _, r in replies for ans in r.answers if any(ans.hits)}
+    by = {ans.member_id: ans.receipt.decode() for ans in replies[0][1].answers}
+    assert by[b] in yes and by[c] not in yes
+    _wait(lambda: _reported(net, yes), 60, "the gateways' hit reports on every replica")
+    with Store(net.member("orderer").data_dir / "ledger.sqlite", create=False) as store:
+        receipts: dict[str, Any] = dict(store.state().scan("credits.receipts"))
+    assert {rid for rid, row in receipts.items() if row["hits"] is not None} == yes
+    assert all(receipts[r]["hit_state"] == ["r"] * len(receipts[r]["hits"]) for r in yes)
+    # shared[2] is on every list but bank-c's: both other members say yes, and bank-c
+    # confirms one hit and disputes the other, as `riskshare feedback` does.
+    broadcast = [ans.receipt.decode() for ans in replies[3][1].answers if ans.hits[0]]
+    assert len(broadcast) == 2 and set(broadcast) <= yes
+    submit(net, c, "credits.feedback", confirm_body(broadcast[0]))
+    submit(net, c, "credits.feedback", dispute_body(broadcast[1]))
     submit(
         net,
         a,
