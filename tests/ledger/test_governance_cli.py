@@ -55,7 +55,12 @@ def test_propose_approve_list_show_members(tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "p.tx"),
     )
-    proposal = out.split()[1]
+    # Offline signing (--out) names the file and the transaction, then the proposal id,
+    # which is the transaction id of the file it wrote.
+    written, proposed = out.splitlines()
+    proposal = proposed.removeprefix("proposal id ")
+    assert written == f"proposal written to {tmp_path / 'p.tx'} (transaction {proposal})"
+    assert decode_transaction((tmp_path / "p.tx").read_bytes()).tx_id.hex() == proposal
     submit(tmp_path / "p.tx")
     listed = run("governance", "list", "--status", "open")
     assert proposal[:16] in listed and "approvals 1/3 of 3 voters" in listed
