@@ -37,7 +37,7 @@ from psi._formats import BucketAnswer, Commitment, Delta
 from psi._index import commit_stream
 from psi._labels import LABEL_BYTES
 from psi._registry import DEFAULT_REGISTRY, Registry
-from psi._tables import ListRow, Row, Tables, split_changes
+from psi._tables import ListRow, Row, Tables, is_memory, split_changes
 from psi._work import IndexItem
 
 __all__ = ["MIN_BUCKET", "ApplyReport", "Entry", "IndexStore", "Progress"]
@@ -106,7 +106,7 @@ class IndexStore:
         # database cannot be shared between connections, so it gets one of each.
         self._lock = threading.RLock()
         self._t = Tables(path)
-        if str(path) == ":memory:" or str(path).startswith("file::memory:"):
+        if is_memory(path):
             self._rlock, self._r = self._lock, self._t
         else:
             self._rlock, self._r = threading.RLock(), Tables(path, reader=True)

@@ -13,11 +13,19 @@ Tables:
   keeps bulk loads cheap.
 - ``tombstones``: removed records (tag, label, epochs), from which deltas are served.
 - ``commitments``: the encoded commitment of every epoch.
+
+The file holds each list's OPRF private key, so it is a secret file: a new index is
+created 0600 before SQLite opens it (SQLite gives its ``-wal`` and ``-shm`` files the
+database file's mode), and an index, ``-wal`` or ``-shm`` file that the group or others
+could read, or that another user owns, is refused (the rule the gateway keeps for its
+key files). Epochs are SQLite integers: one outside ``0 .. 2**63 - 1`` names no epoch.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,9 +35,22 @@ from typing import Any
 
 from psi._errors import StoreError
 
-__all__ = ["SCHEMA_VERSION", "ListRow", "Row", "Tables", "split_changes"]
+__all__ = [
+    "MAX_EPOCH",
+    "SCHEMA_VERSION",
+    "ListRow",
+    "Row",
+    "Tables",
+    "is_memory",
+    "open_private_file",
+    "split_changes",
+]
 
 SCHEMA_VERSION = "3"
+#: The largest epoch an index can hold (SQLite's integers are signed 64-bit).
+MAX_EPOCH = 2**63 - 1
+# The files of one SQLite database in WAL mode; all hold (or held) its pages.
+_SIDE_FILES = ("", "-wal", "-shm")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -109,10 +130,58 @@ class ListRow:
     delta_floor: int
 
 
+def is_memory(path: str | Path) -> bool:
+    """Whether ``path`` names an in-memory database rather than a file."""
+    return str(path) in ("", ":memory:") or str(path).startswith("file::memory:")
+
+
+def open_private_file(path: str | Path) -> None:
+    """Create the index file 0600 if it does not exist; refuse one others could read.
+
+    Raises :class:`StoreError` if the file, or its ``-wal`` or ``-shm`` file, is not a
+    regular file, is readable or writable by the group or others, or is owned by
+    another user; also for a ``file:`` URI, whose file this cannot check.
+    """
+    if str(path).startswith("file:"):
+        raise StoreError(f"{path}: the index store takes a file path, not a URI")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the index file ({exc.strerror})") from None
+    else:
+        # The mode argument is filtered by the umask and may be ignored by a filesystem
+        # without POSIX modes; set it explicitly before SQLite writes a byte.
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
+    for suffix in _SIDE_FILES:
+        name = f"{path}{suffix}"
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise StoreError(f"{name}: cannot check the index file ({exc.strerror})") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"{name}: not a regular file")
+        if info.st_mode & 0o077:
+            raise StoreError(
+                f"{name}: permissions {stat.S_IMODE(info.st_mode):04o} are too open; the index"
+                " holds OPRF private keys and must be 0600 (chmod 600)"
+            )
+        if info.st_uid != os.geteuid():
+            raise StoreError(f"{name}: owned by uid {info.st_uid}, not by us")
+
+
 class Tables:
     """Row access for one SQLite file; callers serialise use (``IndexStore`` holds a lock)."""
 
     def __init__(self, path: str | Path, *, reader: bool = False) -> None:
+        if not is_memory(path):
+            open_private_file(path)
         # A reader connection never writes (query_only); with WAL it reads the last
         # committed state while the writer's transaction is still open.
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -201,6 +270,8 @@ class Tables:
         self.db.execute("INSERT INTO commitments VALUES (?, ?, ?)", (lid, epoch, body))
 
     def commitment(self, lid: int, epoch: int) -> bytes | None:
+        if type(epoch) is not int or not 0 <= epoch <= MAX_EPOCH:
+            return None  # not an epoch SQLite could have stored
         row = self.db.execute(
             "SELECT body FROM commitments WHERE list_id=? AND epoch=?", (lid, epoch)
         ).fetchone()

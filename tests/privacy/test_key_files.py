@@ -52,7 +52,6 @@ def test_every_key_file_is_0600(full_run: FullRun) -> None:
     assert loose == {}
 
 
-@pytest.mark.xfail(strict=True, reason="psi: index.sqlite holds OPRF keys and is created 0644")
 def test_every_index_holding_oprf_keys_is_0600(full_run: FullRun) -> None:
     indexes = sorted(full_run.net.root.rglob("index.sqlite*"))
     assert len([p for p in indexes if p.name == "index.sqlite"]) == 3
@@ -85,14 +84,16 @@ def test_a_loose_registry_key_is_refused(full_run: FullRun, tmp_path: Path, mode
         _load_registry_key(copy)
 
 
-@pytest.mark.xfail(strict=True, reason="psi: IndexStore opens an index anyone could read")
 def test_a_loose_index_is_refused(full_run: FullRun, tmp_path: Path) -> None:
     source = full_run.net.member("bank-a").data_dir / "index.sqlite"
     copy = tmp_path / "index.sqlite"
     shutil.copyfile(source, copy)
-    os.chmod(copy, 0o644)
-    with pytest.raises(PsiError):
-        IndexStore(copy, pool=None).close()
+    os.chmod(copy, 0o600)
+    IndexStore(copy, pool=None).close()  # the copy is fine as it is
+    for mode in LOOSE:
+        os.chmod(copy, mode)
+        with pytest.raises(PsiError, match="too open"):
+            IndexStore(copy, pool=None).close()
 
 
 def test_a_gateway_with_a_loose_key_refuses_to_start(full_run: FullRun) -> None:
