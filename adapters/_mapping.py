@@ -216,4 +216,7 @@ def load_mapping(path: str | Path) -> SourceMapping:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"cannot read mapping {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition; say where the file stops being it.
+        raise MappingError(f"mapping {path} is not UTF-8 text (byte {exc.start})") from None
     return parse_mapping(text)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+from pathlib import Path
 
-from adapters import MappingError, parse_mapping
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters import MappingError, load_mapping, parse_mapping
 
 GOOD = """
 name = "core-fraud"
@@ -82,3 +87,24 @@ def test_mapping_examples_in_the_docs_parse() -> None:
     assert blocks
     for block in blocks:
         assert parse_mapping(block).name
+
+
+def test_a_mapping_file_that_is_not_utf8_is_a_mapping_error(tmp_path: Path) -> None:
+    # Found by the config fuzzer: it raised UnicodeDecodeError.
+    path = tmp_path / "source.mapping.toml"
+    path.write_bytes(b'name = "core"\nversion = 1\n# \xff\n')
+    with pytest.raises(MappingError, match=r"not UTF-8 text \(byte 28\)"):
+        load_mapping(path)
+    with pytest.raises(MappingError, match="cannot read"):
+        load_mapping(tmp_path / "missing.toml")
+
+
+@given(st.binary(max_size=300))
+def test_arbitrary_mapping_bytes_load_or_raise_mapping_error(data: bytes) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.toml"
+        path.write_bytes(GOOD.encode() + data)
+        with contextlib.suppress(MappingError):
+            assert load_mapping(path).name == "core-fraud"

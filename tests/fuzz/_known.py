@@ -26,13 +26,9 @@ class Known:
     what: str
 
 
-KNOWN: tuple[Known, ...] = (
-    Known(
-        UnicodeDecodeError,
-        "adapters/_mapping.py:load_mapping",
-        "a mapping file that is not UTF-8 raises UnicodeDecodeError, not MappingError",
-    ),
-)
+# Fixed and removed: adapters/_mapping.py:load_mapping raised UnicodeDecodeError on a
+# mapping file that is not UTF-8 (now a MappingError, tests/adapters/test_mapping.py).
+KNOWN: tuple[Known, ...] = ()
 
 
 def _innermost_ours(error: BaseException) -> str:
