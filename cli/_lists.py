@@ -1,7 +1,8 @@
 """``riskshare lists``: import, sync and inspect the member's own lists.
 
-Each command wraps one function of ``adapters`` and only parses and prints; errors
-propagate to ``cli._main``, which maps them to exit codes.
+Each command wraps one library function (``adapters``; ``rotate-key`` wraps
+``gateway.rotate_oprf_key``) and only parses and prints; errors propagate to
+``cli._main``, which maps them to exit codes.
 
 The list types, the identifier types each admits and their default retention come from
 the ledger's ``gov.list_types`` when the data directory holds the member's replica
@@ -22,7 +23,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from adapters import (
     EvidenceOpening,
@@ -114,6 +123,40 @@ def _progress(enabled: bool) -> Iterator[Any]:
 
     with bar:
         yield for_source
+
+
+@contextmanager
+def _rotation_progress(
+    list_type: str, enabled: bool, console: Console | None = None
+) -> Iterator[Any]:
+    """A bar of the entries re-evaluated under the new key, on stderr if it is a terminal.
+
+    Yields the ``progress(done, total)`` callback ``psi.IndexStore.rotate_key`` calls, or
+    None when disabled or there is no terminal to draw on (``console`` overrides that).
+    """
+    if not enabled:
+        yield None
+        return
+    if console is None:
+        if not sys.stderr.isatty():
+            yield None
+            return
+        console = Console(stderr=True)
+    bar = Progress(
+        TextColumn(f"{list_type}: re-evaluating under the new key"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = bar.add_task("rotate", total=None)
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield update
 
 
 def _summary_dict(s: SyncSummary) -> dict[str, Any]:
@@ -359,6 +402,46 @@ def verify_evidence_cmd(
         f"ok: {parsed.list_type} epoch {parsed.epoch} committed evidence"
         f" {parsed.evidence_ref!r} for this {parsed.id_type} (leaf {parsed.leaf_index}"
         f" of {parsed.tree_size})"
+    )
+
+
+@app.command("rotate-key")
+def rotate_key_cmd(
+    list_type: Annotated[str, typer.Argument(help="The list type, e.g. transaction_fraud.")],
+    data_dir: DataDir,
+    as_json: AsJson = False,
+) -> None:
+    """Rotate a list type's OPRF key: rebuild its index under a fresh key, a new epoch.
+
+    Run it beside the member's running gateway: the old key keeps answering requests
+    that name it while the gateway commits the new key and epoch to the ledger, and is
+    retired (its secret deleted) once the grace period after that has passed. Queriers
+    fetch the new snapshot whole; no query fails.
+
+    Example: riskshare lists rotate-key transaction_fraud --data-dir /var/lib/riskshare
+    """
+    from gateway import KEY_GRACE_MS, rotate_oprf_key
+
+    with _rotation_progress(list_type, not as_json) as bar:
+        rotation = rotate_oprf_key(data_dir, list_type, progress=bar)
+    if as_json:
+        doc = {
+            "list_type": rotation.list_type,
+            "old_key_id": rotation.old_key_id,
+            "new_key_id": rotation.new_key_id,
+            "epoch": rotation.epoch,
+            "size": rotation.size,
+        }
+        typer.echo(json.dumps(doc, sort_keys=True))
+        return
+    typer.echo(
+        f"{rotation.list_type}: OPRF key {rotation.old_key_id} -> {rotation.new_key_id},"
+        f" index epoch {rotation.epoch}, {rotation.size}"
+        f" {'entry' if rotation.size == 1 else 'entries'} re-evaluated"
+    )
+    typer.echo(
+        "  the gateway commits the new key and epoch to the ledger; the old key answers"
+        f" until {KEY_GRACE_MS // 1000} s after that, then is retired"
     )
 
 
