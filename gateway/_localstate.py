@@ -27,9 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway._errors import ReplayError
+from gateway._errors import GatewayError, ReplayError
+from psi import StoreError, open_private_file
 
-__all__ = ["Answered", "HitReport", "LocalState"]
+__all__ = ["Answered", "HitReport", "LocalState", "connect_state"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
@@ -102,22 +103,34 @@ class HitReport:
     submitted_ms: int | None
 
 
+def connect_state(path: Path) -> sqlite3.Connection:
+    """A WAL connection to ``gateway.sqlite``, the file created 0600 and refused if looser.
+
+    The file holds old OPRF private keys during a rotation (``gateway._rotation``), so
+    it gets the index's rule: SQLite gives ``-wal`` and ``-shm`` the main file's mode, and
+    the main file exists 0600 before SQLite opens it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        open_private_file(path)
+    except StoreError as exc:
+        raise GatewayError(str(exc)) from None
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 class LocalState:
     """One connection per process; safe across the threads of that process."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_state(path)
         # A crash may lose the last rows' durability but never their integrity; the
         # ledger, not this file, is the record of what was charged.
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._db.executescript(_SCHEMA)
-        path.chmod(0o600)
 
     def close(self) -> None:
         with self._lock:

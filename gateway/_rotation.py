@@ -28,7 +28,6 @@ The kept secret sits next to the index's own secrets, in the member's data direc
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway._errors import GatewayError
+from gateway._localstate import connect_state
 from psi import IndexStore, KeyPair, Progress, PsiError, generate_key_pair
 
 __all__ = ["KEY_GRACE_MS", "RetainedKeys", "Rotation", "rotate_oprf_key"]
@@ -58,15 +58,10 @@ class RetainedKeys:
     """Old OPRF key pairs still answering during a rotation, in ``gateway.sqlite``."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path), isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect_state(path)
         with self._lock:
             self._db.execute(_SCHEMA)
-        path.chmod(0o600)
         self._cache: dict[str, KeyPair | None] = {}
 
     def close(self) -> None:

@@ -43,6 +43,7 @@ Responder's index (SQLite, WAL)::
     store.rotate_key(list_type, new_key, progress=cb) -> Commitment
     store.prune_history(list_type, keep_from_epoch)  # deltas from older epochs end
     store.public_key(list_type), store.key(list_type), store.size(list_type)
+    open_private_file(path)   # 0600 SQLite file for secrets; StoreError if looser
 
 Querier::
 
@@ -117,6 +118,7 @@ from psi._query import Hit, PendingQuery, QueryOutput, batch_digest, prepare_que
 from psi._registry import DEFAULT_REGISTRY, NORMALISER_VERSION, Registry, prf_input
 from psi._snapshot import Snapshot, bucket_lookup, bucket_prefix
 from psi._store import MIN_BUCKET, ApplyReport, Entry, IndexStore, Progress
+from psi._tables import open_private_file
 
 __all__ = [
     "DEFAULT_REGISTRY",
@@ -168,6 +170,7 @@ __all__ = [
     "membership_demo",
     "merkle_root",
     "node_hash",
+    "open_private_file",
     "prepare_query",
     "prf_input",
     "set_default_pool",

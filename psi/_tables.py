@@ -136,7 +136,11 @@ def is_memory(path: str | Path) -> bool:
 
 
 def open_private_file(path: str | Path) -> None:
-    """Create the index file 0600 if it does not exist; refuse one others could read.
+    """Create an SQLite file holding secrets 0600 if it does not exist; refuse a loose one.
+
+    For the index (its OPRF keys) and for ``gateway.sqlite`` (the old OPRF keys kept
+    during a rotation). SQLite creates ``-wal`` and ``-shm`` with the main file's mode,
+    so creating the main file 0600 before SQLite opens it keeps all three private.
 
     Raises :class:`StoreError` if the file, or its ``-wal`` or ``-shm`` file, is not a
     regular file, is readable or writable by the group or others, or is owned by
@@ -149,7 +153,7 @@ def open_private_file(path: str | Path) -> None:
     except FileExistsError:
         pass
     except OSError as exc:
-        raise StoreError(f"{path}: cannot create the index file ({exc.strerror})") from None
+        raise StoreError(f"{path}: cannot create the file ({exc.strerror})") from None
     else:
         # The mode argument is filtered by the umask and may be ignored by a filesystem
         # without POSIX modes; set it explicitly before SQLite writes a byte.
@@ -164,12 +168,12 @@ def open_private_file(path: str | Path) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise StoreError(f"{name}: cannot check the index file ({exc.strerror})") from None
+            raise StoreError(f"{name}: cannot check the file ({exc.strerror})") from None
         if not stat.S_ISREG(info.st_mode):
             raise StoreError(f"{name}: not a regular file")
         if info.st_mode & 0o077:
             raise StoreError(
-                f"{name}: permissions {stat.S_IMODE(info.st_mode):04o} are too open; the index"
+                f"{name}: permissions {stat.S_IMODE(info.st_mode):04o} are too open; the file"
                 " holds OPRF private keys and must be 0600 (chmod 600)"
             )
         if info.st_uid != os.geteuid():

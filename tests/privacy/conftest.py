@@ -143,6 +143,20 @@ def _settled(net: LocalConsortium, receipts: set[str]) -> bool:
     return len(heads) == 1
 
 
+def _reported(net: LocalConsortium, receipts: set[str]) -> bool:
+    """Every replica holds the hits the querier's gateway reported on ``receipts``.
+
+    A querier's gateway reports its hits on its own once the receipts are recorded, a
+    moment after them; feedback on a hit needs the report on the ledger first.
+    """
+    for member_id in ["orderer", *MEMBERS, OBSERVER]:
+        with Store(net.member(member_id).data_dir / "ledger.sqlite", create=False) as store:
+            rows = [store.state().get("credits.receipts", rid) for rid in receipts]
+        if not all(isinstance(row, dict) and row.get("hits") is not None for row in rows):
+            return False
+    return True
+
+
 def _published(net: LocalConsortium, epochs: dict[str, int] | None = None) -> bool:
     for member_id in [*MEMBERS, OBSERVER]:
         with Store(net.member(member_id).data_dir / "ledger.sqlite", create=False) as store:
@@ -209,6 +223,7 @@ def _run(run: FullRun, listens: dict[str, str]) -> None:
     assert len(hits) == 2
     config = {m: str(net.member(m).config_path) for m in [*MEMBERS, OBSERVER]}
     (_, confirmed), (holder, disputed) = hits
+    _wait(lambda: _reported(net, {confirmed, disputed}), 60, "bank-c's hit reports")
     _cli(run, "feedback", "confirm", confirmed, "--config", config[c])
     _cli(run, "feedback", "dispute", disputed, "--config", config[c])
     # The holder opens its evidence for the disputed entry (the identifier on stdin,

@@ -2,7 +2,8 @@
 
 Checked on the tree a full run leaves (tests/privacy/conftest.py): the CA key, every
 gateway's TLS and ledger signing keys (PEM), the fingerprint registry's OPRF key, and
-each member's index, which holds its OPRF keys. tests/gateway/test_pki.py checks the
+each member's index, which holds its OPRF keys, and every gateway's ``gateway.sqlite``,
+which keeps old OPRF keys during a rotation. tests/gateway/test_pki.py checks the
 PEM loader on freshly written files; here it is every key of a real run, the registry
 key, the index, and a gateway refusing to start.
 """
@@ -55,7 +56,11 @@ def test_every_key_file_is_0600(full_run: FullRun) -> None:
 def test_every_index_holding_oprf_keys_is_0600(full_run: FullRun) -> None:
     indexes = sorted(full_run.net.root.rglob("index.sqlite*"))
     assert len([p for p in indexes if p.name == "index.sqlite"]) == 3
-    assert {str(p): oct(_mode(p)) for p in indexes if _mode(p) != 0o600} == {}
+    # gateway.sqlite keeps old OPRF keys during a rotation (gateway._rotation).
+    states = sorted(full_run.net.root.rglob("gateway.sqlite*"))
+    assert len([p for p in states if p.name == "gateway.sqlite"]) == 5
+    loose = {str(p): oct(_mode(p)) for p in [*indexes, *states] if _mode(p) != 0o600}
+    assert loose == {}
 
 
 @pytest.mark.parametrize("mode", LOOSE, ids=oct)

@@ -1,0 +1,71 @@
+"""``gateway.sqlite`` keeps old OPRF private keys during a rotation: 0600, or refused.
+
+SQLite gives ``-wal`` and ``-shm`` the main file's mode, so all three must be private
+from the first byte, whatever the umask; a file (or side file) that the group or others
+could read is refused, as psi refuses such an index.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway import GatewayError
+from gateway._localstate import LocalState
+from gateway._rotation import RetainedKeys
+from psi import generate_key_pair
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def _modes(path: Path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.glob(path.name + "*")}
+
+
+def test_state_file_and_its_wal_are_0600_with_a_kept_key(tmp_path: Path, loose_umask: None) -> None:
+    path = tmp_path / "gateway.sqlite"
+    state, kept = LocalState(path), RetainedKeys(path)
+    try:
+        key = generate_key_pair(os.urandom)
+        kept.retain("transaction_fraud", key, 0)
+        assert kept.get(key.key_id.hex()) is not None
+        modes = _modes(path)
+        # The kept secret is in the WAL until a checkpoint: that file above all.
+        assert {"gateway.sqlite", "gateway.sqlite-wal", "gateway.sqlite-shm"} <= set(modes)
+        assert modes == dict.fromkeys(modes, 0o600)
+    finally:
+        kept.close()
+        state.close()
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal"])
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+def test_a_loose_state_file_is_refused_and_left_as_it_was(
+    tmp_path: Path, suffix: str, mode: int
+) -> None:
+    path = tmp_path / "gateway.sqlite"
+    kept = RetainedKeys(path)
+    key = generate_key_pair(os.urandom)
+    kept.retain("transaction_fraud", key, 0)
+    loose = Path(f"{path}{suffix}")
+    os.chmod(loose, mode)
+    before = path.read_bytes()
+    try:
+        for opener in (LocalState, RetainedKeys):
+            with pytest.raises(GatewayError, match=f"permissions {mode:04o} are too open"):
+                opener(path)
+        assert stat.S_IMODE(loose.stat().st_mode) == mode  # refused, not quietly fixed
+        assert path.read_bytes() == before
+    finally:
+        kept.close()
