@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck sysdeps venv bench clean
+.PHONY: demo test check lint typecheck sysdeps services venv bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ venv: $(STAMP)
 
 sysdeps:
 	./tools/sysdeps.sh
+
+# PostgreSQL and MariaDB on loopback for the adapter tests: used as found, else started
+# (installed first when missing).
+services:
+	./tools/services.sh
 
 demo: sysdeps venv
 	$(BIN)/riskshare demo
@@ -29,7 +34,7 @@ typecheck: venv
 
 check: lint typecheck
 
-test: sysdeps venv check
+test: sysdeps services venv check
 	$(BIN)/pytest
 
 bench: sysdeps venv
