@@ -1,6 +1,7 @@
 """The permissioned ledger: signed transactions and blocks, contracts, storage, ordering, audit."""
 
 from ledger._audit import (
+    ChainHaltedError,
     ChainReport,
     ChainVerificationError,
     TxProof,
@@ -66,6 +67,7 @@ from ledger._finality import (
     EquivocationReport,
     checkpoint_message,
     decode_checkpoint,
+    decode_equivocation,
     sign_checkpoint,
 )
 from ledger._genesis import (
@@ -179,6 +181,7 @@ __all__ = [
     "BlockHeader",
     "BlockInfo",
     "BlockOutcome",
+    "ChainHaltedError",
     "ChainReport",
     "ChainVerificationError",
     "Checkpoint",
@@ -242,6 +245,7 @@ __all__ = [
     "decode",
     "decode_block",
     "decode_checkpoint",
+    "decode_equivocation",
     "decode_genesis_config",
     "decode_header",
     "decode_transaction",

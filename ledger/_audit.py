@@ -4,9 +4,14 @@
 derived: for every height, the stored header bytes and hash column, the hash chain,
 the proposer's signature, the RFC 9162 root over the stored transaction bytes, every
 transaction's signature and validity (by replaying every block into a fresh in-memory
-state), the state digest in each header, the stored results and index columns, and
-finally the state table against the replayed state. The first problem raises
-:class:`ChainVerificationError` naming the height and what is wrong.
+state), the state digest in each header, the stored results, index and party columns,
+and the checkpoints stored for it; then the state table against the replayed state,
+``meta.chain_id`` against the genesis configuration it is the SHA-256 of, checkpoints
+stored above the head, that no table holds rows outside what it walked, and that each
+``equivocations`` row is genuine evidence. The first problem raises
+:class:`ChainVerificationError` naming the height and what is wrong. A store that
+verifies but holds genuine evidence raises :class:`ChainHaltedError`: the replica is
+stopped by equivocation, which is not tampering but must not pass as "ok" either.
 
 A :class:`TxProof` (``riskshare/tx-proof/v1``) carries a transaction's stored bytes,
 its position, the RFC 9162 audit path and the signed header; anyone holding the
@@ -16,6 +21,7 @@ proposer's public key (or a trusted header hash) checks it offline with
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,16 +33,25 @@ from ledger._block import Block, decode_header, encode_block
 from ledger._codec import EncodingError, decode, encode
 from ledger._contract import ContractRegistry
 from ledger._errors import LedgerError
-from ledger._finality import checkpoint_message
+from ledger._finality import (
+    Checkpoint,
+    EquivocationError,
+    EquivocationReport,
+    checkpoint_message,
+    decode_checkpoint,
+    decode_equivocation,
+    double_vote_detail,
+)
 from ledger._members import active_members, consortium_info, get_member
 from ledger._merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._state import MemoryState
 from ledger._store import Store, TxRecord
 from ledger._tx import SignedTransaction, decode_transaction
-from ledger._validate import BlockError, PrevBlock, validate_block
+from ledger._validate import BlockError, PrevBlock, check_proposer, validate_block
 
 __all__ = [
+    "ChainHaltedError",
     "ChainReport",
     "ChainVerificationError",
     "TxProof",
@@ -73,6 +88,28 @@ class ChainReport:
     blocks: int
     txs: int
     refused: int
+
+
+class ChainHaltedError(EquivocationError):
+    """Everything stored verifies, and part of it is genuine equivocation evidence:
+    this replica is stopped (it applies nothing more until an operator deals with it).
+
+    Not a :class:`ChainVerificationError`: nothing was tampered with. ``chain`` is what
+    verification found; ``height`` and ``detail`` name the first evidence.
+    """
+
+    def __init__(self, height: int, detail: str, evidence: bytes, chain: ChainReport) -> None:
+        report = None
+        with contextlib.suppress(EncodingError):
+            report = decode_equivocation(evidence)
+        super().__init__(
+            report,
+            f"height {height}: replica stopped by equivocation: {detail}"
+            f" (everything up to head {chain.height} verifies)",
+        )
+        self.height = height
+        self.detail = detail
+        self.chain = chain
 
 
 def _compare_record(
@@ -112,13 +149,18 @@ def _compare_record(
 def verify_chain(
     store: Store, registry: ContractRegistry, *, verifier: BatchVerifier | None = None
 ) -> ChainReport:
-    """Re-verify the whole stored chain; see the module docstring."""
+    """Re-verify everything the store holds; see the module docstring.
+
+    Raises :class:`ChainVerificationError` on the first thing that is wrong, and
+    :class:`ChainHaltedError` when everything is right but the replica holds genuine
+    equivocation evidence (it is stopped until an operator deals with it).
+    """
     verifier = verifier or BatchVerifier()
     state = MemoryState()
     replayed: dict[tuple[str, str], bytes] = {}
     prev: PrevBlock | None = None
     head = store.height
-    txs = refused = 0
+    txs = refused = parties = checkpoints = 0
     for height in range(head + 1):
         info = store.block_info(height)
         if info is None:
@@ -153,6 +195,7 @@ def verify_chain(
             _compare_record(height, record, result, store.tx_parties(height, result.index))
             txs += 1
             refused += not result.ok
+            parties += len(result.parties)
         for table, key, value in outcome.writes:
             if value is None:
                 state.delete(table, key)
@@ -160,16 +203,23 @@ def verify_chain(
             else:
                 state.put(table, key, cbor2.loads(value))
                 replayed[(table, key)] = value
-        _verify_checkpoints(store, state, height, header.hash, header.chain)
+        if height == 0:
+            _verify_meta(store, state)
+        checkpoints += _verify_checkpoints(store, state, height, header.hash, header.chain)
         prev = PrevBlock(height, header.hash, header.time, header.state_digest, header.chain)
-    if head >= 0:
+    if head < 0:
+        _verify_meta(store, None)
+    else:
         stored = {(t, k): v for t, k, v in store.state_rows()}
         if stored != replayed:
             diff = sorted(set(stored.items()) ^ set(replayed.items()))
             table, key = diff[0][0]
             raise ChainVerificationError(head, f"state table differs from replay at {table}/{key}")
+    checkpoints += _verify_pending_checkpoints(store, state, head)
+    _verify_row_counts(store, head, txs, parties, checkpoints)
+    halts = _verify_equivocations(store, state)
     final = store.head()
-    return ChainReport(
+    report = ChainReport(
         height=head,
         head_hash=b"" if final is None else final.hash,
         state_digest=b"" if final is None else final.state_digest,
@@ -177,28 +227,190 @@ def verify_chain(
         txs=txs,
         refused=refused,
     )
+    if halts:
+        height, detail, evidence = halts[0]
+        raise ChainHaltedError(height, detail, evidence, report)
+    return report
+
+
+def _verify_meta(store: Store, genesis_state: MemoryState | None) -> None:
+    """``meta`` holds exactly the chain id, and it is the one genesis derives: the
+    SHA-256 of the genesis configuration (replay put it in ``gov.consortium``)."""
+    rows = dict(store.meta_rows())
+    unknown = sorted(set(rows) - {"chain_id"})
+    if unknown:
+        raise ChainVerificationError(0, f"meta holds an unknown key {unknown[0]!r}")
+    if genesis_state is None:
+        if rows:
+            raise ChainVerificationError(0, "meta.chain_id is set but there is no genesis block")
+        return
+    info = consortium_info(genesis_state)
+    assert info is not None  # validate_block refuses a genesis that creates no consortium
+    if "chain_id" not in rows:
+        raise ChainVerificationError(0, "meta.chain_id is missing")
+    if rows["chain_id"] != info["chain_id"]:
+        raise ChainVerificationError(
+            0, "meta.chain_id is not the SHA-256 of the genesis configuration"
+        )
 
 
 def _verify_checkpoints(
     store: Store, state: MemoryState, height: int, header_hash: bytes, chain: bytes
-) -> None:
+) -> int:
     """Stored co-signatures for ``height`` must name its header and verify under the keys
-    their members held at that height (``state`` is the replayed state after it)."""
+    their members held at that height (``state`` is the replayed state after it).
+    Returns how many there are."""
     message = checkpoint_message(chain, height, header_hash)
-    for member, signed_hash, signature in store.checkpoints(height):
+    rows = store.checkpoints(height)
+    for member, signed_hash, signature in rows:
         if signed_hash != header_hash:
             raise ChainVerificationError(
                 height, f"checkpoint by {member!r} names a different header"
             )
-        row = get_member(state, member)
-        if row is None:
-            raise ChainVerificationError(height, f"checkpoint by unknown member {member!r}")
-        try:
-            verify_signature(row.signing_key, message, signature)
-        except SignatureError:
+        _verify_vote(state, height, member, message, signature)
+    return len(rows)
+
+
+def _verify_vote(
+    state: MemoryState, height: int, member: str, message: bytes, signature: bytes
+) -> None:
+    row = get_member(state, member)
+    if row is None:
+        raise ChainVerificationError(height, f"checkpoint by unknown member {member!r}")
+    try:
+        verify_signature(row.signing_key, message, signature)
+    except SignatureError:
+        raise ChainVerificationError(
+            height, f"checkpoint signature by {member!r} does not verify"
+        ) from None
+
+
+def _verify_pending_checkpoints(store: Store, state: MemoryState, head: int) -> int:
+    """Checkpoints may arrive before their block: those above the head must be votes by
+    current voters (the replica refuses a block contradicting them, so a forged one
+    would block the genuine block). Returns how many there are."""
+    chain = store.chain_id
+    count = 0
+    for height in store.checkpointed_heights(head + 1):
+        rows = store.checkpoints(height)
+        if head < 0 or chain is None:
+            raise ChainVerificationError(height, "checkpoint stored before any genesis block")
+        for member, signed_hash, signature in rows:
+            row = get_member(state, member)
+            if row is None or not row.active or row.role != "member":
+                raise ChainVerificationError(
+                    height, f"checkpoint above the head by {member!r}, not a voting member"
+                )
+            message = checkpoint_message(chain, height, signed_hash)
+            _verify_vote(state, height, member, message, signature)
+        count += len(rows)
+    return count
+
+
+def _verify_row_counts(store: Store, head: int, txs: int, parties: int, checkpoints: int) -> None:
+    """Nothing is stored beside what the walk covered (rows at heights outside the
+    chain, transactions past a block's count, parties of no transaction)."""
+    counts = store.row_counts()
+    expected = {"blocks": head + 1, "txs": txs, "tx_parties": parties, "checkpoints": checkpoints}
+    for table, want in expected.items():
+        if counts[table] != want:
             raise ChainVerificationError(
-                height, f"checkpoint signature by {member!r} does not verify"
+                max(head, 0),
+                f"{table} holds {counts[table]} rows, the chain accounts for {want}"
+                " (rows outside the chain)",
+            )
+
+
+def _verify_equivocations(store: Store, state: MemoryState) -> list[tuple[int, str, bytes]]:
+    """Each ``equivocations`` row must be genuine evidence, exactly as a replica records
+    it; returns the genuine ones (``(height, detail, evidence)``).
+
+    A replica records two kinds (:mod:`ledger._replica`): an ``equivocation/v1`` report
+    when a second header for a held height comes validly signed by the held block's
+    proposer (``header_a`` is then the held header), and a ``checkpoint/v1`` when a
+    voter co-signs a second header for a height (its first vote is in ``checkpoints``).
+    Signatures are judged on the replayed head state, the one the replica judged them
+    on: it applies nothing once it has recorded evidence.
+    """
+    chain = store.chain_id
+    genuine = []
+    for row_id, height, detail, evidence in store.equivocation_records():
+        where = f"equivocation row {row_id}"
+        if chain is None:
+            raise ChainVerificationError(height, f"{where} stored before any genesis block")
+        try:
+            if evidence.startswith(b"riskshare/equivocation/"):
+                expected = _check_report(store, state, height, chain, decode_equivocation(evidence))
+            else:
+                expected = _check_double_vote(
+                    store, state, height, chain, decode_checkpoint(evidence)
+                )
+        except EncodingError as exc:
+            raise ChainVerificationError(
+                height, f"{where}: evidence does not decode: {exc}"
             ) from None
+        except _Forged as exc:
+            raise ChainVerificationError(height, f"{where}: {exc}") from None
+        if detail != expected:
+            raise ChainVerificationError(
+                height, f"{where}: detail {detail!r} is not what its evidence says"
+            )
+        genuine.append((height, detail, evidence))
+    return genuine
+
+
+class _Forged(Exception):
+    """An equivocation row that is not what a replica records (message: why)."""
+
+
+def _check_report(
+    store: Store, state: MemoryState, height: int, chain: bytes, report: EquivocationReport
+) -> str:
+    if report.height != height:
+        raise _Forged(f"evidence is for height {report.height}")
+    held = store.block_info(height)
+    if held is None:
+        raise _Forged("evidence names a height this replica does not hold")
+    if (report.header_a, report.signature_a) != (held.header, held.signature):
+        raise _Forged("evidence's first header is not the held block's")
+    if report.header_b == report.header_a:
+        raise _Forged("evidence holds the same header twice")
+    other = decode_header(report.header_b)
+    if other.height != height or other.chain != chain:
+        raise _Forged("evidence's second header is for another height or chain")
+    if other.proposer != held.proposer:
+        raise _Forged("evidence's second header has another proposer")
+    try:
+        check_proposer(state, other, report.signature_b)
+    except BlockError as exc:
+        raise _Forged(f"evidence's second header: {exc.reason}") from None
+    return report.describe()
+
+
+def _check_double_vote(
+    store: Store, state: MemoryState, height: int, chain: bytes, cp: Checkpoint
+) -> str:
+    header = decode_header(cp.header)
+    if header.height != height or header.chain != chain:
+        raise _Forged("checkpoint evidence is for another height or chain")
+    try:
+        check_proposer(state, header, cp.proposer_signature)
+    except BlockError as exc:
+        raise _Forged(f"checkpoint evidence's header: {exc.reason}") from None
+    member = get_member(state, cp.member)
+    if member is None or not member.active or member.role != "member":
+        raise _Forged(f"checkpoint evidence by {cp.member!r}, not a voting member")
+    try:
+        verify_signature(
+            member.signing_key, checkpoint_message(chain, height, header.hash), cp.signature
+        )
+    except SignatureError:
+        raise _Forged(f"checkpoint evidence signature by {cp.member!r} does not verify") from None
+    # The first vote: stored, and (checked above) validly signed, for another header.
+    first = [h for m, h, _ in store.checkpoints(height) if m == cp.member]
+    if not first or first[0] == header.hash:
+        raise _Forged(f"no other checkpoint by {cp.member!r} at this height")
+    return double_vote_detail(cp.member, height)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ __all__ = [
     "EquivocationReport",
     "checkpoint_message",
     "decode_checkpoint",
+    "decode_equivocation",
+    "double_vote_detail",
     "sign_checkpoint",
 ]
 
@@ -130,6 +132,39 @@ class EquivocationReport:
             f"equivocation at height {self.height}: {a.hash.hex()[:16]} by {a.proposer!r}"
             f" and {b.hash.hex()[:16]} by {b.proposer!r}"
         )
+
+
+def decode_equivocation(raw: bytes) -> EquivocationReport:
+    """Evidence bytes back into a report; structure only (signatures are the caller's)."""
+    fields = decode(EVIDENCE_DOMAIN, EVIDENCE_VERSION, raw)
+    names = {"height", "header_a", "signature_a", "header_b", "signature_b"}
+    if not isinstance(fields, dict) or set(fields) != names:
+        raise EncodingError("equivocation evidence has the wrong fields")
+    report = EquivocationReport(
+        fields["height"],
+        fields["header_a"],
+        fields["signature_a"],
+        fields["header_b"],
+        fields["signature_b"],
+    )
+    if not (
+        isinstance(report.height, int)
+        and not isinstance(report.height, bool)
+        and all(
+            isinstance(v, bytes)
+            for v in (report.header_a, report.signature_a, report.header_b, report.signature_b)
+        )
+    ):
+        raise EncodingError("equivocation evidence fields have the wrong types")
+    decode_header(report.header_a)
+    decode_header(report.header_b)
+    return report
+
+
+def double_vote_detail(member: str, height: int) -> str:
+    """What a replica records when a voter co-signs two headers for one height (the
+    evidence is the second checkpoint; the first is in the ``checkpoints`` table)."""
+    return f"{member!r} co-signed two headers at height {height}"
 
 
 class EquivocationError(LedgerError):

@@ -34,6 +34,7 @@ from ledger._finality import (
     EquivocationError,
     EquivocationReport,
     checkpoint_message,
+    double_vote_detail,
     sign_checkpoint,
 )
 from ledger._gcpause import gc_paused
@@ -200,7 +201,7 @@ class Replica:
             self._conflict(held, header, cp.proposer_signature)
         for member, header_hash, _ in self.store.checkpoints(header.height):
             if member == cp.member and header_hash != header.hash:
-                detail = f"{cp.member!r} co-signed two headers at height {header.height}"
+                detail = double_vote_detail(cp.member, header.height)
                 self.store.record_equivocation(header.height, detail, cp.encode())
                 raise EquivocationError(None, detail)
         return self.store.add_checkpoint(header.height, cp.member, header.hash, cp.signature)

@@ -317,6 +317,21 @@ class Store:
             row = self._reader.execute("SELECT value FROM meta WHERE key = 'chain_id'").fetchone()
             return None if row is None else bytes(row[0])
 
+    def meta_rows(self) -> list[tuple[str, bytes]]:
+        """Every ``(key, value)`` of the ``meta`` table, for verification."""
+        with self._read_lock:
+            rows = self._reader.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+            return [(k, bytes(v)) for k, v in rows]
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table of the chain (``blocks``, ``txs``, ``tx_parties``,
+        ``checkpoints``): ``verify`` checks nothing is stored beside what it walked."""
+        with self._read_lock:
+            return {
+                table: int(self._reader.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                for table in ("blocks", "txs", "tx_parties", "checkpoints")
+            }
+
     def block_txs(self, height: int) -> list[bytes]:
         with self._read_lock:
             rows = self._reader.execute(
@@ -562,6 +577,14 @@ class Store:
                 "INSERT INTO equivocations (height, detail, evidence) VALUES (?, ?, ?)",
                 (height, detail, evidence),
             )
+
+    def equivocation_records(self) -> list[tuple[int, int, str, bytes]]:
+        """``(id, height, detail, evidence)`` of every recorded equivocation."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT id, height, detail, evidence FROM equivocations ORDER BY id"
+            ).fetchall()
+            return [(i, h, d, bytes(e)) for i, h, d, e in rows]
 
     def equivocations(self) -> list[tuple[int, str, bytes]]:
         with self._read_lock:

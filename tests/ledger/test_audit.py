@@ -6,6 +6,8 @@ import contextlib
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,18 +15,36 @@ from typer.testing import CliRunner
 
 from cli import app
 from ledger import (
+    Block,
+    ChainHaltedError,
     ChainVerificationError,
+    EquivocationError,
+    EquivocationReport,
     ProofError,
     Replica,
     Store,
     decode_tx_proof,
     export_lines,
+    make_block,
+    sign_checkpoint,
     tx_proof,
     verify_chain,
     verify_tx_proof,
 )
 
-from .helpers import Net, key_for, make_net, populate
+from .helpers import T0, Net, key_for, make_net, populate
+
+# The installed console script, exactly as an operator runs it (exit codes come from
+# cli.main's error boundary, which CliRunner bypasses).
+RISKSHARE = Path(sys.executable).parent / "riskshare"
+
+
+def _riskshare(*args: str) -> tuple[int, str]:
+    """Run ``riskshare ARGS``; its exit code and stdout + stderr."""
+    done = subprocess.run(
+        [str(RISKSHARE), *args], capture_output=True, text=True, timeout=300, check=False
+    )
+    return done.returncode, done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +284,213 @@ def test_replica_reaches_the_same_head_and_checkpoints_make_it_final(chain, tmp_
         replica.checkpoint("m3", key_for("m3"))
         replica.checkpoint("m4", key_for("m4"))
         assert replica.final_height() == head.height
+
+
+# -- meta.chain_id, equivocation rows and rows outside the chain ----------------------
+
+
+def _dump(path: Path) -> list[str]:
+    with _db(path) as db:
+        return list(db.iterdump())
+
+
+def _fails_and_changes_nothing(net: Net, path: Path) -> ChainVerificationError:
+    before = _dump(path)
+    error = _verify_fails(net, path)
+    assert _dump(path) == before
+    return error
+
+
+def _conflicting_block(net: Net, path: Path, height: int) -> Block:
+    """A second header for a held ``height``, validly signed by its proposer (m1)."""
+    with Store(path, create=False) as store:
+        prev = store.block_info(height - 1)
+        assert prev is not None
+    return make_block(
+        key_for("m1"),
+        chain=net.chain,
+        height=height,
+        prev=prev.hash,
+        time=T0,
+        proposer="m1",
+        txs=[],
+        state_digest=bytes(32),
+    )
+
+
+def test_every_byte_of_meta_chain_id_is_checked(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    select = "SELECT value FROM meta WHERE key = 'chain_id' AND ? = 0"
+    update = "UPDATE meta SET value = ? WHERE key = 'chain_id' AND ? = 0"
+    for position in range(32):
+        _flip(path, select, update, (0,), position)
+        error = _fails_and_changes_nothing(net, path)
+        assert error.height == 0, (position, error)
+        assert error.problem == "meta.chain_id is not the SHA-256 of the genesis configuration"
+        _flip(path, select, update, (0,), position)
+    for sql, problem in (
+        ("DELETE FROM meta", "meta.chain_id is missing"),
+        ("INSERT INTO meta VALUES ('chain', x'00')", "meta holds an unknown key 'chain'"),
+    ):
+        _restore(chain, path)
+        with _db(path) as db:
+            db.execute(sql)
+        error = _fails_and_changes_nothing(net, path)
+        assert (error.height, error.problem) == (0, problem), sql
+
+
+def test_rows_outside_the_chain_are_caught(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    tampering = [
+        (
+            "INSERT INTO txs SELECT 9, idx, tx_id, raw, member, kind, seq, time, ok, reason"
+            " FROM txs WHERE height = 4",
+            "txs holds 10 rows, the chain accounts for 9",
+        ),
+        (
+            "INSERT INTO tx_parties VALUES ('m3', 1, 7)",
+            "tx_parties holds",
+        ),
+        (
+            "INSERT INTO blocks SELECT -1, x'00', header, signature, time, proposer, tx_count,"
+            " state_digest FROM blocks WHERE height = 0",
+            "blocks holds 6 rows, the chain accounts for 5",
+        ),
+        (
+            "INSERT INTO checkpoints SELECT -3, member, header_hash, signature FROM checkpoints"
+            " WHERE height = 0",
+            "checkpoints holds",
+        ),
+    ]
+    for sql, problem in tampering:
+        _restore(chain, path)
+        with _db(path) as db:
+            db.execute(sql)
+        error = _fails_and_changes_nothing(net, path)
+        assert error.height == 4 and problem in error.problem, (sql, error)
+
+
+def test_forged_checkpoints_above_the_head_are_caught(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    with _db(path) as db:
+        db.execute("INSERT INTO checkpoints VALUES (7, 'm2', zeroblob(32), zeroblob(64))")
+    error = _fails_and_changes_nothing(net, path)
+    assert (error.height, error.problem) == (7, "checkpoint signature by 'm2' does not verify")
+    _restore(chain, path)
+    with _db(path) as db:
+        db.execute("INSERT INTO checkpoints VALUES (7, 'obs', zeroblob(32), zeroblob(64))")
+    error = _fails_and_changes_nothing(net, path)
+    assert error.height == 7 and "by 'obs', not a voting member" in error.problem
+
+
+def test_forged_equivocation_rows_are_tampering(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    fake = _conflicting_block(net, path, 4)
+    with Store(path, create=False) as store:
+        held = store.block_info(4)
+        third = store.block_info(3)
+        assert held is not None and third is not None
+
+    def report(**changes: object) -> bytes:
+        fields: dict[str, object] = {
+            "height": 4,
+            "header_a": held.header,
+            "signature_a": held.signature,
+            "header_b": fake.header.raw,
+            "signature_b": fake.signature,
+        }
+        fields.update(changes)
+        return EquivocationReport(**fields).encode()  # type: ignore[arg-type]
+
+    genuine = EquivocationReport(4, held.header, held.signature, fake.header.raw, fake.signature)
+
+    def vote(member: str, key: str) -> bytes:
+        return sign_checkpoint(fake.header.raw, fake.signature, member, key_for(key)).encode()
+
+    forged = [
+        (4, "x", b"not evidence", "equivocation row 1: evidence does not decode"),
+        (4, "x", report(signature_b=bytes(64)), "proposer signature does not verify"),
+        (4, "x", report(header_b=held.header), "evidence holds the same header twice"),
+        (4, "x", report(header_a=third.header), "first header is not the held block's"),
+        (4, "x", report(height=3), "evidence is for height 3"),
+        (9, "x", report(height=9), "evidence names a height this replica does not hold"),
+        (4, "made up", genuine.encode(), "detail 'made up' is not what its evidence says"),
+        (
+            4,
+            "'m2' co-signed two headers at height 4",
+            vote("m2", "m3"),
+            "checkpoint evidence signature by 'm2' does not verify",
+        ),
+        # m4 co-signed nothing at height 4: one vote is no double vote.
+        (4, "'m4' co-signed two headers at height 4", vote("m4", "m4"), "no other checkpoint"),
+    ]
+    for height, detail, evidence, problem in forged:
+        _restore(chain, path)
+        with _db(path) as db:
+            db.execute(
+                "INSERT INTO equivocations (height, detail, evidence) VALUES (?, ?, ?)",
+                (height, detail, evidence),
+            )
+        error = _fails_and_changes_nothing(net, path)
+        assert error.height == height and problem in error.problem, (problem, error)
+        assert error.problem.startswith("equivocation row 1: "), error
+
+
+def test_genuine_equivocation_is_reported_as_a_stopped_replica(chain, copy: Path) -> None:
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    fake = _conflicting_block(net, path, 4)
+    with Store(path, create=False) as store:
+        with pytest.raises(EquivocationError):
+            Replica(store, net.registry).apply(fake.raw)
+        ((_, detail, _),) = store.equivocations()
+        with pytest.raises(ChainHaltedError) as caught:
+            verify_chain(store, net.registry)
+    halted = caught.value
+    assert halted.height == 4 and halted.detail == detail
+    assert detail.startswith("equivocation at height 4: ") and "by 'm1'" in detail
+    assert halted.chain.blocks == 5 and halted.report is not None
+    assert not isinstance(halted, ChainVerificationError)  # nothing was tampered with
+    code, output = _riskshare("ledger", "verify", "--data-dir", str(copy))
+    assert code == 2
+    assert f"error: height 4: replica stopped by equivocation: {detail}" in output
+    # A voter co-signing two headers for one height (ahead of the head) is the other kind.
+    _restore(chain, path)
+    second = make_block(
+        key_for("m1"),
+        chain=net.chain,
+        height=5,
+        prev=bytes(32),
+        time=T0,
+        proposer="m1",
+        txs=[],
+        state_digest=bytes(32),
+    )
+    with Store(path, create=False) as store:
+        replica = Replica(store, net.registry)
+        head = store.block_info(4)
+        assert head is not None
+        ahead = make_block(
+            key_for("m1"),
+            chain=net.chain,
+            height=5,
+            prev=head.hash,
+            time=T0,
+            proposer="m1",
+            txs=[],
+            state_digest=bytes(32),
+        )
+        replica.add_checkpoint(
+            sign_checkpoint(ahead.header.raw, ahead.signature, "m2", key_for("m2"))
+        )
+        verify_chain(store, net.registry)  # a vote ahead of the head is fine on its own
+        with pytest.raises(EquivocationError):
+            replica.add_checkpoint(
+                sign_checkpoint(second.header.raw, second.signature, "m2", key_for("m2"))
+            )
+        with pytest.raises(ChainHaltedError, match="'m2' co-signed two headers at height 5"):
+            verify_chain(store, net.registry)
