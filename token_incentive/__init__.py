@@ -55,9 +55,11 @@ from token_incentive._params import (
     params_from_state,
 )
 from token_incentive._settlement import (
+    HitPayment,
     compute_settlement,
+    hit_payments,
     hit_reward,
-    hit_shares,
+    hit_share,
     settlement_due,
 )
 from token_incentive._views import (
@@ -85,6 +87,7 @@ __all__ = [
     "CheckedRequest",
     "CreditParams",
     "CreditsError",
+    "HitPayment",
     "InvalidResponse",
     "JournalLine",
     "MessageError",
@@ -116,9 +119,10 @@ __all__ = [
     "evidence_body",
     "find_receipt",
     "history",
+    "hit_payments",
     "hit_report",
     "hit_reward",
-    "hit_shares",
+    "hit_share",
     "hits_body",
     "last_settled_epoch",
     "load_params",

@@ -9,12 +9,14 @@ Per member j, in integer milli-credits:
 
 - grant G_j = g0 · (list types j publishes non-empty and in date at the end of t);
 - served S_j = α · Σ_k min(items j served to k in t, m);
-- hits H_j = Σ over j's receipts r: ⌊β · q_j · w_L/1000 · Σ_{x ∈ paid hits of r} 1/k_x⌋,
-  computed with :class:`fractions.Fraction`. A hit x that k_x responders answered yes
-  to gives each of them the share 1/k_x; the k_x shares sum to exactly 1 (the Shapley
-  value of the k_x-player unanimity game). Paid hits are the receipt's undisputed hits
-  (confirmed explicitly or by silence: the window has closed), and the hits of disputes
-  *rejected* during t or before (and not yet accounted);
+- hits H_j = Σ over j's hit payments (:func:`hit_payments`) of
+  ⌊β · q_j · w_L/1000 · Σ_{x ∈ paid hits} hit_share(k_x)⌋, computed with
+  :class:`fractions.Fraction`. A hit x that k_x responders answered yes to gives each
+  of them :func:`hit_share` (1/k_x); the k_x shares sum to exactly 1 (the Shapley
+  value of the k_x-player unanimity game). A payment is a receipt's paid hits (its
+  undisputed hits: confirmed explicitly or by silence, the window having closed), paid
+  by the settlement of the receipt's epoch, or the hits of a dispute *rejected* during
+  t or before (and not yet accounted);
 - penalty P_j = γ · (false positives upheld against j during t or before, not yet
   accounted);
 - charges C_j = j's net charges (less refunds) for queries recorded in t;
@@ -24,10 +26,13 @@ Per member j, in integer milli-credits:
 - the live balance, which already paid C when each query was recorded, moves by
   delta = G + S + H − decay − cap excess − P.
 
-Rounding: each receipt's hit reward is rounded down separately; the discarded fraction
-(< 1 milli-credit per receipt) is never minted, so balances move by exactly the integers
-recorded and Σ deltas = minted − burned − penalties holds exactly. Rounding per receipt
-(not per member) keeps one query's reward independent of any other query's.
+Rounding: each payment is rounded down once, to a whole milli-credit, after weighting;
+nothing else is ever rounded but λ·B. The discarded fraction (< 1 milli-credit per
+payment) is never minted: no balance is debited for it and no counter records it, so
+balances move by exactly the integers recorded and Σ deltas = minted − burned −
+penalties holds exactly. The responder is under-paid by less than one milli-credit
+per payment. Rounding per payment (not per member) keeps one query's reward
+independent of any other query's.
 
 Quality is lagged by one settlement: hits settled in t are weighted by q_j computed
 from the TP/FP counts as they stood after t−1 (the ranking published with t−1), and
@@ -43,7 +48,8 @@ B(t), so no query made during t changes the decay of the settlement that account
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -74,10 +80,12 @@ from token_incentive._errors import CreditsError
 from token_incentive._params import PERMILLE, CreditParams, params_from_state
 
 __all__ = [
+    "HitPayment",
     "apply_settlement",
     "compute_settlement",
+    "hit_payments",
     "hit_reward",
-    "hit_shares",
+    "hit_share",
     "settlement_due",
 ]
 
@@ -85,20 +93,80 @@ _COMPONENTS = ("grant", "served", "hits", "penalty", "decay", "cap")
 _SHOWN = (*_COMPONENTS, "charges")
 
 
-def hit_shares(k: int) -> list[Fraction]:
-    """The Shapley split of one hit that ``k`` responders answered yes to."""
-    if k < 1:
+def hit_share(k: int) -> Fraction:
+    """Each responder's share of one hit that ``k`` responders answered yes to: 1/k.
+
+    The Shapley value of the k-player unanimity game (the hit needs any one of them):
+    the k shares sum to exactly 1. This is the only place a share is computed.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise CreditsError("a hit has at least one responder")
-    return [Fraction(1, k)] * k
+    return Fraction(1, k)
 
 
-def hit_reward(p: CreditParams, list_type: str, ks: list[int], quality: Fraction) -> int:
-    """⌊β · q · w_L/1000 · Σ 1/k⌋ milli-credits for hits with responder counts ``ks``."""
-    if not ks:
-        return 0
-    share = sum((Fraction(1, k) for k in ks), Fraction(0))
+@dataclass(frozen=True, slots=True)
+class HitPayment:
+    """One hit payment a settlement makes to a responder, before weighting and rounding.
+
+    ``source`` is ``"receipt"`` for a receipt's undisputed hits, paid by the settlement
+    of the receipt's epoch, or ``"dispute"`` for the hits of a rejected dispute, paid by
+    the settlement of the epoch of the verdict. ``hits`` are indices into the receipt's
+    hits, ``shares`` the share of each (:func:`hit_share` of its k).
+    """
+
+    responder: str
+    receipt: str
+    list_type: str
+    source: str
+    hits: tuple[int, ...]
+    shares: tuple[Fraction, ...]
+
+
+def hit_reward(
+    p: CreditParams, list_type: str, shares: Sequence[Fraction], quality: Fraction
+) -> int:
+    """⌊β · q · w_L/1000 · Σ shares⌋ milli-credits: one payment, rounded down once."""
+    share = sum(shares, Fraction(0))
     exact = p.hit_reward * quality * p.hit_weight.get(list_type, 0) * share / PERMILLE
     return exact.numerator // exact.denominator
+
+
+def _due_disputes(state: State, epoch: int) -> list[tuple[str, Any]]:
+    """Disputes resolved in ``epoch`` or before and not yet accounted: (queue key, row)."""
+    out: list[tuple[str, Any]] = []
+    for key, _ in state.scan(QUEUE):
+        resolved_in, rid = key.split("/", 1)
+        if int(resolved_in) > epoch:
+            break
+        out.append((key, state.get(DISPUTES, rid)))
+    return out
+
+
+def hit_payments(state: State, epoch: int) -> list[HitPayment]:
+    """Every hit payment the settlement of ``epoch`` makes, as :func:`compute_settlement`
+    weights and rounds them: the paid hits of the epoch's receipts (neither disputed nor
+    upheld: confirmed, or silent until the window closed), then the hits of the
+    rejected disputes due."""
+    out: list[HitPayment] = []
+    for key, _ in state.scan(EPOCH_HITS, epoch_key(epoch) + "/"):
+        rid = key.split("/", 1)[1]
+        r: Any = state.get(RECEIPTS, rid)
+        if r is None or r["status"] != "recorded":
+            continue
+        paid = [i for i, st in enumerate(r["hit_state"]) if st in ("r", "c")]
+        if paid:
+            shares = tuple(hit_share(r["hits"][i]) for i in paid)
+            out.append(
+                HitPayment(r["responder"], rid, r["list_type"], "receipt", tuple(paid), shares)
+            )
+    for key, d in _due_disputes(state, epoch):
+        if d["status"] == "rejected" and d["kind"] == "hit":
+            shares = tuple(hit_share(k) for k in d["ks"])
+            rid = key.split("/", 1)[1]
+            out.append(
+                HitPayment(d["holder"], rid, d["list_type"], "dispute", tuple(d["hits"]), shares)
+            )
+    return out
 
 
 def _counts(state: State) -> dict[str, tuple[int, int]]:
@@ -160,31 +228,17 @@ def compute_settlement(state: State, epoch: int) -> dict[str, Value]:
     for responder, items in served.items():
         comp[responder]["served"] = p.serve_reward * items
 
-    for key, _ in state.scan(EPOCH_HITS, epoch_key(epoch) + "/"):
-        rid = key.split("/", 1)[1]
-        r: Any = state.get(RECEIPTS, rid)
-        if r is None or r["status"] != "recorded":
-            continue
-        ks = [k for k, st in zip(r["hits"], r["hit_state"], strict=True) if st in ("r", "c")]
-        if ks:
-            j = r["responder"]
-            comp[j]["hits"] += hit_reward(p, r["list_type"], ks, quality(j))
-            tp_add[j] += len(ks)
+    for pay in hit_payments(state, epoch):
+        j = pay.responder
+        comp[j]["hits"] += hit_reward(p, pay.list_type, pay.shares, quality(j))
+        tp_add[j] += len(pay.hits)
 
     disputes: list[str] = []
-    for key, _ in state.scan(QUEUE):
-        resolved_in, rid = key.split("/", 1)
-        if int(resolved_in) > epoch:
-            break
-        d: Any = state.get(DISPUTES, rid)
+    for key, d in _due_disputes(state, epoch):
         disputes.append(key)
-        holder = d["holder"]
         if d["status"] == "upheld":
-            fp_add[holder] += len(d["hits"])
-            comp[holder]["penalty"] += p.penalty * len(d["hits"])
-        elif d["status"] == "rejected" and d["kind"] == "hit":
-            comp[holder]["hits"] += hit_reward(p, d["list_type"], list(d["ks"]), quality(holder))
-            tp_add[holder] += len(d["hits"])
+            fp_add[d["holder"]] += len(d["hits"])
+            comp[d["holder"]]["penalty"] += p.penalty * len(d["hits"])
 
     entries: list[Value] = []
     members = sorted(set(comp) | {m for m, _ in state.scan(ACCOUNTS)} | set(tp_add) | set(fp_add))

@@ -12,7 +12,16 @@ soon as it may be settled, and checks after every step:
 - conservation: Σ balances = minted − burned − penalties, and every member's journal
   sums to its balance;
 - no recorded query took its querier below −OD; balance <= settled <= cap;
-- the 1/k shares of every reported hit sum to exactly one.
+- the 1/k shares of every reported hit sum to exactly one;
+- at each settlement, every hit payment credits each copy of a hit (one responder's
+  yes to one identifier) at most once, with the share 1/k where k is the number of
+  responders the querier reported for that identifier, and each member's hit reward is
+  Σ ⌊β·q·w/1000·Σ shares⌋ over its payments, q as published by the previous
+  settlement; the rounding residue (< 1 milli-credit per payment) is minted to nobody.
+
+:meth:`Sim.finish`, once every epoch has settled, checks that exactly the copies left
+paid (confirmed, silent, or of a rejected dispute) were credited, and that the shares
+credited for each hit all of whose copies were paid sum to exactly one.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from ledger import ContractError, inclusion_proof, merkle_root
-from token_incentive import params_from_state
+from token_incentive import hit_payments, params_from_state, ranking
 from token_incentive._book import get_account, last_settled
 
 from ._net import DAY, LIST_TYPES, Net
@@ -64,6 +73,11 @@ class Sim:
     hit_items: int = 0
     pad: int = 0  # extra entries every publisher lists (for the padding property)
     refusals: dict[str, int] = field(default_factory=dict)
+    # Each reported hit: its copies, (receipt id, index of the hit in that receipt).
+    hit_groups: list[list[tuple[str, int]]] = field(default_factory=list)
+    credited: dict[tuple[str, int], Fraction] = field(default_factory=dict)
+    payments: int = 0
+    residue: Fraction = Fraction(0)
 
     @property
     def groups(self) -> list[Group]:
@@ -86,9 +100,62 @@ class Sim:
             if due > to:
                 break
             self.now = max(self.now, due)
-            self.net.settle(now=self.now, proposer=self.net.members[-1])
+            expected = self._hit_rewards(last_settled(self.net.state) + 1)
+            body = self.net.settle(now=self.now, proposer=self.net.members[-1])
+            paid = {e["member"]: e["hits"] for e in body["entries"] if e["hits"]}
+            assert paid == {m: v for m, v in expected.items() if v}, (paid, expected)
             self.check()
         self.now = max(self.now, to)
+
+    def _hit_rewards(self, epoch: int) -> dict[str, int]:
+        """What the settlement of ``epoch`` must pay each member for hits, from its hit
+        payments: record each copy's share, and weight and round with the quality the
+        previous settlement published."""
+        p, state = self.p, self.net.state
+        a0, b0 = p.prior_a, p.prior_b
+        if last_settled(state) < 0:
+            q = dict.fromkeys(self.net.members, Fraction(a0, a0 + b0))
+        else:
+            q = {row.member: row.quality for row in ranking(state)[1]}
+        out: dict[str, int] = {}
+        for pay in hit_payments(state, epoch):
+            for i, share in zip(pay.hits, pay.shares, strict=True):
+                assert (pay.receipt, i) not in self.credited, "a copy of a hit paid twice"
+                self.credited[pay.receipt, i] = share
+            weight = p.hit_weight.get(pay.list_type, 0)
+            exact = p.hit_reward * q[pay.responder] * weight * sum(pay.shares, Fraction(0)) / 1000
+            whole = exact.numerator // exact.denominator
+            assert 0 <= exact - whole < 1
+            out[pay.responder] = out.get(pay.responder, 0) + whole
+            self.payments += 1
+            self.residue += exact - whole
+        assert self.residue < self.payments or self.payments == 0
+        return out
+
+    def finish(self) -> None:
+        """Once every epoch with activity has settled: the credited copies are exactly
+        the paid ones, each at 1/k, and a hit paid in full shares out exactly one."""
+        settled = last_settled(self.net.state)
+        for group in self.hit_groups:
+            k = len(group)
+            credited = []
+            for rid, i in group:
+                r = self.net.receipt(rid)
+                assert r["epoch"] <= settled, "finish() before the workload's epochs settled"
+                state = r["hit_state"][i]
+                assert ((rid, i) in self.credited) == (state in ("r", "c", "v")), (rid, i, state)
+                if (rid, i) in self.credited:
+                    assert self.credited[rid, i] == Fraction(1, k)
+                    credited.append(self.credited[rid, i])
+            if len(credited) == k:
+                assert sum(credited, Fraction(0)) == 1
+                event(f"a hit of {k} responders paid in full")
+        total = sum(self.credited.values(), Fraction(0))
+        per_group = sum(
+            (Fraction(sum(c in self.credited for c in g), len(g)) for g in self.hit_groups),
+            Fraction(0),
+        )
+        assert total == per_group
 
     # -- applying with an oracle ---------------------------------------------------
 
@@ -159,6 +226,11 @@ class Sim:
         self.hit_items += len(items)  # counted before the check that runs on acceptance
         if self.attempt(g.querier, "credits.hits", {"items": items}, expect):
             g.reported |= listed
+            seen: dict[str, int] = {}
+            for item in items:
+                self.hit_groups.append([(rid, seen.get(rid, 0)) for rid in item])
+                for rid in item:
+                    seen[rid] = seen.get(rid, 0) + 1
         else:
             self.hit_items -= len(items)
 
