@@ -4,7 +4,11 @@ prometheus_client's multiprocess mode keeps each process's samples in files unde
 ``PROMETHEUS_MULTIPROC_DIR``; the variable must be set before prometheus_client is
 first imported, so the supervisor sets it in every worker's environment and imports
 this module lazily. The supervisor serves the aggregate on ``gateway.metrics_listen``.
-Labels are method names, status codes, member ids and list types: never identifiers.
+Labels are method names, status codes, member ids, list types and which process served
+a call (``worker``: the worker's index, or ``supervisor`` for the admin socket and the
+orderer port): never identifiers. The ``worker`` label shows whether the kernel spreads
+peers' connections over every worker; a restarted worker keeps its index, so its
+counts go on from its predecessor's.
 """
 
 from __future__ import annotations
@@ -13,19 +17,42 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MULTIPROC_ENV", "Metrics", "metrics", "serve_metrics"]
+__all__ = ["MULTIPROC_ENV", "SUPERVISOR", "Metrics", "metrics", "serve_metrics"]
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The ``worker`` label of calls the supervisor serves itself.
+SUPERVISOR = "supervisor"
+
+
+class _ForProcess:
+    """A labelled family with its last label (``worker``) fixed to this process's.
+
+    Callers pass the other labels as before (``rpcs.labels(method, code)``), so the
+    interceptors need not know which process they run in.
+    """
+
+    def __init__(self, family: Any, worker: str) -> None:
+        self._family = family
+        self._worker = worker
+
+    def labels(self, *values: str) -> Any:
+        return self._family.labels(*values, self._worker)
 
 
 class Metrics:
     """The gateway's metric families (one instance per process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, worker: str = SUPERVISOR) -> None:
         from prometheus_client import Counter, Gauge, Histogram
 
-        self.rpcs = Counter(
-            "riskshare_rpc_total", "gRPC calls served, by method and status", ["method", "code"]
+        self.worker = worker
+        self.rpcs = _ForProcess(
+            Counter(
+                "riskshare_rpc_total",
+                "gRPC calls served, by method, status and serving process",
+                ["method", "code", "worker"],
+            ),
+            worker,
         )
         self.rpc_seconds = Histogram(
             "riskshare_rpc_seconds",
@@ -66,10 +93,11 @@ class Metrics:
 _metrics: Metrics | None = None
 
 
-def metrics() -> Metrics:
+def metrics(worker: str = SUPERVISOR) -> Metrics:
+    """This process's metrics; ``worker`` (the worker's index) is fixed by the first call."""
     global _metrics
     if _metrics is None:
-        _metrics = Metrics()
+        _metrics = Metrics(worker)
     return _metrics
 
 

@@ -150,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     from gateway._metrics import metrics
 
     credentials = load_member_credentials(config.member.dir, config.passphrase)
-    port = start_public_port(config, credentials, listen=args.listen, metrics=metrics())
+    port = start_public_port(
+        config, credentials, listen=args.listen, metrics=metrics(worker=str(args.index))
+    )
     try:
         _probe(config, port.port)
     except BaseException:

@@ -5,6 +5,8 @@ through the adapters' import before start; the gateways commit them on the ledge
 Checked here:
 
 - answers against ground truth, receipts on every replica, identical head hashes;
+- both worker processes of a two-worker gateway answer evaluations (the ``worker``
+  label of its Prometheus counters), when a peer opens many connections;
 - each hostile request gets a precise gRPC status and leaves no receipt that charges
   anyone: a certificate from another CA, a replayed request, a request over its credit
   and over its rate limit, a malformed blinded element, a normaliser-version mismatch,
@@ -19,11 +21,13 @@ import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,7 @@ from gateway._peers import open_channel
 from gateway._processes import GatewayProcess, start_gateways, stop_gateways
 from gateway._status import REASON_KEY
 from gateway._stubs import psi_stub
+from gateway._tls import channel_credentials
 from ledger import Store, approve_body, propose_body
 from psi import prepare_query
 from tests.gateway.conftest import make_consortium
@@ -369,6 +374,63 @@ def test_daemon_port_refuses_tls12_and_serves_metrics(run: Running) -> None:
     ]
     assert served and sum(float(line.rsplit(" ", 1)[1]) for line in served) >= 2
     assert "riskshare_elements_evaluated_total" in text
+
+
+def _separate_channels(run: Running, querier: str, responder: str, count: int) -> list[Any]:
+    """``count`` channels, each on a TCP connection of its own, all connected."""
+    creds = load_member_credentials(run.net.members[querier].member_dir)
+    tls = channel_credentials(creds.tls_key_pem, creds.certificate_pem, creds.ca_pem)
+    # gRPC otherwise shares one connection between channels with identical arguments,
+    # and the kernel places a connection, not a call, on one of the workers.
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    address = run.net.members[responder].address
+    channels = [grpc.secure_channel(address, tls, options=options) for _ in range(count)]
+    for channel in channels:
+        grpc.channel_ready_future(channel).result(timeout=60)
+    return channels
+
+
+def _served_by_worker(run: Running, member_id: str, method: str) -> dict[str, float]:
+    """Calls of ``method`` answered OK, per ``worker`` label, from the gateway's metrics."""
+    url = f"http://{run.gateways[member_id].info['metrics_listen']}/metrics"
+    with urllib.request.urlopen(url, timeout=30) as page:
+        text = page.read().decode()
+    served: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line.startswith("riskshare_rpc_total{"):
+            continue
+        head, _, value = line.rpartition(" ")
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', head))
+        if labels["method"].endswith(f"/{method}") and labels["code"] == "OK":
+            served[labels["worker"]] = served.get(labels["worker"], 0.0) + float(value)
+    return served
+
+
+def test_every_worker_answers_evaluations(run: Running) -> None:
+    # bank-a runs two workers on one port. 24 connections at once: the kernel puts them
+    # all on the same worker with probability 2 x 2^-24.
+    receipts = run.receipts()["orderer"]
+    before = _served_by_worker(run, "bank-a", "EvaluateBatch")
+    requests = [_craft(run, "bank-b", "bank-a", [UNLISTED[0]]) for _ in range(24)]
+    channels = _separate_channels(run, "bank-b", "bank-a", len(requests))
+    try:
+        with ThreadPoolExecutor(len(channels)) as pool:
+            replies = list(
+                pool.map(
+                    lambda pair: psi_stub(pair[0]).EvaluateBatch(pair[1], timeout=60),
+                    zip(channels, requests, strict=True),
+                )
+            )
+    finally:
+        for channel in channels:
+            channel.close()
+    assert all(len(reply.evaluated) == 32 for reply in replies)
+    after = _served_by_worker(run, "bank-a", "EvaluateBatch")
+    served = {worker: count - before.get(worker, 0.0) for worker, count in after.items()}
+    assert sum(served.values()) == len(requests)
+    assert sorted(worker for worker, count in served.items() if count > 0) == ["0", "1"], served
+    made = {SignedRequest.from_bytes(bytes(r.signed_request)).receipt_id for r in requests}
+    _settled(run, receipts | made)
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
