@@ -45,7 +45,7 @@ apt_install() {
   if [ "$made" -eq 1 ]; then $sudo rm -f "$policy"; fi
 }
 
-postgresql() {
+ensure_postgresql() {
   reachable 5432 && return 0
   local fresh=0
   if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
@@ -67,7 +67,7 @@ postgresql() {
   fi
 }
 
-mariadb() {
+ensure_mariadb() {
   reachable 3306 && return 0
   local fresh=0
   if [ ! -x /usr/sbin/mariadbd ]; then
@@ -76,7 +76,8 @@ mariadb() {
   fi
   echo "starting MariaDB"
   $sudo install -d -o mysql -g mysql /run/mysqld
-  $sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+  # As root, mariadbd refuses to run unless told which user to become.
+  $sudo start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
   wait_for 3306 MariaDB
   if [ "$fresh" -eq 1 ]; then
     # Debian's root logs in through the unix socket only; the suite logs in over TCP.
@@ -85,5 +86,5 @@ mariadb() {
   fi
 }
 
-postgresql
-mariadb
+ensure_postgresql
+ensure_mariadb
