@@ -105,6 +105,10 @@ class Net:
         self.height = 1
         self.last_time = t0
         self._seq: dict[str, int] = {}
+        # What was applied, in order, for an independent oracle (tests.credits._oracle):
+        # ("tx", kind, member, body, block time, tx id) and ("publish", member, list
+        # type, size, expires_at), ("unpublish", member, list type), ("params",).
+        self.log: list[tuple[Any, ...]] = []
         self.responses: dict[str, tuple[list[bytes], list[bytes], bytes]] = {}
 
     # -- governance and publication tables, as gov and pub would leave them ----------
@@ -120,6 +124,7 @@ class Net:
         evidence_root: bytes | None = None,
         key_id: str = "key-1",
     ) -> None:
+        self.log.append(("publish", member, list_type, size, expires_at))
         self.state.put(
             "pub.index",
             f"{member}/{list_type}",
@@ -136,9 +141,11 @@ class Net:
         )
 
     def unpublish(self, member: str, list_type: str) -> None:
+        self.log.append(("unpublish", member, list_type))
         self.state.delete("pub.index", f"{member}/{list_type}")
 
     def set_params(self, **values: Value) -> None:
+        self.log.append(("params",))
         for name, value in values.items():
             self.state.put("gov.params", f"credits.{name}", value)
         self.registry.check_params(dict(self.state.scan("gov.params")))
@@ -171,6 +178,7 @@ class Net:
         overlay = Overlay(self.state)
         self.registry.apply(overlay, ctx)
         overlay.commit()
+        self.log.append(("tx", kind, member, wire, now, ctx.tx_id))
         self._seq[member] = seq
         self.height += 1
         self.last_time = now

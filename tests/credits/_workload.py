@@ -9,8 +9,11 @@ soon as it may be settled, and checks after every step:
 - refusals it can predict happened, with the right reason, and nothing else was refused
   where it predicts acceptance (reciprocity, overdraft, feedback window, one dispute
   per receipt, feedback on someone else's receipt);
-- conservation: Σ balances = minted − burned − penalties, and every member's journal
-  sums to its balance;
+- conservation: Σ balances = minted − burned − penalties, both by the contract's own
+  counters and by an independent oracle (``tests.credits._oracle``) that recomputes
+  every charge, refund and settlement from the applied transactions alone; every
+  member's balance and B(t), and every settlement entry, equal the oracle's; every
+  member's journal sums to its balance;
 - no recorded query took its querier below −OD; balance <= settled <= cap;
 - the 1/k shares of every reported hit sum to exactly one;
 - at each settlement, every hit payment credits each copy of a hit (one responder's
@@ -39,6 +42,7 @@ from token_incentive import hit_payments, params_from_state, ranking
 from token_incentive._book import get_account, last_settled
 
 from ._net import DAY, LIST_TYPES, Net
+from ._oracle import Oracle
 
 LTS = sorted(LIST_TYPES)
 EVIDENCE = [hashlib.sha256(b"evidence-%d" % i).digest() for i in range(5)]
@@ -78,6 +82,8 @@ class Sim:
     credited: dict[tuple[str, int], Fraction] = field(default_factory=dict)
     payments: int = 0
     residue: Fraction = Fraction(0)
+    oracle: Oracle | None = None
+    fed: int = 0  # how much of net.log the oracle has seen
 
     @property
     def groups(self) -> list[Group]:
@@ -305,9 +311,42 @@ class Sim:
 
     # -- invariants ------------------------------------------------------------------
 
+    def check_oracle(self) -> None:
+        """Feed the oracle what was applied since the last check; hold the state to it."""
+        net = self.net
+        if self.oracle is None:
+            roles = dict.fromkeys(net.members, "member") | dict.fromkeys(net.observers, "observer")
+            self.oracle = Oracle(dict(net.state.scan("gov.params")), roles, net.t0)
+        o = self.oracle
+        for entry in net.log[self.fed :]:
+            if entry[0] == "tx":
+                _, kind, member, body, now, tx = entry
+                o.apply(kind, member, body, now, tx)
+                if kind == "credits.settle":
+                    got = {
+                        e["member"]: {k: v for k, v in e.items() if k != "member"}
+                        for e in body["entries"]
+                    }
+                    assert got == o.settlements[body["epoch"]], (got, o.settlements)
+            elif entry[0] == "publish":
+                o.publish(*entry[1:])
+            elif entry[0] == "unpublish":
+                o.unpublish(*entry[1:])
+            else:
+                raise NotImplementedError(f"the oracle does not model {entry[0]}")
+        self.fed = len(net.log)
+        accounts = net.accounts()
+        for m in set(accounts) | set(o.lines):
+            row = accounts.get(m, {"balance": 0, "settled": 0})
+            assert row["balance"] == o.balance(m), (m, row, o.balance(m))
+            assert row["settled"] == o.b.get(m, 0), (m, row, o.b.get(m))
+        # Σ balance changes = minted − burned − penalties, as the transactions say.
+        assert sum(row["balance"] for row in accounts.values()) == o.supply
+
     def check(self) -> None:
         net, p = self.net, self.p
         assert net.conservation_gap() == 0
+        self.check_oracle()
         spent: dict[str, int] = {}
         for key, value in net.rows("credits.spent"):
             member = key.split("/", 1)[1]
