@@ -106,7 +106,7 @@ def _maturity(obj: Obj) -> date:
 _BEFORE_MATURITY = Rule(
     "before_maturity",
     lambda p: _today(p) < _maturity(p.after),
-    "the certificate has reached maturity",
+    "the certificate is at or past maturity",
 )
 _AT_MATURITY = Rule(
     "at_or_after_maturity",

@@ -17,7 +17,15 @@ evaluate fingerprints. Checked:
   locked certificate, double financing, the same invoice twice, redemption before
   maturity (the paying bank's own replica refuses to co-sign), a co-signer that did not
   authorise, disbursement against a flagged registration;
+- past maturity: every process of the consortium lives on one wall clock that the test
+  moves forward (libfaketime, ``_clock.py``); on the maturity day a certificate is
+  marked due and redeemed (the paying bank co-signs), a registration past its expiry
+  lapses; the day after, transfer, split and financing are refused as past maturity on
+  every replica and marking overdue is accepted;
 - every replica ends on the same head, and no invoice field appears in any ledger.
+
+Every test makes its own objects and reads "today" from the shared clock, so none
+depends on another having run.
 """
 
 from __future__ import annotations
@@ -42,20 +50,18 @@ from gateway._localnet import LocalConsortium, create_local_consortium
 from gateway._processes import GatewayProcess, start_gateways, stop_gateways
 from gateway._scenario_client import ScenarioClient, scf_issue, step, tf_register
 from ledger import Store
-from scenarios import all_contracts
-from scenarios.kit import Invoice
+from scenarios import ScenarioError, all_contracts
+from scenarios.kit import Invoice, format_minor
 from scenarios.scf import CERTIFICATES, SUPPLY, price
 from scenarios.tf import ALERTS, REGISTRATIONS
+from tests.scenarios._clock import SharedClock
 
 MEMBERS = ["core", "supplier", "bank-a", "bank-b", "registry"]
 SCENARIO_TABLES = sorted(t for c in all_contracts() if c.name != "fpreg" for t in c.tables)
-TODAY = dt.datetime.now(dt.UTC).date()
-INVOICE = Invoice(
-    "91310000MA1FL00001", "91110000CORE00002", "INV-0042", TODAY.isoformat(), 100_000_000, "CNY"
-)
-TRADE = Invoice(
-    "91440300EXPORT0003", "SG-IMPORTER-77", "EX 2025/118", TODAY.isoformat(), 25_000_000, "USD"
-)
+
+
+def days(n: int) -> dt.timedelta:
+    return dt.timedelta(days=n)
 
 
 @dataclass
@@ -63,6 +69,29 @@ class Running:
     net: LocalConsortium
     gateways: dict[str, GatewayProcess]
     docs: Path
+    clock: SharedClock
+
+    def today(self) -> dt.date:
+        """The consortium's day: the gateways' clock, which the maturity test moves."""
+        return self.clock.today()
+
+    def invoice(self, seller: str, number: str, amount: int, currency: str = "CNY") -> Invoice:
+        return Invoice(
+            seller, "91110000CORE00002", number, self.today().isoformat(), amount, currency
+        )
+
+    def cli(self, member: str, *args: str) -> Any:
+        """``riskshare <args> --config <member>.toml``, as the member's operator runs it:
+        its JSON when it prints JSON, else its text. A refused step raises the domain
+        error that the CLI's error boundary prints as one line with exit code 2."""
+        result = CliRunner().invoke(app, [*args, "--config", str(self.config(member))])
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == 0, result.output
+        try:
+            return json.loads(result.output)
+        except ValueError:
+            return result.output
 
     def config(self, member: str) -> Path:
         return self.net.members[member].config_path
@@ -110,16 +139,18 @@ class Running:
                 out.append({t: list(state.scan(t)) for t in sorted(SCENARIO_TABLES)})
         return out
 
-    def refused(self, match: str, fn: Any, *args: Any, **kwargs: Any) -> str:
+    def refused(
+        self, match: str, fn: Any, *args: Any, evaluates: bool = False, **kwargs: Any
+    ) -> str:
         """``fn`` must fail with ``match`` in its message and change no scenario state on
-        any replica. A flow that first has the registry evaluate fingerprints leaves that
-        (metered) evaluation's receipt, and nothing else."""
+        any replica. A flow that first has the registry evaluate fingerprints
+        (``evaluates``) leaves that (metered) evaluation's receipt, and nothing else."""
         height = self.settled()
         before = self.scenario_tables()
-        with pytest.raises(GatewayError, match=match) as info:
+        with pytest.raises((GatewayError, ScenarioError), match=match) as info:
             fn(*args, **kwargs)
         assert self.scenario_tables() == before
-        if fn not in (scf_issue, tf_register):
+        if not (evaluates or fn in (scf_issue, tf_register)):
             assert self.settled() == height
         return str(info.value)
 
@@ -134,8 +165,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     docs.mkdir()
     (docs / "invoice.pdf").write_bytes(b"%PDF-1.7 invoice INV-0042 from the supplier")
     (docs / "contract.pdf").write_bytes(b"%PDF-1.7 purchase contract")
-    gateways = start_gateways(net)
-    running = Running(net, gateways, docs)
+    # Every process lives on one wall clock the maturity test moves forward.
+    clock = SharedClock(root / "clock")
+    gateways = start_gateways(net, env=clock.env())
+    running = Running(net, gateways, docs, clock)
     try:
         with running.client("registry") as client:
             public, _ = client.init_registry()
@@ -147,7 +180,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 
 def test_supply_chain_finance(run: Running) -> None:
-    maturity = (TODAY + dt.timedelta(days=120)).isoformat()
+    invoice = run.invoice("91310000MA1FL00001", "INV-0042", 100_000_000)
+    maturity = (run.today() + days(120)).isoformat()
     documents = [run.docs / "invoice.pdf", run.docs / "contract.pdf"]
     issued = scf_issue(
         run.config("core"),
@@ -155,7 +189,7 @@ def test_supply_chain_finance(run: Running) -> None:
         holder="supplier",
         face=1_000_000_00,
         maturity=maturity,
-        invoice=INVOICE,
+        invoice=invoice,
         documents=documents,
     )
     assert issued.obj is not None and issued.obj.state == "DRAFT"
@@ -168,7 +202,7 @@ def test_supply_chain_finance(run: Running) -> None:
         holder="supplier",
         face=5_00,
         maturity=maturity,
-        invoice=dataclasses.replace(INVOICE, number="inv 0042"),
+        invoice=dataclasses.replace(invoice, number="inv 0042"),
         documents=documents,
     )
     assert run.everywhere(CERTIFICATES, "CRRC-002") is None
@@ -200,13 +234,13 @@ def test_supply_chain_finance(run: Running) -> None:
         run.config("bank-a"), "scf.approve_financing", "CRRC-001.2", {"bank_ref": "PAY-7781"}
     )
     assert financed.obj is not None and financed.obj.parties["holder"] == "bank-a"
-    days = (
+    term = (
         dt.date.fromisoformat(maturity)
         - dt.date.fromisoformat(financed.obj.attrs["financing"]["on"])
     ).days
     assert (
         financed.obj.attrs["financing"]["proceeds"]
-        == price(700_000_00, 43_500, days, 50_00).proceeds
+        == price(700_000_00, 43_500, term, 50_00).proceeds
     )
     # Financed once.
     run.refused(
@@ -240,14 +274,22 @@ def test_supply_chain_finance(run: Running) -> None:
 
 
 def test_trade_finance_duplicates_across_banks(run: Running) -> None:
-    expires = (TODAY + dt.timedelta(days=30)).isoformat()
+    trade = Invoice(
+        "91440300EXPORT0003",
+        "SG-IMPORTER-77",
+        "EX 2025/118",
+        run.today().isoformat(),
+        25_000_000,
+        "USD",
+    )
+    expires = (run.today() + days(30)).isoformat()
     documents = [run.docs / "invoice.pdf"]
     first = tf_register(
-        run.config("bank-a"), "A-1", invoice=TRADE, expires_on=expires, documents=documents
+        run.config("bank-a"), "A-1", invoice=trade, expires_on=expires, documents=documents
     )
     assert first.obj is not None and first.obj.state == "REGISTERED"
     # bank-b holds the same invoice, typed its own way: flagged, and both banks see it.
-    retyped = dataclasses.replace(TRADE, seller="91440300 export 0003", number="EX-2025-118")
+    retyped = dataclasses.replace(trade, seller="91440300 export 0003", number="EX-2025-118")
     second = tf_register(
         run.config("bank-b"), "B-1", invoice=retyped, expires_on=expires, documents=documents
     )
@@ -261,10 +303,10 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
         run.config("bank-b"),
         "tf.confirm_disbursement",
         "B-1",
-        {"disbursed_on": TODAY.isoformat(), "bank_ref": "D"},
+        {"disbursed_on": run.today().isoformat(), "bank_ref": "D"},
     )
     # An altered copy (another amount) only partly matches: alerted, not blocked.
-    altered = dataclasses.replace(TRADE, amount=26_000_000)
+    altered = dataclasses.replace(trade, amount=26_000_000)
     third = tf_register(
         run.config("bank-b"), "B-2", invoice=altered, expires_on=expires, documents=documents
     )
@@ -275,7 +317,7 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
         run.config("bank-a"),
         "tf.confirm_disbursement",
         "A-1",
-        {"disbursed_on": TODAY.isoformat(), "bank_ref": "D-1"},
+        {"disbursed_on": run.today().isoformat(), "bank_ref": "D-1"},
     )
     run.refused(
         "only the financier",
@@ -283,7 +325,7 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
         run.config("bank-b"),
         "tf.confirm_settlement",
         "A-1",
-        {"settled_on": TODAY.isoformat(), "bank_ref": "S"},
+        {"settled_on": run.today().isoformat(), "bank_ref": "S"},
     )
 
     # Resolving needs both banks; bank-a has not authorised it yet.
@@ -333,6 +375,175 @@ def test_the_cli_against_the_running_gateways(run: Running) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert "only the holder" in proc.stderr and proc.stdout == ""
+
+
+def issue_args(
+    run: Running, cert: str, face: str, maturity: dt.date, invoice: Invoice
+) -> list[str]:
+    """``riskshare scf issue`` to the supplier, backed by ``invoice``."""
+    return [
+        "scf",
+        "issue",
+        cert,
+        "--holder",
+        "supplier",
+        "--face",
+        face,
+        "--maturity",
+        maturity.isoformat(),
+        "--seller",
+        invoice.seller,
+        "--buyer",
+        invoice.buyer,
+        "--invoice-number",
+        invoice.number,
+        "--invoice-date",
+        invoice.issued_on,
+        "--doc",
+        str(run.docs / "invoice.pdf"),
+        "--json",
+    ]
+
+
+def register_args(run: Running, reg: str, invoice: Invoice, expires: dt.date) -> list[str]:
+    """``riskshare tf register`` of ``invoice``."""
+    return [
+        "tf",
+        "register",
+        reg,
+        "--seller",
+        invoice.seller,
+        "--buyer",
+        invoice.buyer,
+        "--invoice-number",
+        invoice.number,
+        "--invoice-date",
+        invoice.issued_on,
+        "--amount",
+        format_minor(invoice.amount),
+        "--currency",
+        invoice.currency,
+        "--expires",
+        expires.isoformat(),
+        "--doc",
+        str(run.docs / "invoice.pdf"),
+        "--json",
+    ]
+
+
+def obj(reply: dict[str, Any]) -> dict[str, Any]:
+    """The object a ``--json`` step printed."""
+    out: dict[str, Any] = reply["object"]
+    return out
+
+
+def test_maturity_due_redeem_overdue_and_lapse_on_a_moved_clock(run: Running) -> None:
+    day0 = run.today()
+    maturity = day0 + days(1)
+    invoice = run.invoice("91320000MATURE0004", "INV-0301", 900_000_00)
+    issued = run.cli("core", *issue_args(run, "M-1", "900,000.00", maturity, invoice))
+    assert obj(issued)["state"] == "DRAFT"
+    run.cli("supplier", "scf", "accept", "M-1", "--json")
+    split = run.cli(
+        "supplier", "scf", "split", "M-1", "--amounts", "300,000.00;300,000.00;300,000.00", "--json"
+    )
+    assert obj(split)["attrs"]["children"] == ["M-1.1", "M-1.2", "M-1.3"]
+    run.cli(
+        "supplier", "scf", "apply-financing", "M-1.2", "--financier", "bank-a", "--rate", "3.65%"
+    )
+    financed = obj(
+        run.cli("bank-a", "scf", "approve-financing", "M-1.2", "--bank-ref", "P-9", "--json")
+    )
+    assert financed["parties"]["holder"] == "bank-a"
+    assert financed["attrs"]["financing"]["proceeds"] == price(300_000_00, 36_500, 1, 0).proceeds
+    lapsing = run.invoice("91320000MATURE0004", "INV-0302", 42_000_00)
+    registered = run.cli("bank-b", *register_args(run, "L-1", lapsing, day0))
+    assert obj(registered)["state"] == "REGISTERED"
+
+    # Before maturity: not due, not overdue, not redeemable; the registration not expired.
+    run.refused("has not reached maturity", run.cli, "bank-b", "scf", "mark-due", "M-1.1")
+    run.refused("overdue only from the day after", run.cli, "core", "scf", "mark-overdue", "M-1.1")
+    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.2")
+    run.refused(
+        "bank-b refused: at_or_after_maturity",
+        run.cli,
+        "core",
+        "scf",
+        "redeem",
+        "M-1.2",
+        "--paying-bank",
+        "bank-b",
+        "--bank-ref",
+        "R-1",
+    )
+    run.refused("has not expired", run.cli, "bank-a", "tf", "lapse", "L-1")
+
+    # The maturity day, on every process's clock at once.
+    run.clock.advance(1)
+    assert run.today() == maturity
+    due = obj(run.cli("bank-b", "scf", "mark-due", "M-1.1", "--json"))
+    assert due["state"] == "DUE" and due["parties"]["holder"] == "supplier"
+    run.refused(
+        "at or past maturity",
+        run.cli,
+        "supplier",
+        "scf",
+        "transfer",
+        "M-1.3",
+        "--to",
+        "bank-b",
+        "--amount",
+        "1",
+    )
+    run.refused("overdue only from the day after", run.cli, "core", "scf", "mark-overdue", "M-1.3")
+    # The paying bank's own replica now agrees: its authorisation (made on day 0) is
+    # renewed, and it co-signs.
+    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.2")
+    redeemed = run.cli(
+        "core", "scf", "redeem", "M-1.2", "--paying-bank", "bank-b", "--bank-ref", "R-2", "--json"
+    )
+    assert redeemed["signers"] == ["bank-b", "core"]
+    assert obj(redeemed)["state"] == "REDEEMED"
+    assert obj(redeemed)["attrs"]["redemption"] == {
+        "paid": 300_000_00,
+        "paid_to": "bank-a",
+        "on": maturity.isoformat(),
+        "bank_ref": "R-2",
+    }
+    lapsed = obj(run.cli("bank-a", "tf", "lapse", "L-1", "--json"))
+    assert lapsed["state"] == "LAPSED" and lapsed["parties"] == {"financier": "bank-b"}
+
+    # The day after maturity: nothing moves the certificate but overdue and redemption.
+    run.clock.advance(1)
+    for args in (
+        ["transfer", "M-1.3", "--to", "bank-b", "--amount", "1"],
+        ["split", "M-1.3", "--amounts", "100,000.00;200,000.00"],
+        ["apply-financing", "M-1.3", "--financier", "bank-a", "--rate", "3%"],
+    ):
+        detail = run.refused("at or past maturity", run.cli, "supplier", "scf", *args)
+        assert (
+            detail == "FAILED_PRECONDITION: before_maturity: the certificate is at or past maturity"
+        )
+    for cert in ("M-1.3", "M-1.1"):
+        overdue = obj(run.cli("core", "scf", "mark-overdue", cert, "--json"))
+        assert overdue["state"] == "OVERDUE" and overdue["parties"]["holder"] == "supplier"
+    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.1")
+    late = run.cli(
+        "core", "scf", "redeem", "M-1.1", "--paying-bank", "bank-b", "--bank-ref", "R-3", "--json"
+    )
+    assert obj(late)["state"] == "REDEEMED"
+    assert obj(late)["attrs"]["redemption"]["on"] == (maturity + days(1)).isoformat()
+
+    for cert, state in (("M-1.1", "REDEEMED"), ("M-1.2", "REDEEMED"), ("M-1.3", "OVERDUE")):
+        assert run.everywhere(CERTIFICATES, cert).state == state
+    shown = run.cli("supplier", "scf", "show", "M-1.3")
+    assert [e["transition"] for e in shown["events"]] == ["split", "mark_overdue"]
+    assert shown["root_supply"] == {
+        "issued": 900_000_00,
+        "live": 300_000_00,
+        "redeemed": 600_000_00,
+        "voided": 0,
+    }
 
 
 def test_every_replica_agrees_and_no_invoice_field_is_on_the_ledger(run: Running) -> None:

@@ -403,7 +403,7 @@ def test_reject_unlocks_and_past_maturity_is_refused(net: Net) -> None:
 
     net.at("2025-07-06")  # maturity day
     net.refused(
-        "reached maturity", s, CERTIFICATES, "bank", "approve_financing", "C1", {"bank_ref": "P"}
+        "at or past maturity", s, CERTIFICATES, "bank", "approve_financing", "C1", {"bank_ref": "P"}
     )
     net.refused(
         "not allowed when",
