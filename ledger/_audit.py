@@ -155,12 +155,21 @@ def verify_chain(
     :class:`ChainHaltedError` when everything is right but the replica holds genuine
     equivocation evidence (it is stopped until an operator deals with it).
     """
-    verifier = verifier or BatchVerifier()
+    if verifier is None:
+        # Ours to close: its threads would otherwise outlive the call.
+        own = BatchVerifier()
+        try:
+            return verify_chain(store, registry, verifier=own)
+        finally:
+            own.close()
     state = MemoryState()
     replayed: dict[tuple[str, str], bytes] = {}
     prev: PrevBlock | None = None
     head = store.height
     txs = refused = parties = checkpoints = 0
+    odd_flags: dict[int, int] = {}
+    for h, i in store.odd_ok_flags():
+        odd_flags.setdefault(h, i)
     for height in range(head + 1):
         info = store.block_info(height)
         if info is None:
@@ -190,6 +199,10 @@ def verify_chain(
             raise ChainVerificationError(height, exc.reason) from None
         except EncodingError as exc:
             raise ChainVerificationError(height, f"block does not encode: {exc}") from None
+        if height in odd_flags:
+            raise ChainVerificationError(
+                height, f"transaction {odd_flags[height]}: stored ok is neither 0 nor 1"
+            )
         for result in outcome.results:
             record = store.tx_at(height, result.index)
             _compare_record(height, record, result, store.tx_parties(height, result.index))

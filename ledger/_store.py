@@ -534,6 +534,16 @@ class Store:
             ).fetchall()
             return tuple(r[0] for r in rows)
 
+    def odd_ok_flags(self) -> list[tuple[int, int]]:
+        """``(height, idx)`` of transactions whose ``ok`` is neither 0 nor 1: records
+        read it as a bool, but listings filter on ``ok = 1`` / ``ok = 0`` and would
+        silently drop such a row, so ``verify`` looks at the stored integer."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT height, idx FROM txs WHERE ok IS NOT 0 AND ok IS NOT 1 ORDER BY height, idx"
+            ).fetchall()
+            return [(h, i) for h, i in rows]
+
     def tx_count(self) -> int:
         with self._read_lock:
             return int(self._reader.execute("SELECT COUNT(*) FROM txs").fetchone()[0])
