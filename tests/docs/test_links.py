@@ -1,8 +1,9 @@
 """The operator's and auditor's documents point only at files that exist.
 
-Checks the README and the documents of issue 7 (other pages are their authors'):
-Markdown links to local files, and the ``docs/...``, ``tests/...``, ``tools/...`` and
-``protos/...`` paths the text names.
+Checks the README, the changelog and the documents of issue 7 (other pages are their
+authors'): Markdown links to local files; the ``docs/...``, ``tests/...``,
+``tools/...``, ``protos/...`` and ``bench/...`` paths the text names; the code it names.
+And the README links every document, so none is out of a newcomer's reach.
 """
 
 from __future__ import annotations
@@ -15,14 +16,26 @@ from pathlib import Path
 from tests.docs._tools import DOCS, ROOT
 
 _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
-_PATH = re.compile(r"(?<![\w/.])((?:docs|tests|tools|protos)/[\w./-]*\w)")
+_PATH = re.compile(r"(?<![\w/.])((?:docs|tests|tools|protos|bench)/[\w./-]*\w)")
 
 
-PAGES = ("ARCHITECTURE", "PROTOCOL", "THREAT_MODEL", "OPERATIONS", "COMPLIANCE", "CLI")
+PAGES = (
+    "ARCHITECTURE",
+    "PROTOCOL",
+    "THREAT_MODEL",
+    "OPERATIONS",
+    "COMPLIANCE",
+    "CLI",
+    "DASHBOARD",
+    "ADAPTERS",
+    "DEVELOPING",
+    "DEPENDENCIES",
+    "FUZZING",
+)
 
 
 def _pages() -> list[Path]:
-    return [ROOT / "README.md", *(DOCS / f"{name}.md" for name in PAGES)]
+    return [ROOT / "README.md", ROOT / "CHANGELOG.md", *(DOCS / f"{name}.md" for name in PAGES)]
 
 
 def test_local_links_resolve() -> None:
@@ -34,6 +47,17 @@ def test_local_links_resolve() -> None:
             if not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(ROOT)} -> {target}")
     assert not broken, broken
+
+
+def test_the_readme_links_every_document() -> None:
+    """A newcomer finds every page from the README: each ``docs/*.md`` and the changelog."""
+    readme = ROOT / "README.md"
+    targets = _LINK.findall(readme.read_text(encoding="utf-8"))
+    linked = {(readme.parent / target).resolve() for target in targets}
+    documents = [ROOT / "CHANGELOG.md", *sorted(DOCS.glob("*.md"))]
+    assert len(documents) > 10
+    missing = [str(d.relative_to(ROOT)) for d in documents if d.resolve() not in linked]
+    assert not missing, f"README.md does not link {missing}"
 
 
 def test_named_paths_exist() -> None:
@@ -50,6 +74,8 @@ def test_named_paths_exist() -> None:
 _PACKAGES = ("psi", "ledger", "token_incentive", "adapters", "gateway", "cli", "scenarios")
 _ROOTS = "|".join(_PACKAGES)
 _DOTTED = re.compile(rf"`((?:{_ROOTS})(?:\.\w+)+)(?:\(|`)")
+# `gateway.sqlite`, `gateway.log`, `member.toml`: file names, not code.
+_FILE_SUFFIXES = frozenset({"sqlite", "log", "toml", "json", "jsonl", "csv", "snap", "url"})
 _SOURCE = re.compile(rf"(?<![\w/.])((?:{_ROOTS})/[\w/]*\w\.py)")
 
 
@@ -84,7 +110,7 @@ def test_named_code_exists() -> None:
     for page in _pages():
         text = page.read_text(encoding="utf-8")
         for dotted in sorted(set(_DOTTED.findall(text))):
-            if dotted.endswith(".sqlite") or _config_key(dotted):
+            if dotted.rpartition(".")[2] in _FILE_SUFFIXES or _config_key(dotted):
                 continue
             if not _resolve(dotted):
                 missing.append(f"{page.relative_to(ROOT)} names {dotted}")
