@@ -4,7 +4,8 @@ The supervisor loads and checks the configuration and keys (a bad config is a cl
 message and exit code 2, before anything starts), runs the :class:`gateway._node.Node`
 (ledger replica or embedded orderer, recorder, querier, admin socket), serves the
 Prometheus aggregate, and starts ``gateway.workers`` worker processes that share the
-consortium port. Workers are fresh interpreters (``python -m gateway._worker``) whose
+consortium port (and share their per-peer rate-limit buckets, emptied here at start:
+`gateway._ratelimit`). Workers are fresh interpreters (``python -m gateway._worker``) whose
 environment carries the TLS 1.2 cipher pin and the metrics directory from their first
 instruction, which is why they are not forked.
 
@@ -34,6 +35,7 @@ from gateway._enroll import load_member_credentials
 from gateway._errors import GatewayError
 from gateway._log import log_event, setup_logging
 from gateway._metrics import MULTIPROC_ENV
+from gateway._ratelimit import shared_dir
 from gateway._tls import CIPHER_SUITES_ENV, TLS12_SUITES
 from ledger import get_member
 
@@ -127,6 +129,15 @@ def _prepare_metrics(config: Config) -> Path:
     return directory
 
 
+def _prepare_limits(config: Config) -> None:
+    # Workers share per-peer buckets here; a new gateway starts with full ones, and a
+    # bucket from before a reboot must not outlive the clock it was counted on.
+    directory = shared_dir(config.member.data_dir)
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(mode=0o700, parents=True)
+
+
 def serve(
     config_path: Path,
     *,
@@ -138,6 +149,7 @@ def serve(
     credentials = load_member_credentials(config.member.dir, config.passphrase)
     setup_logging(config.log.level, config.log.file)
     metrics_dir = _prepare_metrics(config)
+    _prepare_limits(config)
     from gateway._dashboard import start_dashboard
     from gateway._metrics import metrics, serve_metrics
     from gateway._node import Node

@@ -130,15 +130,24 @@ def start_public_server(
     threads: int = 8,
     reuse_port: bool = True,
     metrics: Any | None = None,
+    limiter: RateLimiter | None = None,
 ) -> RunningServer:
-    """Start the mutual-TLS consortium server; refuses to start unless TLS 1.3 is pinned."""
+    """Start the mutual-TLS consortium server; refuses to start unless TLS 1.3 is pinned.
+
+    ``limiter`` holds the per-peer request buckets; by default they are this process's
+    own, built from ``requests_per_second`` and ``burst_seconds`` (workers sharing a
+    port pass one whose buckets they share: `gateway._ratelimit`).
+    """
     if not tls13_pinned():
         raise GatewayError(
             "gRPC was loaded before the TLS 1.3 pin was set; import gateway before grpc "
             "(or start workers through riskshare gateway serve)"
         )
     services = list(services)
-    limiter = RateLimiter(requests_per_second, requests_per_second * burst_seconds, unit="requests")
+    if limiter is None:
+        limiter = RateLimiter(
+            requests_per_second, requests_per_second * burst_seconds, unit="requests"
+        )
     server = grpc.server(
         ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rpc"),
         interceptors=interceptors(view, limiter, metrics=metrics, roles=QUERY_ROLES),

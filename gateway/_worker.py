@@ -5,7 +5,9 @@ host:port`` with ``GRPC_SSL_CIPHER_SUITES`` and ``PROMETHEUS_MULTIPROC_DIR`` alr
 its environment. It binds the port with ``SO_REUSEPORT`` (the kernel spreads
 connections over the workers, so OPRF evaluation runs on every core), checks that a
 TLS 1.2 handshake is refused, prints ``READY <port>`` on stdout and serves until
-SIGTERM, when it stops accepting calls and lets those in flight finish.
+SIGTERM, when it stops accepting calls and lets those in flight finish. Per-peer rate
+limits are enforced on buckets every worker shares (``<data_dir>/limits/``), so they
+hold for the gateway, not for each worker.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gateway._errors import GatewayError
 from gateway._ledger_service import LedgerService
 from gateway._localstate import LocalState
 from gateway._log import setup_logging
-from gateway._ratelimit import RateLimiter
+from gateway._ratelimit import RateLimiter, shared_dir
 from gateway._registry import consortium_registry
 from gateway._responder import PsiService
 from gateway._rotation import RetainedKeys
@@ -44,12 +46,18 @@ class PublicPort:
     """The consortium port of one process and what it holds open."""
 
     def __init__(
-        self, server: RunningServer, store: Store, local: LocalState, ledger: LedgerService
+        self,
+        server: RunningServer,
+        store: Store,
+        local: LocalState,
+        ledger: LedgerService,
+        limiters: tuple[RateLimiter, ...] = (),
     ) -> None:
         self.server = server
         self.store = store
         self.local = local
         self.ledger = ledger
+        self.limiters = limiters
 
     @property
     def port(self) -> int:
@@ -58,8 +66,32 @@ class PublicPort:
     def stop(self, grace: float) -> None:
         self.ledger.close()
         self.server.stop(grace)
+        for limiter in self.limiters:
+            limiter.close()
         self.local.close()
         self.store.close()
+
+
+def _limiters(config: Config) -> tuple[RateLimiter, RateLimiter]:
+    """Request and element buckets, shared with every process serving this member.
+
+    The configured limits then hold for the gateway as a whole, not for each worker.
+    """
+    limits = config.limits
+    shared = shared_dir(config.member.data_dir)
+    requests = RateLimiter(
+        limits.requests_per_second,
+        limits.requests_per_second * limits.burst_seconds,
+        unit="requests",
+        shared=shared,
+    )
+    elements = RateLimiter(
+        limits.elements_per_second,
+        limits.elements_per_second * limits.burst_seconds,
+        unit="elements",
+        shared=shared,
+    )
+    return requests, elements
 
 
 def start_public_port(
@@ -78,17 +110,14 @@ def start_public_port(
     store = Store(config.ledger_path, create=False)
     local = LocalState(config.state_path)
     limits = config.limits
+    requests, elements = _limiters(config)
     psi_service = PsiService(
         member_id=credentials.member_id,
         signing_key=credentials.signing_key,
         store=store,
         index_path=config.index_path,
         local=local,
-        elements=RateLimiter(
-            limits.elements_per_second,
-            limits.elements_per_second * limits.burst_seconds,
-            unit="elements",
-        ),
+        elements=elements,
         rng=os.urandom,
         max_batch=config.gateway.max_batch,
         software_version=version("riskshare"),
@@ -103,18 +132,24 @@ def start_public_port(
         registry=consortium_registry(),
         data_dir=config.member.data_dir,
     )
-    server = start_public_server(
-        credentials,
-        listen or config.gateway.listen,
-        StoreMembership(store),
-        [add_psi(psi_service), add_ledger(ledger_service), add_scenarios(scenario_service)],
-        requests_per_second=limits.requests_per_second,
-        burst_seconds=limits.burst_seconds,
-        threads=config.gateway.threads,
-        reuse_port=reuse_port,
-        metrics=metrics,
-    )
-    return PublicPort(server, store, local, ledger_service)
+    try:
+        server = start_public_server(
+            credentials,
+            listen or config.gateway.listen,
+            StoreMembership(store),
+            [add_psi(psi_service), add_ledger(ledger_service), add_scenarios(scenario_service)],
+            requests_per_second=limits.requests_per_second,
+            burst_seconds=limits.burst_seconds,
+            threads=config.gateway.threads,
+            reuse_port=reuse_port,
+            metrics=metrics,
+            limiter=requests,
+        )
+    except BaseException:
+        requests.close()
+        elements.close()
+        raise
+    return PublicPort(server, store, local, ledger_service, (requests, elements))
 
 
 def _probe(config: Config, port: int) -> None:

@@ -7,6 +7,10 @@ Checked here:
 - answers against ground truth, receipts on every replica, identical head hashes;
 - both worker processes of a two-worker gateway answer evaluations (the ``worker``
   label of its Prometheus counters), when a peer opens many connections;
+- its per-peer rate limit holds for the gateway, not for each worker: a peer sending
+  faster than the limit over seconds, on connections spread over both workers, gets
+  no more than the limit allows and a precise refusal for the rest, leaving no
+  receipt, while a peer under the limit is served;
 - each hostile request gets a precise gRPC status and leaves no receipt that charges
   anyone: a certificate from another CA, a replayed request, a request over its credit
   and over its rate limit, a malformed blinded element, a normaliser-version mismatch,
@@ -24,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -58,6 +63,8 @@ LISTS = {
     "bank-c": [(LIST, "phone", "18600001111", 1), (LIST, "cn_id", "11010519491231002X", 4)],
 }
 UNLISTED = ["13511112222", "17700001111"]
+# bank-a's elements per second, with a one-second burst (two workers share it).
+A_RATE = 100.0
 ALL_VALUES = sorted(
     {row[2] for rows in LISTS.values() for row in rows if row[1] == "phone"} | set(UNLISTED)
 )
@@ -121,14 +128,15 @@ def _settled(run: Running, expected: set[str]) -> None:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     root: Path = tmp_path_factory.mktemp("e2e")
     net = create_local_consortium(root, list(LISTS), workers=1)
-    # bank-a allows 4000 elements per second (burst 1 s): the rate-limit case below.
+    # bank-a allows 100 elements per second (burst 1 s): the rate-limit cases below.
     # It runs two workers and serves Prometheus metrics aggregated over both.
     config = net.members["bank-a"].config_path
     metrics_port = free_ports(1)[0]
     config.write_text(
         config.read_text()
         .replace(
-            "elements_per_second = 200000.0", "elements_per_second = 4000.0\nburst_seconds = 1.0"
+            "elements_per_second = 200000.0",
+            f"elements_per_second = {A_RATE}\nburst_seconds = 1.0",
         )
         .replace("workers = 1", "workers = 2")
         .replace(
@@ -287,9 +295,9 @@ def test_hostile_requests_get_precise_status_and_leave_no_receipt(
             "bank-b",
             ("RESOURCE_EXHAUSTED", "over_overdraft"),
         ),
-        # bank-a allows 4000 elements per second with a one-second burst.
+        # bank-a allows 100 elements per second with a one-second burst.
         "rate": (
-            _craft(run, "bank-c", "bank-a", [f"137{n:08d}" for n in range(4500)]),
+            _craft(run, "bank-c", "bank-a", [f"137{n:08d}" for n in range(150)]),
             "bank-a",
             ("RESOURCE_EXHAUSTED", "rate_limited"),
         ),
@@ -431,6 +439,94 @@ def test_every_worker_answers_evaluations(run: Running) -> None:
     assert sorted(worker for worker, count in served.items() if count > 0) == ["0", "1"], served
     made = {SignedRequest.from_bytes(bytes(r.signed_request)).receipt_id for r in requests}
     _settled(run, receipts | made)
+
+
+def test_the_rate_limit_holds_for_the_gateway_not_each_worker(run: Running) -> None:
+    # bank-c sends 50-element batches to bank-a from three threads, each over four
+    # connections of its own (so both workers see it), for at least three seconds:
+    # far above bank-a's 100 elements per second. bank-b meanwhile sends one element
+    # every 0.1 s, well under it. Per-worker buckets would let bank-c through twice.
+    receipts = run.receipts()["orderer"]
+    answered = run.answered("bank-a")
+    burst = A_RATE  # burst_seconds = 1
+    flood = [_separate_channels(run, "bank-c", "bank-a", 4) for _ in range(3)]
+    calm = _separate_channels(run, "bank-b", "bank-a", 1)
+    lock = threading.Lock()
+    admitted: list[str] = []  # receipt ids of bank-c's answered batches
+    refusals: list[tuple[str, str, str]] = []
+    served: list[str] = []  # bank-b's
+    calm_failures: list[str] = []
+    done = threading.Event()
+
+    def send(channel: Any, querier: str, values: list[str]) -> tuple[str, Any]:
+        request = _craft(run, querier, "bank-a", values)
+        receipt = SignedRequest.from_bytes(bytes(request.signed_request)).receipt_id
+        try:
+            return receipt, psi_stub(channel).EvaluateBatch(request, timeout=60)
+        except grpc.RpcError as exc:
+            return receipt, exc
+
+    def flooder(channels: list[Any], start: int) -> None:
+        n = start
+        while not done.is_set():
+            values = [f"136{(n * 50 + i) % 10**8:08d}" for i in range(50)]
+            receipt, outcome = send(channels[n % len(channels)], "bank-c", values)
+            n += 1
+            with lock:
+                if isinstance(outcome, grpc.RpcError):
+                    error: Any = outcome
+                    reason = dict(error.trailing_metadata() or ()).get(REASON_KEY, "")
+                    refusals.append((error.code().name, reason, error.details() or ""))
+                else:
+                    admitted.append(receipt)
+            time.sleep(0.025)
+
+    def calm_sender() -> None:
+        while not done.is_set():
+            receipt, outcome = send(calm[0], "bank-b", [UNLISTED[1]])
+            if isinstance(outcome, grpc.RpcError):
+                calm_failures.append(f"{outcome.code().name}: {outcome.details()}")
+            else:
+                served.append(receipt)
+            time.sleep(0.1)
+
+    threads = [
+        threading.Thread(target=flooder, args=(channels, k), daemon=True)
+        for k, channels in enumerate(flood)
+    ]
+    threads.append(threading.Thread(target=calm_sender, daemon=True))
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    try:
+        # At least three seconds, and until bank-c got more than one burst's worth
+        # (so buckets refilled and were drained again); a slow machine just takes longer.
+        deadline = started + 180
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            with lock:
+                enough = len(admitted) * 50 > burst and len(refusals) > 0
+            if enough and time.monotonic() - started >= 3:
+                break
+        done.set()
+        for thread in threads:
+            thread.join(timeout=120)
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        for channel in [*calm, *(c for channels in flood for c in channels)]:
+            channel.close()
+
+    assert len(admitted) * 50 > burst, (admitted, refusals)
+    # Nothing beyond one burst plus the refill over the whole run, gateway-wide.
+    assert len(admitted) * 50 <= burst + A_RATE * elapsed, (len(admitted), elapsed)
+    assert refusals and all(r[:2] == ("RESOURCE_EXHAUSTED", "rate_limited") for r in refusals)
+    assert any("elements rate limit exceeded" in r[2] for r in refusals), refusals[:3]
+    assert calm_failures == [] and served
+    # Only the answered batches are on the ledger: refusals left no receipt.
+    _settled(run, receipts | set(admitted) | set(served))
+    assert run.answered("bank-a") == answered + len(admitted) + len(served)
+    time.sleep(burst / A_RATE)  # give bank-c its burst back for the tests after this one
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
