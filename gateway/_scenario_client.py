@@ -24,7 +24,7 @@ from ledger import State, Store, decode, encode
 from scenarios import ScenarioError, machine_for
 from scenarios.kit import Document, Invoice, Obj
 from scenarios.scf import SUPPLY
-from scenarios.tf import EXACT, REGISTRATIONS, SIMILAR
+from scenarios.tf import EXACT, SIMILAR
 
 __all__ = [
     "ScenarioClient",
@@ -256,7 +256,9 @@ def tf_check(config: Path, invoice: Invoice, others: Sequence[Document] = ()) ->
     store = Store(load_config(config).ledger_path, create=False)
     try:
         state = store.state()
-        holders = sorted({h for fp in exact if (h := EXACT.holder(state, fp)) is not None})
+        # Exact holders across the financing pool: a certificate the invoice backs
+        # (``scf:<id>``) counts like another bank's registration.
+        holders = sorted(set(EXACT.conflicts(state, exact, "").holders))
         partial = sorted(set(SIMILAR.matches(state, similar, "")) - set(holders))
         return {
             "duplicate_of": [_brief(state, h) for h in holders],
@@ -305,9 +307,9 @@ def tf_alerts(config: Path, *, open_only: bool = False) -> list[dict[str, Any]]:
         store.close()
 
 
-def _brief(state: State, reg_id: str) -> dict[str, Any]:
-    reg = REGISTRATIONS.load(state, reg_id)
-    return {"registration": reg_id, "financier": reg.parties["financier"], "status": reg.state}
+def _brief(state: State, ref: str) -> dict[str, Any]:
+    held = EXACT.describe(state, ref)
+    return {"registration": ref, "financier": held.member, "status": held.status}
 
 
 def read_replica(config: Path) -> Store:

@@ -12,6 +12,7 @@ from scenarios._registry import (
     all_scenarios,
     get_scenario,
     machine_for,
+    pooled_registries,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "all_scenarios",
     "get_scenario",
     "machine_for",
+    "pooled_registries",
 ]

@@ -20,7 +20,7 @@ from ledger import Contract
 from scenarios._errors import ScenarioError
 
 if TYPE_CHECKING:
-    from scenarios.kit import Machine
+    from scenarios.kit import FingerprintRegistry, Machine
 
 __all__ = [
     "SCENARIO_MODULES",
@@ -29,6 +29,7 @@ __all__ = [
     "all_scenarios",
     "get_scenario",
     "machine_for",
+    "pooled_registries",
 ]
 
 SCENARIO_MODULES: tuple[str, ...] = (
@@ -39,14 +40,17 @@ SCENARIO_MODULES: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A registered scenario: its short name (the CLI group), title, spec, contract, and
-    the machines whose objects its kinds move (gateways use them to preview steps)."""
+    """A registered scenario: its short name (the CLI group), title, spec, contract, the
+    machines whose objects its kinds move (gateways use them to preview steps), and the
+    fingerprint registries its contract keeps (those in a pool are one registry with
+    the other scenarios' registries of that pool)."""
 
     name: str
     title: str
     spec: str
     contract: Contract
     machines: tuple[Machine, ...] = ()
+    registries: tuple[FingerprintRegistry, ...] = ()
 
 
 def all_scenarios() -> tuple[Scenario, ...]:
@@ -58,8 +62,22 @@ def all_scenarios() -> tuple[Scenario, ...]:
             raise ScenarioError(f"{module_name} does not expose a Scenario named SCENARIO")
         if any(s.name == scenario.name for s in found):
             raise ScenarioError(f"scenario {scenario.name!r} is registered twice")
+        for registry in scenario.registries:
+            if registry.table not in scenario.contract.tables:
+                raise ScenarioError(f"{registry.table!r} is not a table of {scenario.name}")
+        pooled = [r.pool for r in scenario.registries if r.pool is not None]
+        if len(pooled) != len(set(pooled)):
+            raise ScenarioError(f"{scenario.name} has two registries in one pool")
         found.append(scenario)
     return tuple(found)
+
+
+def pooled_registries(pool: str) -> tuple[FingerprintRegistry, ...]:
+    """Every registered scenario's registry in ``pool``: together, one registry.
+
+    Derived from :data:`SCENARIO_MODULES` alone, so every replica reads the same tables.
+    """
+    return tuple(r for s in all_scenarios() for r in s.registries if r.pool == pool)
 
 
 def all_contracts() -> tuple[Contract, ...]:

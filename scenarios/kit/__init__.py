@@ -3,7 +3,8 @@
 - :class:`Machine`, :class:`Transition`, :class:`Obj`, :class:`Event`: the signed
   multi-party state machine with versioned objects.
 - :class:`Conserved`: the conserved-amount ledger (splits and transfers conserve totals).
-- :class:`FingerprintRegistry`, :class:`SimilarityIndex`: the duplicate registry, with
+- :class:`FingerprintRegistry`, :class:`SimilarityIndex`: the duplicate registry (one
+  across scenarios for registries of the same pool, :data:`FINANCING`), with
   fingerprints computed by the registry's OPRF (:func:`request_fingerprints`,
   :func:`evaluate_fingerprints`, :func:`finish_fingerprints`; key and receipts in the
   shared ``fpreg`` contract, :data:`FPREG`).
@@ -31,9 +32,11 @@ from scenarios.kit._documents import (
     Invoice,
 )
 from scenarios.kit._fingerprints import (
+    FINANCING,
     FP_SIZE,
     Claim,
     FingerprintRegistry,
+    Holder,
     SimilarityIndex,
     fingerprint_input,
 )
@@ -76,6 +79,7 @@ __all__ = [
     "ANYONE",
     "COSIGN_DOMAIN",
     "DOCUMENT_NORMALISER_VERSION",
+    "FINANCING",
     "FINGERPRINT_LIST_TYPE",
     "FINGERPRINT_PURPOSE",
     "FPREG",
@@ -99,6 +103,7 @@ __all__ = [
     "FingerprintRegistry",
     "FingerprintRequest",
     "FingerprintResponse",
+    "Holder",
     "Int",
     "Invoice",
     "ListOf",

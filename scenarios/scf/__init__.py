@@ -26,6 +26,7 @@ SCENARIO = Scenario(
     spec="SCENARIOS.md §3",
     contract=CONTRACT,
     machines=(CERTIFICATES,),
+    registries=(INVOICES,),
 )
 
 __all__ = [

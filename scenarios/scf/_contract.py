@@ -18,7 +18,10 @@ issuer for its face amount at maturity. The rules, each enforced here:
   ``DUE`` from maturity on; ``OVERDUE`` from the day after maturity.
 - Only the issuer redeems, for exactly the face amount, and the paying bank co-signs.
 - An invoice fingerprint can back one root only (first registration wins), which stops
-  the same invoice being turned into two certificates and financed twice. Issuing
+  the same invoice being turned into two certificates and financed twice; the registry
+  is one with trade finance's, so an invoice a bank registered for financing cannot
+  back a certificate, nor a certificate's invoice be registered without a duplicate
+  alert. Issuing
   consumes one of the issuer's recorded evaluations by the registry (``fpreg``) that
   covers the invoice fingerprints: they were computed online, not guessed.
 """
@@ -28,9 +31,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from ledger import ContractError
+from ledger import ContractError, State
 from scenarios.kit import (
     ANYONE,
+    FINANCING,
     FP_SIZE,
     NEW,
     Bytes,
@@ -175,9 +179,21 @@ def _issue(step: Step) -> Obj:
     SUPPLY.issue(step.state, cert_id, p["face"])
     claim = INVOICES.claim(step.state, p["invoice_fps"], cert_id)
     if not claim.first:
-        held = ", ".join(repr(h) for h in claim.holders)
-        raise ContractError(f"the invoice already backs certificate {held} (first wins)")
+        raise ContractError(f"the invoice {_held(step, claim.holders)} (first wins)")
     return obj
+
+
+def _held(step: Step, holders: tuple[str, ...]) -> str:
+    # A holder in another scenario's registry of the pool is "<contract>:<id>": name it
+    # with its registering member and status, as that scenario's own alerts would.
+    parts = []
+    for ref in holders:
+        if ":" not in ref:
+            parts.append(f"already backs certificate {ref!r}")
+            continue
+        held = INVOICES.describe(step.state, ref)
+        parts.append(f"is already registered as {ref!r} by {held.member} ({held.status})")
+    return " and ".join(parts)
 
 
 def _cancel(step: Step) -> Obj:
@@ -407,6 +423,15 @@ _TRANSITIONS = (
 
 CERTIFICATES = Machine(NAME, "certificate", _TRANSITIONS)
 SUPPLY = Conserved(CERTIFICATES, LIVE, amount_attr="face", asset_attr="root")
-INVOICES = FingerprintRegistry(f"{NAME}.invoice_fps")
+
+
+def _registered_by(state: State, cert_id: str) -> tuple[str, str]:
+    cert = CERTIFICATES.load(state, cert_id)
+    return cert.parties["issuer"], cert.state
+
+
+# One registry with trade finance's (the FINANCING pool): an invoice that backs a
+# certificate is a duplicate when a bank registers it for financing, and the reverse.
+INVOICES = FingerprintRegistry(f"{NAME}.invoice_fps", pool=FINANCING, describe=_registered_by)
 USED_RECEIPTS = f"{NAME}.fp_receipts"
 CONTRACT = build_contract(NAME, [CERTIFICATES], SUPPLY.tables | INVOICES.tables | {USED_RECEIPTS})

@@ -27,6 +27,7 @@ SCENARIO = Scenario(
     spec="SCENARIOS.md §7",
     contract=CONTRACT,
     machines=(REGISTRATIONS, ALERTS),
+    registries=(EXACT,),
 )
 
 __all__ = [

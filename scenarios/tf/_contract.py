@@ -8,7 +8,10 @@ each enforced here:
 - At most one active (``REGISTERED`` or ``FINANCED``) registration per exact
   fingerprint, and the first one wins: a later registration that shares any exact
   fingerprint with an active one is ``DUPLICATE_FLAGGED``, holds none of its
-  fingerprints, and cannot be disbursed against until the alert is resolved.
+  fingerprints, and cannot be disbursed against until the alert is resolved. The
+  registry is one with supply-chain finance's: an invoice that backs a receivable
+  certificate (``scf:<id>``) is an exact duplicate too, and the certificate's issuer
+  is the alert's first party.
 - Registering consumes one of the financier's recorded evaluations by the registry
   (``fpreg``) covering all its fingerprints: they were computed online, not guessed.
 - A collision raises an alert object naming both financiers (member ids only) and the
@@ -38,6 +41,7 @@ from typing import Any
 from ledger import ContractError, get_member
 from scenarios.kit import (
     ANYONE,
+    FINANCING,
     FP_SIZE,
     NEW,
     Bytes,
@@ -167,20 +171,22 @@ def _register(step: Step) -> Obj:
     if claim.first:
         SIMILAR.add(step.state, p["sim_fps"], reg_id)
     for match, others in (("exact", claim.holders), ("similar", tuple(similar))):
-        for other_id in others:
-            other = REGISTRATIONS.load(step.state, other_id)
+        for other_ref in others:
+            # An exact holder may be another scenario's (``scf:C1``, a certificate the
+            # invoice backs): its registering member is told, like any first financier.
+            other = EXACT.describe(step.state, other_ref)
             alert = Obj(
-                _alert_id(reg_id, other_id),
+                _alert_id(reg_id, other_ref),
                 ALERTS.type,
                 OPEN,
                 0,
-                {"first": other.parties["financier"], "second": step.ctx.member},
+                {"first": other.member, "second": step.ctx.member},
                 b"",
                 {
                     "new": reg_id,
-                    "existing": other_id,
+                    "existing": other_ref,
                     "match": match,
-                    "existing_status": other.state,
+                    "existing_status": other.status,
                 },
             )
             step.create(ALERTS, alert)
@@ -412,7 +418,16 @@ _ALERT_TRANSITIONS = (
 
 REGISTRATIONS = Machine(NAME, "registration", _REG_TRANSITIONS)
 ALERTS = Machine(NAME, "alert", _ALERT_TRANSITIONS)
-EXACT = FingerprintRegistry(f"{NAME}.fps")
+
+
+def _registered_by(state: Any, reg_id: str) -> tuple[str, str]:
+    reg = REGISTRATIONS.load(state, reg_id)
+    return reg.parties["financier"], reg.state
+
+
+# One registry with supply-chain finance's (the FINANCING pool): an invoice that backs a
+# receivable certificate is an exact duplicate here, and the reverse.
+EXACT = FingerprintRegistry(f"{NAME}.fps", pool=FINANCING, describe=_registered_by)
 SIMILAR = SimilarityIndex(f"{NAME}.sim_fps")
 USED_RECEIPTS = f"{NAME}.fp_receipts"
 CONTRACT = build_contract(

@@ -437,6 +437,64 @@ def obj(reply: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def test_one_invoice_is_financed_once_across_scenarios(run: Running) -> None:
+    behind = run.invoice("91330000CROSS00005", "INV-0501", 120_000_00)
+    maturity = run.today() + days(90)
+    run.cli("core", *issue_args(run, "X-1", "120,000.00", maturity, behind))
+    # bank-a's trade-finance registry sees the certificate's invoice: flagged, and the
+    # core enterprise (who registered it) is the alert's first party.
+    flagged = run.cli("bank-a", *register_args(run, "A-9", behind, run.today() + days(30)))
+    assert obj(flagged)["state"] == "DUPLICATE_FLAGGED"
+    alert = run.everywhere(ALERTS, "A-9~scf:X-1")
+    assert alert.parties == {"first": "core", "second": "bank-a"}
+    assert (alert.attrs["match"], alert.attrs["existing_status"]) == ("exact", "DRAFT")
+    checked = run.cli(
+        "bank-a",
+        "tf",
+        "check",
+        "--seller",
+        behind.seller,
+        "--buyer",
+        behind.buyer,
+        "--invoice-number",
+        behind.number,
+        "--invoice-date",
+        behind.issued_on,
+        "--amount",
+        "120,000.00",
+    )
+    assert checked["duplicate_of"] == [
+        {"registration": "scf:X-1", "financier": "core", "status": "DRAFT"}
+    ]
+    # Clearing needs the invoice free; withdrawing needs both parties, across scenarios.
+    run.cli("core", "tf", "authorize", "A-9~scf:X-1")
+    run.refused(
+        "still held by active registration 'scf:X-1'",
+        run.cli,
+        "bank-a",
+        "tf",
+        "resolve",
+        "A-9~scf:X-1",
+        "--outcome",
+        "clear",
+    )
+    resolved = run.cli("bank-a", "tf", "resolve", "A-9~scf:X-1", "--outcome", "withdraw", "--json")
+    assert resolved["signers"] == ["bank-a", "core"]
+    assert run.everywhere(REGISTRATIONS, "A-9").state == "WITHDRAWN"
+
+    # The other way: an invoice a bank registered cannot back a certificate.
+    registered = run.invoice("91330000CROSS00005", "INV-0502", 80_000_00)
+    run.cli("bank-b", *register_args(run, "B-9", registered, run.today() + days(30)))
+    run.refused(
+        "the invoice is already registered as 'tf:B-9' by bank-b \\(REGISTERED\\)",
+        run.cli,
+        "core",
+        *issue_args(run, "X-2", "80,000.00", maturity, registered),
+        evaluates=True,
+    )
+    assert run.everywhere(CERTIFICATES, "X-2") is None
+
+
 def test_maturity_due_redeem_overdue_and_lapse_on_a_moved_clock(run: Running) -> None:
     day0 = run.today()
     maturity = day0 + days(1)
