@@ -123,6 +123,7 @@ class Net:
         epoch: int = 1,
         evidence_root: bytes | None = None,
         key_id: str = "key-1",
+        now: int | None = None,  # when it lands; tables written directly ignore it
     ) -> None:
         self.log.append(("publish", member, list_type, size, expires_at))
         self.state.put(
@@ -140,7 +141,7 @@ class Net:
             },
         )
 
-    def unpublish(self, member: str, list_type: str) -> None:
+    def unpublish(self, member: str, list_type: str, now: int | None = None) -> None:
         self.log.append(("unpublish", member, list_type))
         self.state.delete("pub.index", f"{member}/{list_type}")
 
@@ -151,6 +152,13 @@ class Net:
         self.registry.check_params(dict(self.state.scan("gov.params")))
 
     # -- transactions --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Nothing to release in memory (a store-backed net closes its store)."""
+
+    def snapshot(self) -> Any:
+        """Every table's rows: what a refused transaction must leave as it was."""
+        return self.state.tables()
 
     def role(self, member: str) -> str:
         row: Any = self.state.get("gov.members", member)
@@ -185,11 +193,11 @@ class Net:
 
     def refused(self, member: str, kind: str, body: Mapping[str, Any], now: int) -> str:
         """Apply a transaction that must be refused; assert it changed nothing."""
-        before = self.state.tables()
+        before = self.snapshot()
         try:
             self.apply(member, kind, body, now)
         except ContractError as exc:
-            assert self.state.tables() == before
+            assert self.snapshot() == before
             return exc.reason
         raise AssertionError(f"{kind} by {member} was accepted")
 

@@ -167,11 +167,11 @@ class Sim:
 
     def attempt(self, member: str, kind: str, body: dict[str, Any], expect: bool | None) -> bool:
         """Apply; a refusal must change nothing; ``expect`` (if known) must hold."""
-        before = self.net.state.tables()
+        before = self.net.snapshot()
         try:
             self.net.apply(member, kind, body, self.now)
         except ContractError as exc:
-            assert self.net.state.tables() == before, f"refused {kind} changed state"
+            assert self.net.snapshot() == before, f"refused {kind} changed state"
             assert expect is not True, f"{kind} by {member} refused: {exc.reason}"
             self.refusals[kind] = self.refusals.get(kind, 0) + 1
             event(f"refused {kind}")
@@ -291,7 +291,7 @@ class Sim:
         member = self.net.members[mi % len(self.net.members)]
         list_type = LTS[lt % len(LTS)]
         if mode == "gone":
-            self.net.unpublish(member, list_type)
+            self.net.unpublish(member, list_type, now=self.now)
         else:
             self.net.publish(
                 member,
@@ -299,6 +299,7 @@ class Sim:
                 size=0 if mode == "empty" else 10 + mi + self.pad,
                 expires_at=self.now + DAY if mode == "expiring" else None,
                 evidence_root=EVIDENCE_ROOT,
+                now=self.now,
             )
 
     def run(self, op: tuple[Any, ...], lane: str = "main") -> None:

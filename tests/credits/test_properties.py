@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import tempfile
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -13,13 +15,18 @@ from token_incentive import hit_payments, params_from_state
 from token_incentive._book import last_settled
 
 from ._net import DAY, T0, Net
+from ._storenet import StoreNet
 from ._workload import EVIDENCE_ROOT, LTS, Sim, credit_params, ops
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _net(params: dict[str, Any], n: int = 4, pad: int = 0) -> Net:
-    net = Net(members=[f"m{i}" for i in range(n)], observers=("obs",), overrides=params)
+def _net(params: dict[str, Any], n: int = 4, pad: int = 0, data_dir: Path | None = None) -> Net:
+    members, observers = [f"m{i}" for i in range(n)], ("obs",)
+    if data_dir is None:
+        net = Net(members=members, observers=observers, overrides=params)
+    else:
+        net = StoreNet(data_dir, members=members, observers=observers, overrides=params)
     for i, member in enumerate(net.members):
         for j, lt in enumerate(LTS):
             if (i + j) % 4 != 3:  # m0 publishes every list type, the others miss one
@@ -36,6 +43,30 @@ def test_random_workloads_keep_every_invariant(params: dict[str, Any], workload:
         sim.run(op)
     sim.advance(sim.now + 4 * DAY)
     sim.finish()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(credit_params(), ops(4))
+def test_random_workloads_keep_every_invariant_on_the_sqlite_store(
+    params: dict[str, Any], workload: list[Any]
+) -> None:
+    """The same workloads and checks (the contract's counters, the independent oracle,
+    the shares) on a real ledger: every transaction signed, ordered by the embedded
+    orderer into a block of its own and committed to a SQLite store, publications
+    included, under the consortium's full registry."""
+    with tempfile.TemporaryDirectory(prefix="credits-store-") as tmp:
+        net = _net(params, data_dir=Path(tmp))
+        try:
+            assert isinstance(net, StoreNet)
+            sim = Sim(net, now=T0 + 1)
+            sim.check()
+            for op in workload:
+                sim.run(op)
+            sim.advance(sim.now + 4 * DAY)
+            sim.finish()
+            assert net.store.height == net.height  # every applied transaction is a block
+        finally:
+            net.close()
 
 
 @SETTINGS
