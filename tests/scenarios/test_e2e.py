@@ -2,30 +2,37 @@
 
 The consortium: an embedded orderer, a core enterprise, a supplier, two banks and the
 registry (the member the ``fpreg.registry`` parameter names, holding the fingerprint
-OPRF key), each `riskshare gateway serve`
-in its own process. Every step goes through the member's own gateway (its admin
-socket), which collects co-signatures from the other gateways (each previews the step
-on its own replica and checks its operator's authorisation) and has the registry
-evaluate fingerprints. Checked:
+OPRF key), each ``riskshare gateway serve`` in its own process, started once for the
+module. Every step goes through the member's own gateway (its admin socket), which
+collects co-signatures from the other gateways (each previews the step on its own
+replica and checks its operator's authorisation) and has the registry evaluate
+fingerprints. Most flows run through the ``riskshare scf ...`` / ``riskshare tf ...``
+commands, as an operator types them (``Running.cli``). Checked:
 
-- supply-chain finance: issue (invoice fingerprinted by the registry), accept,
-  transfer, apply for and approve financing (exact proceeds), conservation;
+- supply-chain finance: issue (invoice fingerprinted by the registry), accept, cancel
+  (face voided, invoice freed), transfer, split, apply for financing and have it
+  rejected or approved (exact proceeds), mark due, redeem with the paying bank's
+  co-signature, mark overdue, conservation of every root;
 - trade finance: registration, a cross-bank exact duplicate flagged to both banks, a
-  partial match that alerts but does not block, disbursement, alert resolution with
-  both banks' signatures;
+  partial match that alerts but does not block, disbursement, settlement, archive,
+  lapse, alerts resolved by both banks (``withdraw``, and ``clear`` once the first
+  registration settled, re-financing allowed), the pre-check;
+- one registry across both: a certificate's invoice registered for trade finance is
+  flagged to the issuer; an invoice a bank registered backs no certificate;
 - refused steps with a clear reason and no change on any replica: a wrong signer, a
   locked certificate, double financing, the same invoice twice, redemption before
   maturity (the paying bank's own replica refuses to co-sign), a co-signer that did not
-  authorise, disbursement against a flagged registration;
-- past maturity: every process of the consortium lives on one wall clock that the test
-  moves forward (libfaketime, ``_clock.py``); on the maturity day a certificate is
-  marked due and redeemed (the paying bank co-signs), a registration past its expiry
-  lapses; the day after, transfer, split and financing are refused as past maturity on
-  every replica and marking overdue is accepted;
+  authorise, disbursement against a flagged registration, clearing while the invoice is
+  held, archiving before settlement, parts that do not sum to the face;
+- dates: every process of the consortium lives on one wall clock that the test moves
+  forward (libfaketime, ``_clock.py``); on the maturity day a certificate is marked due
+  and redeemed, a registration past its expiry lapses; the day after, transfer, split
+  and financing are refused as past maturity on every replica and marking overdue is
+  accepted;
 - every replica ends on the same head, and no invoice field appears in any ledger.
 
-Every test makes its own objects and reads "today" from the shared clock, so none
-depends on another having run.
+Tests read "today" from the shared clock, so the clock's move does not disturb them;
+``test_the_cli_against_the_running_gateways`` reads what the first two tests made.
 """
 
 from __future__ import annotations
@@ -435,6 +442,147 @@ def obj(reply: dict[str, Any]) -> dict[str, Any]:
     """The object a ``--json`` step printed."""
     out: dict[str, Any] = reply["object"]
     return out
+
+
+def test_scf_cancel_transfer_reject_and_split_through_the_cli(run: Running) -> None:
+    maturity = run.today() + days(60)
+    seller = "91340000REJECT0006"
+    first = run.invoice(seller, "INV-0201", 200_000_00)
+    second = run.invoice(seller, "INV-0202", 80_000_00)
+    run.cli("core", *issue_args(run, "R-1", "200,000.00", maturity, first))
+    run.cli("core", *issue_args(run, "R-2", "80,000.00", maturity, second))
+
+    # Cancel: only the issuer, only before acceptance; the face is voided, the invoice freed.
+    run.refused("only the issuer", run.cli, "supplier", "scf", "cancel", "R-2")
+    cancelled = obj(run.cli("core", "scf", "cancel", "R-2", "--json"))
+    assert cancelled["state"] == "CANCELLED"
+    run.refused("CANCELLED", run.cli, "supplier", "scf", "accept", "R-2")
+    assert run.cli("core", "scf", "show", "R-2")["root_supply"] == {
+        "issued": 80_000_00,
+        "live": 0,
+        "redeemed": 0,
+        "voided": 80_000_00,
+    }
+    reissued = run.cli("core", *issue_args(run, "R-3", "80,000.00", maturity, second))
+    assert obj(reissued)["state"] == "DRAFT"
+
+    run.cli("supplier", "scf", "accept", "R-1")
+    moved = run.cli(
+        "supplier", "scf", "transfer", "R-1", "--to", "bank-b", "--amount", "50,000.00", "--json"
+    )
+    assert obj(moved)["state"] == "SPLIT" and obj(moved)["attrs"]["children"] == ["R-1.1", "R-1.2"]
+    assert run.everywhere(CERTIFICATES, "R-1.1").parties["holder"] == "bank-b"
+    assert run.everywhere(CERTIFICATES, "R-1.2").attrs["face"] == 150_000_00
+
+    # Financing applied for, then rejected by the financier (and by nobody else).
+    run.cli(
+        "supplier",
+        "scf",
+        "apply-financing",
+        "R-1.2",
+        "--financier",
+        "bank-a",
+        "--rate",
+        "4.35%",
+        "--fee",
+        "10.00",
+    )
+    run.refused("only the financier", run.cli, "bank-b", "scf", "reject-financing", "R-1.2")
+    rejected = obj(run.cli("bank-a", "scf", "reject-financing", "R-1.2", "--json"))
+    assert rejected["state"] == "ACTIVE" and rejected["parties"] == {
+        "issuer": "core",
+        "holder": "supplier",
+    }
+    assert "terms" not in rejected["attrs"]
+    # Unlocked: the holder splits it; parts that do not sum to the face are refused.
+    run.refused(
+        "parts sum to 300, not the face amount 15000000",
+        run.cli,
+        "supplier",
+        "scf",
+        "split",
+        "R-1.2",
+        "--amounts",
+        "1.00;2.00",
+    )
+    split = obj(
+        run.cli("supplier", "scf", "split", "R-1.2", "--amounts", "100,000.00;50,000.00", "--json")
+    )
+    assert split["attrs"]["children"] == ["R-1.3", "R-1.4"]
+    shown = run.cli("bank-a", "scf", "show", "R-1.2")
+    assert [e["transition"] for e in shown["events"]] == [
+        "transfer",
+        "apply_financing",
+        "reject_financing",
+        "split",
+    ]
+    assert shown["root_supply"] == {
+        "issued": 200_000_00,
+        "live": 200_000_00,
+        "redeemed": 0,
+        "voided": 0,
+    }
+
+
+def test_tf_disburse_settle_clear_and_archive_through_the_cli(run: Running) -> None:
+    invoice = run.invoice("91350000SETTLE0007", "INV-0401", 64_000_00, "USD")
+    expires = run.today() + days(20)
+    today = run.today().isoformat()
+    assert obj(run.cli("bank-a", *register_args(run, "S-A", invoice, expires)))["state"] == (
+        "REGISTERED"
+    )
+    flagged = run.cli("bank-b", *register_args(run, "S-B", invoice, expires))
+    assert obj(flagged)["state"] == "DUPLICATE_FLAGGED"
+    run.cli("bank-a", "tf", "disburse", "S-A", "--on", today, "--bank-ref", "D-1")
+
+    # Clearing is refused (by bank-a's own replica) while S-A holds the invoice.
+    run.cli("bank-a", "tf", "authorize", "S-B~S-A")
+    run.refused(
+        "bank-a refused: .*still held by active registration 'S-A'",
+        run.cli,
+        "bank-b",
+        "tf",
+        "resolve",
+        "S-B~S-A",
+        "--outcome",
+        "clear",
+    )
+    run.refused("FINANCED", run.cli, "bank-a", "tf", "archive", "S-A")
+    run.refused(
+        "only the financier",
+        run.cli,
+        "bank-b",
+        "tf",
+        "settle",
+        "S-A",
+        "--on",
+        today,
+        "--bank-ref",
+        "S-9",
+    )
+    settled = run.cli("bank-a", "tf", "settle", "S-A", "--on", today, "--bank-ref", "S-1", "--json")
+    assert obj(settled)["state"] == "SETTLED"
+    assert obj(settled)["attrs"]["settlement_ref"] == "S-1"
+
+    # Repaid: the duplicate is a legitimate re-financing, cleared by both banks.
+    cleared = run.cli("bank-b", "tf", "resolve", "S-B~S-A", "--outcome", "clear", "--json")
+    assert cleared["signers"] == ["bank-a", "bank-b"]
+    assert obj(cleared)["state"] == "CLEARED"
+    assert run.everywhere(REGISTRATIONS, "S-B").state == "REGISTERED"
+    archived = obj(run.cli("bank-a", "tf", "archive", "S-A", "--json"))
+    assert archived["state"] == "ARCHIVED"
+    refinanced = run.cli(
+        "bank-b", "tf", "disburse", "S-B", "--on", today, "--bank-ref", "D-2", "--json"
+    )
+    assert obj(refinanced)["state"] == "FINANCED"
+    alerts = {a["alert"]: a for a in run.cli("bank-b", "tf", "alerts")}
+    assert alerts["S-B~S-A"]["state"] == "CLEARED"
+    shown = run.cli("bank-b", "tf", "show", "S-B")
+    assert [e["transition"] for e in shown["events"]] == [
+        "register",
+        "resolve_alert",
+        "confirm_disbursement",
+    ]
 
 
 def test_one_invoice_is_financed_once_across_scenarios(run: Running) -> None:
