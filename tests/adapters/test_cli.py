@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,10 @@ from typer.testing import CliRunner
 
 from cli import app
 from cli._lists import app as lists_app
+from tests._terminal import run_on_terminal
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
 
 MAPPING = """
 name = "cli"
@@ -82,3 +86,40 @@ def test_import_sync_status_and_evidence(tmp_path: Path) -> None:
         app, ["lists", "verify-evidence", str(opening), "--root", "00" * 32, "--size", "2"]
     )
     assert wrong_root.exit_code != 0
+
+
+def _riskshare(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from cli import main; main()", *args]
+
+
+def test_import_and_sync_draw_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    rows = 2500
+    lines = [f"138{n:08d},case-{n}" for n in range(rows)]
+    (tmp_path / "abuse.csv").write_text("phone,case\n" + "\n".join(lines) + "\n")
+    (tmp_path / "m.toml").write_text(MAPPING, encoding="utf-8")
+    env = {"RISKSHARE_MEMBER_DATA_DIR": str(tmp_path / "d"), "PYTHONPATH": str(ROOT)}
+
+    code, out, screen = run_on_terminal(
+        _riskshare("lists", "import", "abuse.csv", "-m", "m.toml"), cwd=tmp_path, env=env
+    )
+    assert code == 0, out + screen
+    assert f"{rows} accepted" in out.replace(",", "")
+    # The bar counts rows as they are read and index entries as they change.
+    assert re.search(r"abuse\.csv: rows read +2,500", screen), screen[-2000:]
+    assert re.search(r"abuse\.csv: index changes +2,500", screen), screen[-2000:]
+
+    (tmp_path / "abuse.csv").write_text("phone,case\n" + "\n".join(lines[:2000]) + "\n")
+    code, out, screen = run_on_terminal(
+        _riskshare("lists", "sync", "--full"), cwd=tmp_path, env=env
+    )
+    assert code == 0, out + screen
+    assert re.search(r"cli: rows read +2,000", screen), screen[-2000:]
+    assert re.search(r"cli: index changes +500", screen), screen[-2000:]
+
+    # --json is for scripts: no bar, even on a terminal.
+    code, out, screen = run_on_terminal(
+        _riskshare("lists", "sync", "--full", "--json"), cwd=tmp_path, env=env
+    )
+    assert code == 0, out + screen
+    assert json.loads(out)[0]["rows_read"] == 2000
+    assert "rows read" not in screen

@@ -53,6 +53,7 @@ from gateway._stubs import psi_stub
 from gateway._tls import channel_credentials
 from ledger import Store, approve_body, propose_body
 from psi import prepare_query
+from tests._terminal import run_on_terminal
 from tests.gateway.conftest import make_consortium
 from token_incentive import QueryRequest, SignedRequest, sign_request
 
@@ -328,9 +329,13 @@ def test_hostile_requests_get_precise_status_and_leave_no_receipt(
     assert len(receipts - replay_receipts) == 1  # only the marker's
 
 
+def _riskshare_args(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from cli import main; main()", *args]
+
+
 def _riskshare(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from cli import main; main()", *args],
+        _riskshare_args(*args),
         capture_output=True,
         text=True,
         timeout=120,
@@ -358,6 +363,44 @@ def test_query_cli_exit_codes_and_files(run: Running, tmp_path: Path) -> None:
     assert rows[0]["members"] == "bank-a" and rows[1]["members"] == "bank-c"
     broken = _riskshare("query", "x", "--config", str(tmp_path / "absent.toml"))
     assert broken.returncode == 2 and "no such config file" in broken.stderr
+
+
+def test_query_file_draws_a_progress_bar_counting_identifiers(run: Running, tmp_path: Path) -> None:
+    # Over 1000 identifiers (one batch) on a terminal: the bar counts them all, rejected
+    # ones too. Nine in ten are malformed, so the two runs cost bank-b little credit;
+    # only bank-c is asked, as bank-a's element rate is kept low for the tests.
+    config = str(run.net.members["bank-b"].config_path)
+    values = [f"135{n:08d}" if n % 10 == 0 else f"bad-{n}" for n in range(1000)]
+    values.append("18600001111")
+    ids = tmp_path / "ids.csv"
+    ids.write_text("value\n" + "\n".join(values) + "\n")
+    args = ["query", "--file", str(ids), "--member", "bank-c", "--config", config]
+    _settled(run, run.receipts()["orderer"])
+    before = run.receipts()["orderer"]
+    code, out, screen = run_on_terminal(_riskshare_args(*args))
+    assert code == 0, out + screen
+    assert "101 of 1001 identifiers queried" in out and "1 listed" in out
+    assert "bank-c           1 hit(s), 2 receipt(s)" in out  # one per batch of 1000
+    assert re.search(r"querying .*1001/1001", screen), screen[-2000:]
+    # --json is for scripts: no bar, even on a terminal.
+    code, out, screen = run_on_terminal(_riskshare_args(*args, "--json"))
+    assert code == 0, out + screen
+    result = json.loads(out)
+    assert (result["queried"], result["hits"]) == (1001, 1)
+    assert "querying" not in screen
+    # The four receipts reach every replica before the next test counts receipts.
+    made = set(result["answers"][0]["receipts"])
+
+    def recorded() -> bool:
+        receipts = run.receipts()
+        new = receipts["orderer"] - before
+        return (
+            len(new) == 4
+            and made <= new
+            and all(r == receipts["orderer"] for r in receipts.values())
+        )
+
+    _wait(recorded)
 
 
 def test_daemon_port_refuses_tls12_and_serves_metrics(run: Running) -> None:
