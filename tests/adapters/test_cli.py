@@ -123,3 +123,56 @@ def test_import_and_sync_draw_a_progress_bar_on_a_terminal(tmp_path: Path) -> No
     assert code == 0, out + screen
     assert json.loads(out)[0]["rows_read"] == 2000
     assert "rows read" not in screen
+
+
+FRAUD_MAPPING = """
+name = "fraud"
+[columns]
+list_type = { const = "transaction_fraud" }
+id_type = { const = "phone" }
+value = "phone"
+evidence_ref = "case"
+"""
+
+
+def test_status_shows_each_list_types_rejects(tmp_path: Path) -> None:
+    # Two sources, one list type each, with known bad rows: 3 in one, 1 in the other.
+    abuse = tmp_path / "abuse.csv"
+    good = [f"1380000000{n},A{n}" for n in range(8)]
+    bad = ["12,X1", "23800000001,X2", "1380000000,X3"]  # short, wrong prefix, 10 digits
+    abuse.write_text("phone,case\n" + "\n".join(good[:4] + bad + good[4:]) + "\n")
+    fraud = tmp_path / "fraud.csv"
+    fraud.write_text("phone,case\n13900000001,F1\n13900000002,F2\n999,F3\n13900000003,F4\n")
+    (tmp_path / "abuse.toml").write_text(MAPPING, encoding="utf-8")
+    (tmp_path / "fraud.toml").write_text(FRAUD_MAPPING, encoding="utf-8")
+    env = {"RISKSHARE_MEMBER_DATA_DIR": str(tmp_path / "d")}
+    share = ["--max-reject-share", "0.5", "--json"]
+    for data, mapping, rejected in ((abuse, "abuse.toml", 3), (fraud, "fraud.toml", 1)):
+        args = ["lists", "import", str(data), "-m", str(tmp_path / mapping), *share]
+        done = runner.invoke(app, args, env=env)
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.output)["rejected"] == rejected
+
+    def check() -> None:
+        status = runner.invoke(app, ["lists", "status", "--json"], env=env)
+        assert status.exit_code == 0, status.output
+        rows = {row["list_type"]: row for row in json.loads(status.output)["lists"]}
+        assert {name: (r["entries"], r["rejects"]) for name, r in rows.items()} == {
+            "marketing_abuse": (8, 3),
+            "transaction_fraud": (3, 1),
+        }
+        text = runner.invoke(app, ["lists", "status"], env=env)
+        assert text.exit_code == 0, text.output
+        header, *lines = text.output.splitlines()
+        assert header.split()[:6] == ["list", "type", "entries", "index", "epoch", "rejects"]
+        table = {line.split()[0]: line.split() for line in lines if line.endswith("Z")}
+        assert table["marketing_abuse"][1:5] == ["8", "8", "1", "3"]
+        assert table["transaction_fraud"][1:5] == ["3", "3", "1", "1"]
+        assert "11 rows, 3 rejected" in text.output and "4 rows, 1 rejected" in text.output
+
+    check()
+    # A sync reads the same files again: the rejects are the last sync's, not a sum.
+    synced = runner.invoke(app, ["lists", "sync", *share], env=env)
+    assert synced.exit_code == 0, synced.output
+    assert sorted(s["rejected"] for s in json.loads(synced.output)) == [1, 3]
+    check()
