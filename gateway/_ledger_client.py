@@ -10,6 +10,12 @@ keeps them increasing.
 
 The orderer is reached either in-process (this gateway hosts it) or over the mutual-TLS
 ``Ledger`` service; both give the same :class:`Committed` answer.
+
+Blocks come from the orderer too, and when it cannot be reached, from peers: every
+gateway of role ``member`` serves the read side of ``Ledger`` (head, blocks,
+checkpoints) on its consortium port, from its own replica. :func:`peer_block_sources`
+names them, from the ledger's member registry. A peer can forge nothing: each block
+is proposer-signed and replayed before it is applied (:class:`ledger.Replica`).
 """
 
 from __future__ import annotations
@@ -26,10 +32,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gateway._errors import DeadlineError, GatewayError, UnavailableError
 from gateway._localstate import LocalState
 from gateway._pb.riskshare.ledger.v1 import ledger_pb2
+from gateway._peers import PeerChannels
 from gateway._stubs import ledger_stub
-from ledger import SEQ_TABLE, LedgerError, Orderer, Store, sign_transaction
+from ledger import (
+    SEQ_TABLE,
+    LedgerError,
+    Orderer,
+    Store,
+    active_members,
+    sign_transaction,
+)
 
-__all__ = ["Committed", "LocalOrderer", "OrdererLink", "RemoteOrderer", "TxSubmitter"]
+__all__ = [
+    "Committed",
+    "LocalOrderer",
+    "OrdererLink",
+    "RemoteOrderer",
+    "TxSubmitter",
+    "peer_block_sources",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,3 +182,22 @@ class TxSubmitter:
             return result
         # Already queued: submitting the same bytes again only waits for its block.
         return self.link.submit(raw, wait=True, timeout=timeout)
+
+
+def peer_block_sources(store: Store, peers: PeerChannels, member_id: str) -> list[tuple[str, Any]]:
+    """``(member id, channel)`` of the peers a replica may pull blocks from.
+
+    The active members of role ``member`` other than ``member_id`` (only they serve the
+    consortium port), at the addresses the replica's own ledger registers, re-read on
+    every call so admissions, removals and address changes apply. Ordered as a ring
+    starting after ``member_id``: deterministic, and members lean on different peers.
+    """
+    ids = sorted(m.id for m in active_members(store.state(), "member"))
+    ring = [m for m in ids if m > member_id] + [m for m in ids if m < member_id]
+    out = []
+    for peer in ring:
+        try:
+            out.append((peer, peers.channel(peer)))
+        except GatewayError:
+            continue  # removed between the two reads: no longer a source
+    return out

@@ -1,8 +1,9 @@
 """One member's gateway as the supervisor process runs it (the workers aside).
 
-The node owns the local ledger replica — following the orderer, or, on the gateway
-that orders, the orderer itself: embedded, or with ``ledger.ordering = "etcd"`` a
-proposer on the consortium's etcd log (``ledger.LogOrderer``) — and everything that
+The node owns the local ledger replica — following the orderer (or, while it cannot be
+reached, catching up from peer gateways), or, on the gateway that orders, the orderer
+itself: embedded, or with ``ledger.ordering = "etcd"`` a proposer on the consortium's
+etcd log (``ledger.LogOrderer``) — and everything that
 writes on the member's behalf (index commitments, receipts, refunds), the querier with
 its snapshot book, and the admin socket. Workers (`gateway._worker`) serve the
 consortium port from the same data directory.
@@ -24,7 +25,13 @@ from gateway._auth import StoreMembership
 from gateway._config import Config
 from gateway._enroll import MemberCredentials
 from gateway._errors import ConfigError, GatewayError
-from gateway._ledger_client import LocalOrderer, OrdererLink, RemoteOrderer, TxSubmitter
+from gateway._ledger_client import (
+    LocalOrderer,
+    OrdererLink,
+    RemoteOrderer,
+    TxSubmitter,
+    peer_block_sources,
+)
 from gateway._ledger_service import LedgerService
 from gateway._localstate import LocalState
 from gateway._log import log_event
@@ -102,9 +109,6 @@ class Node:
         else:
             self._orderer_channel = open_channel(credentials, config.ledger.orderer)
             link = RemoteOrderer(self._orderer_channel)
-            self.follower = LedgerFollower(
-                self.replica, self._orderer_channel, self.member_id, credentials.signing_key
-            )
         self.submitter = TxSubmitter(
             self.member_id, credentials.signing_key, self.store, self.local, link
         )
@@ -122,6 +126,15 @@ class Node:
         # lets readers run beside the writer).
         self.reader = Store(config.ledger_path)
         self.peers = PeerChannels(credentials, self.reader)
+        if self.orderer is None:
+            # Blocks from the orderer, or from peers while it cannot be reached.
+            self.follower = LedgerFollower(
+                self.replica,
+                self._orderer_channel,
+                self.member_id,
+                credentials.signing_key,
+                peers=lambda: peer_block_sources(self.reader, self.peers, self.member_id),
+            )
         self.snapshots = SnapshotBook(config.snapshot_dir, self.reader, self.peers)
         self.querier = Querier(
             member_id=self.member_id,

@@ -1,11 +1,15 @@
 """Keeping the local replica current: follow blocks, co-sign them, collect checkpoints.
 
-A follower streams blocks from a ``Ledger`` service (the orderer's, or any peer's),
-verifies and commits each through :class:`ledger.Replica` — trusting the source for
-nothing — and, when this member votes (role ``member``), signs a checkpoint over each
-new head and sends it back. A second stream brings everyone's checkpoints, so the
-replica knows which heights are final and can detect equivocation. Equivocation halts
-the follower for good, loudly; transport errors only pause it.
+A follower streams blocks from the orderer's ``Ledger`` service and, while the orderer
+cannot be reached (or serves a block this replica refuses), catches up from peers
+(``peers``: every member gateway serves the read side on its consortium port), one
+after the other, then goes back to the orderer. Each block, whatever its source, is
+verified and committed through :class:`ledger.Replica` — trusting the source for
+nothing: a peer's tampered block is refused and the next peer asked — and, when this
+member votes (role ``member``), a checkpoint over each new head is signed and sent to
+the orderer. A second stream brings everyone's checkpoints, so the replica knows which
+heights are final and can detect equivocation. Equivocation halts the follower for
+good, loudly; transport errors only pause it.
 """
 
 from __future__ import annotations
@@ -44,9 +48,12 @@ class LedgerFollower:
         *,
         on_block: Callable[[int], None] | None = None,
         retry_seconds: float = 0.5,
+        peers: Callable[[], list[tuple[str, Any]]] | None = None,
     ) -> None:
         self.replica = replica
         self._stub = ledger_stub(channel)
+        self._peers = peers  # () -> [(member id, channel)], asked afresh each time
+        self._unreachable: set[str] = set()
         self.member_id = member_id
         self._key = key
         self._on_block = on_block
@@ -91,42 +98,80 @@ class LedgerFollower:
         self._stop.set()
 
     def _follow_blocks(self) -> None:
-        store = self.replica.store
         while not self._stop.is_set():
-            call = None
-            try:
-                call = self._track(
-                    self._stub.StreamBlocks(
-                        ledger_pb2.StreamBlocksRequest(from_height=store.height + 1, follow=True),
-                        wait_for_ready=True,
-                    )
-                )
-                for message in call:
-                    applied = self.replica.apply(bytes(message.block))
-                    if self._on_block is not None:
-                        self._on_block(applied.height)
-                    if self._votes():
-                        self._cosign(applied.height)
-            except EquivocationError as exc:
-                self._halt(exc)
-                return
-            except grpc.RpcError as exc:
-                if self._stop.is_set():
-                    return
-                log_event(_log, "block stream interrupted", logging.WARNING, code=exc.code().name)
-            except LedgerError as exc:
-                log_event(
-                    _log, "block refused", logging.ERROR, error=type(exc).__name__, detail=str(exc)
-                )
-            finally:
-                # A stream left behind keeps a server thread of its source busy for
-                # good; the next attempt opens a new one from the new head.
-                if call is not None:
-                    call.cancel()
+            # The orderer's stream follows new blocks for as long as it lasts.
+            if not self._pull(self._stub, "orderer", follow=True) and self._peers is not None:
+                # One pass over the peers, each from the head the previous left: the
+                # replica ends up as far as the furthest reachable, honest peer.
+                for peer, channel in self._peers():
+                    if self._stop.is_set():
+                        return
+                    self._pull(ledger_stub(channel), peer, follow=False)
             self._stop.wait(self._retry)
 
-    def _cosign(self, height: int) -> None:
+    def _pull(self, stub: Any, source: str, *, follow: bool) -> bool:
+        """Apply ``source``'s blocks from our head on; False if it could not be reached
+        or sent a block this replica refused (the caller then asks someone else)."""
+        store = self.replica.store
+        call = None
+        try:
+            call = self._track(
+                stub.StreamBlocks(
+                    ledger_pb2.StreamBlocksRequest(from_height=store.height + 1, follow=follow),
+                    # Not waiting for the source to come up: an unreachable one fails
+                    # at once, so the next can be asked.
+                    wait_for_ready=False,
+                )
+            )
+            for message in call:
+                applied = self.replica.apply(bytes(message.block))
+                if self._on_block is not None:
+                    self._on_block(applied.height)
+                if self._votes():
+                    self._cosign(applied.height, deliver=source == "orderer")
+            self._unreachable.discard(source)
+            return True
+        except EquivocationError as exc:
+            self._halt(exc)
+            return True
+        except grpc.RpcError as exc:
+            if self._stop.is_set():
+                return True
+            code = exc.code()
+            # A source that stays down is retried every ``retry_seconds``: say so once.
+            if code != grpc.StatusCode.UNAVAILABLE or source not in self._unreachable:
+                log_event(
+                    _log,
+                    "block stream interrupted",
+                    logging.WARNING,
+                    source=source,
+                    code=code.name,
+                )
+            if code == grpc.StatusCode.UNAVAILABLE:
+                self._unreachable.add(source)
+        except LedgerError as exc:
+            log_event(
+                _log,
+                "block refused",
+                logging.ERROR,
+                source=source,
+                error=type(exc).__name__,
+                detail=str(exc),
+            )
+        finally:
+            # A stream left behind keeps a server thread of its source busy for
+            # good; the next attempt opens a new one from the new head.
+            if call is not None:
+                call.cancel()
+        return False
+
+    def _cosign(self, height: int, *, deliver: bool = True) -> None:
         checkpoint = self.replica.checkpoint(self.member_id, self._key, height)
+        if not deliver:
+            # Caught up from a peer: the orderer was unreachable a moment ago, and
+            # waiting on it per block would stall the catch-up. A later vote makes this
+            # height final too (each header commits to its predecessor).
+            return
         try:
             self._stub.SubmitCheckpoint(
                 ledger_pb2.Checkpoint(
