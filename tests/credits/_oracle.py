@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ledger import decode, encode
+from ledger import Store, decode, decode_genesis_config, encode
 
-__all__ = ["Line", "Oracle"]
+__all__ = ["Line", "Oracle", "replay_store"]
 
 _PAID = ("r", "c")  # reported and not disputed: confirmed, or silent until settlement
 
@@ -124,8 +124,10 @@ class Oracle:
         """One transaction the ledger applied (refused ones are never fed)."""
         if kind == "pub.publish_index":
             self.publish(member, body["list_type"], body["size"], body["expires_at"])
-        elif kind in ("gov.genesis", "pub.add_oprf_key"):
+        elif kind == "gov.genesis" or kind.startswith("pub."):
             pass  # read by the caller (parameters, members), or moving no credit
+        elif not kind.startswith(("credits.", "gov.")):
+            pass  # another contract's (a scenario's): it moves no credit
         elif kind == "credits.receipt":
             self._receipt(body, time, tx)
         elif kind == "credits.refund":
@@ -257,7 +259,7 @@ class Oracle:
             c["cap"] = max(0, kept + income - self.cap)
             delta = income - c["decay"] - c["cap"] - c["penalty"]
             if any(c[n] for n in names if n != "charges"):
-                self.lines[j].append(Line(tx, "settle", str(t), delta))
+                self.lines[j].append(Line(tx, "settle", f"{t:012d}", delta))
             self.b[j] = before + delta - c["charges"]
             self.minted += income
             self.burned += c["decay"] + c["cap"]
@@ -271,3 +273,20 @@ class Oracle:
             self.fp[j] += n
         self.settlements[t] = entries
         self.last_settled = t
+
+
+def replay_store(store: Store, to_height: int | None = None) -> Oracle:
+    """An oracle fed a replica's chain from genesis, block by block, valid transactions
+    only, each at its block's time — through the ledger's public reading API only."""
+    genesis = store.txs(to_height=0)[0].decoded().tx
+    assert genesis.kind == "gov.genesis"
+    config = decode_genesis_config(genesis.body["config"])
+    roles = {f["id"]: f["role"] for f in config["founders"]}
+    oracle = Oracle(config["params"], roles, config["time"])
+    head = store.height if to_height is None else to_height
+    times = {b.height: b.time for b in store.blocks_info(0, head + 1)}
+    for record in store.txs(to_height=head):
+        if record.ok and record.height > 0:
+            stx = record.decoded().tx
+            oracle.apply(stx.kind, stx.member, stx.body, times[record.height], record.tx_id)
+    return oracle

@@ -15,6 +15,7 @@ from token_incentive import hit_payments, params_from_state
 from token_incentive._book import last_settled
 
 from ._net import DAY, T0, Net
+from ._oracle import replay_store
 from ._storenet import StoreNet
 from ._workload import EVIDENCE_ROOT, LTS, Sim, credit_params, ops
 
@@ -65,6 +66,12 @@ def test_random_workloads_keep_every_invariant_on_the_sqlite_store(
             sim.advance(sim.now + 4 * DAY)
             sim.finish()
             assert net.store.height == net.height  # every applied transaction is a block
+            # Walking the store's blocks (as the network test does) gives the same books
+            # as feeding the oracle what was applied.
+            walked = replay_store(net.store)
+            assert sim.oracle is not None
+            assert walked.balances() == sim.oracle.balances()
+            assert walked.settlements == sim.oracle.settlements
         finally:
             net.close()
 
