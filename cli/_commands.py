@@ -22,8 +22,7 @@ def register(app: typer.Typer) -> None:
         _lists,
         _member,
         _query,
-        _scf,
-        _tf,
+        _scenario,
         _version,
     )
 
@@ -40,5 +39,4 @@ def register(app: typer.Typer) -> None:
     _feedback.register(app)
     _dispute.register(app)
     _canary.register(app)
-    _scf.register(app)
-    _tf.register(app)
+    _scenario.register(app)  # one group per registered scenario (scenarios.SCENARIO_MODULES)

@@ -28,7 +28,10 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
         scenario: Annotated[
             str | None,
-            typer.Option(help="Run a scenario flow instead: scf (receivables) or tf (registry)."),
+            typer.Option(
+                help="Run a registered scenario's flow instead: scf (receivables), tf "
+                "(financing registry), or any other registered scenario with a demo."
+            ),
         ] = None,
     ) -> None:
         """Start a local consortium — an embedded orderer and N member gateways, each its
@@ -37,13 +40,13 @@ def register(app: typer.Typer) -> None:
         and print every answer against ground truth, the receipts on the ledger, and each
         member's view. Exit code 2 if any answer, receipt or head disagrees.
 
-        With --scenario, run that scenario's flow (steps the ledger must refuse included)
-        across five member gateways instead; see riskshare scf demo / tf demo.
+        With --scenario, run that scenario's demo flow (steps the ledger must refuse
+        included) across its own member gateways instead; see riskshare scf demo.
 
         Example: riskshare demo --members 3 --json
         """
         if scenario is not None:
-            from cli._scf import run_demo as run_scenario
+            from cli._scenario import run_demo as run_scenario
 
             run_scenario(scenario, as_json)
             return

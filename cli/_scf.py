@@ -2,7 +2,9 @@
 
 Every command goes through the member's own gateway (its admin socket), which collects
 co-signatures from the other gateways, has the registry fingerprint the invoice, and
-submits the step to the ledger; ``show`` and ``quote`` read locally.
+submits the step to the ledger; ``show`` and ``quote`` read locally. This hand-written
+group replaces the generic one ``cli._scenario`` would make from the scenario's machines
+(issuing needs the invoice fingerprinted; amounts are typed in currency units).
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["ConfigOption", "JsonOption", "app", "echo_step", "invoice_of", "register"]
+from cli._scenario import ConfigOption, JsonOption, echo_step, run_demo
+
+__all__ = ["app", "invoice_of"]
 
 app = typer.Typer(help="Supply-chain finance: receivable certificates.", no_args_is_help=True)
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", envvar="RISKSHARE_CONFIG", help="Gateway config.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 Cert = Annotated[str, typer.Argument(help="Certificate id (a root, or a child like C1.2).")]
 _DEFAULT = Path("member.toml")
 
@@ -29,24 +29,6 @@ def invoice_of(seller: str, buyer: str, number: str, date: str, amount: str, cur
     from scenarios.kit import Invoice, parse_minor
 
     return Invoice(seller, buyer, number, date, parse_minor(amount), currency)
-
-
-def echo_step(result: Any, as_json: bool) -> None:
-    from scenarios.kit import format_minor
-
-    if as_json:
-        typer.echo(json.dumps(result.to_json(), sort_keys=True))
-        return
-    obj = result.obj
-    if obj is None:
-        typer.echo(f"applied at height {result.height}")
-        return
-    face = obj.attrs.get("face", obj.attrs.get("amount"))
-    amount = f"  {format_minor(face)}" if isinstance(face, int) else ""
-    parties = " ".join(f"{role}={member}" for role, member in sorted(obj.parties.items()))
-    typer.echo(f"{obj.id}  {obj.state}  v{obj.version}{amount}  {parties}")
-    signers = ", ".join(result.signers)
-    typer.echo(f"  height {result.height}  tx {result.tx_id.hex()[:16]}  signed by {signers}")
 
 
 def _step(
@@ -298,21 +280,3 @@ def demo_cmd(as_json: JsonOption = False) -> None:
     Example: riskshare scf demo
     """
     run_demo("scf", as_json)
-
-
-def run_demo(scenario: str, as_json: bool) -> None:
-    from gateway._scenario_demo import run_scenario_demo
-
-    say = (lambda _: None) if as_json else typer.echo
-    report = run_scenario_demo(scenario, say=say)
-    if as_json:
-        typer.echo(json.dumps(report.to_json(), sort_keys=True))
-    else:
-        typer.echo(f"ledger heads {'all equal' if report.heads_equal else 'DIFFER'}")
-        typer.echo("every step as the spec says" if report.correct else "SOMETHING DISAGREES")
-    if not report.correct:
-        raise typer.Exit(2)
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="scf")

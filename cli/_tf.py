@@ -2,7 +2,8 @@
 
 Register an invoice before disbursing against it; the registry's OPRF fingerprints
 let every bank see a duplicate without anyone seeing the invoice. Every command goes
-through the member's own gateway; ``alerts`` and ``show`` read the local replica.
+through the member's own gateway; ``alerts`` and ``show`` read the local replica. This
+hand-written group replaces the generic one ``cli._scenario`` would make.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
-from cli._scf import ConfigOption, JsonOption, echo_step, invoice_of, run_demo
+from cli._scenario import ConfigOption, JsonOption, echo_step, run_demo
+from cli._scf import invoice_of
 
-__all__ = ["register"]
+__all__ = ["app"]
 
 app = typer.Typer(help="Trade finance: the financing registry.", no_args_is_help=True)
 
@@ -251,7 +253,3 @@ def demo_cmd(as_json: JsonOption = False) -> None:
     Example: riskshare tf demo
     """
     run_demo("tf", as_json)
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="tf")

@@ -1,4 +1,4 @@
-"""The scenario flows as library calls: what ``riskshare scf`` and ``riskshare tf`` run.
+"""The scenario flows as library calls: what ``riskshare <scenario> ...`` runs.
 
 Each function talks to the member's own gateway over its admin socket (which does the
 co-signature collection, the registry evaluation and the submission) or reads the
@@ -23,7 +23,6 @@ from gateway._scenarios import OBJECT_DOMAIN, encode_payload
 from ledger import State, Store, decode, encode
 from scenarios import ScenarioError, machine_for
 from scenarios.kit import Document, Invoice, Obj
-from scenarios.scf import SUPPLY
 from scenarios.tf import EXACT, SIMILAR
 
 __all__ = [
@@ -158,7 +157,8 @@ def step(
     payload: dict[str, Any] | None = None,
     cosigners: Sequence[str] = (),
 ) -> StepResult:
-    """Any scenario step through the member's gateway (``riskshare scf accept`` ...)."""
+    """Any scenario step through the member's gateway (``riskshare scf accept`` ...). With
+    no ``cosigners`` the gateway asks whoever the step needs."""
     machine_for(kind)  # an unknown kind fails here, before anything is sent
     with ScenarioClient.from_config(config) as client:
         return client.step(kind, object_id, payload, cosigners)
@@ -318,7 +318,8 @@ def read_replica(config: Path) -> Store:
 
 
 def load_object(config: Path, kind_or_contract: str, object_id: str) -> dict[str, Any]:
-    """An object and its event log from the member's own replica, as JSON-ready data."""
+    """An object and its event log from the member's own replica, as JSON-ready data
+    (any registered scenario; with its asset's conservation check when it has one)."""
     contract = kind_or_contract.partition(".")[0]
     from scenarios import all_scenarios
 
@@ -334,14 +335,17 @@ def load_object(config: Path, kind_or_contract: str, object_id: str) -> dict[str
                     continue
                 out: dict[str, Any] = _jsonable(obj.to_row())
                 out["events"] = [_jsonable(e.to_row()) for e in machine.events(state, object_id)]
-                if contract == "scf":
-                    supply = SUPPLY.audit(state, obj.attrs["root"])
-                    out["root_supply"] = {
-                        "issued": supply.issued,
-                        "live": supply.live,
-                        "redeemed": supply.retired,
-                        "voided": supply.voided,
-                    }
+                # The conservation check of the object's asset (a certificate's root), for
+                # any scenario that declares its conserved-amount ledgers.
+                for ledger in scenario.supplies:
+                    if ledger.machine is machine:
+                        supply = ledger.audit(state, ledger.asset(obj))
+                        out[f"{ledger.asset_attr}_supply"] = {
+                            "issued": supply.issued,
+                            "live": supply.live,
+                            "redeemed": supply.retired,
+                            "voided": supply.voided,
+                        }
                 return out
         raise ScenarioError(f"no {contract} object {object_id!r} on this replica")
     finally:

@@ -11,10 +11,11 @@ Two services, both thin over ``scenarios`` (the rules) and the ledger replica:
   approve. ``EvaluateFingerprints``: the registry member evaluates blinded fingerprint
   inputs under the key committed in ``fpreg`` and signs the receipt.
 - ``riskshare.scenarios.v1.ScenarioAdmin`` on the admin socket: ``Step`` builds the step
-  on the local replica, collects and checks every co-signature, submits, and waits for
-  its block; ``Fingerprint`` runs the registry evaluation and records its receipt;
-  ``Authorize`` records an operator's approval; ``InitRegistry`` creates and commits the
-  registry key on the registry member.
+  on the local replica, collects and checks every co-signature (from the members the
+  caller names, or else from those the step, previewed on the local replica, needs),
+  submits, and waits for its block; ``Fingerprint`` runs the registry evaluation and
+  records its receipt; ``Authorize`` records an operator's approval; ``InitRegistry``
+  creates and commits the registry key on the registry member.
 
 Errors raised here go through the gateway's one error boundary (``gateway._status``).
 """
@@ -44,6 +45,7 @@ from gateway._server import Service
 from ledger import (
     ContractError,
     ContractRegistry,
+    State,
     Store,
     TxContext,
     decode,
@@ -56,6 +58,7 @@ from scenarios import FingerprintError, ScenarioError, machine_for
 from scenarios.kit import (
     MAX_FINGERPRINTS,
     FingerprintResponse,
+    Machine,
     active_key,
     chain_id,
     cosign,
@@ -315,8 +318,11 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
             version = 0 if current is None else current.version
         chain = chain_id(state)
         message = cosign_message(chain, request.kind, request.object, version, payload)
+        cosigners = list(dict.fromkeys(request.cosigners))
+        if not cosigners:
+            cosigners = self._needed(machine, state, request, version, payload)
         cosigs: dict[str, bytes] = {}
-        for member in dict.fromkeys(request.cosigners):
+        for member in cosigners:
             if member == node.member_id:
                 continue
             stub = scenarios_stub(node.peers.channel(member))
@@ -352,6 +358,23 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
             object=b"" if after is None else encode(OBJECT_DOMAIN, 1, after.to_row()),
             signers=sorted({node.member_id, *cosigs}),
         )
+
+    def _needed(
+        self, machine: Machine, state: State, request: Any, version: int, payload: dict[str, Any]
+    ) -> list[str]:
+        """Whose co-signatures the step needs, when the caller named none: the step run on
+        our own replica, as us, says (for any registered scenario). A step our replica
+        refuses for any other reason is refused here, before anyone is asked."""
+        node = self._node
+        me = get_member(state, node.member_id)
+        role = "" if me is None else me.role
+        now = _now_ms()
+        ctx = TxContext(
+            b"\0" * 32, request.kind, node.member_id, role, 0, now, {}, self._store.height + 1, now
+        )
+        name = request.kind.partition(".")[2]
+        preview = machine.preview(state, ctx, name, request.object, version, payload)
+        return [m for m in preview.missing if m != node.member_id]
 
     def Authorize(self, request: Any, context: Any) -> Any:
         try:

@@ -1,13 +1,20 @@
 """The list of scenarios this build runs: the one place a scenario is registered.
 
-Every scenario subpackage exposes ``SCENARIO``, a :class:`Scenario` naming its contract.
-The list below is explicit on purpose: the set of contracts is a consensus rule (every
-replica must apply the same kinds the same way), so it must not depend on which
-directories happen to exist on one machine. Adding a scenario is one line here.
+Every scenario subpackage exposes ``SCENARIO``, a :class:`Scenario` naming its contract,
+the machines its steps move, and what else it keeps. The list below is explicit on
+purpose: the set of contracts is a consensus rule (every replica must apply the same
+kinds the same way), so it must not depend on which directories happen to exist on one
+machine. Adding a scenario is one line here; everything else follows from it:
 
-The ledger package may not import ours (DESIGN §2), so whoever assembles a node's
-:class:`ledger.ContractRegistry` (the gateway, the CLI, the demo) adds
-:func:`all_contracts` to the ledger's own contracts.
+- every node's contract registry (the ledger package may not import ours, DESIGN §2,
+  so whoever assembles a :class:`ledger.ContractRegistry` — the gateway, the CLI, the
+  demo — adds :func:`all_contracts` to the ledger's own contracts);
+- the gateways' co-signing: a gateway previews any registered step (:func:`machine_for`)
+  on its own replica before it signs;
+- the CLI: ``riskshare <name> ...`` (a generic command per transition, or the
+  scenario's hand-written group), ``show``, ``authorize``, and ``riskshare demo
+  --scenario <name>`` for a scenario with a :class:`scenarios.kit.Demo`;
+- the fingerprint registry pools (:func:`pooled_registries`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from ledger import Contract
 from scenarios._errors import ScenarioError
 
 if TYPE_CHECKING:
-    from scenarios.kit import FingerprintRegistry, Machine
+    from scenarios.kit import Conserved, Demo, FingerprintRegistry, Machine
 
 __all__ = [
     "SCENARIO_MODULES",
@@ -40,17 +47,47 @@ SCENARIO_MODULES: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A registered scenario: its short name (the CLI group), title, spec, contract, the
-    machines whose objects its kinds move (gateways use them to preview steps), and the
-    fingerprint registries its contract keeps (those in a pool are one registry with
-    the other scenarios' registries of that pool)."""
+    """A registered scenario.
+
+    - ``name``: its short name, the prefix of its kinds and its CLI group;
+    - ``title``, ``spec``: what it is and where it is specified;
+    - ``contract``: made with :func:`scenarios.kit.build_contract` from ``machines``;
+    - ``machines``: every machine of the contract; each of its kinds must be a
+      transition of one of them (gateways preview steps with them before co-signing);
+    - ``registries``: its fingerprint registries (those in a pool are one registry with
+      the other scenarios' of that pool);
+    - ``supplies``: its conserved-amount ledgers (``show`` audits an object's asset);
+    - ``demo``: the flow ``riskshare demo --scenario <name>`` runs, if any.
+    """
 
     name: str
     title: str
     spec: str
     contract: Contract
-    machines: tuple[Machine, ...] = ()
+    machines: tuple[Machine, ...]
     registries: tuple[FingerprintRegistry, ...] = ()
+    supplies: tuple[Conserved, ...] = ()
+    demo: Demo | None = None
+
+    def check(self) -> None:
+        """Refuse a registration that would leave a kind without its machine, or name
+        tables the contract does not own."""
+        if self.contract.name != self.name:
+            raise ScenarioError(f"scenario {self.name!r} registers contract {self.contract.name!r}")
+        kinds = {m.kind(t) for m in self.machines for t in m.transitions}
+        if kinds != set(self.contract.handlers):
+            missing = sorted(set(self.contract.handlers) - kinds)
+            raise ScenarioError(
+                f"scenario {self.name!r}: every kind needs its machine in machines= "
+                f"(missing {missing}, extra {sorted(kinds - set(self.contract.handlers))})"
+            )
+        tables = [r.table for r in self.registries] + [s.supply_table for s in self.supplies]
+        for table in tables:
+            if table not in self.contract.tables:
+                raise ScenarioError(f"{table!r} is not a table of {self.name}")
+        pooled = [r.pool for r in self.registries if r.pool is not None]
+        if len(pooled) != len(set(pooled)):
+            raise ScenarioError(f"{self.name} has two registries in one pool")
 
 
 def all_scenarios() -> tuple[Scenario, ...]:
@@ -62,12 +99,7 @@ def all_scenarios() -> tuple[Scenario, ...]:
             raise ScenarioError(f"{module_name} does not expose a Scenario named SCENARIO")
         if any(s.name == scenario.name for s in found):
             raise ScenarioError(f"scenario {scenario.name!r} is registered twice")
-        for registry in scenario.registries:
-            if registry.table not in scenario.contract.tables:
-                raise ScenarioError(f"{registry.table!r} is not a table of {scenario.name}")
-        pooled = [r.pool for r in scenario.registries if r.pool is not None]
-        if len(pooled) != len(set(pooled)):
-            raise ScenarioError(f"{scenario.name} has two registries in one pool")
+        scenario.check()
         found.append(scenario)
     return tuple(found)
 

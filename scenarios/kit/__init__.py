@@ -13,7 +13,8 @@
   two-party-signed receipts of the query flow (``token_incentive.QueryRequest`` and
   ``QueryReceipt``) for every fingerprint evaluation, consumed by :func:`use_receipt`.
 
-A scenario is a contract made with :func:`build_contract` from its machines and pieces.
+A scenario is a contract made with :func:`build_contract` from its machines and pieces,
+and optionally a :class:`Demo` flow that ``riskshare demo --scenario`` runs.
 """
 
 from scenarios.kit._amounts import Conserved, Supply
@@ -25,6 +26,7 @@ from scenarios.kit._cosign import (
     cosign_message,
 )
 from scenarios.kit._dates import MS_PER_DAY, add_months, add_years, day_of, days_between, parse_date
+from scenarios.kit._demo import Demo, DemoRun
 from scenarios.kit._documents import (
     DOCUMENT_NORMALISER_VERSION,
     Document,
@@ -94,6 +96,8 @@ __all__ = [
     "Claim",
     "Conserved",
     "Date",
+    "Demo",
+    "DemoRun",
     "Document",
     "Effect",
     "Enum",

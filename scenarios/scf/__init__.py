@@ -18,6 +18,7 @@ from scenarios.scf._contract import (
     SPLIT,
     SUPPLY,
 )
+from scenarios.scf._demo import DEMO
 from scenarios.scf._pricing import DAY_BASIS, PPM, Pricing, discount, price
 
 SCENARIO = Scenario(
@@ -27,6 +28,8 @@ SCENARIO = Scenario(
     contract=CONTRACT,
     machines=(CERTIFICATES,),
     registries=(INVOICES,),
+    supplies=(SUPPLY,),
+    demo=DEMO,
 )
 
 __all__ = [

@@ -20,6 +20,7 @@ from scenarios.tf._contract import (
     WITHDRAWN,
     alerts_of,
 )
+from scenarios.tf._demo import DEMO
 
 SCENARIO = Scenario(
     name="tf",
@@ -28,6 +29,7 @@ SCENARIO = Scenario(
     contract=CONTRACT,
     machines=(REGISTRATIONS, ALERTS),
     registries=(EXACT,),
+    demo=DEMO,
 )
 
 __all__ = [

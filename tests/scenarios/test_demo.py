@@ -69,7 +69,9 @@ def test_scf_demo_json() -> None:
     ):
         assert reason in detail, detail
     approved = report["steps"][7]["detail"]
-    assert approved.startswith("CRRC-001.2 FINANCED v3 700,000.00 bank-a"), approved
+    assert approved.startswith("CRRC-001.2 FINANCED v3 700,000.00 holder=bank-a issuer=core"), (
+        approved
+    )
 
 
 def test_tf_demo_text() -> None:

@@ -1,0 +1,80 @@
+"""A scenario's demo flow, written once against the consortium it will run on.
+
+``riskshare demo --scenario <name>`` runs the flow of any registered scenario that has
+one. The scenario says *what* happens — which member submits which step, which steps
+the ledger must refuse, who authorises a co-signature — as a function of a
+:class:`DemoRun`; the gateway side (``gateway._scenario_demo``) says *how*: it starts
+the members' gateways, submits each step through the submitter's own gateway, and
+checks each outcome against the expected one. ``scenarios`` may not import the
+gateway (DESIGN §2), hence the protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from ledger import State
+from scenarios.kit._objects import Obj
+
+__all__ = ["Demo", "DemoRun"]
+
+
+class DemoRun(Protocol):
+    """The consortium a demo flow runs on (implemented by the gateway's demo runner)."""
+
+    @property
+    def today(self) -> date:
+        """The consortium's calendar day (UTC)."""
+        ...
+
+    def step(
+        self,
+        actor: str,
+        say: str,
+        kind: str,
+        object_id: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        cosigners: Sequence[str] = (),
+        refused: bool = False,
+    ) -> Obj | None:
+        """Submit ``kind`` through ``actor``'s gateway; ``refused`` says the ledger must
+        refuse it. The gateway asks ``cosigners`` to co-sign, or, when none are named,
+        whoever the step needs. The object after the step, or None when refused."""
+        ...
+
+    def authorize(self, member: str, kind: str, object_id: str) -> None:
+        """``member``'s operator authorises its gateway to co-sign ``kind`` on the object."""
+        ...
+
+    def fingerprint(
+        self, actor: str, family: str, inputs: Sequence[bytes]
+    ) -> tuple[list[bytes], str]:
+        """Have the registry evaluate ``inputs`` for ``actor``: the fingerprints and the
+        id of the recorded evaluation (``fp_receipt``)."""
+        ...
+
+    def document_hash(self) -> bytes:
+        """The hash of the demo's sample trade document (kept behind the gateway)."""
+        ...
+
+    def state(self, member: str) -> State:
+        """``member``'s own replica, read-only, as it is now."""
+        ...
+
+    def say(self, line: str) -> None:
+        """Narrate (the demo prints it, indented, under the last step)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    """A demo: the members to start (each its own gateway process), the member holding
+    the fingerprint registry key if the flow fingerprints documents, and the flow."""
+
+    members: tuple[str, ...]
+    flow: Callable[[DemoRun], None]
+    registry: str | None = None
