@@ -29,27 +29,11 @@ wait_for() {
   exit 1
 }
 
-apt_install() {
-  echo "installing Debian packages: $*"
-  # The packages must not start daemons through the init system (there may be none);
-  # this script starts them itself.
-  local policy=/usr/sbin/policy-rc.d made=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
-    $sudo chmod +x "$policy"
-    made=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends "$@"
-  if [ "$made" -eq 1 ]; then $sudo rm -f "$policy"; fi
-}
-
 ensure_postgresql() {
   reachable 5432 && return 0
   local fresh=0
   if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
-    apt_install postgresql
+    "$(dirname "$0")/apt-install.sh" postgresql
     fresh=1
   fi
   local version
@@ -71,7 +55,7 @@ ensure_mariadb() {
   reachable 3306 && return 0
   local fresh=0
   if [ ! -x /usr/sbin/mariadbd ]; then
-    apt_install mariadb-server
+    "$(dirname "$0")/apt-install.sh" mariadb-server
     fresh=1
   fi
   echo "starting MariaDB"
