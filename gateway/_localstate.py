@@ -180,6 +180,16 @@ class LocalState:
             ).fetchone()
         return int(row[0])
 
+    def unrecorded(self, key_id: str) -> int:
+        """Answers made under OPRF key ``key_id`` whose receipts are not on the ledger yet."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM answered"
+                " WHERE state IN ('pending', 'submitted') AND key_id = ?",
+                (key_id,),
+            ).fetchone()
+        return int(row[0])
+
     def answer(self, receipt_id: str, querier: str) -> Answered | None:
         """The stored answer to one of ``querier``'s requests (never another member's)."""
         with self._lock:

@@ -6,8 +6,11 @@ For each responder, separately and in parallel:
    in ``pub.oprf_keys``; its verified snapshot is brought up to the committed epoch
    (snapshot mode), unless bucket mode was asked for;
 2. the identifiers are blinded afresh (two responders never see related elements), a
-   request naming the responder, list type, count, purpose and the digest of exactly
-   these elements is signed, and ``EvaluateBatch`` is called with a deadline;
+   request naming the responder, list type, count, purpose, the digest of exactly
+   these elements and the OPRF key id the answer must be made under (the one
+   ``pub.index`` names, which the snapshot was made with) is signed, and
+   ``EvaluateBatch`` is called with a deadline. The receipt signs the request's digest,
+   so a refund claim is judged on the ledger against that same key;
 3. the answer must carry the responder's receipt, signed by its registered key, over
    this request's digest and this response's digest; the DLEQ proof must verify under
    the committed key (``psi``); only then are outputs finalized and looked up;
@@ -333,6 +336,7 @@ class Querier:
         id_type: str,
         purpose: str | tuple[str, str, str | None],
         normaliser: str,
+        key_id: str,
     ) -> Any:
         # (purpose code, legal basis, consent reference); a bare code takes the defaults.
         code, basis, consent = (
@@ -352,6 +356,7 @@ class Querier:
             seq=self._next_seq(),
             time=time.time_ns() // 1_000_000,
             normaliser_version=normaliser,
+            key_id=key_id,
         )
         return sign_request(request, self._key)
 
@@ -379,7 +384,13 @@ class Querier:
         except PsiError as exc:
             raise _Refused("INVALID_ARGUMENT", f"cannot query: {exc}") from None
         signed = self._request(
-            pending, responder, list_type, id_type, purpose, context["normaliser"]
+            pending,
+            responder,
+            list_type,
+            id_type,
+            purpose,
+            context["normaliser"],
+            context["key_id"],
         )
         evaluate = psi_pb2.EvaluateRequest(
             list_type=list_type,

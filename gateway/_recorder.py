@@ -8,7 +8,8 @@ refund claims, hit reports, settlement proposals.
   epoch it came from and the list's expiry (``gateway._evidence``). Queriers trust only
   these records; disputes are opened against the evidence root.
 - **Receipts.** Every answer a worker stored is recorded as ``credits.receipt`` (the
-  querier's signed request and our signed receipt), which charges the querier. Rows go
+  querier's signed request and our signed receipt), which charges the querier; the
+  ledger keeps the OPRF key the request named, against which a refund claim is judged. Rows go
   pending → submitted → committed (or refused, with the ledger's reason). A submitted
   transaction that never lands is submitted again later; the ledger refuses a second
   recording of one request, so nobody is charged twice. Whether a receipt is on the
@@ -152,7 +153,10 @@ class Recorder:
         """Retire the OPRF keys kept from a rotation once their grace ran out; their ids.
 
         A kept key is retired ``KEY_GRACE_MS`` after an epoch under another key was
-        published for its list (``gateway._rotation``); then its secret is deleted.
+        published for its list (``gateway._rotation``), and not before every answer made
+        under it is on the ledger: a receipt naming a retired key is refused, so
+        retiring first would forfeit the charges of answers given correctly (a ledger
+        outage longer than the grace leaves such a backlog). Then its secret is deleted.
         """
         if self._retained is None:
             return []
@@ -164,6 +168,8 @@ class Recorder:
                 continue  # still the published key: the new epoch is not on the ledger yet
             if now_ms - int(row.get("published_at", now_ms)) < KEY_GRACE_MS:
                 continue
+            if self._local.unrecorded(key_id):
+                continue  # drain() records them first; retired next time round
             oprf: Any = state.get(OPRF_KEYS, f"{self.member_id}/{key_id}")
             if isinstance(oprf, dict) and oprf.get("active") is True:
                 result = self._submitter.submit("pub.retire_oprf_key", retire_oprf_key_body(key_id))

@@ -21,8 +21,11 @@ OPRF_KEYS = "pub.oprf_keys"
 
 
 def verify_voprf_response(state: State, check: ResponseCheck) -> None:
-    """Does the responder's batched DLEQ proof verify under the key it committed?
+    """Does the responder's batched DLEQ proof verify under the key the receipt names?
 
+    That is the key the querier's signed request named (the receipt signs its digest),
+    read from ``pub.oprf_keys`` whether or not it has been retired since: an answer is
+    judged by the key it was made under, not by the responder's key of the day.
     Deterministic and pure over ledger state, as a contract rule must be.
     """
     key_id = check.key_id if isinstance(check.key_id, str) else ""

@@ -14,11 +14,17 @@ responder little and is never recorded or charged:
 5. it was not answered before (ALREADY_EXISTS: a replay);
 6. the caller's element budget allows it (RESOURCE_EXHAUSTED, reason rate_limited);
 7. every rule the ledger will apply when recording — freshness, list types,
-   reciprocity, credit admission including answers not yet charged (token_incentive);
-8. the OPRF key the request names is one this member answers under: its index's
-   current key, or — during a rotation — the previous one, kept until the ledger retires
-   it (``gateway._rotation``), so that queriers whose replicas have not seen the new key
-   yet are still answered;
+   reciprocity, credit admission including answers not yet charged, and that the key
+   the request names is one of ours, not retired (token_incentive);
+8. the OPRF key the signed request names (an ``EvaluateRequest.key_id`` naming
+   another is refused) is one this member answers under: its
+   index's current key, or — during a rotation — the previous one of this list, kept
+   until the ledger retires it (``gateway._rotation``), so that queriers whose replicas
+   have not seen the new key yet are still answered. The receipt binds that key (it
+   signs the request's digest), and a refund claim is judged against it, however late
+   the receipt is recorded. A request naming no key (an older client) stands, on the
+   ledger, for the key ``pub.index`` shows at recording, so it is answered under the
+   key our replica shows published and no other;
 
 then the batch is evaluated with a DLEQ proof, the receipt signed over the request and
 response digests, and the answer stored (the insert is the cross-process replay guard)
@@ -147,8 +153,11 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         return index, commitment
 
     def _kept_key(self, list_type: str, key_id: str) -> KeyPair:
-        """A previous key still answering: kept here and not retired on the ledger."""
+        """A previous key of this list still answering: kept here, not retired on the
+        ledger. (The ledger does not know which list a key was made for; we do.)"""
         key = None if self._retained is None else self._retained.get(key_id)
+        if key is not None and self._retained is not None:
+            key = key if (key_id, list_type) in self._retained.held() else None
         row: Any = self._store.state().get(OPRF_KEYS, f"{self.member_id}/{key_id}")
         if key is None or not (isinstance(row, dict) and row.get("active") is True):
             raise VersionMismatchError(
@@ -273,9 +282,26 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         pending = 0 if checked.canary else self._local.pending_items(peer.id, req.list_type)
         if pending:
             admit(state, peer.id, req.list_type, req.item_count + pending, now)
-        # The key the querier's replica names, or (an older querier naming none) the
-        # one ours names; _evaluate checks that it is one we answer under.
-        return signed, request.key_id or self._published_key(req.list_type)
+        return signed, self._named_key(request.key_id, req.key_id, req.list_type)
+
+    def _named_key(self, asked: str, signed: str | None, list_type: str) -> str:
+        """The key to answer under; _evaluate checks that it is one we answer under.
+
+        The signed request decides: the receipt binds its key and the ledger judges a
+        refund claim against it. A request naming none stands for the key the ledger
+        shows when the receipt is recorded, so it is answered only under the one ours
+        shows now (a rotation published in between can still cost such an answer).
+        """
+        if signed is not None:
+            if asked and asked != signed:
+                raise MessageError("the request signs another OPRF key than it asks for")
+            return signed
+        published = self._published_key(list_type)
+        if asked and asked != published:
+            raise VersionMismatchError(
+                f"a request naming no OPRF key is answered under our published {list_type} key only"
+            )
+        return published
 
     def _evaluate(self, request: Any, *, index_only: bool = False) -> tuple[Any, list[bytes], str]:
         blinded = decode_elements(bytes(request.blinded), max_count=self._max_batch)

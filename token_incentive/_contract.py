@@ -8,7 +8,11 @@ keys, the receipt must commit to the request's exact bytes, the request must nam
 submitter as responder, be fresh (``|now − request.time| <= request_ttl``), use the
 consortium's normaliser version, a registered list type and one of its identifier
 types, and must not have been recorded before (its receipt id is derived from the
-querier and its request id). The responder must publish the list type. The querier
+querier and its request id). The responder must publish the list type. The OPRF key
+the request names (which the receipt binds, by signing the request's digest) must be
+one of the responder's keys in ``pub.oprf_keys``, still active (not retired), and not
+the key another of its lists is published under; a request naming no key stands for
+the responder's current ``pub.index`` key. The receipt keeps that key id. The querier
 must pass admission (:func:`token_incentive.admit`) *at recording time*, so no recorded
 query ever takes a balance below −OD. Then, atomically: the querier is debited
 c_L·items (burned), the items are added to the responder's served count for the
@@ -19,8 +23,12 @@ rewards nobody.
 ``credits.refund`` — the querier proves its answer was bad: it shows the blinded
 elements (matching the request's digest) and the response the receipt signed (matching
 its response digest). If the element counts disagree, or the consortium's response
-verifier (the VOPRF proof check, supplied by the gateway) rejects the proof, the
-charge is returned and the served items withdrawn. Refunds are possible only within the
+verifier (the VOPRF proof check, supplied by the gateway) rejects the proof under the
+key the receipt recorded, the charge is returned and the served items withdrawn. The
+key is the one both parties signed for, not the one the responder publishes when the
+claim (or the receipt) lands: during a key rotation an answer correctly made under the
+old key stays unrefundable after the new key is published, and an answer made under
+any key but the named one is refundable. Refunds are possible only within the
 feedback window and before any hit is reported. A query that was never answered has
 no receipt and so was never charged: there is nothing to refund.
 
@@ -45,7 +53,7 @@ from ledger import (
     get_member,
     verify_signature,
 )
-from token_incentive._admission import LIST_TYPES, admit_member, published
+from token_incentive._admission import LIST_TYPES, PUB_INDEX, admit_member, published
 from token_incentive._book import (
     RECEIPTS,
     SERVED,
@@ -61,7 +69,13 @@ from token_incentive._book import (
 )
 from token_incentive._errors import AdmissionRefused, CreditsError, InvalidResponse, MessageError
 from token_incentive._evaluation import EVALUATION_HANDLERS, EVALUATION_ROLES
-from token_incentive._messages import SignedReceipt, SignedRequest, blinded_digest, response_digest
+from token_incentive._messages import (
+    QueryRequest,
+    SignedReceipt,
+    SignedRequest,
+    blinded_digest,
+    response_digest,
+)
 from token_incentive._params import CreditParams, check_params, params_from_state
 from token_incentive._settlement import apply_settlement, compute_settlement
 from token_incentive._util import field, window_open
@@ -76,6 +90,8 @@ __all__ = [
 ]
 
 CANARY_PURPOSE = "canary"
+# Written by the ledger's publication contract (``ledger._pub``); read here.
+OPRF_KEYS = "pub.oprf_keys"
 _RECEIPT_FIELDS = frozenset({"request", "request_sig", "receipt", "receipt_sig"})
 
 
@@ -85,7 +101,7 @@ class ResponseCheck:
 
     responder: str
     list_type: str
-    key_id: Value  # the responder's OPRF key id committed in pub.index when it answered
+    key_id: Value  # the OPRF key id the receipt recorded: the one the request named
     blinded: tuple[bytes, ...]
     evaluated: tuple[bytes, ...]
     proof: bytes
@@ -103,6 +119,7 @@ class CheckedRequest:
     charge: int
     canary: bool
     index: Mapping[str, Any]  # the responder's pub.index row for the list type
+    key_id: Value  # the OPRF key the answer is made under (see _answer_key)
 
 
 def check_request(
@@ -150,19 +167,51 @@ def _check_request(
     if me is None or not me.active or me.role != "member":
         raise MessageError(f"{responder} is not an active member that answers queries")
     index = published(state, responder, req.list_type, now)
+    key_id = _answer_key(state, responder, req, index)
     querier = get_member(state, req.querier)
     if querier is not None and querier.active and querier.role == "observer":
         if req.purpose_code != CANARY_PURPOSE:
             raise AdmissionRefused("not_member", "an observer may only send canary probes")
         if not 1 <= req.item_count <= p.max_items:
             raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
-        return CheckedRequest(0, True, index), querier, me
+        return CheckedRequest(0, True, index, key_id), querier, me
     admission = admit_member(
         state, querier, req.querier, req.list_type, req.item_count, now, p, listed=True
     )
     # admit_member refused any querier that is not an active member.
     assert querier is not None
-    return CheckedRequest(admission.charge, False, index), querier, me
+    return CheckedRequest(admission.charge, False, index, key_id), querier, me
+
+
+def _answer_key(state: State, responder: str, req: QueryRequest, index: Mapping[str, Any]) -> Value:
+    """The OPRF key the answer is made under, which a refund claim is judged against.
+
+    The request names it and both parties sign it (the receipt signs the request's
+    digest). It must be the responder's (``pub.oprf_keys``) and active: a retired key
+    answers nothing. The ledger does not record which list a key was made for, so a
+    key other than the list's current one (the previous key, during a rotation) is
+    refused only if another of the responder's lists is published under it. A request
+    naming no key stands for the list's current key, read now, at recording.
+    Raises :class:`AdmissionRefused` (code ``oprf_key``).
+    """
+    current = index.get("key_id")
+    if req.key_id is None:
+        return current
+    row: Any = state.get(OPRF_KEYS, f"{responder}/{req.key_id}")
+    if not isinstance(row, dict):
+        raise AdmissionRefused("oprf_key", f"{req.key_id!r} is not an OPRF key of {responder}")
+    if row.get("active") is not True:
+        raise AdmissionRefused("oprf_key", f"{responder}'s OPRF key {req.key_id!r} is retired")
+    if req.key_id != current:
+        for key, other in state.scan(PUB_INDEX, f"{responder}/"):
+            if isinstance(other, dict) and other.get("key_id") == req.key_id:
+                list_type = key.split("/", 1)[1]
+                raise AdmissionRefused(
+                    "oprf_key",
+                    f"{responder}'s OPRF key {req.key_id!r} is its {list_type} key,"
+                    f" not its {req.list_type} key",
+                )
+    return req.key_id
 
 
 def _require_signature(member: Member, message: bytes, signature: bytes) -> None:
@@ -231,6 +280,7 @@ def _receipt(state: State, ctx: TxContext) -> None:
                 "evidence_root": ix.get("evidence_root"),
                 "key_id": ix.get("key_id"),
             },
+            "key_id": checked.key_id,
             "canary": checked.canary,
             "status": "recorded",
             "hits": None,
@@ -278,7 +328,7 @@ def _refund(verify: ResponseVerifier) -> Callable[[State, TxContext], None]:
                     ResponseCheck(
                         r["responder"],
                         r["list_type"],
-                        r["index"]["key_id"],
+                        r["key_id"],
                         blinded,
                         evaluated,
                         proof,

@@ -33,7 +33,9 @@ class AdmissionRefused(CreditsError):
     Codes: ``not_member`` (the querier may not ask), ``unknown_list_type``,
     ``bad_items`` (item count out of range), ``not_publisher`` (the querier publishes no
     non-empty set for the list type), ``stale_list`` (its set has expired),
-    ``over_overdraft`` (the price would take the balance below the overdraft).
+    ``over_overdraft`` (the price would take the balance below the overdraft),
+    ``oprf_key`` (the request names an OPRF key that is not the responder's, is
+    retired, or is another of its lists' key).
     """
 
     def __init__(self, code: str, message: str) -> None:

@@ -4,9 +4,13 @@ A query is two-party signed (DESIGN §6):
 
 1. the querier signs a :class:`QueryRequest` — who asks whom, on which list, how many
    items, why (purpose code, legal basis, consent reference), the digest of the
-   blinded elements it sends, a sequence number and its clock;
+   blinded elements it sends, a sequence number, its clock, and the id of the
+   responder's OPRF key it expects the answer under;
 2. the responder evaluates the blinded elements and signs a :class:`QueryReceipt` over
    the request's digest and the digest of its response (evaluated elements and proof).
+   Signing the request's digest signs the key id too, so the key an answer was made
+   under is bound by both signatures: a refund claim is judged against that key, not
+   against whichever key the responder publishes when the receipt is recorded.
 
 The responder records both on the ledger (``credits.receipt``), which charges the
 querier. The responder never learns whether anything hit: it sees blinded elements
@@ -14,8 +18,12 @@ only. Hits are reported later by the querier (``credits.hits``).
 
 Each message is encoded with :func:`ledger.encode` under its own domain, and the
 signature covers those exact bytes; a signed message keeps the bytes it was signed
-over (``data``) and is never re-serialised to verify. Decoding is strict and every
-way bytes can be bad raises :class:`MessageError`.
+over (``data``) and is never re-serialised to verify. A request naming an OPRF key is
+``credits-request/v2``; one naming none keeps the layout it had before keys were
+named, ``credits-request/v1``, so the receipts a ledger already holds decode as they
+were written and a client that names no key (the fingerprint registry's) sends the
+same bytes as before. Each version has its exact field set. Decoding is
+strict and every way bytes can be bad raises :class:`MessageError`.
 
 The digests of element lists are streamed, so a batch of any size is hashed without
 building one large CBOR value: the blinded digest is ``psi``'s batch digest, and the
@@ -48,7 +56,8 @@ __all__ = [
     "sign_request",
 ]
 
-_REQUEST = ("credits-request", 1)
+_REQUEST = ("credits-request", 2)  # names the OPRF key: ``key_id`` is text
+_REQUEST_V1 = ("credits-request", 1)  # names none: version 2 without ``key_id``
 _RECEIPT = ("credits-receipt", 1)
 _SIGNED_REQUEST = ("credits-signed-request", 1)
 _SIGNED_RECEIPT = ("credits-signed-receipt", 1)
@@ -111,6 +120,19 @@ def _decode(domain: tuple[str, int], data: bytes, fields: frozenset[str]) -> Map
     return payload
 
 
+def _decode_request(
+    data: bytes, fields: frozenset[str], v1_fields: frozenset[str]
+) -> Mapping[str, Any]:
+    """A request's payload: version 2, or version 1 as the ledger may hold it."""
+    try:
+        return _decode(_REQUEST, data, fields)
+    except MessageError as exc:
+        try:
+            return _decode(_REQUEST_V1, data, v1_fields)
+        except MessageError:
+            raise exc from None
+
+
 @dataclass(frozen=True, slots=True)
 class QueryRequest:
     """What the querier signs before any element is evaluated."""
@@ -128,8 +150,12 @@ class QueryRequest:
     seq: int
     time: int  # the querier's clock, ms since the Unix epoch
     normaliser_version: str
+    # The responder's OPRF key (its ledger id) the answer must be made under: the one
+    # the querier's replica shows in pub.index and its snapshot is made with. None (a
+    # version 1 request) stands for the responder's current key when it is recorded.
+    key_id: str | None = None
 
-    _FIELDS = frozenset(
+    _V1_FIELDS = frozenset(
         {
             "request_id",
             "querier",
@@ -146,27 +172,30 @@ class QueryRequest:
             "normaliser_version",
         }
     )
+    _FIELDS = _V1_FIELDS | {"key_id"}
 
     def to_bytes(self) -> bytes:
-        """The canonical bytes the querier signs (checked by decoding them back)."""
-        data = encode(
-            *_REQUEST,
-            {
-                "request_id": self.request_id,
-                "querier": self.querier,
-                "responder": self.responder,
-                "list_type": self.list_type,
-                "id_type": self.id_type,
-                "item_count": self.item_count,
-                "purpose_code": self.purpose_code,
-                "legal_basis": self.legal_basis,
-                "consent_ref": self.consent_ref,
-                "blinded_digest": self.blinded_digest,
-                "seq": self.seq,
-                "time": self.time,
-                "normaliser_version": self.normaliser_version,
-            },
-        )
+        """The canonical bytes the querier signs (checked by decoding them back):
+        version 2 when the request names a key, version 1 when it names none."""
+        payload: dict[str, Any] = {
+            "request_id": self.request_id,
+            "querier": self.querier,
+            "responder": self.responder,
+            "list_type": self.list_type,
+            "id_type": self.id_type,
+            "item_count": self.item_count,
+            "purpose_code": self.purpose_code,
+            "legal_basis": self.legal_basis,
+            "consent_ref": self.consent_ref,
+            "blinded_digest": self.blinded_digest,
+            "seq": self.seq,
+            "time": self.time,
+            "normaliser_version": self.normaliser_version,
+        }
+        if self.key_id is None:
+            data = encode(*_REQUEST_V1, payload)
+        else:
+            data = encode(*_REQUEST, {**payload, "key_id": self.key_id})
         QueryRequest.from_bytes(data)
         return data
 
@@ -175,7 +204,7 @@ class QueryRequest:
         known = _requests.get(data) if type(data) is bytes else None
         if known is not None:
             return known
-        p = _decode(_REQUEST, data, cls._FIELDS)
+        p = _decode_request(data, cls._FIELDS, cls._V1_FIELDS)
         request = cls(
             request_id=_bytes(p, "request_id", 16),
             querier=_text(p, "querier"),
@@ -190,6 +219,7 @@ class QueryRequest:
             seq=_integer(p, "seq", 0),
             time=_integer(p, "time", 0),
             normaliser_version=_text(p, "normaliser_version"),
+            key_id=_text(p, "key_id") if "key_id" in p else None,
         )
         _memo(_requests, data, request)
         return request

@@ -214,6 +214,7 @@ class Net:
         purpose: str = "fraud_screening",
         request_id: bytes | None = None,
         blinded: list[bytes] | None = None,
+        key_id: str | None = None,
     ) -> SignedRequest:
         blinded = blinded if blinded is not None else [os.urandom(32) for _ in range(items)]
         request = QueryRequest(
@@ -230,6 +231,7 @@ class Net:
             seq=self._seq.get(querier, 0),
             time=now,
             normaliser_version="v1",
+            key_id=key_id,
         )
         signed = sign_request(request, key_of(querier))
         self._blinded = blinded

@@ -24,11 +24,19 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from ledger import Store, decode, decode_genesis_config, encode
+from ledger import EncodingError, Store, decode, decode_genesis_config, encode
 
 __all__ = ["Line", "Oracle", "replay_store"]
 
 _PAID = ("r", "c")  # reported and not disputed: confirmed, or silent until settlement
+
+
+def _request(data: bytes) -> Any:
+    """A query request's fields: version 2 (names the OPRF key), or version 1 (names none)."""
+    try:
+        return decode("credits-request", 2, data)
+    except EncodingError:
+        return decode("credits-request", 1, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +160,7 @@ class Oracle:
             raise NotImplementedError(f"the oracle does not model {kind}")
 
     def _receipt(self, body: Mapping[str, Any], time: int, tx: bytes) -> None:
-        req: Any = decode("credits-request", 1, body["request"])
+        req: Any = _request(body["request"])
         querier = req["querier"]
         rid = hashlib.sha256(
             encode("credits-receipt-id", 1, [querier, req["request_id"]])

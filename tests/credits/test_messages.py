@@ -43,6 +43,7 @@ requests = st.builds(
     seq=u63,
     time=u63,
     normaliser_version=text,
+    key_id=st.none() | text,
 )
 receipts = st.builds(
     QueryReceipt,
@@ -114,6 +115,46 @@ def test_wrong_shapes_are_refused() -> None:
         QueryReceipt.from_bytes(encode("credits-request", 1, good))
     with pytest.raises(MessageError):
         SignedRequest.from_parts(b"x", b"short")
+
+
+def test_a_request_names_its_oprf_key_in_version_2_and_version_1_names_none() -> None:
+    request = QueryRequest(
+        request_id=b"r" * 16,
+        querier="alpha",
+        responder="bravo",
+        list_type="transaction_fraud",
+        id_type="phone",
+        item_count=1,
+        purpose_code="screening",
+        legal_basis="contract",
+        consent_ref=None,
+        blinded_digest=b"\0" * 32,
+        seq=1,
+        time=5,
+        normaliser_version="v1",
+        key_id="ab" * 32,
+    )
+    data = request.to_bytes()
+    assert data.startswith(b"riskshare/credits-request/v2\0")
+    assert QueryRequest.from_bytes(data).key_id == "ab" * 32
+    v2 = {f: getattr(request, f) for f in QueryRequest.__dataclass_fields__}
+    v1 = {f: v for f, v in v2.items() if f != "key_id"}
+    # Version 1 (what the ledger holds from before) is a request naming no key, and one
+    # naming no key is still made as version 1, byte for byte.
+    legacy = QueryRequest.from_bytes(encode("credits-request", 1, v1))
+    assert legacy.key_id is None and legacy.request_id == request.request_id
+    assert legacy.to_bytes() == encode("credits-request", 1, v1)
+    # Each version has its exact field set; a key id is non-empty text when given.
+    for domain, bad in (
+        (("credits-request", 2), v1),
+        (("credits-request", 1), v2),
+        (("credits-request", 2), {**v2, "key_id": ""}),
+        (("credits-request", 2), {**v2, "key_id": None}),
+        (("credits-request", 2), {**v2, "key_id": b"ab"}),
+        (("credits-request", 3), v2),
+    ):
+        with pytest.raises(MessageError):
+            QueryRequest.from_bytes(encode(*domain, bad))
 
 
 @given(st.lists(st.binary(min_size=32, max_size=32), max_size=20))

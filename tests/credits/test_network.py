@@ -265,7 +265,7 @@ class Workload:
         context = querier_._context(responder, LT, False)
         pending = prepare_query(LT, [("phone", self.rng.choice(UNIVERSE))], os.urandom)
         signed = querier_._request(
-            pending, responder, LT, "phone", "screening", context["normaliser"]
+            pending, responder, LT, "phone", "screening", context["normaliser"], context["key_id"]
         )
         index = IndexStore(
             self.net.consortium.members[responder].data_dir / "index.sqlite", pool=None

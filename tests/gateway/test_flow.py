@@ -139,7 +139,13 @@ def test_a_signed_answer_whose_proof_fails_is_refunded(net: Net) -> None:
     context = querier._context("bank-b", "transaction_fraud", False)
     pending = prepare_query("transaction_fraud", [("phone", "13800138000")], os.urandom)
     signed = querier._request(
-        pending, "bank-b", "transaction_fraud", "phone", "screening", context["normaliser"]
+        pending,
+        "bank-b",
+        "transaction_fraud",
+        "phone",
+        "screening",
+        context["normaliser"],
+        context["key_id"],
     )
     index = IndexStore(net.consortium.members["bank-b"].data_dir / "index.sqlite", pool=None)
     try:
