@@ -7,8 +7,9 @@ Three kinds of needle:
   upper-case hex (the ways a careless log line or table would "anonymise" one);
 - **private keys**: the PEM marker ``PRIVATE KEY``, and the raw secret bytes of every
   key written during the run — TLS (P-256 scalar), ledger signing (Ed25519 seed), CA,
-  OPRF (each index's secret scalars), the fingerprint registry's key — raw, hex and
-  base64, and each key's whole PKCS#8 DER in base64;
+  OPRF (each index's secret scalars, and the old keys a rotation keeps), the
+  fingerprint registry's key — raw, hex and base64, and each key's whole PKCS#8 DER
+  in base64;
 - **blinded elements**: every element a querier sent, raw, hex and base64.
 
 Haystacks are byte strings named by where they came from. Ledger tables are read row
@@ -136,13 +137,16 @@ def _opened(blob: bytes) -> Iterator[bytes]:
             yield from _opened(leaf)
 
 
-def sqlite_rows(path: Path) -> Iterator[tuple[str, bytes]]:
-    """Every value of every table of a SQLite file, read-only, named table:rowid."""
+def sqlite_rows(path: Path, *, skip: Iterable[str] = ()) -> Iterator[tuple[str, bytes]]:
+    """Every value of every table of a SQLite file but ``skip``, read-only, named
+    table:rowid."""
+    skipped = set(skip)
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         tables = [
             row[0]
             for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if row[0] not in skipped
         ]
         for table in tables:
             for number, row in enumerate(connection.execute(f'SELECT * FROM "{table}"')):

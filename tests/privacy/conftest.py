@@ -14,6 +14,10 @@ Prometheus endpoints on), then
 - a list sync (rows added and delisted in the member's source, ``riskshare lists
   sync``), the new epoch published, the other members' snapshots brought up to date
   by delta, and a query against the new entry;
+- an OPRF key rotation on bank-a (``riskshare lists rotate-key``): a query right after
+  it (answered under whichever key the querier's replica names: the old one is kept in
+  gateway.sqlite and still answers), then the new key and epoch on the ledger, and a
+  query answered under the new key;
 - every dashboard page of every gateway fetched, every metrics endpoint read;
 
 then the gateways are stopped (so logs are flushed) and the run is handed to the
@@ -23,7 +27,9 @@ blinded element their queriers send, in a file outside the consortium's director
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -60,6 +66,10 @@ class FullRun:
     metrics: dict[str, bytes] = field(default_factory=dict)
     output: dict[str, bytes] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
+    # bank-a's OPRF secrets read from its index just before the rotation: the scan must
+    # know the old key even if the gateway retired it (and deleted it) during the run.
+    oprf_before: list[bytes] = field(default_factory=list)
+    rotation: dict[str, Any] = field(default_factory=dict)
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -168,6 +178,48 @@ def _published(net: LocalConsortium, epochs: dict[str, int] | None = None) -> bo
     return True
 
 
+def _key_of(net: LocalConsortium, member_id: str, receipt: str) -> Any:
+    with Store(net.member(member_id).data_dir / "ledger.sqlite", create=False) as store:
+        row: Any = store.state().get("credits.receipts", receipt)
+    return None if row is None else row["key_id"]
+
+
+def _index_secrets(index: Path) -> list[bytes]:
+    connection = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+    try:
+        return [bytes(row[0]) for row in connection.execute("SELECT secret FROM lists")]
+    finally:
+        connection.close()
+
+
+def _rotate(run: FullRun, made: set[str], unique: list[str]) -> set[str]:
+    """Rotate bank-a's OPRF key with queries before and after; the receipts made."""
+    net = run.net
+    a, b, c = MEMBERS
+    data_dir = net.member(a).data_dir
+    run.oprf_before = _index_secrets(data_dir / "index.sqlite")
+    run.rotation = json.loads(
+        _cli(run, "lists", "rotate-key", LIST, "--data-dir", str(data_dir), "--json")
+    )
+    # Right after: bank-c's replica may still show the old key, which is kept and answers.
+    during = _ask(run, c, "phone", [unique[4]], members=[a])
+    assert list(during.answers[0].hits) == [True]
+    epoch = int(run.rotation["epoch"])
+    _wait(lambda: _published(net, {a: epoch}), 60, "bank-a's new key and epoch on the ledger")
+    for member_id in (b, c):
+        with AdminClient(net.members[member_id].data_dir / "admin.sock") as client:
+            client.sync([a])
+    after = _ask(run, b, "phone", [unique[5], unique[6]], members=[a])
+    assert list(after.answers[0].hits) == [True, True]
+    assert after.answers[0].epoch == epoch
+    receipts = {during.answers[0].receipt.decode(), after.answers[0].receipt.decode()}
+    _wait(lambda: _settled(net, made | receipts), 60, "the rotation's receipts")
+    keys = {run.rotation["old_key_id"], run.rotation["new_key_id"]}
+    assert _key_of(net, b, after.answers[0].receipt.decode()) == run.rotation["new_key_id"]
+    assert _key_of(net, c, during.answers[0].receipt.decode()) in keys
+    return receipts
+
+
 def _crawl(run: FullRun, member_id: str) -> None:
     url = (run.net.member(member_id).data_dir / "dashboard.url").read_text().strip()
     base = url.rstrip("/")
@@ -248,7 +300,9 @@ def _run(run: FullRun, listens: dict[str, str]) -> None:
             client.sync([a])
     reply = _ask(run, b, "phone", [added], members=[a])
     assert list(reply.answers[0].hits) == [True]
-    _wait(lambda: _settled(net, made | {reply.answers[0].receipt.decode()}), 60, "receipts")
+    made.add(reply.answers[0].receipt.decode())
+    _wait(lambda: _settled(net, made), 60, "receipts")
+    made |= _rotate(run, made, samples.unique[a])
     for member_id in ["orderer", *MEMBERS, OBSERVER]:
         _crawl(run, member_id)
         with urllib.request.urlopen(f"http://{listens[member_id]}/metrics", timeout=10) as r:

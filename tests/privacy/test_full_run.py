@@ -11,14 +11,18 @@ elements, and a run that includes feedback, a dispute, a registry key and a list
 
 Not scanned, because they hold these things by design and never leave the member: its
 own list (``lists/``, ``lists.sqlite``), its index (``index.sqlite``: its OPRF keys),
-its key files. The control test plants one needle of each kind and checks the scan
-finds each where it was planted.
+the old OPRF key a rotation keeps (``gateway.sqlite``, table ``oprf_retained``), its
+key files. The OPRF keys, old and new, are looked for in every other file the run left
+too. The control test plants one needle of each kind, and both OPRF keys of the
+rotation, and checks the scan finds each where it was planted.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -26,6 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from gateway import load_private_key
 from gateway._scenarios import registry_key_path
+from ledger import Store
+from psi import KeyPair
 from tests.privacy._scan import (
     Finding,
     Needles,
@@ -62,20 +68,45 @@ def _needles(run: FullRun) -> Needles:
         name = str(path.relative_to(root))
         needles.keys.update(dict.fromkeys(key_forms(secret, der), name))
     needles.keys[b"PRIVATE KEY"] = "a PEM private key marker"
-    for index in sorted(root.rglob("index.sqlite")):
-        connection = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
-        try:
-            secrets = [row[0] for row in connection.execute("SELECT secret FROM lists")]
-        finally:
-            connection.close()
-        for secret in secrets:
-            needles.keys.update(
-                dict.fromkeys(key_forms(secret), f"OPRF key of {index.parent.name}")
-            )
+    needles.keys.update(_oprf_needles(run))
     for number, line in enumerate(run.tap.read_text().split()):
         for form in element_forms(bytes.fromhex(line)):
             needles.elements[form] = f"blinded element #{number}"
     return needles
+
+
+def _column(path: Path, query: str) -> list[bytes]:
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [bytes(row[0]) for row in connection.execute(query)]
+    finally:
+        connection.close()
+
+
+def _kept(path: Path) -> list[bytes]:
+    """The old OPRF keys a gateway keeps during a rotation (``gateway._rotation``)."""
+    return _column(path, "SELECT secret FROM oprf_retained")
+
+
+def oprf_secrets(run: FullRun) -> dict[bytes, str]:
+    """Every list OPRF secret of the run, described by member and key id: each index's
+    keys and the old keys each gateway.sqlite keeps, read after the run, and bank-a's
+    keys read just before its rotation (the gateway deletes a kept key at retirement)."""
+    found: list[tuple[bytes, str]] = []
+    for index in sorted(run.net.root.rglob("index.sqlite")):
+        for secret in _column(index, "SELECT secret FROM lists"):
+            found.append((secret, index.parent.name))
+    for state in sorted(run.net.root.rglob("gateway.sqlite")):
+        found += [(secret, state.parent.name) for secret in _kept(state)]
+    found += [(secret, "bank-a") for secret in run.oprf_before]
+    return {
+        secret: f"OPRF key {KeyPair.from_secret(secret).key_id.hex()[:16]} of {member}"
+        for secret, member in found
+    }
+
+
+def _oprf_needles(run: FullRun) -> dict[bytes, str]:
+    return {form: what for secret, what in oprf_secrets(run).items() for form in key_forms(secret)}
 
 
 def _ledgers(run: FullRun) -> Iterator[tuple[str, bytes]]:
@@ -94,10 +125,19 @@ def _logs(run: FullRun) -> Iterator[tuple[str, bytes]]:
 
 def _state(run: FullRun) -> Iterator[tuple[str, bytes]]:
     for path in sorted(run.net.root.rglob("gateway.sqlite")):
-        for where, blob in sqlite_rows(path):
+        # oprf_retained holds the old OPRF key during a rotation by design (the file is
+        # 0600: test_key_files); every other table of it is the gateway's own record.
+        for where, blob in sqlite_rows(path, skip=["oprf_retained"]):
             yield f"{path.parent.name}/{where}", blob
     for path in sorted(run.net.root.rglob("*.snap")):
         yield f"{path.parent.parent.name}/snapshots/{path.name}", path.read_bytes()
+
+
+def _files(run: FullRun) -> Iterator[tuple[str, bytes]]:
+    """Every file the run left but the two that hold OPRF keys by design (0600)."""
+    for path in sorted(run.net.root.rglob("*")):
+        if path.is_file() and not path.name.startswith(("index.sqlite", "gateway.sqlite")):
+            yield str(path.relative_to(run.net.root)), path.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +147,10 @@ def needles(full_run: FullRun) -> Needles:
     # run wrote (4 gateways x 2 + orderer x 2 + CA, OPRF keys, the registry key), and
     # the elements the queriers sent.
     assert len(full_run.identifiers) > 60
-    assert len({w for w in found.keys.values() if "OPRF" in w}) == 3
+    # Three members' keys and the one bank-a's rotation replaced, old and new known.
+    oprf = {KeyPair.from_secret(s).key_id.hex() for s in oprf_secrets(full_run)}
+    rotation = full_run.rotation
+    assert len(oprf) == 4 and {rotation["old_key_id"], rotation["new_key_id"]} <= oprf
     assert any("registry-oprf" in w for w in found.keys.values())
     assert len(found.elements) >= 5 * 20
     return found
@@ -118,6 +161,23 @@ def _report(findings: list[Finding]) -> str:
         f"{what}: {', '.join(sorted(set(where))[:5])}" for what, where in group(findings).items()
     ]
     return "\n".join(lines[:40])
+
+
+def test_the_old_oprf_key_is_kept_while_the_ledger_shows_it_active(full_run: FullRun) -> None:
+    """What the scan reads from gateway.sqlite: bank-a's old key, until it is retired."""
+    data_dir = full_run.net.member("bank-a").data_dir
+    old = full_run.rotation["old_key_id"]
+    with Store(data_dir / "ledger.sqlite", create=False) as store:
+        row: Any = store.state().get("pub.oprf_keys", f"bank-a/{old}")
+    kept = {KeyPair.from_secret(s).key_id.hex() for s in _kept(data_dir / "gateway.sqlite")}
+    assert kept == ({old} if row["active"] else set())
+    assert set(full_run.oprf_before) <= set(oprf_secrets(full_run))
+
+
+def test_no_oprf_key_in_any_other_file(full_run: FullRun) -> None:
+    keys = Needles(keys=_oprf_needles(full_run))
+    findings = scan(keys, _files(full_run))
+    assert findings == [], f"found in files:\n{_report(findings)}"
 
 
 @pytest.mark.parametrize("where", ["logs", "metrics", "ledger", "dashboard", "gateway state"])
@@ -142,6 +202,7 @@ def test_the_run_left_something_to_scan(full_run: FullRun) -> None:
     assert any(b'"event": "rpc"' in blob for _, blob in logs)
     assert sum(1 for _ in _ledgers(full_run)) > 500
     assert registry_key_path(full_run.net.member("regulator").data_dir).exists()
+    assert "lists rotate-key" in full_run.steps
 
 
 def test_the_scanner_finds_what_is_planted(full_run: FullRun, needles: Needles) -> None:
@@ -160,13 +221,27 @@ def test_the_scanner_finds_what_is_planted(full_run: FullRun, needles: Needles) 
         ("ledger row", row + key_secret),
         ("page", page + b"<p>" + element + b"</p>"),
     ]
+    # Both OPRF keys of the rotation: the old one (raw) in a metric, the new one (hex)
+    # in a file the run left.
+    old_id, new_id = (full_run.rotation[k][:16] for k in ("old_key_id", "new_key_id"))
+    secrets = {w.split()[2]: s for s, w in oprf_secrets(full_run).items()}
+    old_secret, new_secret = secrets[old_id], secrets[new_id]
+    metric = next(iter(full_run.metrics.values()))
+    file = next(blob for name, blob in _files(full_run) if name.endswith("genesis.toml"))
+    planted += [
+        ("metric", metric + old_secret),
+        ("file", file + b"\n# " + new_secret.hex().encode() + b"\n"),
+    ]
     findings = scan(needles, planted)
     kinds = {(f.kind, f.where) for f in findings}
     assert ("identifier", "log") in kinds
     assert ("private key", "ledger row") in kinds
     assert ("blinded element", "page") in kinds
+    rotated = {(f.what.split()[2], f.where) for f in findings if f.what.startswith("OPRF")}
+    assert rotated == {(old_id, "metric"), (new_id, "file")}
     # The same haystacks unplanted are clean.
-    assert scan(needles, [("log", log), ("ledger row", row), ("page", page)]) == []
+    unplanted = [("log", log), ("ledger row", row), ("page", page), ("metric", metric)]
+    assert scan(needles, [*unplanted, ("file", file)]) == []
 
 
 def test_tap_saw_what_went_over_the_wire(full_run: FullRun) -> None:
