@@ -1,6 +1,6 @@
 """The scanner: what must never appear, in every form it could take, and where it did.
 
-Three kinds of needle:
+Four kinds of needle:
 
 - **identifiers**: as typed, digits only, normalised; and each of those hashed with
   SHA-256, SHA-1, MD5, SHA-512 and BLAKE2b, as raw digest bytes and as lower- and
@@ -10,7 +10,11 @@ Three kinds of needle:
   OPRF (each index's secret scalars, and the old keys a rotation keeps), the
   fingerprint registry's key — raw, hex and base64, and each key's whole PKCS#8 DER
   in base64;
-- **blinded elements**: every element a querier sent, raw, hex and base64.
+- **blinded elements**: every element a querier sent, raw, hex and base64;
+- **invoices**: the number of every invoice the scenario flows fingerprinted, as typed,
+  normalised (``scenarios.kit.Invoice``) and digits only, each also hashed as an
+  identifier is; and the invoice's fingerprint inputs (what the registry's OPRF keys),
+  raw and hashed — an unkeyed fingerprint a reader of the ledger could recompute.
 
 Haystacks are byte strings named by where they came from. Ledger tables are read row
 by row (SQLite may split a value across pages, so the file alone is not enough), and
@@ -32,8 +36,17 @@ from typing import Any
 import cbor2
 
 from adapters import Rejected, normalise
+from scenarios.kit import Invoice
 
-__all__ = ["Finding", "Needles", "identifier_forms", "key_forms", "scan", "sqlite_rows"]
+__all__ = [
+    "Finding",
+    "Needles",
+    "identifier_forms",
+    "invoice_forms",
+    "key_forms",
+    "scan",
+    "sqlite_rows",
+]
 
 ID_TYPES = ("phone", "cn_id", "bank_card", "account", "device")
 HASHES = ("sha256", "sha1", "md5", "sha512", "blake2b")
@@ -41,7 +54,7 @@ HASHES = ("sha256", "sha1", "md5", "sha512", "blake2b")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # identifier, private key, blinded element
+    kind: str  # identifier, private key, blinded element, invoice
     what: str  # which needle, described without quoting it
     where: str
 
@@ -53,12 +66,14 @@ class Needles:
     identifiers: dict[bytes, str] = field(default_factory=dict)
     keys: dict[bytes, str] = field(default_factory=dict)
     elements: dict[bytes, str] = field(default_factory=dict)
+    invoices: dict[bytes, str] = field(default_factory=dict)
 
     def items(self) -> Iterator[tuple[str, bytes, str]]:
         for kind, needles in (
             ("identifier", self.identifiers),
             ("private key", self.keys),
             ("blinded element", self.elements),
+            ("invoice", self.invoices),
         ):
             for needle, what in needles.items():
                 yield kind, needle, what
@@ -72,18 +87,31 @@ def _hashed(raw: bytes) -> Iterator[bytes]:
         yield digest.hex().upper().encode()
 
 
+def _text_forms(texts: set[str]) -> set[bytes]:
+    # Shorter strings are not identifiers on their own (they occur by chance).
+    forms: set[bytes] = set()
+    for text in (t for t in texts if len(t) >= 8):
+        raw = text.encode()
+        forms |= {raw, raw.upper(), raw.lower(), *_hashed(raw)}
+    return forms
+
+
 def identifier_forms(value: str) -> set[bytes]:
     """Every form of one identifier the scan looks for."""
     texts = {value, re.sub(r"\D", "", value)}
     for id_type in ID_TYPES:
         with contextlib.suppress(Rejected):
             texts.add(normalise(id_type, value))
-    # Shorter strings are not identifiers on their own (they occur by chance).
-    texts = {t for t in texts if len(t) >= 8}
-    forms: set[bytes] = set()
-    for text in texts:
-        raw = text.encode()
-        forms |= {raw, raw.upper(), raw.lower(), *_hashed(raw)}
+    return _text_forms(texts)
+
+
+def invoice_forms(invoice: Invoice) -> set[bytes]:
+    """Every form of one invoice's number, and its fingerprint inputs raw and hashed."""
+    number = invoice.number
+    forms = _text_forms({number, invoice.normalised().number, re.sub(r"\D", "", number)})
+    inputs = invoice.fingerprint_inputs()
+    for raw in (*inputs.exact, *inputs.similar):
+        forms |= {raw, *_hashed(raw)}
     return forms
 
 

@@ -10,7 +10,12 @@ Prometheus endpoints on), then
   and invalid values, a broadcast, one chosen member, another identifier type;
 - feedback with the CLI: a hit confirmed, a hit disputed, the dispute resolved by the
   observer (``riskshare feedback``, ``riskshare dispute resolve``);
-- the fingerprint registry's key made (``riskshare tf registry-init``);
+- the fingerprint registry's key made (``riskshare tf registry-init``), an invoice
+  registered for trade finance by bank-a (``riskshare tf register``), pre-checked and
+  then registered again by bank-b (``tf check``: held; ``tf register``: flagged as a
+  duplicate), and a receivable certificate issued to bank-b on another invoice by
+  bank-a (``riskshare scf issue``) — each invoice fingerprinted by the registry
+  (bank-c);
 - a list sync (rows added and delisted in the member's source, ``riskshare lists
   sync``), the new epoch published, the other members' snapshots brought up to date
   by delta, and a query against the new entry;
@@ -27,6 +32,7 @@ blinded element their queriers send, in a file outside the consortium's director
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sqlite3
@@ -48,12 +54,16 @@ from gateway._demo import sample_lists
 from gateway._localnet import LocalConsortium, create_local_consortium, free_ports, load_list
 from gateway._processes import GatewayProcess, stop_gateways
 from ledger import Store
+from scenarios.kit import Invoice
 from tests.privacy._tap import TAP_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST = "transaction_fraud"
 MEMBERS = ["bank-a", "bank-b", "bank-c"]
 OBSERVER = "regulator"
+# The fingerprint registry (fpreg.registry): a member, since an observer's gateway serves
+# no consortium port to evaluate fingerprints on (by default the registry is the observer).
+REGISTRY = "bank-c"
 _LINK = re.compile(r'href="(/[^"#?]*(?:\?[^"#]*)?)"')
 
 
@@ -70,6 +80,8 @@ class FullRun:
     # know the old key even if the gateway retired it (and deleted it) during the run.
     oprf_before: list[bytes] = field(default_factory=list)
     rotation: dict[str, Any] = field(default_factory=dict)
+    # The invoices the scenario flows registered (scenarios.kit.Invoice), by number.
+    invoices: dict[str, Any] = field(default_factory=dict)
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> None:
@@ -220,6 +232,42 @@ def _rotate(run: FullRun, made: set[str], unique: list[str]) -> set[str]:
     return receipts
 
 
+def _financing(run: FullRun, config: dict[str, str]) -> None:
+    """Invoices fingerprinted by the registry: a TF registration, another bank's
+    pre-check and duplicate, an SCF certificate on another invoice."""
+    a, b, _ = MEMBERS
+    today = dt.datetime.now(dt.UTC).date()
+    docs = run.tap.parent / "documents"
+    docs.mkdir(exist_ok=True)
+    (docs / "invoice.pdf").write_bytes(b"%PDF-1.7 commercial invoice, kept behind the gateway")
+    doc = ["--doc", str(docs / "invoice.pdf")]
+    # Invoice(seller, buyer, number, issued_on, amount in minor units, currency)
+    tf = Invoice("91440300EXPORT0003", "SG-77", "EXP-2025/0047118", str(today), 25_000_000, "USD")
+    scf = Invoice(
+        "91310000MA1FL", "91110000CORE", "SCF-INV-8830-2291", str(today), 50_000_000, "CNY"
+    )
+    run.invoices = {tf.number: tf, scf.number: scf}
+    invoice = [
+        *("--seller", tf.seller, "--buyer", tf.buyer, "--invoice-number", tf.number),
+        *("--invoice-date", tf.issued_on, "--amount", "250000.00", "--currency", tf.currency),
+        *("--expires", str(today + dt.timedelta(days=30)), *doc, "--json"),
+    ]
+    first = _cli(run, "tf", "register", "TF-A-1", *invoice, "--config", config[a])
+    assert json.loads(first)["object"]["state"] == "REGISTERED", first
+    # bank-b pre-checks the same invoice (the check takes no --expires, --doc or --json).
+    held = json.loads(_cli(run, "tf", "check", *invoice[:12], "--config", config[b]))
+    assert [h["registration"] for h in held["duplicate_of"]] == ["TF-A-1"], held
+    second = _cli(run, "tf", "register", "TF-B-1", *invoice, "--config", config[b])
+    assert json.loads(second)["object"]["state"] == "DUPLICATE_FLAGGED", second
+    certificate = [
+        *("--holder", b, "--face", "500000.00", "--maturity", str(today + dt.timedelta(90))),
+        *("--seller", scf.seller, "--buyer", scf.buyer, "--invoice-number", scf.number),
+        *("--invoice-date", scf.issued_on, *doc, "--json"),
+    ]
+    issued = _cli(run, "scf", "issue", "CERT-A-1", *certificate, "--config", config[a])
+    assert json.loads(issued)["object"]["state"] == "DRAFT", issued
+
+
 def _crawl(run: FullRun, member_id: str) -> None:
     url = (run.net.member(member_id).data_dir / "dashboard.url").read_text().strip()
     base = url.rstrip("/")
@@ -282,7 +330,8 @@ def _run(run: FullRun, listens: dict[str, str]) -> None:
     # as the querier named it off the ledger); the observer then rules.
     _cli(run, "dispute", "evidence", disputed, "--config", config[holder], stdin=samples.shared[2])
     _cli(run, "dispute", "resolve", disputed, "--verdict", "upheld", "--config", config[OBSERVER])
-    _cli(run, "tf", "registry-init", "--config", config[OBSERVER])
+    _cli(run, "tf", "registry-init", "--config", config[REGISTRY])
+    _financing(run, config)
     # A list sync on bank-a: one identifier added, one delisted, in its source file.
     source = net.root / "lists" / a / "core-blacklist.csv"
     lines = source.read_text().splitlines()
@@ -316,7 +365,11 @@ def _run(run: FullRun, listens: dict[str, str]) -> None:
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullRun]:
     root = tmp_path_factory.mktemp("privacy")
     net = create_local_consortium(
-        root / "consortium-run", [*MEMBERS, OBSERVER], roles={OBSERVER: "observer"}, workers=1
+        root / "consortium-run",
+        [*MEMBERS, OBSERVER],
+        roles={OBSERVER: "observer"},
+        params={"fpreg.registry": REGISTRY},
+        workers=1,
     )
     listens = _configure(net)
     samples = sample_lists(MEMBERS, 20)

@@ -19,6 +19,7 @@ rotation, and checks the scan finds each where it was planted.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -38,11 +39,12 @@ from tests.privacy._scan import (
     element_forms,
     group,
     identifier_forms,
+    invoice_forms,
     key_forms,
     scan,
     sqlite_rows,
 )
-from tests.privacy.conftest import FullRun
+from tests.privacy.conftest import REGISTRY, FullRun
 
 
 def _needles(run: FullRun) -> Needles:
@@ -69,6 +71,9 @@ def _needles(run: FullRun) -> Needles:
         needles.keys.update(dict.fromkeys(key_forms(secret, der), name))
     needles.keys[b"PRIVATE KEY"] = "a PEM private key marker"
     needles.keys.update(_oprf_needles(run))
+    for number, invoice in enumerate(sorted(run.invoices)):
+        for form in invoice_forms(run.invoices[invoice]):
+            needles.invoices[form] = f"invoice #{number}"
     for number, line in enumerate(run.tap.read_text().split()):
         for form in element_forms(bytes.fromhex(line)):
             needles.elements[form] = f"blinded element #{number}"
@@ -124,6 +129,9 @@ def _logs(run: FullRun) -> Iterator[tuple[str, bytes]]:
 
 
 def _state(run: FullRun) -> Iterator[tuple[str, bytes]]:
+    for path in sorted(run.net.root.rglob("scenarios.sqlite")):
+        for where, blob in sqlite_rows(path):
+            yield f"{path.parent.name}/{where}", blob
     for path in sorted(run.net.root.rglob("gateway.sqlite")):
         # oprf_retained holds the old OPRF key during a rotation by design (the file is
         # 0600: test_key_files); every other table of it is the gateway's own record.
@@ -153,6 +161,9 @@ def needles(full_run: FullRun) -> Needles:
     assert len(oprf) == 4 and {rotation["old_key_id"], rotation["new_key_id"]} <= oprf
     assert any("registry-oprf" in w for w in found.keys.values())
     assert len(found.elements) >= 5 * 20
+    # Two invoices: each number in 3 texts x (3 cases + 5 hashes x 3 encodings), less
+    # what coincides, and 4 fingerprint inputs x 16.
+    assert len(full_run.invoices) == 2 and len(found.invoices) > 2 * 4 * 16
     return found
 
 
@@ -201,8 +212,16 @@ def test_the_run_left_something_to_scan(full_run: FullRun) -> None:
     assert sum(len(blob) for _, blob in logs) > 100_000  # debug logs of five gateways
     assert any(b'"event": "rpc"' in blob for _, blob in logs)
     assert sum(1 for _ in _ledgers(full_run)) > 500
-    assert registry_key_path(full_run.net.member("regulator").data_dir).exists()
+    assert registry_key_path(full_run.net.member(REGISTRY).data_dir).exists()
     assert "lists rotate-key" in full_run.steps
+    # The scenario flows reached every replica (the observer's too) and the pages.
+    ledger = full_run.net.member("regulator").data_dir / "ledger.sqlite"
+    with Store(ledger, create=False) as store:
+        state = store.state()
+        held = [("tf.registration", "TF-A-1"), ("tf.registration", "TF-B-1")]
+        held += [("tf.alert", "TF-B-1~TF-A-1"), ("scf.certificate", "CERT-A-1")]
+        assert all(state.get(table, key) is not None for table, key in held)
+    assert any(b"TF-B-1" in page for page in full_run.pages.values())
 
 
 def test_the_scanner_finds_what_is_planted(full_run: FullRun, needles: Needles) -> None:
@@ -232,7 +251,21 @@ def test_the_scanner_finds_what_is_planted(full_run: FullRun, needles: Needles) 
         ("metric", metric + old_secret),
         ("file", file + b"\n# " + new_secret.hex().encode() + b"\n"),
     ]
+    # The invoices: the TF one's number normalised in a ledger row, the SCF one's MD5
+    # (hex) in a page, the TF one's exact fingerprint input hashed (SHA-256) in a log.
+    tf, scf = (full_run.invoices[n] for n in sorted(full_run.invoices))
+    tf_exact = tf.fingerprint_inputs().exact[0]
+    planted += [
+        ("ledger row (invoice)", row + tf.normalised().number.encode()),
+        ("page (invoice)", page + hashlib.md5(scf.number.encode()).hexdigest().encode()),
+        ("log (invoice)", log + hashlib.sha256(tf_exact).hexdigest().encode()),
+    ]
     findings = scan(needles, planted)
+    assert {(f.what, f.where) for f in findings if f.kind == "invoice"} == {
+        ("invoice #0", "ledger row (invoice)"),
+        ("invoice #1", "page (invoice)"),
+        ("invoice #0", "log (invoice)"),
+    }
     kinds = {(f.kind, f.where) for f in findings}
     assert ("identifier", "log") in kinds
     assert ("private key", "ledger row") in kinds

@@ -23,7 +23,7 @@ import pytest
 from gateway import PkiError, load_private_key
 from gateway._scenarios import _load_registry_key, registry_key_path
 from psi import IndexStore, PsiError
-from tests.privacy.conftest import ROOT, FullRun
+from tests.privacy.conftest import REGISTRY, ROOT, FullRun
 
 LOOSE = [0o640, 0o604, 0o644, 0o660, 0o666, 0o700 | 0o044]
 
@@ -48,7 +48,7 @@ def test_every_key_file_is_0600(full_run: FullRun) -> None:
     # CA, and a TLS and a signing key for the orderer, three members and the observer.
     assert len(pem) == 1 + 2 * 5, [str(p.relative_to(root)) for p in pem]
     assert {p.name for p in pem} == {"ca.key", "tls.key", "signing.key"}
-    registry = registry_key_path(full_run.net.member("regulator").data_dir)
+    registry = registry_key_path(full_run.net.member(REGISTRY).data_dir)
     loose = {str(p.relative_to(root)): oct(_mode(p)) for p in [*pem, registry] if _mode(p) != 0o600}
     assert loose == {}
 
@@ -79,7 +79,7 @@ def test_loose_pem_keys_of_the_run_are_refused(
 
 @pytest.mark.parametrize("mode", LOOSE, ids=oct)
 def test_a_loose_registry_key_is_refused(full_run: FullRun, tmp_path: Path, mode: int) -> None:
-    source = registry_key_path(full_run.net.member("regulator").data_dir)
+    source = registry_key_path(full_run.net.member(REGISTRY).data_dir)
     copy = tmp_path / source.name
     shutil.copyfile(source, copy)
     os.chmod(copy, 0o600)
