@@ -218,8 +218,11 @@ def _rotate(run: FullRun, made: set[str], unique: list[str]) -> set[str]:
     assert list(during.answers[0].hits) == [True]
     epoch = int(run.rotation["epoch"])
     _wait(lambda: _published(net, {a: epoch}), 60, "bank-a's new key and epoch on the ledger")
-    for member_id in (b, c):
-        with AdminClient(net.members[member_id].data_dir / "admin.sock") as client:
+    # Every gateway's snapshot of bank-a follows to the new key (and so is scanned): a
+    # gateway still behind would fetch it as the members stop, and its own stop would
+    # wait on that fetch (gateway._node joins the snapshot thread for up to 10 s).
+    for member_id in ("orderer", b, c, OBSERVER):
+        with AdminClient(net.member(member_id).data_dir / "admin.sock") as client:
             client.sync([a])
     after = _ask(run, b, "phone", [unique[5], unique[6]], members=[a])
     assert list(after.answers[0].hits) == [True, True]
