@@ -272,6 +272,10 @@ class Node:
             server.stop(grace)
         if self.follower is not None:
             self.follower.stop()
+        # Closing the peers' channels cancels what the background threads are waiting for
+        # (a snapshot fetch from a member that has just stopped waits for it to be ready,
+        # up to its deadline), so they see the stop at once.
+        self.peers.close()
         for thread in self._threads:
             thread.join(timeout=10)
         try:
@@ -289,7 +293,6 @@ class Node:
                 if self.ordering_log is not None:
                     self.ordering_log.close()
         self.querier.close()
-        self.peers.close()
         self.local.close()
         self.reader.close()
         self.store.close()
@@ -329,6 +332,8 @@ class Node:
             try:
                 self.sync_snapshots([], time.time_ns() // 1_000_000)
             except Exception:
+                if self._stop.is_set():
+                    return  # a fetch cancelled by stop(), not a failure
                 _log.error("snapshot sync failed", exc_info=True)
 
     def sync_snapshots(self, members: list[str], now_ms: int) -> dict[str, str]:

@@ -48,12 +48,15 @@ class PeerChannels:
         self._store = store
         self._channels: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def channel(self, member_id: str) -> Any:
         member = get_member(self._store.state(), member_id)
         if member is None or not member.active:
             raise UnavailableError(f"{member_id} is not an active member")
         with self._lock:
+            if self._closed:
+                raise UnavailableError("the gateway is stopping")
             held = self._channels.get(member_id)
             if held is not None and held[0] == member.address:
                 return held[1]
@@ -64,7 +67,9 @@ class PeerChannels:
             return channel
 
     def close(self) -> None:
+        """Close every channel, cancelling the calls in flight on them; open no more."""
         with self._lock:
+            self._closed = True
             for _, channel in self._channels.values():
                 channel.close()
             self._channels.clear()
