@@ -167,7 +167,10 @@ def serve(
         node.start()
         dashboard = start_dashboard(config, node)
         member = get_member(node.store.state(), node.member_id)
-        answers = member is not None and member.role == "member"
+        # Members answer queries there; observers serve it too, for the ledger's read side
+        # (peers catch up from them) and the fingerprint registry, whose key is an
+        # observer's by default. They publish no list, so every query to one is refused.
+        answers = member is not None and member.role in ("member", "observer")
         listen = config.gateway.listen
         env = _worker_env(config, metrics_dir)
         if answers:

@@ -101,8 +101,8 @@ def serve_dashboard(
 
 
 def _probe_targets(store: Store, me: str) -> Iterable[str]:
-    """Peers with a consortium port: members and the orderer (observers serve none)."""
-    return [m.id for m in active_members(store.state()) if m.id != me and m.role != "observer"]
+    """Peers with a consortium port: members, observers and the orderer."""
+    return [m.id for m in active_members(store.state()) if m.id != me]
 
 
 def start_dashboard(config: Config, node: Node) -> Dashboard | None:

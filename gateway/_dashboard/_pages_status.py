@@ -155,8 +155,6 @@ def lists_page(ctx: Context, params: Params) -> bytes:
 
 
 def _health(row: PeerRow) -> Markup:
-    if row.role == "observer":
-        return el("span", "observer (no consortium port)", class_="note")
     if row.probe is None:
         return el("span", "not probed yet", class_="note")
     css = "good" if row.probe.status == "serving" else "bad"

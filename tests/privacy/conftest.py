@@ -61,9 +61,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LIST = "transaction_fraud"
 MEMBERS = ["bank-a", "bank-b", "bank-c"]
 OBSERVER = "regulator"
-# The fingerprint registry (fpreg.registry): a member, since an observer's gateway serves
-# no consortium port to evaluate fingerprints on (by default the registry is the observer).
-REGISTRY = "bank-c"
+# The fingerprint registry: the consortium's default, its first observer (no fpreg.registry
+# parameter), which evaluates fingerprints on its gateway's consortium port.
+REGISTRY = OBSERVER
 _LINK = re.compile(r'href="(/[^"#?]*(?:\?[^"#]*)?)"')
 
 
@@ -371,7 +371,6 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullRun]:
         root / "consortium-run",
         [*MEMBERS, OBSERVER],
         roles={OBSERVER: "observer"},
-        params={"fpreg.registry": REGISTRY},
         workers=1,
     )
     listens = _configure(net)
