@@ -1,7 +1,7 @@
 """The reliability campaign in one command: faults under load, then an audit of every replica.
 
 Usage:
-    .venv/bin/python tools/campaign.py --long          # thousands of queries, ~15 min
+    .venv/bin/python tools/campaign.py --long          # 12 000 queries, 6 min idle, ~15 min loaded
     .venv/bin/python tools/campaign.py                 # the short one (as in make test)
     .venv/bin/python tools/campaign.py --long --workdir /tmp/c --json out.json
 

@@ -91,7 +91,8 @@ def kill_orderer(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> dict
     back = _orders_again(cons, load, cons.heads()[ORDERER][0], plan.recover_timeout)
     caught_up = _wait_caught_up(cons, plan.recover_timeout)
     return {
-        "fault": "SIGKILL the orderer gateway (embedded orderer)",
+        "fault": "SIGKILL the ordering gateway"
+        + (" (etcd-ordered: it catches up from etcd)" if cons.etcd else " (embedded orderer)"),
         "target": ORDERER,
         "processes_killed": len(killed),
         "height_at_kill": height,
