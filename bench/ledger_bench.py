@@ -14,6 +14,10 @@ signatures, messages or state already checked or decoded by an earlier one):
   by the real credits contract against the pending state, cut into ≤ 1 MiB blocks and
   committed to SQLite (WAL, synchronous=FULL) — receipts per second from first
   submission to last commit, and process CPU per receipt;
+- **embedded, concurrent**: the same receipts fed as a consortium feeds the orderer:
+  each responder submits its own receipts, in order and in batches, on its own thread,
+  all at once (one gateway's recorder each), so one batch's decoding and signature
+  checks overlap another's applying;
 - **apply**: the embedded run again with every signature already verified: the CPU the
   rest costs (decoding, rules, state, blocks, SQLite), in the whole process and in the
   submitting thread alone. That thread applies one receipt after another under the
@@ -57,6 +61,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -84,6 +89,7 @@ from ledger import (
     TxContext,
     add_oprf_key_body,
     build_genesis_block,
+    decode_transaction,
     default_registry,
     public_key_bytes,
     publish_index_body,
@@ -321,13 +327,7 @@ def _drive(
 
 def bench_embedded(work: Workload, path: Path, *, verified: bool = False) -> dict[str, Any]:
     """The embedded orderer; with ``verified``, every signature is checked beforehand."""
-    registry = registry_for(work.floor)
-    store = Store(path)
-    Replica(store, registry).apply(work.genesis)
-    orderer = EmbeddedOrderer(
-        store, registry, member=MEMBERS[0], key=key_of(MEMBERS[0]), clock=lambda: T0
-    )
-    _prepare(work, orderer)
+    store, orderer = _embedded(work, path)
     checks = None
     if verified:
         own = work.checks[work.receipt_checks_from :]
@@ -335,11 +335,58 @@ def bench_embedded(work: Workload, path: Path, *, verified: bool = False) -> dic
         checks = [own[per * i : per * (i + BATCH)] for i in range(0, len(work.receipts), BATCH)]
     load = _load()
     rate, cpu, main = _drive(orderer, work.receipts, checks)
-    committed = store.txs(ok=True, from_height=2)
-    assert len(committed) == len(work.receipts), "every receipt is committed and valid"
+    _check_committed(store, work)
     store.close()
     orderer.verifier.close()
     return {"rate": rate, "cpu_us": cpu, "main_us": main, "load": load}
+
+
+def bench_embedded_concurrent(work: Workload, path: Path) -> dict[str, Any]:
+    """The embedded orderer fed as a consortium feeds it: every responder's gateway
+    submits its own receipts, in order, in batches, all at once (one thread each)."""
+    store, orderer = _embedded(work, path)
+    own: dict[str, list[bytes]] = {}
+    for raw in work.receipts:
+        own.setdefault(decode_transaction(raw).tx.member, []).append(raw)
+    refused: list[str] = []
+
+    def submit(raws: list[bytes]) -> None:
+        for i in range(0, len(raws), BATCH):
+            answers = orderer.submit_many(raws[i : i + BATCH])
+            refused.extend(a.reason for a in answers if not a.accepted)
+
+    threads = [threading.Thread(target=submit, args=(raws,)) for raws in own.values()]
+    load = _load()
+    c, t = time.process_time(), time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    orderer.flush()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    if refused:
+        raise SystemExit(f"receipts refused: {refused[:3]}")
+    _check_committed(store, work)
+    store.close()
+    orderer.verifier.close()
+    n = len(work.receipts)
+    return {"rate": n / wall, "cpu_us": cpu / n * 1e6, "submitters": len(threads), "load": load}
+
+
+def _embedded(work: Workload, path: Path) -> tuple[Store, EmbeddedOrderer]:
+    registry = registry_for(work.floor)
+    store = Store(path)
+    Replica(store, registry).apply(work.genesis)
+    orderer = EmbeddedOrderer(
+        store, registry, member=MEMBERS[0], key=key_of(MEMBERS[0]), clock=lambda: T0
+    )
+    _prepare(work, orderer)
+    return store, orderer
+
+
+def _check_committed(store: Store, work: Workload) -> None:
+    committed = store.txs(ok=True, from_height=2)
+    assert len(committed) == len(work.receipts), "every receipt is committed and valid"
 
 
 def bench_replica(work: Workload, source: Path, path: Path) -> dict[str, Any]:
@@ -418,6 +465,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
         base = Path(tmp)
         embedded = _fresh(bench_embedded, work, base / "embedded.sqlite")
+        concurrent = _fresh(bench_embedded_concurrent, work, base / "concurrent.sqlite")
         applies = [
             _fresh(bench_embedded, work, base / f"apply{i}.sqlite", verified=True)
             for i in range(args.repeat)
@@ -445,6 +493,9 @@ def main() -> None:
         "limit_receipts_per_s": round(limit),
         "embedded_receipts_per_s": round(embedded["rate"]),
         "embedded_vs_limit": round(embedded["rate"] / limit, 3),
+        "embedded_concurrent_receipts_per_s": round(concurrent["rate"]),
+        "embedded_concurrent_vs_limit": round(concurrent["rate"] / limit, 3),
+        "embedded_concurrent_submitters": concurrent["submitters"],
         "replica_receipts_per_s": round(replica["rate"]),
         "replica_vs_limit": round(replica["rate"] / limit, 3),
         "etcd_receipts_per_s": None if etcd is None else round(etcd["rate"]),
@@ -453,6 +504,7 @@ def main() -> None:
         "ledger_floor_vs_limit_2_verifies": round(floor["rate"] / (limit * 3 / 2), 3),
         "cpu_us_per_receipt": {
             "embedded": round(embedded["cpu_us"]),
+            "embedded_concurrent": round(concurrent["cpu_us"]),
             "apply_signatures_verified": round(apply["cpu_us"]),
             "apply_submitting_thread": round(apply["main_us"]),
             "replica": round(replica["cpu_us"]),
@@ -467,6 +519,7 @@ def main() -> None:
         },
         "load_average_per_phase": {
             "embedded": embedded["load"],
+            "embedded_concurrent": concurrent["load"],
             "apply": apply["load"],
             "replica": replica["load"],
             "etcd": None if etcd is None else etcd["load"],
