@@ -14,6 +14,10 @@ Tables:
 - ``meta`` — counters: the last transaction sequence number this member used, the
   last query-request sequence number.
 
+The schema (these tables and ``gateway._rotation``'s ``oprf_retained``) is versioned by
+``PRAGMA user_version``: a file from before versioning (0) has the same tables and is
+stamped; a file a newer riskshare wrote is refused rather than misread.
+
 No identifier is ever stored here: requests hold blinded elements' digests, responses
 hold evaluated elements (uniformly random-looking group elements).
 """
@@ -30,7 +34,9 @@ from pathlib import Path
 from gateway._errors import GatewayError, ReplayError
 from psi import StoreError, open_private_file
 
-__all__ = ["Answered", "HitReport", "LocalState", "connect_state"]
+__all__ = ["SCHEMA_VERSION", "Answered", "HitReport", "LocalState", "connect_state"]
+
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
@@ -116,7 +122,16 @@ def connect_state(path: Path) -> sqlite3.Connection:
     except StoreError as exc:
         raise GatewayError(str(exc)) from None
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30.0)
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        db.close()
+        raise GatewayError(
+            f"{path} has schema version {version}; this riskshare knows up to "
+            f"{SCHEMA_VERSION} (a newer release wrote it): upgrade riskshare"
+        )
     db.execute("PRAGMA journal_mode=WAL")
+    if version < SCHEMA_VERSION:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return db
 
 

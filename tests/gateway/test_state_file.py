@@ -8,6 +8,7 @@ could read is refused, as psi refuses such an index.
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway import GatewayError
-from gateway._localstate import LocalState
+from gateway._localstate import SCHEMA_VERSION, LocalState
 from gateway._rotation import RetainedKeys
 from psi import generate_key_pair
 
@@ -69,3 +70,45 @@ def test_a_loose_state_file_is_refused_and_left_as_it_was(
         assert path.read_bytes() == before
     finally:
         kept.close()
+
+
+def test_a_new_state_file_carries_the_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.sqlite"
+    LocalState(path).close()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        db.close()
+
+
+def test_a_file_from_before_versioning_is_stamped_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.sqlite"
+    state = LocalState(path)
+    state.close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO meta (k, v) VALUES ('tx_seq', 41)")
+    db.execute("PRAGMA user_version = 0")
+    db.commit()
+    db.close()
+    LocalState(path).close()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("SELECT v FROM meta WHERE k = 'tx_seq'").fetchone() == (41,)
+    finally:
+        db.close()
+
+
+def test_a_file_from_a_newer_release_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.sqlite"
+    LocalState(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(GatewayError, match=rf"schema version {SCHEMA_VERSION + 1}.*upgrade"):
+        LocalState(path)
+    with pytest.raises(GatewayError, match="schema version"):
+        RetainedKeys(path)
+    assert path.read_bytes() == before
