@@ -72,14 +72,18 @@ def test_a_loose_state_file_is_refused_and_left_as_it_was(
         kept.close()
 
 
+def _sql(path: Path, query: str) -> object:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(query).fetchone()
+    finally:
+        db.close()
+
+
 def test_a_new_state_file_carries_the_schema_version(tmp_path: Path) -> None:
     path = tmp_path / "gateway.sqlite"
     LocalState(path).close()
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    finally:
-        db.close()
+    assert _sql(path, "PRAGMA user_version") == (SCHEMA_VERSION,)
 
 
 def test_a_file_from_before_versioning_is_stamped_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -92,12 +96,8 @@ def test_a_file_from_before_versioning_is_stamped_and_keeps_its_rows(tmp_path: P
     db.commit()
     db.close()
     LocalState(path).close()
-    db = sqlite3.connect(path)
-    try:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert db.execute("SELECT v FROM meta WHERE k = 'tx_seq'").fetchone() == (41,)
-    finally:
-        db.close()
+    assert _sql(path, "PRAGMA user_version") == (SCHEMA_VERSION,)
+    assert _sql(path, "SELECT v FROM meta WHERE k = 'tx_seq'") == (41,)
 
 
 def test_a_file_from_a_newer_release_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
