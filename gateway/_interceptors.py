@@ -15,6 +15,7 @@ is refused innermost, after authentication, as INVALID_ARGUMENT.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import contextvars
 import logging
@@ -160,10 +161,11 @@ def _rewrap(handler: Any, around: Callable[[Behaviour, bool], Behaviour]) -> Any
 class _Around(grpc.ServerInterceptor):  # type: ignore[misc]
     """Run :meth:`scope` around every call's behaviour (and its response stream)."""
 
+    @abc.abstractmethod
     def scope(
         self, method: str, context: grpc.ServicerContext
     ) -> contextlib.AbstractContextManager[None]:
-        raise NotImplementedError
+        """What each interceptor does around a call (a context manager per call)."""
 
     def intercept_service(self, continuation: Any, details: Any) -> Any:
         method: str = details.method
