@@ -400,7 +400,9 @@ class Querier:
             key_id=context["key_id"],
         )
         snapshot = context["snapshot"]
+        # Snapshot mode (and a stored answer recovered after a lost reply) has no buckets.
         bits = 0
+        buckets: list[Any] = []
         try:
             if snapshot is None:
                 bits = bucket_bits_for(context["size"])
@@ -423,7 +425,6 @@ class Querier:
                 response = stub.EvaluateBatch(
                     evaluate, timeout=deadline_ms / 1000, wait_for_ready=True
                 )
-                buckets = []
         except grpc.RpcError as exc:
             if exc.code() in _RETRYABLE:
                 recovered = self._recover(stub, signed.receipt_id, deadline_ms)

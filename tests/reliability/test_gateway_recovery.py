@@ -8,7 +8,8 @@
   between submitting and noting it) marks it committed from the ledger instead of
   resubmitting it and booking the duplicate's refusal as a refusal.
 - A querier whose answer was lost to a crashing responder fetches that answer on its
-  next attempt instead of paying for a second request.
+  next attempt instead of paying for a second request — or at once, in the same
+  attempt, when the responder is already back.
 """
 
 from __future__ import annotations
@@ -132,11 +133,12 @@ class _Unavailable(grpc.RpcError):  # type: ignore[misc]
 
 class _LoseFirstAnswer(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     """The first evaluation reaches the responder and is answered (and stored), but the
-    answer never arrives; the first fetch finds the responder still down."""
+    answer never arrives; the first ``failed_fetches`` fetches find the responder down."""
 
-    def __init__(self) -> None:
+    def __init__(self, failed_fetches: int = 1) -> None:
         self.evaluations = 0
         self.fetches = 0
+        self._failed_fetches = failed_fetches
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         if details.method.endswith("/EvaluateBatch"):
@@ -148,7 +150,7 @@ class _LoseFirstAnswer(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
             return outcome
         if details.method.endswith("/FetchResponse"):
             self.fetches += 1
-            if self.fetches == 1:
+            if self.fetches <= self._failed_fetches:
                 raise _Unavailable()
         return continuation(details, request)
 
@@ -162,12 +164,9 @@ class _Faulty:
         return grpc.intercept_channel(self._peers.channel(member_id), self._interceptor)
 
 
-def test_an_answer_lost_to_a_crash_is_fetched_on_the_next_attempt_not_paid_twice(
-    net: Net,
-) -> None:
+def _faulty_querier(net: Net, faults: _LoseFirstAnswer) -> Querier:
     node = net.nodes["bank-b"]
-    faults = _LoseFirstAnswer()
-    querier = Querier(
+    return Querier(
         member_id="bank-b",
         signing_key=node.credentials.signing_key,
         store=node.reader,
@@ -177,17 +176,40 @@ def test_an_answer_lost_to_a_crash_is_fetched_on_the_next_attempt_not_paid_twice
         rng=os.urandom,
         retries=2,
     )
+
+
+def _ask_through_faults(net: Net, faults: _LoseFirstAnswer, value: str) -> Any:
+    querier = _faulty_querier(net, faults)
     before = set(dict(net.answered("bank-a")))
     try:
-        result = querier.query(LIST, "phone", ["13900139000"], members=["bank-a"])
+        result = querier.query(LIST, "phone", [value], members=["bank-a"])
     finally:
         querier.close()
     (answer,) = result.answers
     assert answer.ok, answer.error
     assert answer.hits == (True,)
-    assert answer.attempts == 2 and faults.evaluations == 1 and faults.fetches == 2
     # One request, answered once, charged once: the one the querier finally read.
     new = set(dict(net.answered("bank-a"))) - before
     assert new == {answer.receipt_id}
     net.quiet()
     assert answer.receipt_id in net.receipts("orderer")
+    return answer
+
+
+def test_an_answer_lost_to_a_crash_is_fetched_on_the_next_attempt_not_paid_twice(
+    net: Net,
+) -> None:
+    faults = _LoseFirstAnswer(failed_fetches=1)
+    answer = _ask_through_faults(net, faults, "13900139000")
+    assert answer.attempts == 2 and faults.evaluations == 1 and faults.fetches == 2
+
+
+def test_an_answer_lost_in_transit_is_fetched_at_once_within_the_same_attempt(
+    net: Net,
+) -> None:
+    # The responder is back by the time the querier asks for the stored answer: the
+    # same attempt reads it (the campaign found this path raising UnboundLocalError,
+    # which failed the member's whole broadcast, answers from the others included).
+    faults = _LoseFirstAnswer(failed_fetches=0)
+    answer = _ask_through_faults(net, faults, "13900139000")
+    assert answer.attempts == 1 and faults.evaluations == 1 and faults.fetches == 1
