@@ -509,6 +509,8 @@ def test_scf_cancel_transfer_reject_and_split_through_the_cli(run: Running) -> N
         run.cli("supplier", "scf", "split", "R-1.2", "--amounts", "100,000.00;50,000.00", "--json")
     )
     assert split["attrs"]["children"] == ["R-1.3", "R-1.4"]
+    # bank-a reads its own replica: wait until the supplier's split block reached it.
+    run.settled()
     shown = run.cli("bank-a", "scf", "show", "R-1.2")
     assert [e["transition"] for e in shown["events"]] == [
         "transfer",
