@@ -289,6 +289,17 @@ class Querier:
             return MemberAnswer(
                 responder, error_code="UNAVAILABLE", error=str(exc), attempts=attempts
             )
+        except Exception:
+            # A defect on one responder's path must not fail the whole broadcast: the
+            # other responders' answers are signed and will be charged, so the caller
+            # must get them. Logged by type and traceback only (gateway._log).
+            _log.error("query failed", exc_info=True, extra={"peer": responder})
+            return MemberAnswer(
+                responder,
+                error_code="INTERNAL",
+                error="internal error (see the gateway log)",
+                attempts=attempts,
+            )
         finally:
             elapsed = time.perf_counter() - started
             if self._metrics is not None:

@@ -7,6 +7,8 @@
 - A responder's recorder that lost track of a receipt it had already recorded (killed
   between submitting and noting it) marks it committed from the ledger instead of
   resubmitting it and booking the duplicate's refusal as a refusal.
+- A defect on the querier's path to one responder fails that responder's answer only,
+  not the broadcast: the others' answers, which they charge for, reach the caller.
 - A querier whose answer was lost to a crashing responder fetches that answer on its
   next attempt instead of paying for a second request — or at once, in the same
   attempt, when the responder is already back.
@@ -162,6 +164,56 @@ class _Faulty:
 
     def channel(self, member_id: str) -> Any:
         return grpc.intercept_channel(self._peers.channel(member_id), self._interceptor)
+
+
+class _BrokenPath(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """A defect on the querier's side of one responder's evaluation."""
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        if details.method.endswith("/EvaluateBatch"):
+            raise RuntimeError("defect injected on this responder's path")
+        return continuation(details, request)
+
+
+class _FaultyFor:
+    """Peers whose channel to one member goes through ``interceptor``."""
+
+    def __init__(self, peers: Any, member_id: str, interceptor: Any) -> None:
+        self._peers = peers
+        self._member_id = member_id
+        self._interceptor = interceptor
+
+    def channel(self, member_id: str) -> Any:
+        channel = self._peers.channel(member_id)
+        if member_id != self._member_id:
+            return channel
+        return grpc.intercept_channel(channel, self._interceptor)
+
+
+def test_a_defect_on_one_responders_path_leaves_the_others_answers_to_the_caller(
+    net: Net,
+) -> None:
+    node = net.nodes["bank-a"]
+    querier = Querier(
+        member_id="bank-a",
+        signing_key=node.credentials.signing_key,
+        store=node.reader,
+        local=node.local,
+        peers=_FaultyFor(node.peers, "bank-b", _BrokenPath()),  # type: ignore[arg-type]
+        snapshots=node.snapshots,
+        rng=os.urandom,
+        retries=2,
+    )
+    try:
+        result = querier.query(LIST, "phone", ["13600136000"], members=["bank-b", "bank-c"])
+    finally:
+        querier.close()
+    answers = {a.member_id: a for a in result.answers}
+    assert answers["bank-b"].error_code == "INTERNAL" and answers["bank-b"].attempts == 1
+    # bank-c answered (and will charge for it): its answer reaches the caller.
+    assert answers["bank-c"].ok and answers["bank-c"].hits == (True,)
+    net.quiet()
+    assert answers["bank-c"].receipt_id in net.receipts("orderer")
 
 
 def _faulty_querier(net: Net, faults: _LoseFirstAnswer) -> Querier:
