@@ -235,13 +235,21 @@ def _views(
     return views, heads, counts
 
 
-def _settle(net: LocalConsortium, ids: list[str], expected: int, timeout: float = 60.0) -> None:
-    """Wait until every replica holds every receipt and all heads agree."""
+def _settle(
+    net: LocalConsortium, ids: list[str], expected: int, timeout: float = 60.0
+) -> tuple[dict[str, Any], dict[str, str], dict[str, int]]:
+    """The replicas' views once every replica holds every receipt and all heads agree
+    (or, after ``timeout``, as they are: the report then says the heads differ).
+
+    The views returned are the ones that agreed: gateways keep committing blocks after
+    the queries (hit reports, for one), so a second read could catch one replica ahead.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _, heads, counts = _views(net, ids)
-        if all(n >= expected for n in counts.values()) and len(set(heads.values())) == 1:
-            return
+    while True:
+        views, heads, counts = _views(net, ids)
+        settled = all(n >= expected for n in counts.values()) and len(set(heads.values())) == 1
+        if settled or time.monotonic() >= deadline:
+            return views, heads, counts
         time.sleep(0.25)
 
 
@@ -294,8 +302,7 @@ def run_demo(
             query = DemoQuery(**{**asdict(query), "values": [mask(v) for v in values]})
             report.queries.append(query)
         report.receipts = sum(len(q.receipts) for q in report.queries)
-        _settle(net, ids, report.receipts)
-        report.views, report.heads, report.receipts_per_replica = _views(net, ids)
+        report.views, report.heads, report.receipts_per_replica = _settle(net, ids, report.receipts)
     finally:
         report.exit_codes = stop_gateways(running) if running else {}
         if own and report.correct:
