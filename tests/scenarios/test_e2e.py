@@ -180,6 +180,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         with running.client("registry") as client:
             public, _ = client.init_registry()
         assert len(public) == 32
+        # Each member's gateway looks the registry key up in its own replica.
+        running.settled()
         yield running
     finally:
         codes = stop_gateways(gateways)
