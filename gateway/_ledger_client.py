@@ -72,6 +72,10 @@ class Committed:
 class OrdererLink(Protocol):
     def submit(self, raw: bytes, *, wait: bool, timeout: float) -> Committed: ...
 
+    def head_height(self, *, timeout: float) -> int:
+        """The height of the last block the orderer has committed (``-1``: none)."""
+        ...
+
 
 class LocalOrderer:
     """The orderer of this very process."""
@@ -94,6 +98,9 @@ class LocalOrderer:
         if commit.height is None:
             return Committed(commit.tx_id, False, reason=commit.reason)
         return Committed(commit.tx_id, True, commit.height, commit.ok, commit.reason)
+
+    def head_height(self, *, timeout: float) -> int:
+        return self.orderer.store.height
 
 
 class RemoteOrderer:
@@ -126,6 +133,18 @@ class RemoteOrderer:
             bool(reply.committed),
             reply.reason,
         )
+
+    def head_height(self, *, timeout: float) -> int:
+        try:
+            head = self._stub.GetHead(
+                ledger_pb2.GetHeadRequest(), timeout=timeout, wait_for_ready=True
+            )
+        except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise DeadlineError("the orderer did not answer in time") from None
+            raise UnavailableError(f"orderer unavailable: {exc.code().name}") from None
+        # An empty head (no genesis yet) has no hash; height 0 with a hash is block 0.
+        return int(head.height) if head.hash else -1
 
 
 class TxSubmitter:

@@ -11,11 +11,13 @@ Two services, both thin over ``scenarios`` (the rules) and the ledger replica:
   approve. ``EvaluateFingerprints``: the registry member evaluates blinded fingerprint
   inputs under the key committed in ``fpreg`` and signs the receipt.
 - ``riskshare.scenarios.v1.ScenarioAdmin`` on the admin socket: ``Step`` builds the step
-  on the local replica, collects and checks every co-signature (from the members the
-  caller names, or else from those the step, previewed on the local replica, needs),
-  submits, and waits for its block; ``Fingerprint`` runs the registry evaluation and
-  records its receipt; ``Authorize`` records an operator's approval; ``InitRegistry``
-  creates and commits the registry key on the registry member.
+  on the local replica once it holds the orderer's head (a read barrier: a step judged
+  on a lagging replica would miss the step another member just committed), collects
+  and checks every co-signature (from the members the caller names, or else from those
+  the step, previewed on the local replica, needs), submits, and waits for its block;
+  ``Fingerprint`` runs the registry evaluation and records its receipt; ``Authorize``
+  records an operator's approval; ``InitRegistry`` creates and commits the registry key
+  on the registry member.
 
 Errors raised here go through the gateway's one error boundary (``gateway._status``).
 """
@@ -133,8 +135,8 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _wait_height(store: Store, height: int, timeout: float = _REPLICA_WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_height(store: Store, height: int) -> None:
+    deadline = time.monotonic() + _REPLICA_WAIT_S
     while store.height < height:
         if time.monotonic() > deadline:
             raise DeadlineError(f"the local replica has not reached height {height}")
@@ -311,6 +313,12 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         except ScenarioError as exc:
             raise ContractError(str(exc)) from None
         payload = decode_payload(request.payload)
+        # Judge the step on every block the orderer has committed, not on whatever our
+        # replica has pulled so far: the step usually follows another member's step that
+        # committed a moment ago (the financier approves what the supplier just applied
+        # for), and a lagging replica would refuse it, or preview it, on the older state.
+        head = node.submitter.link.head_height(timeout=_PEER_TIMEOUT_S)
+        _wait_height(self._store, head)
         state = self._store.state()
         version = int(request.version)
         if version < 0:

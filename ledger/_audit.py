@@ -162,6 +162,15 @@ def verify_chain(
             return verify_chain(store, registry, verifier=own)
         finally:
             own.close()
+    # The replica may be committing while we walk (a live gateway's own file): every
+    # read below must see the same blocks, checkpoints and row counts.
+    with store.snapshot():
+        return _verify_pinned(store, registry, verifier)
+
+
+def _verify_pinned(
+    store: Store, registry: ContractRegistry, verifier: BatchVerifier
+) -> ChainReport:
     state = MemoryState()
     replayed: dict[tuple[str, str], bytes] = {}
     prev: PrevBlock | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,27 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees one committed state of the file.
+
+        A walk over the whole file (``verify_chain``) reads blocks, transactions,
+        checkpoints and row counts one query at a time; a replica committing meanwhile
+        (another process on the file, or this one) would make them disagree. One SQLite
+        read transaction on the reader pins the WAL snapshot for the duration. Holds the
+        read lock: other readers through this object wait, a writer does not.
+        """
+        with self._read_lock:
+            if self._reader is self._conn or self._reader.in_transaction:
+                # In memory the read lock is the write lock; nested: already pinned.
+                yield
+                return
+            self._reader.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._reader.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock, self._read_lock:

@@ -497,6 +497,31 @@ def test_replica_reaches_the_same_head_and_checkpoints_make_it_final(chain, tmp_
         assert replica.final_height() == head.height
 
 
+def test_verify_reads_one_snapshot_while_the_replica_commits(chain, copy: Path) -> None:
+    """A live gateway keeps recording checkpoints in its file while ``riskshare ledger
+    verify`` (another process, another connection) walks it: the walk must see one
+    committed state, not count checkpoints at one moment and the table at another (a
+    fresh-clone CI run once failed that way: "checkpoints holds 83 rows, the chain
+    accounts for 82")."""
+    net, _, _ = chain
+    path = copy / "ledger.sqlite"
+    writer = Replica(Store(path, create=False), net.registry)
+    with Store(path, create=False) as reader:
+        before = reader.row_counts()["checkpoints"]
+        count_rows = reader.row_counts
+
+        def counts_after_a_new_vote() -> dict[str, int]:
+            # m4 co-signs the head after the walk read the head's checkpoints.
+            writer.checkpoint("m4", key_for("m4"))
+            return count_rows()
+
+        reader.row_counts = counts_after_a_new_vote  # type: ignore[method-assign]
+        report = verify_chain(reader, net.registry)
+        assert report.blocks == 5
+        assert count_rows()["checkpoints"] == before + 1  # outside the snapshot: it landed
+    writer.store.close()
+
+
 # -- meta.chain_id, equivocation rows and rows outside the chain ----------------------
 
 
