@@ -82,8 +82,10 @@ def test_watch_resumes_from_range_reads_when_its_revision_was_compacted(
     stop = threading.Event()
     it = watcher.watch(0, stop)
     assert take(it, 5) == [(h, b"b%d" % h) for h in range(5)]  # range reads
-    threading.Timer(0.2, fill, (writer, range(5, 10))).start()
+    later = threading.Timer(0.2, fill, (writer, range(5, 10)))
+    later.start()
     assert take(it, 5) == [(h, b"b%d" % h) for h in range(5, 10)]  # the Watch on member 0
+    later.join()  # the watch can see an append before its Txn answers
     # While the consumer pauses: its member dies, the log moves on and etcd compacts the
     # revision history past everything the watcher saw.
     cluster.kill(0)
@@ -92,9 +94,11 @@ def test_watch_resumes_from_range_reads_when_its_revision_was_compacted(
     assert take(it, 30) == [(h, b"b%d" % h) for h in range(10, 40)]
     assert watcher.stats.watch_reconnects >= 1
     assert watcher.stats.watch_compacted_fallbacks >= 1
-    threading.Timer(0.2, fill, (writer, range(40, 41))).start()
+    later = threading.Timer(0.2, fill, (writer, range(40, 41)))
+    later.start()
     assert next(it) == (40, b"b40")  # and it follows again
     stop.set()
+    later.join()
     watcher.close()
     writer.close()
 

@@ -132,10 +132,14 @@ def test_watch_from_start_catches_up_then_follows(log: EtcdLog) -> None:
     stop = threading.Event()
     it = log.watch(0, stop)
     assert take(it, 50) == [(h, b"b%d" % h) for h in range(50)]
-    threading.Timer(0.2, lambda: [log.append(h, b"b%d" % h) for h in range(50, 60)]).start()
+    later = threading.Timer(0.2, lambda: [log.append(h, b"b%d" % h) for h in range(50, 60)])
+    later.start()
     assert take(it, 10) == [(h, b"b%d" % h) for h in range(50, 60)]
     stop.set()
     assert list(it) == []
+    # The watch may see the last append before its Txn answers: the fixture must not
+    # close the log under it.
+    later.join()
 
 
 def test_watch_from_any_height(log: EtcdLog) -> None:
@@ -151,9 +155,11 @@ def test_watch_from_any_height(log: EtcdLog) -> None:
 def test_watch_from_future_height_waits(log: EtcdLog) -> None:
     stop = threading.Event()
     it = log.watch(3, stop)
-    threading.Timer(0.3, lambda: [log.append(h, b"b%d" % h) for h in range(5)]).start()
+    later = threading.Timer(0.3, lambda: [log.append(h, b"b%d" % h) for h in range(5)])
+    later.start()
     assert take(it, 2) == [(3, b"b3"), (4, b"b4")]
     stop.set()
+    later.join()
 
 
 def test_watch_stops_promptly_when_idle(log: EtcdLog) -> None:
