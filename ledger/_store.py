@@ -176,7 +176,9 @@ class Store:
         checkpoints and row counts one query at a time; a replica committing meanwhile
         (another process on the file, or this one) would make them disagree. One SQLite
         read transaction on the reader pins the WAL snapshot for the duration. Holds the
-        read lock: other readers through this object wait, a writer does not.
+        read lock: other readers through this object wait, a writer does not. Inside,
+        use the block and row readers only, not :meth:`state` (it takes the write lock,
+        which a committing thread holds while it waits for the read lock).
         """
         with self._read_lock:
             if self._reader is self._conn or self._reader.in_transaction:
