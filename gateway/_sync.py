@@ -7,8 +7,10 @@ after the other, then goes back to the orderer. Each block, whatever its source,
 verified and committed through :class:`ledger.Replica` — trusting the source for
 nothing: a peer's tampered block is refused and the next peer asked — and, when this
 member votes (role ``member``), a checkpoint over each new head is signed and sent to
-the orderer. A second stream brings everyone's checkpoints, so the replica knows which
-heights are final and can detect equivocation. Equivocation halts the follower for
+the orderer. A second stream brings everyone's checkpoints from the orderer — while it
+cannot be reached, a pass over the peers' gateways brings each peer's own — so the
+replica knows which heights are final, with or without the orderer, and can detect
+equivocation. Equivocation halts the follower for
 good, loudly; transport errors only pause it.
 """
 
@@ -184,31 +186,45 @@ class LedgerFollower:
             log_event(_log, "checkpoint not delivered", logging.WARNING, code=exc.code().name)
 
     def _follow_checkpoints(self) -> None:
-        store = self.replica.store
         while not self._stop.is_set():
-            try:
-                start = max(0, store.height - 64)
-                call = self._track(
-                    self._stub.StreamCheckpoints(
-                        ledger_pb2.StreamCheckpointsRequest(from_height=start, follow=True),
-                        wait_for_ready=True,
-                    )
-                )
-                for message in call:
-                    if message.member_id == self.member_id:
-                        continue
-                    # A checkpoint may arrive before its block; it is checked again
-                    # against the block when that is applied.
-                    try:
-                        self.replica.add_checkpoint(decode_checkpoint(bytes(message.encoded)))
-                    except EquivocationError:
-                        raise
-                    except LedgerError:
-                        continue
-            except EquivocationError as exc:
-                self._halt(exc)
-                return
-            except grpc.RpcError:
-                if self._stop.is_set():
-                    return
+            if not self._collect(self._stub, follow=True) and self._peers is not None:
+                # The orderer is down. Every voter still holds its own checkpoints (and
+                # those it collected before): one pass over the peers brings them, so
+                # the heights already cut become final without the orderer.
+                for _peer, channel in self._peers():
+                    if self._stop.is_set():
+                        return
+                    self._collect(ledger_stub(channel), follow=False)
             self._stop.wait(self._retry * 4)
+
+    def _collect(self, stub: Any, *, follow: bool) -> bool:
+        """Record ``stub``'s checkpoints from a window behind our head on; False if it
+        could not be reached (the caller then asks the peers)."""
+        store = self.replica.store
+        try:
+            call = self._track(
+                stub.StreamCheckpoints(
+                    ledger_pb2.StreamCheckpointsRequest(
+                        from_height=max(0, store.height - 64), follow=follow
+                    ),
+                    # An unreachable source fails at once, so the peers can be asked.
+                    wait_for_ready=False,
+                )
+            )
+            for message in call:
+                if message.member_id == self.member_id:
+                    continue
+                # A checkpoint may arrive before its block; it is checked again
+                # against the block when that is applied.
+                try:
+                    self.replica.add_checkpoint(decode_checkpoint(bytes(message.encoded)))
+                except EquivocationError:
+                    raise
+                except LedgerError:
+                    continue
+            return True
+        except EquivocationError as exc:
+            self._halt(exc)
+            return True
+        except grpc.RpcError:
+            return self._stop.is_set()

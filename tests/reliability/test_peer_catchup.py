@@ -1,4 +1,5 @@
-"""A member that was down catches up from peer gateways while the orderer is stopped.
+"""A member that was down catches up from peer gateways while the orderer is stopped,
+and the head becomes final without the orderer.
 
 Real gateway processes (``riskshare gateway serve``, supervisor and worker each): the
 orderer, ``bank-a`` and ``bank-b`` run while blocks are cut (the two publish their
@@ -6,7 +7,11 @@ lists); ``bank-c`` has never run. The orderer is then stopped, and one byte of a
 transaction bank-a's replica stores is flipped, so bank-a's consortium port serves a
 tampered block. bank-c starts: its follower finds the orderer unreachable, asks its
 peers in turn (bank-a first), refuses bank-a's tampered block, moves on to bank-b and
-reaches the head every replica holds, byte for byte, with a chain that verifies.
+reaches the head every replica holds, byte for byte, with a chain that verifies. The
+three members are the voters; the head was co-signed by bank-a and bank-b only (2 of 3,
+not final) until bank-c co-signs it from its peers' blocks. The followers then collect
+each other's checkpoints from one another, and the head becomes final on every replica
+while the orderer is still down.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import pytest
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._processes import GatewayProcess, start_gateway, start_gateways, stop_gateways
 from gateway._registry import consortium_registry
-from ledger import Store, verify_chain
+from ledger import BatchVerifier, Replica, Store, verify_chain
 
 LT = "transaction_fraud"
 LISTS = {
@@ -74,6 +79,16 @@ def _block(net: LocalConsortium, member_id: str, height: int) -> bytes | None:
         return store.block(height)
 
 
+def _final(net: LocalConsortium, member_id: str) -> int:
+    """The replica's final height, as its own gateway reckons it (``Replica.final_height``)."""
+    verifier = BatchVerifier()
+    try:
+        with Store(net.member(member_id).data_dir / "ledger.sqlite", create=False) as store:
+            return Replica(store, consortium_registry(), verifier=verifier).final_height()
+    finally:
+        verifier.close()
+
+
 def _log_events(net: LocalConsortium, member_id: str, event: str) -> list[dict[str, Any]]:
     path = net.member(member_id).data_dir / "gateway.log"
     if not path.exists():
@@ -116,6 +131,9 @@ def test_a_member_catches_up_from_peers_while_the_orderer_is_down_and_refuses_a_
         lambda: _head(net, "bank-a") == _head(net, "orderer") == _head(net, "bank-b"),
         "bank-a and bank-b at the orderer's head",
     )
+    # Two of the three voters have co-signed the head: not final yet.
+    head = _head(net, "orderer")
+    assert head is not None and _final(net, "bank-a") < head[0]
     orderer = running.pop("orderer")
     orderer.stop()
     assert orderer.process.wait(60) == 0
@@ -155,3 +173,9 @@ def test_a_member_catches_up_from_peers_while_the_orderer_is_down_and_refuses_a_
         if r.get("source") == "orderer"
     ]
     assert unreachable, "bank-c never tried the orderer"
+
+    # Finality without the orderer: bank-c's vote reaches bank-a and bank-b, theirs reach
+    # bank-c, through the members' own gateways.
+    voters = ("bank-a", "bank-b", "bank-c")
+    _wait(lambda: all(_final(net, m) == final[0] for m in voters), "the head final everywhere")
+    assert orderer.process.poll() is not None
