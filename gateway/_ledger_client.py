@@ -103,6 +103,15 @@ class LocalOrderer:
         return self.orderer.store.height
 
 
+def _orderer_failure(code: grpc.StatusCode) -> GatewayError:
+    """The error for an orderer call that failed with ``code``."""
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DeadlineError("the orderer did not answer in time")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return UnavailableError(f"orderer unavailable: {code.name}")
+    return GatewayError(f"orderer refused the call: {code.name}")
+
+
 class RemoteOrderer:
     """The orderer's ``Ledger`` service over a mutual-TLS channel."""
 
@@ -120,11 +129,7 @@ class RemoteOrderer:
             code = exc.code()
             if code == grpc.StatusCode.FAILED_PRECONDITION:
                 return Committed(b"", False, reason=exc.details() or "refused")
-            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise DeadlineError("the orderer did not answer in time") from None
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
-                raise UnavailableError(f"orderer unavailable: {code.name}") from None
-            raise GatewayError(f"orderer refused the call: {code.name}") from None
+            raise _orderer_failure(code) from None
         in_block = reply.committed or bool(reply.reason)
         return Committed(
             bytes(reply.tx_id),
@@ -140,9 +145,7 @@ class RemoteOrderer:
                 ledger_pb2.GetHeadRequest(), timeout=timeout, wait_for_ready=True
             )
         except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise DeadlineError("the orderer did not answer in time") from None
-            raise UnavailableError(f"orderer unavailable: {exc.code().name}") from None
+            raise _orderer_failure(exc.code()) from None
         # An empty head (no genesis yet) has no hash; height 0 with a hash is block 0.
         return int(head.height) if head.hash else -1
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -38,6 +38,13 @@ from ledger import (
 __all__ = ["LedgerFollower"]
 
 _log = logging.getLogger("riskshare.gateway.sync")
+
+
+class _Pull(Protocol):
+    """Apply what ``source`` streams; False if it could not be reached (or, for blocks,
+    sent one this replica refused)."""
+
+    def __call__(self, stub: Any, source: str, *, follow: bool) -> bool: ...
 
 
 class LedgerFollower:
@@ -100,16 +107,24 @@ class LedgerFollower:
         self._stop.set()
 
     def _follow_blocks(self) -> None:
+        self._from_orderer_or_peers(self._pull, self._retry)
+
+    def _follow_checkpoints(self) -> None:
+        self._from_orderer_or_peers(self._collect, self._retry * 4)
+
+    def _from_orderer_or_peers(self, pull: _Pull, pause: float) -> None:
+        """Follow the orderer's stream with ``pull`` for as long as it lasts; while the
+        orderer cannot be reached, make one pass over the peers, each from where the
+        previous left (blocks: as far as the furthest reachable, honest peer;
+        checkpoints: every voter holds its own, so heights already cut become final
+        without the orderer); then try the orderer again."""
         while not self._stop.is_set():
-            # The orderer's stream follows new blocks for as long as it lasts.
-            if not self._pull(self._stub, "orderer", follow=True) and self._peers is not None:
-                # One pass over the peers, each from the head the previous left: the
-                # replica ends up as far as the furthest reachable, honest peer.
+            if not pull(self._stub, "orderer", follow=True) and self._peers is not None:
                 for peer, channel in self._peers():
                     if self._stop.is_set():
                         return
-                    self._pull(ledger_stub(channel), peer, follow=False)
-            self._stop.wait(self._retry)
+                    pull(ledger_stub(channel), peer, follow=False)
+            self._stop.wait(pause)
 
     def _pull(self, stub: Any, source: str, *, follow: bool) -> bool:
         """Apply ``source``'s blocks from our head on; False if it could not be reached
@@ -185,20 +200,8 @@ class LedgerFollower:
         except grpc.RpcError as exc:
             log_event(_log, "checkpoint not delivered", logging.WARNING, code=exc.code().name)
 
-    def _follow_checkpoints(self) -> None:
-        while not self._stop.is_set():
-            if not self._collect(self._stub, follow=True) and self._peers is not None:
-                # The orderer is down. Every voter still holds its own checkpoints (and
-                # those it collected before): one pass over the peers brings them, so
-                # the heights already cut become final without the orderer.
-                for _peer, channel in self._peers():
-                    if self._stop.is_set():
-                        return
-                    self._collect(ledger_stub(channel), follow=False)
-            self._stop.wait(self._retry * 4)
-
-    def _collect(self, stub: Any, *, follow: bool) -> bool:
-        """Record ``stub``'s checkpoints from a window behind our head on; False if it
+    def _collect(self, stub: Any, source: str, *, follow: bool) -> bool:
+        """Record ``source``'s checkpoints from a window behind our head on; False if it
         could not be reached (the caller then asks the peers)."""
         store = self.replica.store
         try:
