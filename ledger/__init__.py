@@ -137,7 +137,7 @@ from ledger._pub import (
     retire_oprf_key_body,
 )
 from ledger._registry import default_registry
-from ledger._replica import Applied, Replica
+from ledger._replica import Applied, Replica, final_height
 from ledger._sig import (
     BatchVerifier,
     SignatureError,
@@ -255,6 +255,7 @@ __all__ = [
     "export_jsonl",
     "export_lines",
     "extend_state_digest",
+    "final_height",
     "get_member",
     "inclusion_proof",
     "jsonable",

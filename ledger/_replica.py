@@ -43,7 +43,7 @@ from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._store import BlockInfo, Store
 from ledger._validate import BlockError, BlockOutcome, PrevBlock, check_proposer, validate_block
 
-__all__ = ["Applied", "Replica", "prev_block"]
+__all__ = ["Applied", "Replica", "final_height", "prev_block"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,21 +227,32 @@ class Replica:
 
     def signers(self, height: int) -> list[str]:
         """Current voters whose checkpoints name the held header at ``height``."""
-        info = self.store.block_info(height)
-        if info is None:
-            return []
-        current = {m.id for m in voters(self.store.state())}
-        return [
-            member
-            for member, header_hash, _ in self.store.checkpoints(height)
-            if header_hash == info.hash and member in current
-        ]
+        return signers(self.store, height)
 
     def final_height(self) -> int:
         """The highest height that is final (``-1`` if none): later ones wait for votes."""
-        total = len(voters(self.store.state()))
-        head = self.store.height
-        for height in reversed(self.store.checkpointed_heights()):
-            if height <= head and supermajority(len(self.signers(height)), total):
-                return height
-        return -1
+        return final_height(self.store)
+
+
+def signers(store: Store, height: int) -> list[str]:
+    """Current voters whose checkpoints in ``store`` name its header at ``height``."""
+    info = store.block_info(height)
+    if info is None:
+        return []
+    current = {m.id for m in voters(store.state())}
+    return [
+        member
+        for member, header_hash, _ in store.checkpoints(height)
+        if header_hash == info.hash and member in current
+    ]
+
+
+def final_height(store: Store) -> int:
+    """The highest height of ``store`` that is final (``-1`` if none): checkpoints of
+    more than two thirds of the current voters name its header."""
+    total = len(voters(store.state()))
+    head = store.height
+    for height in reversed(store.checkpointed_heights()):
+        if height <= head and supermajority(len(signers(store, height)), total):
+            return height
+    return -1

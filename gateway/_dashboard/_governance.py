@@ -17,6 +17,7 @@ from ledger import (
     Store,
     active_members,
     consortium_info,
+    final_height,
     params,
     supermajority,
     voters,
@@ -57,18 +58,6 @@ class GovernanceView:
     final_height: int | None = None
 
 
-def _final_height(store: Store, total: int) -> int | None:
-    """The highest height co-signed by a supermajority of voters (DESIGN §5)."""
-    for height in reversed(store.checkpointed_heights()):
-        info = store.block_info(height)
-        if info is None:
-            continue
-        signers = {m for m, h, _ in store.checkpoints(height) if h == info.hash}
-        if supermajority(len(signers), total):
-            return height
-    return None
-
-
 def governance_view(store: Store) -> GovernanceView:
     state = store.state()
     info = consortium_info(state) or {}
@@ -100,5 +89,7 @@ def governance_view(store: Store) -> GovernanceView:
             )
         )
     view.proposals.sort(key=lambda r: r.created_height, reverse=True)
-    view.final_height = _final_height(store, len(current))
+    # The ledger's own rule (``ledger.final_height``): checkpoints of the current voters.
+    final = final_height(store)
+    view.final_height = None if final < 0 else final
     return view
