@@ -10,7 +10,9 @@ For each responder, separately and in parallel:
    these elements and the OPRF key id the answer must be made under (the one
    ``pub.index`` names, which the snapshot was made with) is signed, and
    ``EvaluateBatch`` is called with a deadline. The receipt signs the request's digest,
-   so a refund claim is judged on the ledger against that same key;
+   so a refund claim is judged on the ledger against that same key. In bucket mode the
+   prefix length follows the size the responder declared, which nothing checks, so it
+   is capped by the consortium (``pub.bucket_max_bits``, else ``psi.BUCKET_MAX_BITS``);
 3. the answer must carry the responder's receipt, signed by its registered key, over
    this request's digest and this response's digest; the DLEQ proof must verify under
    the committed key (``psi``); only then are outputs finalized and looked up;
@@ -21,7 +23,11 @@ For each responder, separately and in parallel:
    rather than paid for twice) — and asked again before every later attempt, since a
    responder that crashed after storing its answer can only hand it over once it is
    back; an answer that does not verify is kept, so the charge
-   can be refunded (``credits.refund``) once its receipt is on the ledger;
+   can be refunded (``credits.refund``) once its receipt is on the ledger. A bucket
+   answer that does not verify (another bucket, or fewer than ``psi.MIN_BUCKET``
+   entries: the declared size was a lie) is refused, and so is bucket mode for that
+   list until the responder publishes a new epoch (nothing binds buckets to the
+   receipt, so the ledger cannot judge a refund for them);
 5. what hit is kept for the hit report (``token_incentive.hit_report``: per identifier
    that hit, the receipt ids of the responders that said yes), which the recorder
    submits as ``credits.hits`` once those receipts are recorded (``gateway._hits``).
@@ -56,8 +62,9 @@ from gateway._peers import PeerChannels
 from gateway._snapshots import SnapshotBook, published_commitment, publishers
 from gateway._status import REASON_KEY
 from gateway._stubs import psi_stub
-from ledger import Store, consortium_info, get_member
+from ledger import Store, bucket_max_bits, consortium_info, get_member
 from psi import (
+    BUCKET_MAX_BITS,
     Hit,
     PendingQuery,
     ProtocolError,
@@ -158,6 +165,9 @@ class Querier:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ask")
         self._seq_lock = threading.Lock()
         self._seq = 0
+        # (responder, list type) -> (epoch, why): a list whose bucket answer did not
+        # verify at that epoch; bucket mode is refused for it until the next epoch.
+        self._refuted: dict[tuple[str, str], tuple[int, str]] = {}
 
     def _next_seq(self) -> int:
         # Request ids, not sequence numbers, make receipts unique; the sequence only
@@ -330,11 +340,14 @@ class Querier:
         info = consortium_info(state)
         assert info is not None
         snapshot = None if bucket_mode else self._snapshots.current(responder, list_type)
+        cap = bucket_max_bits(state)
         return {
             "member": member,
             "key_id": row["key_id"],
             "public_key": key["public_key"],
             "size": row["size"],
+            "epoch": row["epoch"],
+            "bucket_cap": BUCKET_MAX_BITS if cap is None else cap,
             "normaliser": str(info["normaliser_version"]),
             "snapshot": snapshot,
         }
@@ -416,7 +429,16 @@ class Querier:
         buckets: list[Any] = []
         try:
             if snapshot is None:
-                bits = bucket_bits_for(context["size"])
+                refuted = self._refuted.get((responder, list_type))
+                if refuted is not None and refuted[0] == context["epoch"]:
+                    raise _Refused(
+                        "FAILED_PRECONDITION",
+                        f"bucket mode is refused for {responder}'s {list_type} list until it"
+                        f" publishes a new epoch: at epoch {refuted[0]} its {refuted[1]}",
+                    )
+                if context["bucket_cap"] == 0:
+                    raise _Refused("FAILED_PRECONDITION", "the consortium disabled bucket mode")
+                bits = bucket_bits_for(context["size"], context["bucket_cap"])
                 if bits == 0:
                     raise _Refused("FAILED_PRECONDITION", "the list is too small for bucket mode")
                 width = -(-bits // 8)
@@ -507,10 +529,20 @@ class Querier:
             assert commitment is not None
             found = []
             for out, answer in zip(outputs, buckets, strict=True):
+                prefix = bucket_prefix(prf_input(out.list_type, out.id_type, out.value), bits)
                 try:
-                    found.append(bucket_lookup(answer, out, commitment))
-                except ProtocolError:
-                    raise _Refused("DATA_LOSS", f"{responder}'s bucket does not verify") from None
+                    found.append(bucket_lookup(answer, out, commitment, bits=bits, prefix=prefix))
+                except ProtocolError as exc:
+                    # Charged all the same (the receipt covers the evaluation, not the
+                    # buckets, so no refund claim can succeed), but never used, and this
+                    # epoch is not asked in bucket mode again.
+                    self._refuted[(responder, list_type)] = (commitment.epoch, str(exc))
+                    return MemberAnswer(
+                        responder,
+                        error_code="DATA_LOSS",
+                        error=f"{responder}'s {exc}; answer refused",
+                        receipt_id=signed.receipt_id,
+                    )
         return MemberAnswer(
             responder,
             hits=tuple(h is not None for h in found),

@@ -387,6 +387,30 @@ class Cheater:
 
     def serve(self, servicer: psi_pb2_grpc.PsiServicer) -> None:
         """Serve ``servicer`` as this member's Psi service, on its registered address."""
+        self._servers.append(self._start(servicer, None, None))
+
+    @contextmanager
+    def serving(
+        self,
+        servicer: psi_pb2_grpc.PsiServicer,
+        *,
+        tls_key_pem: bytes | None = None,
+        certificate_pem: bytes | None = None,
+    ) -> Iterator[None]:
+        """Serve ``servicer`` on this member's registered address for a ``with`` block,
+        under the member's own certificate, or under ``certificate_pem`` (and its key)."""
+        server = self._start(servicer, tls_key_pem, certificate_pem)
+        try:
+            yield
+        finally:
+            server.stop(0).wait()
+
+    def _start(
+        self,
+        servicer: psi_pb2_grpc.PsiServicer,
+        tls_key_pem: bytes | None,
+        certificate_pem: bytes | None,
+    ) -> Any:
         creds = self.credentials
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=4),
@@ -398,10 +422,14 @@ class Cheater:
         psi_pb2_grpc.add_PsiServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
         server.add_secure_port(
             self.address,
-            server_credentials(creds.tls_key_pem, creds.certificate_pem, creds.ca_pem),
+            server_credentials(
+                tls_key_pem or creds.tls_key_pem,
+                certificate_pem or creds.certificate_pem,
+                creds.ca_pem,
+            ),
         )
         server.start()
-        self._servers.append(server)
+        return server
 
 
 def start_world(root: Path, params: dict[str, Any] | None = None) -> Iterator[World]:
