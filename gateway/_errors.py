@@ -11,6 +11,7 @@ __all__ = [
     "GatewayError",
     "InvalidRequestError",
     "PeerError",
+    "PeerIdentityError",
     "PermissionDeniedError",
     "PkiError",
     "RateLimitedError",
@@ -59,6 +60,10 @@ class VersionMismatchError(GatewayError):
 
 class PeerError(GatewayError):
     """A peer gateway answered with something that does not verify."""
+
+
+class PeerIdentityError(PeerError):
+    """A peer gateway presented a certificate other than the one the ledger registers."""
 
 
 class UnavailableError(GatewayError):

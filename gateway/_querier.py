@@ -54,7 +54,12 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters import Rejected, normalise
-from gateway._errors import GatewayError, PermissionDeniedError
+from gateway._errors import (
+    GatewayError,
+    PeerIdentityError,
+    PermissionDeniedError,
+    UnavailableError,
+)
 from gateway._localstate import LocalState
 from gateway._log import log_event
 from gateway._pb.riskshare.psi.v1 import psi_pb2
@@ -272,6 +277,9 @@ class Querier:
         # will charge) it, so each later attempt first asks for it again.
         lost: list[tuple[PendingQuery, Any]] = []
         try:
+            # The responder's address must present the certificate the ledger registers
+            # for it before anything is asked of it, its snapshot included.
+            self._peers.channel(responder, wait=deadline_ms / 1000)
             context = self._context(responder, list_type, bucket_mode)
             while True:
                 attempts += 1
@@ -294,6 +302,12 @@ class Querier:
                             attempts=attempts,
                         )
                     time.sleep(min(2.0, 0.1 * 2**attempts))
+        except PeerIdentityError as exc:
+            # Its address presents a certificate the ledger does not register for it.
+            outcome = "UNAUTHENTICATED"
+            return MemberAnswer(
+                responder, error_code="UNAUTHENTICATED", error=str(exc), attempts=attempts
+            )
         except GatewayError as exc:
             outcome = "error"
             return MemberAnswer(
@@ -395,7 +409,14 @@ class Querier:
         context: dict[str, Any],
         lost: list[tuple[PendingQuery, Any]],
     ) -> MemberAnswer:
-        stub = psi_stub(self._peers.channel(responder))
+        try:
+            # Pinned to the certificate the ledger registers (gateway._peers).
+            channel = self._peers.channel(responder, wait=deadline_ms / 1000)
+        except PeerIdentityError as exc:
+            raise _Refused("UNAUTHENTICATED", str(exc)) from None
+        except UnavailableError as exc:
+            raise _Refused("UNAVAILABLE", str(exc)) from None
+        stub = psi_stub(channel)
         for pending, signed in list(lost):
             recovered = self._recover(stub, signed.receipt_id, deadline_ms)
             if recovered is not None:
@@ -460,6 +481,9 @@ class Querier:
                 )
         except grpc.RpcError as exc:
             if exc.code() in _RETRYABLE:
+                # The next attempt checks the responder's certificate again: if its
+                # address now presents another one, that is the answer, not a timeout.
+                self._peers.forget(responder, channel)
                 recovered = self._recover(stub, signed.receipt_id, deadline_ms)
                 if recovered is not None and snapshot is not None:
                     response = recovered
