@@ -27,14 +27,13 @@ from typing import Any
 import pytest
 
 from gateway._pb.riskshare.psi.v1 import psi_pb2, psi_pb2_grpc
-from ledger import PUB, ContractError, add_oprf_key_body, publish_index_body
+from ledger import PUB, ContractError
 from psi import (
     MIN_BUCKET,
     KeyPair,
     decode_elements,
     encode_elements,
     evaluate_batch,
-    generate_key_pair,
 )
 from psi._formats import BucketAnswer
 from tests.adversary._world import LIST, World, now_ms, phones, wait_for
@@ -106,52 +105,11 @@ def _synced(world: World, table: str, key: str, expected: Any) -> None:
     wait_for(held, 60, f"{table}/{key} on every replica")
 
 
-def _declare(world: World, *, size: int, expires_at: int | None = None) -> tuple[KeyPair, int]:
-    """trudy commits a fresh OPRF key and a list of ``size`` entries; (key, epoch)."""
-    trudy = world.signer("trudy")
-    key = generate_key_pair(os.urandom)
-    added = trudy.submit("pub.add_oprf_key", add_oprf_key_body(key.key_id.hex(), key.public))
-    assert added.ok, added.reason
-    row = world.state_get("pub.index", f"trudy/{LIST}")
-    epoch = (row["epoch"] if row else 0) + 1
-    published = trudy.submit(
-        "pub.publish_index",
-        publish_index_body(
-            list_type=LIST,
-            epoch=epoch,
-            size=size,
-            root=os.urandom(32),
-            snapshot_digest=os.urandom(32),
-            key_id=key.key_id.hex(),
-            expires_at=expires_at,
-        ),
-    )
-    assert published.ok, published.reason
-    wait_for(
-        lambda: (
-            (world.state_get("pub.index", f"trudy/{LIST}", "bank-a") or {}).get("epoch") == epoch
-        ),
-        60,
-        "trudy's declaration on bank-a's replica",
-    )
-    return key, epoch
-
-
 @pytest.fixture()
 def declared(world: World) -> Iterator[tuple[KeyPair, int]]:
-    """trudy's list of 2^32 entries for one test; afterwards it expires, so that no
-    honest member's broadcast goes on asking trudy (who runs no gateway)."""
-    declaration = _declare(world, size=DECLARED_SIZE)
-    yield declaration
-    _declare(world, size=DECLARED_SIZE, expires_at=now_ms() + 3000)
-    wait_for(
-        lambda: (
-            now_ms()
-            > (world.state_get("pub.index", f"trudy/{LIST}") or {}).get("expires_at", 0) + 500
-        ),
-        30,
-        "trudy's list to expire",
-    )
+    """trudy's list of 2^32 entries for one test, retracted afterwards."""
+    yield world.declare_list("trudy", size=DECLARED_SIZE)
+    world.retract_list("trudy")
 
 
 def _ask(world: World, values: list[str]) -> Any:
