@@ -58,6 +58,7 @@ class LyingBuckets(psi_pb2_grpc.PsiServicer):
     epoch: int
     bucket_size: int
     asked: list[int] = field(default_factory=list)  # prefix bits of every BucketQuery
+    answered: list[tuple[SignedRequest, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def BucketQuery(self, request: Any, context: Any) -> Any:
@@ -67,14 +68,12 @@ class LyingBuckets(psi_pb2_grpc.PsiServicer):
         signed = SignedRequest.from_bytes(bytes(evaluate.signed_request))
         blinded = decode_elements(bytes(evaluate.blinded))
         evaluated, proof = evaluate_batch(self.key, blinded, os.urandom, pool=None)
-        trudy = self.world.signer("trudy")
         receipt = sign_receipt(
             QueryReceipt(signed.digest, response_digest(evaluated, proof), now_ms()),
-            trudy.credentials.signing_key,
+            self.world.signer("trudy").credentials.signing_key,
         )
-        # A cheat wants paying: the receipt goes on the ledger, so bank-a is charged.
-        recorded = trudy.submit("credits.receipt", receipt_body(signed, receipt))
-        assert recorded.ok, recorded.reason
+        with self._lock:
+            self.answered.append((signed, receipt))
         bits = int(request.prefix_bits)
         width = -(-bits // 8)
         raw = bytes(request.prefixes)
@@ -95,6 +94,16 @@ class LyingBuckets(psi_pb2_grpc.PsiServicer):
             buckets=[psi_pb2.Bucket(tags=b) for b in buckets],
         )
 
+    def record(self) -> None:
+        """A cheat wants paying: trudy puts the receipts she signed on the ledger."""
+        with self._lock:
+            answered, self.answered = self.answered, []
+        for signed, receipt in answered:
+            recorded = self.world.signer("trudy").submit(
+                "credits.receipt", receipt_body(signed, receipt)
+            )
+            assert recorded.ok, recorded.reason
+
 
 def _synced(world: World, table: str, key: str, expected: Any) -> None:
     """Wait until every gateway's replica holds ``expected`` under ``table``/``key``."""
@@ -114,7 +123,9 @@ def declared(world: World) -> Iterator[tuple[KeyPair, int]]:
 
 def _ask(world: World, values: list[str]) -> Any:
     with world.admin("bank-a") as admin:
-        reply = admin.query(LIST, "phone", values, members=["trudy"], bucket_mode=True)
+        reply = admin.query(
+            LIST, "phone", values, members=["trudy"], bucket_mode=True, deadline_ms=20_000
+        )
     (answer,) = reply.answers
     return answer
 
@@ -127,6 +138,7 @@ def test_a_declared_size_does_not_choose_the_prefix_length(
     honest_sized = LyingBuckets(world, key, epoch, bucket_size=MIN_BUCKET)
     with trudy.serving(honest_sized):
         answer = _ask(world, phones(2, start=9000))
+    honest_sized.record()
     # 19 bits before the cap: 2^32 declared entries / 2^19 buckets = 8192 per bucket.
     assert honest_sized.asked == [CAP], f"bank-a sent {honest_sized.asked} prefix bits"
     assert answer.error_code == "", answer.error
@@ -143,9 +155,10 @@ def test_a_bucket_under_the_minimum_is_refused(world: World, declared: tuple[Key
         assert answer.error_code == "DATA_LOSS", (answer.error_code, answer.error)
         assert f"17 entries, under the minimum of {MIN_BUCKET}" in answer.error
         assert answer.receipt, "the refused answer names the receipt it was charged under"
-        # Charged: trudy recorded the receipt her answer signed (nothing the ledger can
+        # Charged: trudy records the receipt her answer signed (nothing the ledger can
         # check binds the buckets to it, so no refund claim could succeed; see
         # docs/THREAT_MODEL.md).
+        tiny.record()
         receipt = world.state_get("credits.receipts", answer.receipt.decode())
         assert receipt is not None and receipt["charge"] > 0
         assert world.balance("bank-a") < balance
@@ -166,6 +179,7 @@ def test_the_consortium_sets_the_cap(world: World, declared: tuple[KeyPair, int]
         _synced(world, "gov.params", "pub.bucket_max_bits", 12)
         with trudy.serving(responder):
             answer = _ask(world, phones(1, start=9200))
+        responder.record()
         assert responder.asked == [12]
         assert answer.error_code == "", answer.error
     finally:
