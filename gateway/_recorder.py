@@ -1,15 +1,20 @@
 """What the gateway writes to the ledger on its own: index commitments, query receipts,
 refund claims, hit reports, settlement proposals.
 
-- **Publishing.** When the member's index (``index.sqlite``, written by
-  ``riskshare lists import/sync``) has an epoch the ledger does not show yet, the OPRF
-  key is registered (``pub.add_oprf_key``, key id = hex of psi's key id) if it is new,
-  and the epoch committed (``pub.publish_index``) with the evidence root of the list
-  epoch it came from and the list's expiry (``gateway._evidence``). Queriers trust only
-  these records; disputes are opened against the evidence root.
+- **Publishing.** One path, serialised: the background loop and an operator's
+  ``ReloadIndex`` both call :meth:`Recorder.publish`, which holds a lock and remembers
+  what it committed until the replica shows it, so two callers never both submit one
+  epoch (the second used to be refused by the ledger as a duplicate). When the
+  member's index (``index.sqlite``, written by ``riskshare lists import/sync``) has an
+  epoch the ledger does not show yet, the OPRF key is registered (``pub.add_oprf_key``,
+  key id = hex of psi's key id) if it is new, and the epoch committed
+  (``pub.publish_index``) with the evidence root of the list epoch it came from and the
+  list's expiry (``gateway._evidence``). Queriers trust only these records; disputes are
+  opened against the evidence root.
 - **Receipts.** Every answer a worker stored is recorded as ``credits.receipt`` (the
-  querier's signed request and our signed receipt), which charges the querier; the
-  ledger keeps the OPRF key the request named, against which a refund claim is judged. Rows go
+  querier's signed request and our signed receipt), which charges the querier
+  whatever its standing now (the receipt is a fact; ``token_incentive``); the ledger
+  keeps the OPRF key the request named, against which a refund claim is judged. Rows go
   pending → submitted → committed (or refused, with the ledger's reason). A submitted
   transaction that never lands is submitted again later; the ledger refuses a second
   recording of one request, so nobody is charged twice. Whether a receipt is on the
@@ -27,11 +32,12 @@ refund claims, hit reports, settlement proposals.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from gateway._errors import GatewayError
+from gateway._errors import LedgerRefusedError
 from gateway._evidence import epoch_evidence
 from gateway._hits import HitReporter
 from gateway._ledger_client import TxSubmitter
@@ -79,6 +85,11 @@ class Recorder:
         self._index_path = index_path
         self._metrics = metrics
         self._retained = retained
+        self._publishing = threading.Lock()
+        # What this process committed and the replica may not show yet: key ids
+        # registered, and the last epoch published per list type.
+        self._keys_added: set[str] = set()
+        self._epochs: dict[str, int] = {}
         self._submitted_at: dict[str, int] = {}  # receipt id -> when last submitted
         self._refused: dict[str, int] = {}  # receipt id -> when this process saw it refused
         self.hits = HitReporter(member_id, store, local, submitter)
@@ -88,6 +99,10 @@ class Recorder:
 
     def publish(self) -> list[str]:
         """Commit every index epoch the ledger does not show yet; the list types done."""
+        with self._publishing:
+            return self._publish()
+
+    def _publish(self) -> list[str]:
         self.retire_keys(time.time_ns() // 1_000_000)
         if not self._index_path.exists():
             return []
@@ -100,13 +115,16 @@ class Recorder:
                     continue  # nothing imported yet: an empty list answers nothing
                 state = self._store.state()
                 key_id = commitment.key_id.hex()
-                if state.get(OPRF_KEYS, f"{self.member_id}/{key_id}") is None:
+                known = state.get(OPRF_KEYS, f"{self.member_id}/{key_id}") is not None
+                if not known and key_id not in self._keys_added:
                     self._expect(
                         "pub.add_oprf_key",
                         add_oprf_key_body(key_id, index.public_key(list_type)),
                     )
+                    self._keys_added.add(key_id)
                 row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
-                if isinstance(row, dict) and row.get("epoch", -1) >= commitment.epoch:
+                shown = row.get("epoch", -1) if isinstance(row, dict) else -1
+                if max(shown, self._epochs.get(list_type, -1)) >= commitment.epoch:
                     continue
                 evidence = epoch_evidence(self._index_path.parent, list_type, commitment.epoch)
                 expires_at = None if evidence is None else evidence.expires_at
@@ -136,6 +154,7 @@ class Recorder:
                         evidence_root=None if evidence is None else evidence.evidence_root,
                     ),
                 )
+                self._epochs[list_type] = commitment.epoch
                 done.append(list_type)
                 log_event(
                     _log,
@@ -184,7 +203,11 @@ class Recorder:
     def _expect(self, kind: str, body: dict[str, Any]) -> None:
         result = self._submitter.submit(kind, body, wait=True)
         if not result.ok:
-            raise GatewayError(f"{kind} refused: {result.reason}")
+            # Not secret (every replica computes the same reason): the log says why.
+            log_event(
+                _log, "ledger refused", logging.WARNING, kind=kind, reason=result.reason[:200]
+            )
+            raise LedgerRefusedError(f"{kind} refused: {result.reason}")
 
     # -- receipts ----------------------------------------------------------------------
 
@@ -197,8 +220,9 @@ class Recorder:
 
     def drain(self, limit: int = 1000) -> int:
         """Submit stored answers as ``credits.receipt`` transactions; how many were sent."""
-        rows = self._local.to_submit(limit)
         now = time.time_ns() // 1_000_000
+        self._local.release_stale(now)
+        rows = self._local.to_submit(limit)
         for row in rows:
             height = self._recorded_at(row.receipt_id)
             if height is not None:
@@ -219,10 +243,12 @@ class Recorder:
             else:
                 self._local.mark(row.receipt_id, "refused", reason=result.reason[:200])
                 self._refused[row.receipt_id] = now
+                # The ledger records every answer it can verify, so a refusal means an
+                # answer given and not charged: a defect or a forged receipt, never routine.
                 log_event(
                     _log,
                     "receipt refused",
-                    logging.WARNING,
+                    logging.ERROR,
                     querier=row.querier,
                     items=row.items,
                     reason=result.reason[:200],
