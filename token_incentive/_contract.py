@@ -159,6 +159,19 @@ class Exposure:
     charge: int = 0
 
 
+def _addressed_and_fresh(req: QueryRequest, responder: str, now: int, p: CreditParams) -> None:
+    """Addressed to ``responder`` by another member, and fresh on ``responder``'s clock."""
+    if req.responder != responder:
+        raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
+    if req.querier == responder:
+        raise MessageError("a member may not query itself")
+    if abs(now - req.time) > p.request_ttl_ms:
+        raise AdmissionRefused(
+            "stale_request",
+            f"the request's time {req.time} is more than {p.request_ttl_ms} ms from {now}",
+        )
+
+
 def check_request(
     state: State,
     signed: SignedRequest,
@@ -177,15 +190,7 @@ def check_request(
     """
     p = params if params is not None else params_from_state(state)
     req = signed.request
-    if req.responder != responder:
-        raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
-    if req.querier == responder:
-        raise MessageError("a member may not query itself")
-    if abs(now - req.time) > p.request_ttl_ms:
-        raise AdmissionRefused(
-            "stale_request",
-            f"the request's time {req.time} is more than {p.request_ttl_ms} ms from {now}",
-        )
+    _addressed_and_fresh(req, responder, now, p)
     info = consortium_info(state)
     expected = info.get("normaliser_version") if info else None
     if expected is not None and req.normaliser_version != expected:
@@ -258,15 +263,7 @@ def check_oracle_request(
     req = signed.request
     if req.list_type not in ORACLE_LIST_TYPES:
         raise MessageError(f"{req.list_type!r} is not an oracle evaluation")
-    if req.responder != oracle:
-        raise MessageError(f"the request is addressed to {req.responder}, not {oracle}")
-    if req.querier == oracle:
-        raise MessageError("a member may not query itself")
-    if abs(now - req.time) > p.request_ttl_ms:
-        raise AdmissionRefused(
-            "stale_request",
-            f"the request's time {req.time} is more than {p.request_ttl_ms} ms from {now}",
-        )
+    _addressed_and_fresh(req, oracle, now, p)
     querier = get_member(state, req.querier)
     if querier is None or not querier.active or querier.role != "member":
         raise AdmissionRefused("not_member", f"{req.querier} is not an active member")
