@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli._files import write_private
 from cli._ledger import DataDir, ledger_path, open_ledger
 from cli._submit import (
     ConfigOpt,
@@ -201,7 +202,7 @@ def evidence_cmd(
         typer.Option(
             "--openings-out",
             help="Also write the openings (identifier, evidence reference, salt, proof) as"
-            " JSON lines here, to give the arbitrator off the ledger.",
+            " JSON lines here, a new file of mode 0600, to give the arbitrator off the ledger.",
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -229,8 +230,7 @@ def evidence_cmd(
     with open_ledger(directory) as store:
         opened = dispute_openings(ledger_path(directory).parent, store, dispute, who, values)
     if openings_out is not None:
-        openings_out.write_text("".join(o.to_json() + "\n" for o in opened.openings))
-        openings_out.chmod(0o600)
+        write_private(openings_out, "".join(o.to_json() + "\n" for o in opened.openings))
         typer.echo(f"{len(opened.openings)} opening(s) for the arbitrator in {openings_out}")
     send(
         "credits.evidence",

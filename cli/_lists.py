@@ -43,6 +43,7 @@ from adapters import (
     sync_sources,
     verify_opening,
 )
+from cli._files import write_private
 
 __all__ = ["ledger_policies", "register"]
 
@@ -352,7 +353,10 @@ def open_evidence_cmd(
         int | None, typer.Option("--epoch", help="The disputed epoch (default: latest).")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the opening here (default: stdout).")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the opening here, a new file of mode 0600 (default: stdout)."
+        ),
     ] = None,
 ) -> None:
     """Open one entry's evidence commitment for an arbitrator (identifier read from stdin).
@@ -369,7 +373,7 @@ def open_evidence_cmd(
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        write_private(out, text + "\n")
         typer.echo(f"opening of {list_type} epoch {opening.epoch} written to {out}")
     typer.echo(
         f"evidence root {record.evidence_root.hex()}, size {record.size}"

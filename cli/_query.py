@@ -17,6 +17,7 @@ are sent as separate requests.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from cli._files import write_private
 
 __all__ = ["register"]
 
@@ -61,6 +64,14 @@ def _values_from_file(path: Path, column: str) -> tuple[list[str], list[Fields] 
         return values, None
     fields = [(cell(r, "purpose"), cell(r, "legal_basis"), cell(r, "consent_ref")) for r in body]
     return values, fields
+
+
+def _values_from_stdin() -> list[str]:
+    """Identifiers on standard input, one per line (blank lines skipped)."""
+    values = [line.strip() for line in sys.stdin if line.strip()]
+    if not values:
+        raise typer.BadParameter("no identifier on standard input")
+    return values
 
 
 def _chunks(
@@ -217,7 +228,13 @@ def _exit_code(result: dict[str, Any]) -> int:
 def register(root: typer.Typer) -> None:
     @root.command("query")
     def query_cmd(
-        value: Annotated[str | None, typer.Argument(help="One identifier to screen.")] = None,
+        value: Annotated[
+            str | None,
+            typer.Argument(
+                help="One identifier to screen; - (or nothing, with standard input not a"
+                " terminal) reads identifiers from standard input, one per line."
+            ),
+        ] = None,
         id_type: Annotated[
             str, typer.Option("--id-type", help="cn_id, phone, bank_card, account or device.")
         ] = "phone",
@@ -237,7 +254,12 @@ def register(root: typer.Typer) -> None:
             str, typer.Option(help="The CSV column holding identifiers (else the first).")
         ] = "value",
         out: Annotated[
-            Path | None, typer.Option("--out", help="Write one CSV row per identifier here.")
+            Path | None,
+            typer.Option(
+                "--out",
+                help="Write one CSV row per identifier here (identifiers in clear: a new file"
+                " of mode 0600).",
+            ),
         ] = None,
         purpose: Annotated[
             str,
@@ -264,10 +286,12 @@ def register(root: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--bucket",
-                help="Bucket mode: no local snapshot needed, but each query reveals a short "
-                "hash prefix of the identifier to the responder (buckets hold >= 4096 "
-                "entries, so the prefix narrows a phone number to thousands of candidates, "
-                "not one).",
+                help="Bucket mode: no local snapshot needed, but each query reveals a hash"
+                " prefix of the identifier to the responder, the same for every query of it"
+                " (so queries of one identifier are linkable): at most 16 bits unless the"
+                " consortium sets pub.bucket_max_bits, which leaves about 150,000 candidates"
+                " of a 10^10 phone space; an answer whose bucket holds fewer than 4096"
+                " entries is refused.",
             ),
         ] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -283,16 +307,28 @@ def register(root: typer.Typer) -> None:
         reference; a --file may give them per row in columns purpose, legal_basis and
         consent_ref.
 
+        An identifier given as an argument stays in the shell's history:
+        give "-" and pipe identifiers in on standard input, one per line
+        (with no VALUE and no --file, standard input is read when it is not
+        a terminal).
+
         Exit code 0: at least one hit; 1: no hit; 2: error.
 
         Example: riskshare query 13800138000 --id-type phone --list transaction_fraud --all
+
+        Example: printf '%s\\n' "$PHONE" | riskshare query - --id-type phone
         """
-        if (value is None) == (file is None):
-            raise typer.BadParameter("give one VALUE or --file, not both")
+        from_stdin = value == "-" or (value is None and file is None and not sys.stdin.isatty())
+        if file is not None and value is not None:
+            raise typer.BadParameter("give one VALUE (or -) or --file, not both")
+        if file is None and value is None and not from_stdin:
+            raise typer.BadParameter("give one VALUE, - to read standard input, or --file")
         if member and ask_all:
             raise typer.BadParameter("--member and --all exclude each other")
         fields: list[Fields] | None = None
-        if value is not None:
+        if from_stdin:
+            values = _values_from_stdin()
+        elif value is not None:
             values = [value]
         else:
             assert file is not None
@@ -323,13 +359,14 @@ def register(root: typer.Typer) -> None:
 def _write_csv(path: Path, values: Sequence[str], result: dict[str, Any]) -> None:
     by_index = {row["index"]: row for row in result["results"]}
     reasons = {row["index"]: row["reason"] for row in result["rejected"]}
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["index", "value", "status", "members"])
-        for index, value in enumerate(values):
-            if index in reasons:
-                writer.writerow([index, value, f"rejected:{reasons[index]}", ""])
-                continue
-            row = by_index.get(index)
-            members = ";".join(m["member"] for m in row["members"]) if row else ""
-            writer.writerow([index, value, "hit" if members else "no_hit", members])
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle)
+    writer.writerow(["index", "value", "status", "members"])
+    for index, value in enumerate(values):
+        if index in reasons:
+            writer.writerow([index, value, f"rejected:{reasons[index]}", ""])
+            continue
+        row = by_index.get(index)
+        members = ";".join(m["member"] for m in row["members"]) if row else ""
+        writer.writerow([index, value, "hit" if members else "no_hit", members])
+    write_private(path, handle.getvalue())

@@ -12,6 +12,7 @@ __all__ = [
     "InvalidRequestError",
     "LedgerRefusedError",
     "PeerError",
+    "PeerIdentityError",
     "PermissionDeniedError",
     "PkiError",
     "RateLimitedError",
@@ -60,6 +61,10 @@ class VersionMismatchError(GatewayError):
 
 class PeerError(GatewayError):
     """A peer gateway answered with something that does not verify."""
+
+
+class PeerIdentityError(PeerError):
+    """A peer gateway presented a certificate other than the one the ledger registers."""
 
 
 class UnavailableError(GatewayError):

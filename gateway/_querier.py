@@ -10,7 +10,9 @@ For each responder, separately and in parallel:
    these elements and the OPRF key id the answer must be made under (the one
    ``pub.index`` names, which the snapshot was made with) is signed, and
    ``EvaluateBatch`` is called with a deadline. The receipt signs the request's digest,
-   so a refund claim is judged on the ledger against that same key;
+   so a refund claim is judged on the ledger against that same key. In bucket mode the
+   prefix length follows the size the responder declared, which nothing checks, so it
+   is capped by the consortium (``pub.bucket_max_bits``, else ``psi.BUCKET_MAX_BITS``);
 3. the answer must carry the responder's receipt, signed by its registered key, over
    this request's digest and this response's digest; the DLEQ proof must verify under
    the committed key (``psi``); only then are outputs finalized and looked up;
@@ -21,7 +23,11 @@ For each responder, separately and in parallel:
    rather than paid for twice) — and asked again before every later attempt, since a
    responder that crashed after storing its answer can only hand it over once it is
    back; an answer that does not verify is kept, so the charge
-   can be refunded (``credits.refund``) once its receipt is on the ledger;
+   can be refunded (``credits.refund``) once its receipt is on the ledger. A bucket
+   answer that does not verify (another bucket, or fewer than ``psi.MIN_BUCKET``
+   entries: the declared size was a lie) is refused, and so is bucket mode for that
+   list until the responder publishes a new epoch (nothing binds buckets to the
+   receipt, so the ledger cannot judge a refund for them);
 5. what hit is kept for the hit report (``token_incentive.hit_report``: per identifier
    that hit, the receipt ids of the responders that said yes), which the recorder
    submits as ``credits.hits`` once those receipts are recorded (``gateway._hits``).
@@ -48,7 +54,12 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters import Rejected, normalise
-from gateway._errors import GatewayError, PermissionDeniedError
+from gateway._errors import (
+    GatewayError,
+    PeerIdentityError,
+    PermissionDeniedError,
+    UnavailableError,
+)
 from gateway._localstate import LocalState
 from gateway._log import log_event
 from gateway._pb.riskshare.psi.v1 import psi_pb2
@@ -56,8 +67,9 @@ from gateway._peers import PeerChannels
 from gateway._snapshots import SnapshotBook, published_commitment, publishers
 from gateway._status import REASON_KEY
 from gateway._stubs import psi_stub
-from ledger import Store, consortium_info, get_member
+from ledger import Store, bucket_max_bits, consortium_info, get_member
 from psi import (
+    BUCKET_MAX_BITS,
     Hit,
     PendingQuery,
     ProtocolError,
@@ -158,6 +170,9 @@ class Querier:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ask")
         self._seq_lock = threading.Lock()
         self._seq = 0
+        # (responder, list type) -> (epoch, why): a list whose bucket answer did not
+        # verify at that epoch; bucket mode is refused for it until the next epoch.
+        self._refuted: dict[tuple[str, str], tuple[int, str]] = {}
 
     def _next_seq(self) -> int:
         # Request ids, not sequence numbers, make receipts unique; the sequence only
@@ -262,6 +277,9 @@ class Querier:
         # will charge) it, so each later attempt first asks for it again.
         lost: list[tuple[PendingQuery, Any]] = []
         try:
+            # The responder's address must present the certificate the ledger registers
+            # for it before anything is asked of it, its snapshot included.
+            self._peers.channel(responder, wait=deadline_ms / 1000)
             context = self._context(responder, list_type, bucket_mode)
             while True:
                 attempts += 1
@@ -284,6 +302,12 @@ class Querier:
                             attempts=attempts,
                         )
                     time.sleep(min(2.0, 0.1 * 2**attempts))
+        except PeerIdentityError as exc:
+            # Its address presents a certificate the ledger does not register for it.
+            outcome = "UNAUTHENTICATED"
+            return MemberAnswer(
+                responder, error_code="UNAUTHENTICATED", error=str(exc), attempts=attempts
+            )
         except GatewayError as exc:
             outcome = "error"
             return MemberAnswer(
@@ -330,11 +354,14 @@ class Querier:
         info = consortium_info(state)
         assert info is not None
         snapshot = None if bucket_mode else self._snapshots.current(responder, list_type)
+        cap = bucket_max_bits(state)
         return {
             "member": member,
             "key_id": row["key_id"],
             "public_key": key["public_key"],
             "size": row["size"],
+            "epoch": row["epoch"],
+            "bucket_cap": BUCKET_MAX_BITS if cap is None else cap,
             "normaliser": str(info["normaliser_version"]),
             "snapshot": snapshot,
         }
@@ -382,7 +409,14 @@ class Querier:
         context: dict[str, Any],
         lost: list[tuple[PendingQuery, Any]],
     ) -> MemberAnswer:
-        stub = psi_stub(self._peers.channel(responder))
+        try:
+            # Pinned to the certificate the ledger registers (gateway._peers).
+            channel = self._peers.channel(responder, wait=deadline_ms / 1000)
+        except PeerIdentityError as exc:
+            raise _Refused("UNAUTHENTICATED", str(exc)) from None
+        except UnavailableError as exc:
+            raise _Refused("UNAVAILABLE", str(exc)) from None
+        stub = psi_stub(channel)
         for pending, signed in list(lost):
             recovered = self._recover(stub, signed.receipt_id, deadline_ms)
             if recovered is not None:
@@ -416,7 +450,16 @@ class Querier:
         buckets: list[Any] = []
         try:
             if snapshot is None:
-                bits = bucket_bits_for(context["size"])
+                refuted = self._refuted.get((responder, list_type))
+                if refuted is not None and refuted[0] == context["epoch"]:
+                    raise _Refused(
+                        "FAILED_PRECONDITION",
+                        f"bucket mode is refused for {responder}'s {list_type} list until it"
+                        f" publishes a new epoch: at epoch {refuted[0]} its {refuted[1]}",
+                    )
+                if context["bucket_cap"] == 0:
+                    raise _Refused("FAILED_PRECONDITION", "the consortium disabled bucket mode")
+                bits = bucket_bits_for(context["size"], context["bucket_cap"])
                 if bits == 0:
                     raise _Refused("FAILED_PRECONDITION", "the list is too small for bucket mode")
                 width = -(-bits // 8)
@@ -438,6 +481,9 @@ class Querier:
                 )
         except grpc.RpcError as exc:
             if exc.code() in _RETRYABLE:
+                # The next attempt checks the responder's certificate again: if its
+                # address now presents another one, that is the answer, not a timeout.
+                self._peers.forget(responder, channel)
                 recovered = self._recover(stub, signed.receipt_id, deadline_ms)
                 if recovered is not None and snapshot is not None:
                     response = recovered
@@ -507,10 +553,20 @@ class Querier:
             assert commitment is not None
             found = []
             for out, answer in zip(outputs, buckets, strict=True):
+                prefix = bucket_prefix(prf_input(out.list_type, out.id_type, out.value), bits)
                 try:
-                    found.append(bucket_lookup(answer, out, commitment))
-                except ProtocolError:
-                    raise _Refused("DATA_LOSS", f"{responder}'s bucket does not verify") from None
+                    found.append(bucket_lookup(answer, out, commitment, bits=bits, prefix=prefix))
+                except ProtocolError as exc:
+                    # Charged all the same (the receipt covers the evaluation, not the
+                    # buckets, so no refund claim can succeed), but never used, and this
+                    # epoch is not asked in bucket mode again.
+                    self._refuted[(responder, list_type)] = (commitment.epoch, str(exc))
+                    return MemberAnswer(
+                        responder,
+                        error_code="DATA_LOSS",
+                        error=f"{responder}'s {exc}; answer refused",
+                        receipt_id=signed.receipt_id,
+                    )
         return MemberAnswer(
             responder,
             hits=tuple(h is not None for h in found),

@@ -133,6 +133,7 @@ from ledger._pub import (
     OPRF_KEYS,
     PUB,
     add_oprf_key_body,
+    bucket_max_bits,
     publish_index_body,
     retire_oprf_key_body,
 )
@@ -235,6 +236,7 @@ __all__ = [
     "add_oprf_key_body",
     "approve_body",
     "block_summary",
+    "bucket_max_bits",
     "build_genesis_block",
     "canonical_cbor",
     "check_value",

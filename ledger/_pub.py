@@ -21,27 +21,37 @@ Kinds (role ``member`` only; observers and orderers publish nothing):
   "key_id", "expires_at", "evidence_root"}``: the list type must be registered, the
   epoch must exceed the last published one, the key must be the member's and active,
   and ``expires_at`` (when set) must lie after the block's time.
+
+Parameter (checked whenever governance changes the parameters, :func:`check_params`):
+``pub.bucket_max_bits``, an integer 0-32, caps the hash-prefix bits a querier reveals in
+bucket mode whatever list size a responder declares here (0: no bucket mode); unset,
+queriers use psi's ``BUCKET_MAX_BITS``. Read it with :func:`bucket_max_bits`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from ledger._contract import Contract, ContractError, State, TxContext
-from ledger._members import LIST_TYPES
+from ledger._contract import Contract, ContractError, State, TxContext, Value
+from ledger._members import LIST_TYPES, param
 
 __all__ = [
+    "BUCKET_BITS_PARAM",
     "INDEX",
     "OPRF_KEYS",
     "PUB",
     "add_oprf_key_body",
+    "bucket_max_bits",
+    "check_params",
     "publish_index_body",
     "retire_oprf_key_body",
 ]
 
 INDEX = "pub.index"
 OPRF_KEYS = "pub.oprf_keys"
+BUCKET_BITS_PARAM = "pub.bucket_max_bits"
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 
@@ -166,6 +176,26 @@ def publish_index_body(
     }
 
 
+def _bucket_bits(value: Any) -> int | None:
+    if value is None:
+        return None
+    _require(
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 32,
+        f"{BUCKET_BITS_PARAM} must be an integer from 0 to 32 (prefix bits), not {value!r}",
+    )
+    return int(value)
+
+
+def check_params(params: Mapping[str, Value]) -> None:
+    """The contract's ``param_check``: refuse a ``pub.bucket_max_bits`` out of range."""
+    _bucket_bits(params.get(BUCKET_BITS_PARAM))
+
+
+def bucket_max_bits(state: State) -> int | None:
+    """The consortium's cap on bucket-mode prefix bits, or ``None`` when it sets none."""
+    return _bucket_bits(param(state, BUCKET_BITS_PARAM))
+
+
 _MEMBERS_ONLY = frozenset({"member"})
 
 PUB = Contract(
@@ -181,4 +211,5 @@ PUB = Contract(
         "pub.retire_oprf_key": _MEMBERS_ONLY,
         "pub.publish_index": _MEMBERS_ONLY,
     },
+    param_check=check_params,
 )

@@ -53,8 +53,8 @@ Querier::
     snap = Snapshot.load(snapshot_bytes, commitment)          # verifies the digest
     snap = snap.apply_delta(delta_bytes, next_commitment)     # verifies again
     snap.lookup(output) -> Hit | None                         # Hit.label opened if any
-    bucket_prefix(prf_input, bits), bucket_lookup(answer, output, commitment)
-    bucket_bits_for(size)
+    bucket_prefix(prf_input, bits), bucket_lookup(answer, output, commitment, bits=, prefix=)
+    bucket_bits_for(size, max_bits=BUCKET_MAX_BITS)   # the consortium may cap lower
 
 Formats: ``Commitment.to_bytes() / from_bytes()`` (what the ledger records),
 ``encode_elements`` / ``decode_elements`` (n × 32-byte batches), ``batch_digest``.
@@ -80,10 +80,12 @@ The responder learns how many elements a querier evaluated, nothing else. A snap
 lookup compares 8 bytes of tag: a false positive has probability about n / 2^64 per
 lookup for an index of n entries (2^-44 at n = 10^6), and none in practice when labels
 are on (the label must also open). Bucket mode additionally reveals ``bits`` bits of
-``SHA-256(domain | identifier)``; the responder refuses any bucket under 4096 entries.
+``SHA-256(domain | identifier)``, at most ``BUCKET_MAX_BITS`` (16) unless the consortium
+caps it otherwise, whatever size the responder declares; the responder refuses any
+bucket under 4096 entries, and the querier refuses an answer that holds one.
 """
 
-from psi._api import bucket_bits_for, evaluate, verify_evaluation
+from psi._api import BUCKET_MAX_BITS, bucket_bits_for, evaluate, verify_evaluation
 from psi._demo import DemoQuery, DemoReport, membership_demo
 from psi._errors import (
     BucketTooSmall,
@@ -121,6 +123,7 @@ from psi._store import MIN_BUCKET, ApplyReport, Entry, IndexStore, Progress
 from psi._tables import open_private_file
 
 __all__ = [
+    "BUCKET_MAX_BITS",
     "DEFAULT_REGISTRY",
     "EMPTY_ROOT",
     "LABEL_BYTES",

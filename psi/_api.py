@@ -1,4 +1,11 @@
-"""Small public helpers that join the pieces: direct evaluation and bucket sizing."""
+"""Small public helpers that join the pieces: direct evaluation and bucket sizing.
+
+Bucket sizing is the querier's decision, made from the size a responder declares on the
+ledger, which nothing can check when the querier keeps no snapshot. A responder that
+declares a huge list would be sent a prefix long enough to single an identifier out, so
+the bits are capped: by ``BUCKET_MAX_BITS`` unless the consortium sets another cap
+(``pub.bucket_max_bits`` in the governance parameters).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,16 @@ from psi import _oprf as o
 from psi._errors import ProtocolError
 from psi._store import MIN_BUCKET
 
-__all__ = ["bucket_bits_for", "evaluate", "verify_evaluation"]
+__all__ = ["BUCKET_MAX_BITS", "bucket_bits_for", "evaluate", "verify_evaluation"]
+
+#: The most prefix bits a bucket-mode query reveals unless the consortium sets a cap.
+#: An honest list needs 16 bits only past 2^16 x 2 x MIN_BUCKET = 2^29 (5.4 x 10^8)
+#: entries, far beyond any fraud list; and 16 bits leave 10^10 / 2^16, about 150,000
+#: candidates of a 10^10 phone space, where bits sized to an honest list of 10^6
+#: entries (6) leave 1.6 x 10^8. Every bit more halves what is left; at 22 bits fewer
+#: than MIN_BUCKET (4096) candidates of that space would remain, which is the floor
+#: bucket mode keeps for the entries of a bucket.
+BUCKET_MAX_BITS = 16
 
 
 def evaluate(key: o.KeyPair, data: bytes) -> bytes:
@@ -21,15 +37,19 @@ def evaluate(key: o.KeyPair, data: bytes) -> bytes:
     return o.evaluate(key.secret, data, o.Mode.VOPRF)
 
 
-def bucket_bits_for(size: int) -> int:
+def bucket_bits_for(size: int, max_bits: int = BUCKET_MAX_BITS) -> int:
     """How many prefix bits bucket mode may reveal for an index of ``size`` entries.
 
-    The largest ``b`` (0-32) with ``size / 2^b >= 2 * MIN_BUCKET``: buckets then hold
-    about 8192 entries on average, and one under 4096 (which the responder refuses) is
-    vanishingly unlikely. Zero means the list is too small for bucket mode.
+    The largest ``b`` (0 to ``max_bits``, at most 32) with ``size / 2^b >= 2 *
+    MIN_BUCKET``: buckets then hold about 8192 entries on average, and one under 4096
+    (which the responder refuses) is vanishingly unlikely. ``size`` is what the
+    responder declared, so ``max_bits`` bounds what a lie about it can extract. Zero
+    means the list is too small for bucket mode (or the cap is 0).
     """
+    if not 0 <= max_bits <= 32:
+        raise ProtocolError("bucket prefixes have 0 to 32 bits")
     bits = 0
-    while bits < 32 and size >> (bits + 1) >= 2 * MIN_BUCKET:
+    while bits < max_bits and size >> (bits + 1) >= 2 * MIN_BUCKET:
         bits += 1
     return bits
 

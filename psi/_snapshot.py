@@ -30,6 +30,7 @@ from psi._formats import (
 )
 from psi._labels import SNAPSHOT_TAG_BYTES, TAG_BYTES, open_label
 from psi._query import Hit, QueryOutput
+from psi._store import MIN_BUCKET
 from psi._work import bucket_key
 
 __all__ = ["Snapshot", "bucket_lookup", "bucket_prefix"]
@@ -197,14 +198,25 @@ def bucket_prefix(prf_input: bytes, bits: int) -> int:
     return bucket_key(prf_input) >> (32 - bits) if bits else 0
 
 
-def bucket_lookup(answer: bytes, out: QueryOutput, commitment: Commitment) -> Hit | None:
+def bucket_lookup(
+    answer: bytes,
+    out: QueryOutput,
+    commitment: Commitment,
+    *,
+    bits: int | None = None,
+    prefix: int | None = None,
+) -> Hit | None:
     """Match one verified output against a bucket-mode answer from the responder.
 
-    The answer must name the commitment's list, key and epoch. A bucket answer carries
-    full 16-byte tags, so a chance match has probability about (bucket size) / 2^128.
-    Unlike a snapshot, a bucket answer cannot be checked for completeness against the
-    commitment (its tags are a slice in bucket order, the root is over tag order): a
-    responder could leave an entry out. Snapshot mode is the default for that reason.
+    The answer must name the commitment's list, key and epoch, and, when ``bits`` and
+    ``prefix`` are given, be the bucket that was asked for. It must hold at least
+    ``MIN_BUCKET`` entries: no honest index serves a smaller bucket, so a smaller one
+    shows that the responder lied about its list's size to be sent a longer prefix.
+    A bucket answer carries full 16-byte tags, so a chance match has probability about
+    (bucket size) / 2^128. Unlike a snapshot, a bucket answer cannot be checked for
+    completeness against the commitment (its tags are a slice in bucket order, the root
+    is over tag order): a responder could leave an entry out. Snapshot mode is the
+    default for that reason.
     """
     a = BucketAnswer.from_bytes(answer)
     _check_output(commitment, out)
@@ -214,6 +226,13 @@ def bucket_lookup(answer: bytes, out: QueryOutput, commitment: Commitment) -> Hi
         commitment.epoch,
     ):
         raise ProtocolError("bucket answer is for another list, key or epoch")
+    if (bits is not None and a.bits != bits) or (prefix is not None and a.prefix != prefix):
+        raise ProtocolError("bucket answer is for another bucket than the one asked for")
+    if len(a.records) < MIN_BUCKET:
+        raise ProtocolError(
+            f"bucket answer holds {len(a.records)} entries, under the minimum of {MIN_BUCKET}"
+            " that every honest bucket holds: the list is smaller than its declared size"
+        )
     for tag, sealed in a.records:
         if len(tag) != TAG_BYTES or tag != out.tag:
             continue

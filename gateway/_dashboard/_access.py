@@ -10,7 +10,8 @@ Rules:
   :data:`MIN_TOKEN_CHARS` characters, and then every request must carry it: as
   ``Authorization: Bearer <token>``, or as the ``riskshare_dashboard`` cookie, which a
   browser gets by opening any page once with ``?token=<token>`` (the answer redirects
-  to the same page without the token in its address).
+  to the same page without the token in its address). It is then served over HTTPS
+  only (`._launch`), and the cookie is ``Secure``.
 - A configured token is required on loopback too.
 - Tokens are compared in constant time. The decision never echoes a presented token.
 """

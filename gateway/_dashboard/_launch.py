@@ -6,6 +6,11 @@ connection of its own (SQLite WAL: readers never wait for the node's writes), an
 reaches peers only through the node's channels, for health probes. The URL it serves
 on is logged and written to ``<data-dir>/dashboard.url`` (mode 0600), since port 0
 (the default) picks a free port.
+
+Bound to a loopback address it serves plain HTTP (only local users reach it). Bound to
+anything else it serves HTTPS only: TLS 1.3 with the member's own certificate (the one
+its peers know from the ledger), so the token and the pages never cross a network in
+clear; there is no setting to turn that off.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway._dashboard._access import access_rule
+from gateway._dashboard._access import access_rule, is_loopback
 from gateway._dashboard._context import Context
 from gateway._dashboard._peers import PeerProbe, query_latency
 from gateway._dashboard._server import DashboardServer
 from gateway._errors import ConfigError
+from gateway._tls import tls13_context
 from ledger import Store, active_members
 
 if TYPE_CHECKING:
@@ -68,13 +74,24 @@ def serve_dashboard(
     metrics: Any | None = None,
     held: Callable[[], Iterable[tuple[str, str, int]]] | None = None,
     url_file: Path | None = None,
+    tls_identity: tuple[bytes, bytes] | None = None,
 ) -> Dashboard:
     """Serve the dashboard of ``member`` over the replica at ``ledger_path``.
 
-    Raises :class:`ConfigError` for an unsafe or unusable setting (off-loopback without
-    a token, a port in use) before anything is served.
+    ``tls_identity`` is the member's TLS key and certificate (PEM): required off
+    loopback, where the dashboard serves HTTPS only; unused on loopback. Raises
+    :class:`ConfigError` for an unsafe or unusable setting (off-loopback without a token
+    or a certificate, a port in use) before anything is served.
     """
     access = access_rule(bind, token)
+    tls = None
+    if not is_loopback(bind):
+        if tls_identity is None:
+            raise ConfigError(
+                f"dashboard.bind is {bind}, not a loopback address: the dashboard serves"
+                " HTTPS there, with the member's certificate, which was not given"
+            )
+        tls = tls13_context(*tls_identity, None, server=True)
     store = Store(ledger_path, create=False)
     context = Context(
         member=member,
@@ -85,7 +102,7 @@ def serve_dashboard(
         held=held if held is not None else list,
     )
     try:
-        server = DashboardServer(context, access, bind, port)
+        server = DashboardServer(context, access, bind, port, tls)
     except OSError as exc:
         store.close()
         raise ConfigError(f"dashboard: cannot listen on {bind}:{port} ({exc.strerror})") from None
@@ -130,4 +147,5 @@ def start_dashboard(config: Config, node: Node) -> Dashboard | None:
         metrics=node.metrics,
         held=held,
         url_file=config.member.data_dir / URL_FILE,
+        tls_identity=(node.credentials.tls_key_pem, node.credentials.certificate_pem),
     )

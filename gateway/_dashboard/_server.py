@@ -2,6 +2,11 @@
 
 Rules:
 
+- Off loopback it speaks HTTPS only (TLS 1.3, the member's certificate; `._launch`
+  decides): the TLS handshake runs on the request's own thread, so a client that
+  stalls in it holds no other; a client that speaks anything but TLS gets nothing. The
+  session cookie is then ``Secure``, so a browser never sends it over plain HTTP.
+
 - Only ``GET`` and ``HEAD`` are served; every other method is answered 405 before
   anything is read. No route writes anything: pages get a :class:`Context` (a replica
   connection of the dashboard's own, the data directory, the last probe results).
@@ -19,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -148,6 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         if decision.status == 303:
             # Always a path on this server: "//host" would send the browser elsewhere.
             target = "/" + parts.path.lstrip("/") + ("?" + urlencode(params) if params else "")
+            secure = "; Secure" if self.server.tls is not None else ""
             self._send(
                 _Response(
                     303,
@@ -156,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
                     Location=target,
                     **{
                         "Set-Cookie": f"{COOKIE}={self.server.access.token}; HttpOnly;"
-                        " SameSite=Strict; Path=/"
+                        f" SameSite=Strict; Path=/{secure}"
                     },
                 ),
                 head=head,
@@ -208,6 +215,26 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     context: Context
     access: Access
+    tls: ssl.SSLContext | None = None
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        # On the request's thread (ThreadingMixIn), not the accepting one.
+        request.settimeout(_Handler.timeout)
+        try:
+            tls = self.tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        except OSError:
+            return
+        try:
+            tls.do_handshake()
+            super().finish_request(tls, client_address)
+        except OSError as exc:
+            # Plain HTTP, TLS 1.2, a scanner: nothing is served, nothing to alarm about.
+            _log.debug("dashboard TLS handshake failed: %s", type(exc).__name__)
+        finally:
+            tls.close()
 
 
 class _Server6(_Server):
@@ -215,13 +242,21 @@ class _Server6(_Server):
 
 
 class DashboardServer:
-    """A running dashboard: ``url``, ``port``, ``stop()``."""
+    """A running dashboard: ``url``, ``port``, ``stop()``; HTTPS when given ``tls``."""
 
-    def __init__(self, context: Context, access: Access, bind: str, port: int) -> None:
+    def __init__(
+        self,
+        context: Context,
+        access: Access,
+        bind: str,
+        port: int,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         kind = _Server6 if ":" in bind else _Server
         self._server = kind((bind, port), _Handler)
         self._server.context = context
         self._server.access = access
+        self._server.tls = tls
         self.bind = bind
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
@@ -233,7 +268,8 @@ class DashboardServer:
     @property
     def url(self) -> str:
         host = f"[{self.bind}]" if ":" in self.bind else self.bind
-        return f"http://{host}:{self.port}/"
+        scheme = "http" if self._server.tls is None else "https"
+        return f"{scheme}://{host}:{self.port}/"
 
     def start(self) -> None:
         self._thread.start()

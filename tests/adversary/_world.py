@@ -51,8 +51,16 @@ from gateway._processes import GatewayProcess, start_gateways, stop_gateways
 from gateway._server import MAX_MESSAGE_BYTES
 from gateway._stubs import psi_stub
 from gateway._tls import server_credentials
-from ledger import SEQ_TABLE, Store, approve_body, propose_body, sign_transaction
-from psi import PendingQuery, prepare_query
+from ledger import (
+    SEQ_TABLE,
+    Store,
+    add_oprf_key_body,
+    approve_body,
+    propose_body,
+    publish_index_body,
+    sign_transaction,
+)
+from psi import KeyPair, PendingQuery, generate_key_pair, prepare_query
 from tests._rpc import Refusal, refusal, wait_for
 from token_incentive import QueryRequest, SignedRequest, sign_request
 
@@ -178,6 +186,50 @@ class World:
                 break
             vote = self.signer(member_id).submit("gov.approve", approve_body(proposal.tx_id.hex()))
             assert vote.ok, vote.reason
+
+    def declare_list(
+        self, member_id: str, *, size: int, expires_at: int | None = None
+    ) -> tuple[KeyPair, int]:
+        """``member_id`` commits a fresh OPRF key and declares a ``LIST`` of ``size``
+        entries that exists nowhere (a made-up root and digest); (key, epoch), once the
+        declaration is on bank-a's replica."""
+        cheat = self.signer(member_id)
+        key = generate_key_pair(os.urandom)
+        added = cheat.submit("pub.add_oprf_key", add_oprf_key_body(key.key_id.hex(), key.public))
+        assert added.ok, added.reason
+        row = self.state_get("pub.index", f"{member_id}/{LIST}")
+        epoch = (row["epoch"] if row else 0) + 1
+        published = cheat.submit(
+            "pub.publish_index",
+            publish_index_body(
+                list_type=LIST,
+                epoch=epoch,
+                size=size,
+                root=os.urandom(32),
+                snapshot_digest=os.urandom(32),
+                key_id=key.key_id.hex(),
+                expires_at=expires_at,
+            ),
+        )
+        assert published.ok, published.reason
+
+        def arrived() -> bool:
+            row = self.state_get("pub.index", f"{member_id}/{LIST}", "bank-a")
+            return isinstance(row, dict) and row["epoch"] == epoch
+
+        wait_for(arrived, 60, f"{member_id}'s declaration on bank-a's replica")
+        return key, epoch
+
+    def retract_list(self, member_id: str) -> None:
+        """Let ``member_id``'s declared list expire (a new epoch that expires in a few
+        seconds), so that no honest member's broadcast asks it any more."""
+        self.declare_list(member_id, size=1, expires_at=now_ms() + 3000)
+
+        def expired() -> bool:
+            row = self.state_get("pub.index", f"{member_id}/{LIST}")
+            return now_ms() > int(row["expires_at"]) + 500
+
+        wait_for(expired, 30, f"{member_id}'s list to expire")
 
     # -- waiting -------------------------------------------------------------------------
 
@@ -362,6 +414,30 @@ class Cheater:
 
     def serve(self, servicer: psi_pb2_grpc.PsiServicer) -> None:
         """Serve ``servicer`` as this member's Psi service, on its registered address."""
+        self._servers.append(self._start(servicer, None, None))
+
+    @contextmanager
+    def serving(
+        self,
+        servicer: psi_pb2_grpc.PsiServicer,
+        *,
+        tls_key_pem: bytes | None = None,
+        certificate_pem: bytes | None = None,
+    ) -> Iterator[None]:
+        """Serve ``servicer`` on this member's registered address for a ``with`` block,
+        under the member's own certificate, or under ``certificate_pem`` (and its key)."""
+        server = self._start(servicer, tls_key_pem, certificate_pem)
+        try:
+            yield
+        finally:
+            server.stop(0).wait()
+
+    def _start(
+        self,
+        servicer: psi_pb2_grpc.PsiServicer,
+        tls_key_pem: bytes | None,
+        certificate_pem: bytes | None,
+    ) -> Any:
         creds = self.credentials
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=4),
@@ -373,10 +449,14 @@ class Cheater:
         psi_pb2_grpc.add_PsiServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
         server.add_secure_port(
             self.address,
-            server_credentials(creds.tls_key_pem, creds.certificate_pem, creds.ca_pem),
+            server_credentials(
+                tls_key_pem or creds.tls_key_pem,
+                certificate_pem or creds.certificate_pem,
+                creds.ca_pem,
+            ),
         )
         server.start()
-        self._servers.append(server)
+        return server
 
 
 def start_world(root: Path, params: dict[str, Any] | None = None) -> Iterator[World]:

@@ -10,13 +10,19 @@ replica, a querier confirms one hit and disputes another and a member proposes a
 parameter change, each submitted through its gateway's admin socket as the CLI does, so
 every page has real ledger data to show.
 
-bank-c's dashboard is bound to 0.0.0.0 with a token, to test the off-loopback rule;
-the others are on 127.0.0.1 without one.
+bank-c's dashboard is bound to 0.0.0.0 with a token, to test the off-loopback rule: it
+serves HTTPS there, under bank-c's member certificate, which Chromium is told to trust
+by its public key alone (``--ignore-certificate-errors-spki-list``) and urllib through
+the consortium CA (``Demo.trust``); the others are on 127.0.0.1, over HTTP, without one.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import shutil
+import ssl
 import time
 import tomllib
 from collections.abc import Iterator
@@ -26,7 +32,9 @@ from typing import Any
 
 import pytest
 import tomli_w
+from cryptography.hazmat.primitives import serialization
 
+from gateway import load_member_credentials
 from gateway._client import AdminClient, submit_transaction
 from gateway._demo import sample_lists
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
@@ -60,6 +68,21 @@ class Demo:
 
     def store(self, member_id: str) -> Store:
         return Store(self.net.member(member_id).data_dir / "ledger.sqlite", create=False)
+
+    @functools.cached_property
+    def trust(self) -> ssl.SSLContext:
+        """TLS client settings trusting the consortium CA (and checking host names)."""
+        ca = load_member_credentials(self.net.member("bank-c").member_dir).ca_pem
+        return ssl.create_default_context(cadata=ca.decode("ascii"))
+
+    def spki_pin(self, member_id: str) -> str:
+        """Chromium's flag to trust ``member_id``'s TLS key, whatever the host name."""
+        certificate = load_member_credentials(self.net.member(member_id).member_dir).certificate
+        spki = certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        digest = base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii")
+        return f"--ignore-certificate-errors-spki-list={digest}"
 
 
 def _configure_dashboards(net: LocalConsortium) -> None:
@@ -205,14 +228,16 @@ def _head(demo: Demo, member_id: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(demo: Demo) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (tools/sysdeps.sh)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*CHROMIUM_ARGS, demo.spki_pin("bank-c")],
         )
         try:
             yield instance

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -289,10 +290,12 @@ def test_a_downloaded_proof_verifies_offline(demo: Demo, page: Any, screenshots:
         )
 
 
-def _http(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+def _http(
+    url: str, trust: ssl.SSLContext | None = None, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=trust) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()
@@ -300,12 +303,13 @@ def _http(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
 
 def test_the_token_is_required_off_loopback(demo: Demo, page: Any, screenshots: Path) -> None:
     base = demo.urls["bank-c"].rstrip("/")
-    status, headers, body = _http(base + "/queries")
+    trust = demo.trust
+    status, headers, body = _http(base + "/queries", trust)
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
     assert b"bank-c" not in body
-    assert _http(base + "/static/style.css")[0] == 401
-    assert _http(base + "/", Authorization="Bearer " + "x" * len(TOKEN))[0] == 401
-    status, _, body = _http(base + "/", Authorization=f"Bearer {TOKEN}")
+    assert _http(base + "/static/style.css", trust)[0] == 401
+    assert _http(base + "/", trust, Authorization="Bearer " + "x" * len(TOKEN))[0] == 401
+    status, _, body = _http(base + "/", trust, Authorization=f"Bearer {TOKEN}")
     assert status == 200 and b"bank-c" in body
     # A browser: refused, then let in once by ?token=, which becomes an HttpOnly cookie.
     assert _goto(page, base + "/ledger").status == 401

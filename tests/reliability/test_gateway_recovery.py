@@ -162,8 +162,11 @@ class _Faulty:
         self._peers = peers
         self._interceptor = interceptor
 
-    def channel(self, member_id: str) -> Any:
-        return grpc.intercept_channel(self._peers.channel(member_id), self._interceptor)
+    def channel(self, member_id: str, *, wait: float | None = None) -> Any:
+        return grpc.intercept_channel(self._peers.channel(member_id, wait=wait), self._interceptor)
+
+    def forget(self, member_id: str, channel: Any) -> None:
+        self._peers.forget(member_id, channel)
 
 
 class _BrokenPath(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
@@ -183,11 +186,14 @@ class _FaultyFor:
         self._member_id = member_id
         self._interceptor = interceptor
 
-    def channel(self, member_id: str) -> Any:
-        channel = self._peers.channel(member_id)
+    def channel(self, member_id: str, *, wait: float | None = None) -> Any:
+        channel = self._peers.channel(member_id, wait=wait)
         if member_id != self._member_id:
             return channel
         return grpc.intercept_channel(channel, self._interceptor)
+
+    def forget(self, member_id: str, channel: Any) -> None:
+        self._peers.forget(member_id, channel)
 
 
 def test_a_defect_on_one_responders_path_leaves_the_others_answers_to_the_caller(
