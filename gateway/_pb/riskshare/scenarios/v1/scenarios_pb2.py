@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&riskshare/scenarios/v1/scenarios.proto\x12\x16riskshare.scenarios.v1\"c\n\rCosignRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x12\n\nmin_height\x18\x05 \x01(\x04\"#\n\x0e\x43osignResponse\x12\x11\n\tsignature\x18\x01 \x01(\x0c\"@\n\x15\x46ingerprintEvaluation\x12\x16\n\x0esigned_request\x18\x01 \x01(\x0c\x12\x0f\n\x07\x62linded\x18\x02 \x01(\x0c\"M\n\x11\x46ingerprintAnswer\x12\x11\n\tevaluated\x18\x01 \x01(\x0c\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x16\n\x0esigned_receipt\x18\x03 \x01(\x0c\"`\n\x0bStepRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x11\n\tcosigners\x18\x04 \x03(\t\x12\x0f\n\x07version\x18\x05 \x01(\x03\"N\n\x0cStepResponse\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05tx_id\x18\x02 \x01(\x0c\x12\x0e\n\x06object\x18\x03 \x01(\x0c\x12\x0f\n\x07signers\x18\x04 \x03(\t\"E\n\x10\x41uthorizeRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x04\"*\n\x11\x41uthorizeResponse\x12\x15\n\rexpires_at_ms\x18\x01 \x01(\x03\"4\n\x12\x46ingerprintRequest\x12\x0e\n\x06\x66\x61mily\x18\x01 \x01(\t\x12\x0e\n\x06inputs\x18\x02 \x03(\x0c\"O\n\x13\x46ingerprintResponse\x12\x14\n\x0c\x66ingerprints\x18\x01 \x03(\x0c\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12\x0e\n\x06height\x18\x03 \x01(\x04\"\x15\n\x13InitRegistryRequest\":\n\x14InitRegistryResponse\x12\x12\n\npublic_key\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\x0c\x32\xd6\x01\n\tScenarios\x12W\n\x06\x43osign\x12%.riskshare.scenarios.v1.CosignRequest\x1a&.riskshare.scenarios.v1.CosignResponse\x12p\n\x14\x45valuateFingerprints\x12-.riskshare.scenarios.v1.FingerprintEvaluation\x1a).riskshare.scenarios.v1.FingerprintAnswer2\x97\x03\n\rScenarioAdmin\x12Q\n\x04Step\x12#.riskshare.scenarios.v1.StepRequest\x1a$.riskshare.scenarios.v1.StepResponse\x12`\n\tAuthorize\x12(.riskshare.scenarios.v1.AuthorizeRequest\x1a).riskshare.scenarios.v1.AuthorizeResponse\x12\x66\n\x0b\x46ingerprint\x12*.riskshare.scenarios.v1.FingerprintRequest\x1a+.riskshare.scenarios.v1.FingerprintResponse\x12i\n\x0cInitRegistry\x12+.riskshare.scenarios.v1.InitRegistryRequest\x1a,.riskshare.scenarios.v1.InitRegistryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&riskshare/scenarios/v1/scenarios.proto\x12\x16riskshare.scenarios.v1\"o\n\rCosignRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x04\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\x12\n\nmin_height\x18\x05 \x01(\x04\x12\n\n\x02tx\x18\x06 \x01(\x0c\"#\n\x0e\x43osignResponse\x12\x11\n\tsignature\x18\x01 \x01(\x0c\"@\n\x15\x46ingerprintEvaluation\x12\x16\n\x0esigned_request\x18\x01 \x01(\x0c\x12\x0f\n\x07\x62linded\x18\x02 \x01(\x0c\"M\n\x11\x46ingerprintAnswer\x12\x11\n\tevaluated\x18\x01 \x01(\x0c\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x16\n\x0esigned_receipt\x18\x03 \x01(\x0c\"l\n\x0bStepRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x11\n\tcosigners\x18\x04 \x03(\t\x12\x0f\n\x07version\x18\x05 \x01(\x03\x12\n\n\x02tx\x18\x06 \x01(\x0c\"^\n\x0cStepResponse\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05tx_id\x18\x02 \x01(\x0c\x12\x0e\n\x06object\x18\x03 \x01(\x0c\x12\x0f\n\x07signers\x18\x04 \x03(\t\x12\x0e\n\x06\x64igest\x18\x05 \x01(\x0c\"r\n\x10\x41uthorizeRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x03 \x01(\x04\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x12\n\n\x02tx\x18\x05 \x01(\x0c\x12\x0e\n\x06\x64igest\x18\x06 \x01(\x0c\":\n\x11\x41uthorizeResponse\x12\x15\n\rexpires_at_ms\x18\x01 \x01(\x03\x12\x0e\n\x06\x64igest\x18\x02 \x01(\x0c\"4\n\x12\x46ingerprintRequest\x12\x0e\n\x06\x66\x61mily\x18\x01 \x01(\t\x12\x0e\n\x06inputs\x18\x02 \x03(\x0c\"O\n\x13\x46ingerprintResponse\x12\x14\n\x0c\x66ingerprints\x18\x01 \x03(\x0c\x12\x12\n\nreceipt_id\x18\x02 \x01(\t\x12\x0e\n\x06height\x18\x03 \x01(\x04\"\x15\n\x13InitRegistryRequest\":\n\x14InitRegistryResponse\x12\x12\n\npublic_key\x18\x01 \x01(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\x0c\x32\xd6\x01\n\tScenarios\x12W\n\x06\x43osign\x12%.riskshare.scenarios.v1.CosignRequest\x1a&.riskshare.scenarios.v1.CosignResponse\x12p\n\x14\x45valuateFingerprints\x12-.riskshare.scenarios.v1.FingerprintEvaluation\x1a).riskshare.scenarios.v1.FingerprintAnswer2\x97\x03\n\rScenarioAdmin\x12Q\n\x04Step\x12#.riskshare.scenarios.v1.StepRequest\x1a$.riskshare.scenarios.v1.StepResponse\x12`\n\tAuthorize\x12(.riskshare.scenarios.v1.AuthorizeRequest\x1a).riskshare.scenarios.v1.AuthorizeResponse\x12\x66\n\x0b\x46ingerprint\x12*.riskshare.scenarios.v1.FingerprintRequest\x1a+.riskshare.scenarios.v1.FingerprintResponse\x12i\n\x0cInitRegistry\x12+.riskshare.scenarios.v1.InitRegistryRequest\x1a,.riskshare.scenarios.v1.InitRegistryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,31 +32,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'riskshare.scenarios.v1.scen
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COSIGNREQUEST']._serialized_start=66
-  _globals['_COSIGNREQUEST']._serialized_end=165
-  _globals['_COSIGNRESPONSE']._serialized_start=167
-  _globals['_COSIGNRESPONSE']._serialized_end=202
-  _globals['_FINGERPRINTEVALUATION']._serialized_start=204
-  _globals['_FINGERPRINTEVALUATION']._serialized_end=268
-  _globals['_FINGERPRINTANSWER']._serialized_start=270
-  _globals['_FINGERPRINTANSWER']._serialized_end=347
-  _globals['_STEPREQUEST']._serialized_start=349
-  _globals['_STEPREQUEST']._serialized_end=445
-  _globals['_STEPRESPONSE']._serialized_start=447
-  _globals['_STEPRESPONSE']._serialized_end=525
-  _globals['_AUTHORIZEREQUEST']._serialized_start=527
-  _globals['_AUTHORIZEREQUEST']._serialized_end=596
-  _globals['_AUTHORIZERESPONSE']._serialized_start=598
-  _globals['_AUTHORIZERESPONSE']._serialized_end=640
-  _globals['_FINGERPRINTREQUEST']._serialized_start=642
-  _globals['_FINGERPRINTREQUEST']._serialized_end=694
-  _globals['_FINGERPRINTRESPONSE']._serialized_start=696
-  _globals['_FINGERPRINTRESPONSE']._serialized_end=775
-  _globals['_INITREGISTRYREQUEST']._serialized_start=777
-  _globals['_INITREGISTRYREQUEST']._serialized_end=798
-  _globals['_INITREGISTRYRESPONSE']._serialized_start=800
-  _globals['_INITREGISTRYRESPONSE']._serialized_end=858
-  _globals['_SCENARIOS']._serialized_start=861
-  _globals['_SCENARIOS']._serialized_end=1075
-  _globals['_SCENARIOADMIN']._serialized_start=1078
-  _globals['_SCENARIOADMIN']._serialized_end=1485
+  _globals['_COSIGNREQUEST']._serialized_end=177
+  _globals['_COSIGNRESPONSE']._serialized_start=179
+  _globals['_COSIGNRESPONSE']._serialized_end=214
+  _globals['_FINGERPRINTEVALUATION']._serialized_start=216
+  _globals['_FINGERPRINTEVALUATION']._serialized_end=280
+  _globals['_FINGERPRINTANSWER']._serialized_start=282
+  _globals['_FINGERPRINTANSWER']._serialized_end=359
+  _globals['_STEPREQUEST']._serialized_start=361
+  _globals['_STEPREQUEST']._serialized_end=469
+  _globals['_STEPRESPONSE']._serialized_start=471
+  _globals['_STEPRESPONSE']._serialized_end=565
+  _globals['_AUTHORIZEREQUEST']._serialized_start=567
+  _globals['_AUTHORIZEREQUEST']._serialized_end=681
+  _globals['_AUTHORIZERESPONSE']._serialized_start=683
+  _globals['_AUTHORIZERESPONSE']._serialized_end=741
+  _globals['_FINGERPRINTREQUEST']._serialized_start=743
+  _globals['_FINGERPRINTREQUEST']._serialized_end=795
+  _globals['_FINGERPRINTRESPONSE']._serialized_start=797
+  _globals['_FINGERPRINTRESPONSE']._serialized_end=876
+  _globals['_INITREGISTRYREQUEST']._serialized_start=878
+  _globals['_INITREGISTRYREQUEST']._serialized_end=899
+  _globals['_INITREGISTRYRESPONSE']._serialized_start=901
+  _globals['_INITREGISTRYRESPONSE']._serialized_end=959
+  _globals['_SCENARIOS']._serialized_start=962
+  _globals['_SCENARIOS']._serialized_end=1176
+  _globals['_SCENARIOADMIN']._serialized_start=1179
+  _globals['_SCENARIOADMIN']._serialized_end=1586
 # @@protoc_insertion_point(module_scope)

@@ -7,18 +7,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CosignRequest(_message.Message):
-    __slots__ = ("kind", "object", "version", "payload", "min_height")
+    __slots__ = ("kind", "object", "version", "payload", "min_height", "tx")
     KIND_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     MIN_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TX_FIELD_NUMBER: _ClassVar[int]
     kind: str
     object: str
     version: int
     payload: bytes
     min_height: int
-    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., version: _Optional[int] = ..., payload: _Optional[bytes] = ..., min_height: _Optional[int] = ...) -> None: ...
+    tx: bytes
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., version: _Optional[int] = ..., payload: _Optional[bytes] = ..., min_height: _Optional[int] = ..., tx: _Optional[bytes] = ...) -> None: ...
 
 class CosignResponse(_message.Message):
     __slots__ = ("signature",)
@@ -45,46 +47,58 @@ class FingerprintAnswer(_message.Message):
     def __init__(self, evaluated: _Optional[bytes] = ..., proof: _Optional[bytes] = ..., signed_receipt: _Optional[bytes] = ...) -> None: ...
 
 class StepRequest(_message.Message):
-    __slots__ = ("kind", "object", "payload", "cosigners", "version")
+    __slots__ = ("kind", "object", "payload", "cosigners", "version", "tx")
     KIND_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     COSIGNERS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    TX_FIELD_NUMBER: _ClassVar[int]
     kind: str
     object: str
     payload: bytes
     cosigners: _containers.RepeatedScalarFieldContainer[str]
     version: int
-    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., payload: _Optional[bytes] = ..., cosigners: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+    tx: bytes
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., payload: _Optional[bytes] = ..., cosigners: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., tx: _Optional[bytes] = ...) -> None: ...
 
 class StepResponse(_message.Message):
-    __slots__ = ("height", "tx_id", "object", "signers")
+    __slots__ = ("height", "tx_id", "object", "signers", "digest")
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
     TX_ID_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     SIGNERS_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     height: int
     tx_id: bytes
     object: bytes
     signers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, height: _Optional[int] = ..., tx_id: _Optional[bytes] = ..., object: _Optional[bytes] = ..., signers: _Optional[_Iterable[str]] = ...) -> None: ...
+    digest: bytes
+    def __init__(self, height: _Optional[int] = ..., tx_id: _Optional[bytes] = ..., object: _Optional[bytes] = ..., signers: _Optional[_Iterable[str]] = ..., digest: _Optional[bytes] = ...) -> None: ...
 
 class AuthorizeRequest(_message.Message):
-    __slots__ = ("kind", "object", "ttl_seconds")
+    __slots__ = ("kind", "object", "ttl_seconds", "payload", "tx", "digest")
     KIND_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
     TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    TX_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     kind: str
     object: str
     ttl_seconds: int
-    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+    payload: bytes
+    tx: bytes
+    digest: bytes
+    def __init__(self, kind: _Optional[str] = ..., object: _Optional[str] = ..., ttl_seconds: _Optional[int] = ..., payload: _Optional[bytes] = ..., tx: _Optional[bytes] = ..., digest: _Optional[bytes] = ...) -> None: ...
 
 class AuthorizeResponse(_message.Message):
-    __slots__ = ("expires_at_ms",)
+    __slots__ = ("expires_at_ms", "digest")
     EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
     expires_at_ms: int
-    def __init__(self, expires_at_ms: _Optional[int] = ...) -> None: ...
+    digest: bytes
+    def __init__(self, expires_at_ms: _Optional[int] = ..., digest: _Optional[bytes] = ...) -> None: ...
 
 class FingerprintRequest(_message.Message):
     __slots__ = ("family", "inputs")

@@ -52,9 +52,10 @@ class ScenariosServicer(object):
     """
 
     def Cosign(self, request, context):
-        """Co-sign one step of a scenario object. The co-signer previews the step on its own
-        replica (every rule must hold; only signatures may be missing, its own among them)
-        and checks that its operator authorised it, then signs the co-sign message.
+        """Co-sign one transaction of a scenario. The co-signer previews it on its own replica
+        (every rule must hold; only signatures may be missing, its own among them) and
+        checks that its operator approved exactly this transaction (its digest), then
+        signs the transaction message.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -185,14 +186,16 @@ class ScenarioAdminServicer(object):
     """
 
     def Step(self, request, context):
-        """Build a step on the local replica, collect co-signatures, submit, wait for its block.
+        """Build a transaction on the local replica, collect co-signatures, submit, wait for
+        its block.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Authorize(self, request, context):
-        """Authorise this gateway to co-sign one kind of step on one object, for a while.
+        """Approve this gateway's co-signature of one exact transaction (its digest), for a
+        while.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
