@@ -26,16 +26,18 @@ needs to co-sign. Each command is a thin wrapper over ``gateway._scenario_client
 # annotations at run time.
 import inspect
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli._scenario_commands import add_declared_commands, add_local_commands
 from cli._scenario_options import (
+    ConfigOption,
+    JsonOption,
     Option,
     command,
-    document_options,
+    echo_step,
     from_options,
     read_payload,
     schema_options,
@@ -43,14 +45,10 @@ from cli._scenario_options import (
 
 if TYPE_CHECKING:
     from scenarios import Scenario
-    from scenarios.kit import Calculator, Listing, Machine, Precheck, Transition
+    from scenarios.kit import Machine, Transition
 
 __all__ = ["ConfigOption", "JsonOption", "echo_step", "register", "run_demo", "scenario_group"]
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", envvar="RISKSHARE_CONFIG", help="Gateway config.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 _DEFAULT = Path("member.toml")
 _KW = inspect.Parameter.KEYWORD_ONLY
 _POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -88,26 +86,6 @@ def register(root: typer.Typer) -> None:
 
     for scenario in all_scenarios():
         root.add_typer(scenario_group(scenario), name=scenario.name)
-
-
-def echo_step(result: Any, as_json: bool) -> None:
-    """A step's outcome: the object after it, its block and signers (or one JSON object)."""
-    from scenarios.kit import format_minor
-
-    if as_json:
-        typer.echo(json.dumps(result.to_json(), sort_keys=True))
-        return
-    obj = result.obj
-    if obj is None:
-        typer.echo(f"applied at height {result.height}")
-        return
-    face = obj.attrs.get("face", obj.attrs.get("amount"))
-    amount = f"  {format_minor(face)}" if isinstance(face, int) else ""
-    parties = " ".join(f"{role}={member}" for role, member in sorted(obj.parties.items()))
-    parties += "".join(f" {role}={'+'.join(s.members)}" for role, s in sorted(obj.sets.items()))
-    typer.echo(f"{obj.id}  {obj.state}  v{obj.version}{amount}  {parties}")
-    signers = ", ".join(result.signers)
-    typer.echo(f"  height {result.height}  tx {result.tx_id.hex()[:16]}  signed by {signers}")
 
 
 def run_demo(scenario: str, as_json: bool) -> None:
@@ -305,90 +283,8 @@ def _add_authorize(group: typer.Typer, scenario: "Scenario") -> None:
     group.command("authorize")(command(params, body, doc))
 
 
-# Scenario-level commands --------------------------------------------------------------------
-
-
-def _add_listing(group: typer.Typer, scenario: "Scenario", declared: "Listing") -> None:
-    flags = sorted(declared.flags)
-
-    def body(**values: Any) -> None:
-        from gateway._scenario_client import listing
-
-        chosen = [f for f in flags if values.get(f"flag_{f}")]
-        typer.echo(json.dumps(listing(values["config"], declared, chosen), indent=2))
-
-    params = [
-        _param(
-            f"flag_{f}",
-            Annotated[
-                bool, typer.Option(f"--{f}", help=f"Only {'/'.join(sorted(declared.flags[f]))}.")
-            ],
-            False,
-        )
-        for f in flags
-    ]
-    params.append(_param("config", ConfigOption, _DEFAULT))
-    example = f" --{flags[0]}" if flags else ""
-    doc = f"{declared.help}\n\nExample: riskshare {scenario.name} {declared.name}{example}"
-    group.command(declared.name)(command(params, body, doc))
-
-
-def _add_calculator(group: typer.Typer, scenario: "Scenario", declared: "Calculator") -> None:
-    options = schema_options(declared.inputs)
-
-    def body(**values: Any) -> None:
-        from scenarios.kit import format_minor
-
-        inputs = declared.inputs.check(from_options(declared.inputs, options, values, {}))
-        for label, amount in declared.compute(inputs):
-            typer.echo(f"{label}  {format_minor(amount)}")
-
-    params = [o.parameter() for o in options]
-    doc = (
-        f"{declared.help}\n\nExample: riskshare {scenario.name} {declared.name} {declared.example}"
-    )
-    group.command(declared.name)(command(params, body, doc.rstrip()))
-
-
-def _add_precheck(group: typer.Typer, scenario: "Scenario", declared: "Precheck") -> None:
-    from scenarios.kit import Fingerprints
-
-    t = next(
-        m.transitions[declared.transition]
-        for m in scenario.machines
-        if declared.transition in m.transitions
-    )
-    spec = t.schema.fields[declared.field]
-    assert isinstance(spec, Fingerprints)
-    options = document_options(declared.field, spec, {})
-
-    def body(**values: Any) -> None:
-        from gateway._scenario_client import precheck
-
-        document = from_options(t.schema, options, values, {})[declared.field]
-        typer.echo(json.dumps(precheck(values["config"], declared, document), indent=2))
-
-    params = [*(o.parameter() for o in options), _param("config", ConfigOption, _DEFAULT)]
-    doc = (
-        f"{declared.help}\n\nExample: riskshare {scenario.name} {declared.name} "
-        "--seller 91440300EXPORT0003 --buyer SG-77 --invoice-number EX-118 "
-        "--invoice-date 2025-01-02 --amount 250000.00"
-    )
-    group.command(declared.name)(command(params, body, doc))
-
-
-def _simple(group: typer.Typer, name: str, doc: str) -> Callable[[Callable[..., None]], Any]:
-    def attach(fn: Callable[..., None]) -> Any:
-        fn.__doc__ = doc
-        return group.command(name)(fn)
-
-    return attach
-
-
 def scenario_group(scenario: "Scenario") -> typer.Typer:
     """The generated group of ``scenario`` (see the module docstring)."""
-    from scenarios.kit import Calculator, Fingerprints, Listing, Precheck
-
     group = typer.Typer(help=f"{scenario.title} ({scenario.spec}).", no_args_is_help=True)
     name = scenario.name
     for machine in scenario.machines:
@@ -398,137 +294,16 @@ def scenario_group(scenario: "Scenario") -> typer.Typer:
             if not transition.internal:
                 _add_step(group, scenario, machine, transition)
     _add_authorize(group, scenario)
-    for declared in scenario.commands:
-        if isinstance(declared, Listing):
-            _add_listing(group, scenario, declared)
-        elif isinstance(declared, Calculator):
-            _add_calculator(group, scenario, declared)
-        elif isinstance(declared, Precheck):
-            _add_precheck(group, scenario, declared)
-
-    @_simple(
-        group,
-        "show",
-        f"Show an object of {name}, its event log (and its instrument's "
-        f"conservation check) from your own replica (JSON).\n\nExample: riskshare {name} show X-1",
-    )
-    def show_cmd(
-        object_id: Annotated[str, typer.Argument(metavar="OBJECT", help="An object id.")],
-        config: ConfigOption = _DEFAULT,
-    ) -> None:
-        from gateway._scenario_client import load_object
-
-        typer.echo(json.dumps(load_object(config, name, object_id), indent=2, sort_keys=True))
-
-    @_simple(
-        group,
-        "list",
-        f"List {name} objects from your own replica: by type and state, "
-        "those you are a party to (all with --all).\n\n"
-        f"Example: riskshare {name} list --state OPEN",
-    )
-    def list_cmd(
-        type_: Annotated[list[str] | None, typer.Option("--type", help="Object type.")] = None,
-        state: Annotated[list[str] | None, typer.Option(help="A state (repeatable).")] = None,
-        everyone: Annotated[bool, typer.Option("--all", help="Not only yours.")] = False,
-        config: ConfigOption = _DEFAULT,
-    ) -> None:
-        from gateway._scenario_client import list_objects
-
-        found = list_objects(config, name, types=type_ or [], states=state or [], mine=not everyone)
-        typer.echo(json.dumps(found, indent=2))
-
-    @_simple(
-        group,
-        "submit",
-        "Submit a transaction of several legs from a JSON file: "
-        '{"legs": [{"machine", "object", "version" (-1: current), "transition", '
-        '"payload"}], "cosigners": [...]}; all legs apply, or none.\n\n'
-        f"Example: riskshare {name} submit dvp.json",
-    )
-    def submit_cmd(
-        tx_file: Annotated[Path, typer.Argument(metavar="TX.json", help="The transaction.")],
-        config: ConfigOption = _DEFAULT,
-        as_json: JsonOption = False,
-    ) -> None:
-        from gateway._scenario_client import submit_tx
-
-        legs, cosigners = _legs(name, tx_file)
-        echo_step(submit_tx(config, name, legs, cosigners), as_json)
-
-    @_simple(
-        group,
-        "approve",
-        "Approve co-signing a transaction of several legs, as in a "
-        "JSON file for submit (its digest; legs at version -1 take their current one).\n\n"
-        f"Example: riskshare {name} approve dvp.json --ttl 600",
-    )
-    def approve_cmd(
-        tx_file: Annotated[Path, typer.Argument(metavar="TX.json", help="The transaction.")],
-        ttl: Annotated[int, typer.Option(help="Seconds the approval lasts.")] = 3600,
-        config: ConfigOption = _DEFAULT,
-    ) -> None:
-        from gateway._scenario_client import ScenarioClient
-
-        legs, _ = _legs(name, tx_file)
-        with ScenarioClient.from_config(config) as client:
-            expires, digest = client.authorize(
-                f"{name}.tx", legs[0].object, ttl_seconds=ttl, legs=legs
-            )
-        typer.echo(
-            f"approved {name}.tx until {expires} (ms since epoch), digest {digest.hex()[:16]}"
-        )
-
-    fingerprinted = any(
-        isinstance(f, Fingerprints)
-        for m in scenario.machines
-        for t in m.transitions.values()
-        for f in t.schema.fields.values()
-    )
-    if fingerprinted:
-
-        @_simple(
-            group,
-            "registry-init",
-            "On the registry member: create the fingerprint OPRF "
-            f"key and commit it.\n\nExample: riskshare {name} registry-init --config registry.toml",
-        )
-        def registry_init_cmd(config: ConfigOption = _DEFAULT) -> None:
-            from gateway._scenario_client import ScenarioClient
-
-            with ScenarioClient.from_config(config) as client:
-                public, kid = client.init_registry()
-            typer.echo(f"registry key {kid.hex()[:16]} committed (public {public.hex()})")
-
+    add_declared_commands(group, scenario)
+    add_local_commands(group, scenario)
     if scenario.demo is not None:
 
-        @_simple(
-            group,
-            "demo",
-            f"Run the {name} demo flow across a local consortium of "
-            f"gateway processes.\n\nExample: riskshare {name} demo",
-        )
         def demo_cmd(as_json: JsonOption = False) -> None:
             run_demo(name, as_json)
 
+        demo_cmd.__doc__ = (
+            f"Run the {name} demo flow across a local consortium of gateway processes.\n\n"
+            f"Example: riskshare {name} demo"
+        )
+        group.command("demo")(demo_cmd)
     return group
-
-
-def _legs(contract: str, path: Path) -> tuple[list[Any], list[str]]:
-    from scenarios import engine_for
-    from scenarios.kit import Leg
-
-    engine = engine_for(contract)
-    loaded = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(loaded, dict) or not isinstance(loaded.get("legs"), list):
-        raise typer.BadParameter('a transaction file is {"legs": [...]}')
-    legs = []
-    for row in loaded["legs"]:
-        machine = engine.machine(str(row.get("machine")))
-        t = machine.transitions.get(str(row.get("transition")))
-        if t is None:
-            raise typer.BadParameter(f"{machine.type} has no transition {row.get('transition')!r}")
-        payload = t.schema.from_json(row.get("payload", {}))
-        version = int(row.get("version", -1))
-        legs.append(Leg(machine.type, str(row["object"]), version, t.name, payload))
-    return legs, list(loaded.get("cosigners", []))

@@ -53,13 +53,42 @@ from scenarios.kit import (
 )
 
 __all__ = [
+    "ConfigOption",
+    "JsonOption",
     "Option",
     "command",
     "document_options",
+    "echo_step",
     "from_options",
     "read_payload",
     "schema_options",
 ]
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", envvar="RISKSHARE_CONFIG", help="Gateway config.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def echo_step(result: Any, as_json: bool) -> None:
+    """A step's outcome: the object after it, its block and signers (or one JSON object)."""
+    from scenarios.kit import format_minor
+
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), sort_keys=True))
+        return
+    obj = result.obj
+    if obj is None:
+        typer.echo(f"applied at height {result.height}")
+        return
+    face = obj.attrs.get("face", obj.attrs.get("amount"))
+    amount = f"  {format_minor(face)}" if isinstance(face, int) else ""
+    parties = " ".join(f"{role}={member}" for role, member in sorted(obj.parties.items()))
+    parties += "".join(f" {role}={'+'.join(s.members)}" for role, s in sorted(obj.sets.items()))
+    typer.echo(f"{obj.id}  {obj.state}  v{obj.version}{amount}  {parties}")
+    signers = ", ".join(result.signers)
+    typer.echo(f"  height {result.height}  tx {result.tx_id.hex()[:16]}  signed by {signers}")
+
 
 _SCALARS = (Int, Str, Enum, Date, Money, Ppm, Member, Bytes, Bool)
 _INVOICE_HELP = {

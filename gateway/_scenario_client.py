@@ -194,6 +194,35 @@ class ScenarioClient:
         )
         return [bytes(fp) for fp in reply.fingerprints], str(reply.receipt_id)
 
+    def watch(
+        self, contract: str, from_height: int = 0, *, follow: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """The events of objects this member is a party to, from ``from_height``."""
+        request = scenarios_pb2.WatchRequest(
+            contract=contract, from_height=from_height, follow=follow
+        )
+        try:
+            # A follower waits as long as the caller reads; no deadline.
+            for event in self._stub.WatchEvents(request, timeout=None if follow else self._timeout):
+                yield {
+                    "height": event.height,
+                    "type": event.type,
+                    "object": event.object,
+                    "version": event.version,
+                    "transition": event.transition,
+                    "state": event.state,
+                    "members": list(event.members),
+                    "signers": list(event.signers),
+                }
+        except grpc.RpcError as exc:
+            raise _translate(exc) from None
+
+    def observe(self, contract: str, series: str, as_of: str, value: int, scale: int) -> StepResult:
+        request = scenarios_pb2.ObserveRequest(
+            contract=contract, series=series, as_of=as_of, value=value, scale=scale
+        )
+        return self._result(self._call("Observe", request))
+
     def init_registry(self) -> tuple[bytes, bytes]:
         reply = self._call("InitRegistry", scenarios_pb2.InitRegistryRequest())
         return bytes(reply.public_key), bytes(reply.key_id)

@@ -362,6 +362,42 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         self._approvals.authorise(digest, kind, first, expires)
         return scenarios_pb2.AuthorizeResponse(expires_at_ms=expires, digest=digest)
 
+    def WatchEvents(self, request: Any, context: Any) -> Any:
+        from gateway._scenario_watch import watch_events
+
+        for event in watch_events(
+            self._store,
+            request.contract,
+            self._node.member_id,
+            int(request.from_height),
+            follow=bool(request.follow),
+            active=context.is_active,
+        ):
+            yield scenarios_pb2.WatchedEvent(
+                height=event.height,
+                type=event.type,
+                object=event.object,
+                version=event.version,
+                transition=event.transition,
+                state=event.state,
+                members=list(event.members),
+                signers=list(event.signers),
+            )
+
+    def Observe(self, request: Any, context: Any) -> Any:
+        from gateway._scenario_watch import observe
+
+        height, tx_id = observe(
+            self._node,
+            request.contract,
+            request.series,
+            request.as_of,
+            int(request.value),
+            int(request.scale),
+        )
+        _wait_height(self._store, height)
+        return scenarios_pb2.StepResponse(height=height, tx_id=tx_id)
+
     def Fingerprint(self, request: Any, context: Any) -> Any:
         node = self._node
         state = self._store.state()

@@ -42,36 +42,19 @@ from ledger import (
     Overlay,
     State,
     TxContext,
-    check_value,
     encode,
-    get_member,
     require_member_signature,
 )
-from ledger import EncodingError as _EncodingError
 from scenarios._errors import ScenarioError
-from scenarios.kit._arith import accrue
-from scenarios.kit._dates import parse_date
+from scenarios.kit._effects import Tally, apply_effects, check_new_parties
 from scenarios.kit._feed import write_feed
 from scenarios.kit._fpservice import use_receipt
-from scenarios.kit._holdings import Holdings, is_member_account
+from scenarios.kit._holdings import Holdings
 from scenarios.kit._machine import ANYONE, NEW, Machine, Transition, View
 from scenarios.kit._objects import Event, Obj
 from scenarios.kit._parties import PartySet, Quorum
 from scenarios.kit._primitives import (
-    Accrue,
-    Allocate,
-    Burn,
-    ClaimFp,
-    Lock,
-    Mint,
-    Move,
     Primitive,
-    Release,
-    ReleaseFp,
-    SetAttr,
-    SetParty,
-    SetRules,
-    SetState,
     Spawn,
 )
 from scenarios.kit._rules import Post, evaluate
@@ -228,8 +211,7 @@ class _Run:
         self.version = 1
         self.records: list[_Record] = []
         self.requirements: list[_Requirement] = []
-        self.instruments: set[str] = set()
-        self.debited_objects: set[str] = set()
+        self.tally = Tally()
 
     # Legs ----------------------------------------------------------------------------
 
@@ -311,7 +293,7 @@ class _Run:
         after = replace(after, id=before.id, type=machine.type, version=before.version + 1)
         if creating:
             self._actor(after, t, parent, single, creator=actor)
-        _check_new_parties(self.overlay, before, after)
+        check_new_parties(self.overlay, before, after)
         machine.write(self.overlay, after)
         record = _Record(machine, t, before, after, checked, actor, top, rules_changed)
         self.records.append(record)
@@ -410,77 +392,18 @@ class _Run:
         effects: list[Primitive],
         actor: str,
     ) -> tuple[Obj, list[Spawn], bool]:
-        obj = before
-        spawns: list[Spawn] = []
-        rules_changed = False
-        state = self.overlay
-        holdings = self.engine.holdings
-        for p in effects:
-            if isinstance(p, SetState):
-                obj = replace(obj, state=p.state)
-            elif isinstance(p, SetParty):
-                obj = _set_party(obj, p)
-            elif isinstance(p, SetAttr):
-                obj = _set_attr(obj, p)
-            elif isinstance(p, SetRules):
-                obj = _set_rules(machine, obj, p)
-                rules_changed = True
-            elif isinstance(p, Accrue):
-                amount = accrue(
-                    p.principal, p.rate, p.daycount, parse_date(p.start), parse_date(p.end)
-                )
-                obj = obj.evolve(attrs={p.attr: amount})
-            elif isinstance(p, Move):
-                self._debit(p.src)
-                holdings.move(state, p.qty, p.instrument, p.src, p.dst, p.instruction)
-                self.instruments.add(p.instrument)
-            elif isinstance(p, Mint):
-                issuer = holdings.mint(state, actor, p.qty, p.instrument, p.dst)
-                self._consent(issuer, f"the issuer of {p.instrument}")
-                self.instruments.add(p.instrument)
-            elif isinstance(p, Burn):
-                self._debit(p.src)
-                issuer = holdings.burn(state, p.qty, p.instrument, p.src, p.reason)
-                self._consent(issuer, f"the issuer of {p.instrument}")
-                self.instruments.add(p.instrument)
-            elif isinstance(p, Lock):
-                self._debit(p.owner)
-                holdings.lock(state, p.qty, p.instrument, p.owner, p.instruction)
-                self.instruments.add(p.instrument)
-            elif isinstance(p, Release):
-                if holdings.release(state, p.qty, p.instrument, p.owner, p.instruction):
-                    self.instruments.add(p.instrument)
-            elif isinstance(p, Allocate):
-                self._debit(p.src)
-                parts = holdings.allocate(state, p.qty, p.instrument, p.src, p.weights)
-                if p.attr:
-                    obj = obj.evolve(attrs={p.attr: parts})
-                self.instruments.add(p.instrument)
-            elif isinstance(p, ClaimFp):
-                claim = p.registry.claim(state, p.fps, p.ref)
-                if not claim.first:
-                    held = ", ".join(repr(h) for h in claim.holders)
-                    raise ContractError(f"fingerprints already held by {held} (first wins)")
-                if p.index is not None:
-                    p.index.add(state, p.similar, p.ref)
-            elif isinstance(p, ReleaseFp):
-                p.registry.release(state, p.fps, p.ref)
-                if p.index is not None:
-                    p.index.remove(state, p.similar, p.ref)
-            elif isinstance(p, Spawn):
-                spawns.append(p)
-            else:
-                raise ContractError(f"{type(p).__name__} is not a primitive of the kit")
-        return obj, spawns, rules_changed
-
-    def _debit(self, account: str) -> None:
-        if is_member_account(account):
-            self._consent(account, f"{account}, whose holding it debits")
-        else:
-            self.debited_objects.add(account)
-
-    def _consent(self, member: str, what: str) -> None:
-        self.requirements.append(_Requirement("the transaction", what, PartySet.of(member)))
+        applied = apply_effects(
+            machine,
+            before,
+            effects,
+            state=self.overlay,
+            holdings=self.engine.holdings,
+            actor=actor,
+            tally=self.tally,
+        )
+        for member, what in self.tally.take_consents():
+            self.requirements.append(_Requirement("the transaction", what, PartySet.of(member)))
+        return applied
 
     # Finishing -----------------------------------------------------------------------
 
@@ -493,7 +416,7 @@ class _Run:
                 first = tops[0].after
                 raise ContractError(f"{member_id!r} is not a party to {first.type} {first.id!r}")
         touched = {f"{r.after.type}:{r.after.id}" for r in self.records}
-        for account in sorted(self.debited_objects - touched):
+        for account in sorted(self.tally.debited_objects - touched):
             raise ContractError(f"{account}'s holding moves only in a step on that object")
         for rec in self.records:
             rules = (*(i.as_rule() for i in rec.machine.invariants), *rec.transition.rules)
@@ -517,7 +440,7 @@ class _Run:
                         raise ContractError(f"{t.name} needs a {role} but none is named")
                     continue
                 self.requirements.append(_Requirement(t.name, role, found))
-        for instrument in sorted(self.instruments):
+        for instrument in sorted(self.tally.instruments):
             self.engine.holdings.audit(self.overlay, instrument)
         required: dict[str, None] = dict.fromkeys([self.ctx.member])
         missing: dict[str, None] = {}
@@ -569,56 +492,3 @@ def _unmet(req: _Requirement, signers: frozenset[str]) -> str:
     if found.quorum == _ANY_ONE:
         return f"{req.label} needs the signature of {req.what}"
     return f"quorum not reached: {req.label} needs {found.describe(signers)} as {req.what}"
-
-
-def _value(key: str, value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        check_value(value)
-    except _EncodingError as exc:
-        raise ContractError(f"attribute {key!r}: {exc}") from None
-    return value
-
-
-def _set_attr(obj: Obj, p: SetAttr) -> Obj:
-    if p.key == "rules":
-        raise ContractError("rule parameters change only through SetRules")
-    if p.key == "data_hash":
-        # The object's commitment to its documents (a split's children keep their
-        # parent's); a Documents field in the payload sets it too.
-        if not isinstance(p.value, bytes) or len(p.value) > 64:
-            raise ContractError("data_hash is at most 64 bytes")
-        return replace(obj, data_hash=p.value)
-    return obj.evolve(attrs={p.key: _value(p.key, p.value)})
-
-
-def _set_party(obj: Obj, p: SetParty) -> Obj:
-    if p.party is None:
-        return obj.evolve(parties={p.role: None}, sets={p.role: None})
-    if isinstance(p.party, str):
-        return obj.evolve(parties={p.role: p.party}, sets={p.role: None})
-    return obj.evolve(parties={p.role: None}, sets={p.role: p.party})
-
-
-def _set_rules(machine: Machine, obj: Obj, p: SetRules) -> Obj:
-    if machine.rules_schema is None:
-        raise ContractError(f"{machine.type} objects carry no rule parameters")
-    params = machine.rules_schema.check(p.params)
-    current = obj.attrs.get("rules")
-    version = current["version"] + 1 if isinstance(current, Mapping) else 1
-    return obj.evolve(attrs={"rules": {"version": version, "params": params}})
-
-
-def _check_new_parties(state: State, before: Obj, after: Obj) -> None:
-    # A party named by this step must be an active member now; parties already on the
-    # object are not re-checked, so a later removal cannot freeze others' steps.
-    old = before.members()
-    for member_id in sorted(after.members() - old):
-        member = get_member(state, member_id)
-        if member is None or not member.active:
-            role = next(
-                (r for r in sorted(after.roles) if member_id in after.party_set(r).members),  # type: ignore[union-attr]
-                "party",
-            )
-            raise ContractError(f"{role} {member_id!r} is not an active member")

@@ -96,6 +96,7 @@ def test_the_generic_group_is_made_from_the_machines(tmp_path: Path) -> None:
         "list",
         "submit",
         "approve",
+        "watch",
         "demo",
     ]
     runner = CliRunner()

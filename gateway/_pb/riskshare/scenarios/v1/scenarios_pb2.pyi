@@ -129,3 +129,47 @@ class InitRegistryResponse(_message.Message):
     public_key: bytes
     key_id: bytes
     def __init__(self, public_key: _Optional[bytes] = ..., key_id: _Optional[bytes] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("contract", "from_height", "follow")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    FROM_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    contract: str
+    from_height: int
+    follow: bool
+    def __init__(self, contract: _Optional[str] = ..., from_height: _Optional[int] = ..., follow: bool = ...) -> None: ...
+
+class WatchedEvent(_message.Message):
+    __slots__ = ("height", "type", "object", "version", "transition", "state", "members", "signers")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TRANSITION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    SIGNERS_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    type: str
+    object: str
+    version: int
+    transition: str
+    state: str
+    members: _containers.RepeatedScalarFieldContainer[str]
+    signers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, height: _Optional[int] = ..., type: _Optional[str] = ..., object: _Optional[str] = ..., version: _Optional[int] = ..., transition: _Optional[str] = ..., state: _Optional[str] = ..., members: _Optional[_Iterable[str]] = ..., signers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ObserveRequest(_message.Message):
+    __slots__ = ("contract", "series", "as_of", "value", "scale")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    contract: str
+    series: str
+    as_of: str
+    value: int
+    scale: int
+    def __init__(self, contract: _Optional[str] = ..., series: _Optional[str] = ..., as_of: _Optional[str] = ..., value: _Optional[int] = ..., scale: _Optional[int] = ...) -> None: ...

@@ -179,6 +179,16 @@ class ScenarioAdminStub(object):
                 request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryRequest.SerializeToString,
                 response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryResponse.FromString,
                 _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/riskshare.scenarios.v1.ScenarioAdmin/WatchEvents',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchedEvent.FromString,
+                _registered_method=True)
+        self.Observe = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/Observe',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+                _registered_method=True)
 
 
 class ScenarioAdminServicer(object):
@@ -215,6 +225,21 @@ class ScenarioAdminServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchEvents(self, request, context):
+        """The events on objects this member is a party to, from a height, as its own replica
+        holds them (the scenario's feed); with follow, new ones as blocks arrive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Observe(self, request, context):
+        """On the member a scenario names as its oracle: sign an observation and record it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScenarioAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -237,6 +262,16 @@ def add_ScenarioAdminServicer_to_server(servicer, server):
                     servicer.InitRegistry,
                     request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryRequest.FromString,
                     response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchedEvent.SerializeToString,
+            ),
+            'Observe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Observe,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -348,6 +383,60 @@ class ScenarioAdmin(object):
             '/riskshare.scenarios.v1.ScenarioAdmin/InitRegistry',
             riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryRequest.SerializeToString,
             riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/WatchEvents',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchedEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Observe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/Observe',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
             options,
             channel_credentials,
             insecure,
