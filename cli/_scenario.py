@@ -189,7 +189,6 @@ def _cosigned(scenario: "Scenario") -> list[tuple["Machine", "Transition"]]:
     return [
         (m, t)
         for m in scenario.machines
-        if m.confidential is None
         for t in m.transitions.values()
         if not t.internal and (t.required_signers or t.signers_if_present)
     ]
@@ -288,8 +287,6 @@ def scenario_group(scenario: "Scenario") -> typer.Typer:
     group = typer.Typer(help=f"{scenario.title} ({scenario.spec}).", no_args_is_help=True)
     name = scenario.name
     for machine in scenario.machines:
-        if machine.confidential is not None:
-            continue
         for transition in machine.transitions.values():
             if not transition.internal:
                 _add_step(group, scenario, machine, transition)

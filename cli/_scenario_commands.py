@@ -255,6 +255,36 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
                 if limit and n >= limit:
                     break
 
+    if any(m.confidential is not None for m in scenario.machines):
+
+        @_simple(
+            group,
+            "sync",
+            f"Fetch from the other parties every version of a confidential {name} object "
+            "you should hold and do not (after your gateway was down), each checked "
+            f"against its commitment on your replica.\n\nExample: riskshare {name} sync",
+        )
+        def sync_cmd(config: ConfigOption = _DEFAULT) -> None:
+            from gateway._scenario_client import ScenarioClient
+
+            with ScenarioClient.from_config(config) as client:
+                fetched, missing = client.sync_private(name)
+            typer.echo(json.dumps({"fetched": fetched, "missing": missing}))
+
+        @_simple(
+            group,
+            "purge",
+            f"Delete the private state of confidential {name} objects kept past the "
+            "scenario's retention; the commitments on the ledger stay.\n\n"
+            f"Example: riskshare {name} purge",
+        )
+        def purge_cmd(config: ConfigOption = _DEFAULT) -> None:
+            from gateway._scenario_client import ScenarioClient
+
+            with ScenarioClient.from_config(config) as client:
+                purged = client.purge_private(name)
+            typer.echo(json.dumps({"purged": purged}))
+
     if scenario.oracle:
 
         @_simple(

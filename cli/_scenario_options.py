@@ -4,9 +4,9 @@ Every scenario command is generated from declarations (``cli._scenario``); this 
 says how a schema's fields become options and how the typed text becomes values:
 
 - a scalar field (``Int``, ``Str``, ``Enum``, ``Date``, ``Money``, ``Ppm``, ``Member``,
-  ``Bytes``, ``Bool``) or a list of scalars is one option, ``--<field>`` or the name the
-  field declares (``option=``), typed as people write it (``1,000.00``, ``4.35%``,
-  ``a;b``) and parsed by the field itself;
+  ``Bytes``, ``Bool``), a list of scalars or a map to scalars is one option,
+  ``--<field>`` or the name the field declares (``option=``), typed as people write it
+  (``1,000.00``, ``4.35%``, ``a;b``, ``a:60;b:40``) and parsed by the field itself;
 - a ``Documents`` field is a repeatable file option (``--doc``), hashed on this side;
 - a ``Fingerprints`` field is its document's own options (an invoice's seller, buyer,
   number, date, amount and currency, and ``--bl CARRIER:NUMBER`` for each bill of
@@ -43,6 +43,7 @@ from scenarios.kit import (
     Int,
     Invoice,
     ListOf,
+    MapOf,
     Member,
     Money,
     Ppm,
@@ -183,8 +184,10 @@ def schema_options(schema: Schema) -> list[Option]:
                     field=name,
                 )
             )
-        elif isinstance(spec, _SCALARS) or (
-            isinstance(spec, ListOf) and isinstance(spec.item, _SCALARS)
+        elif (
+            isinstance(spec, _SCALARS)
+            or (isinstance(spec, ListOf) and isinstance(spec.item, _SCALARS))
+            or (isinstance(spec, MapOf) and isinstance(spec.value, _SCALARS))
         ):
             text = spec.help or f"{name} ({type(spec).__name__.lower()})"
             if not spec.required:

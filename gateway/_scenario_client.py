@@ -43,6 +43,7 @@ from scenarios.kit import (
     Invoice,
     Leg,
     Listing,
+    Machine,
     Obj,
     Precheck,
     Transition,
@@ -223,6 +224,36 @@ class ScenarioClient:
         )
         return self._result(self._call("Observe", request))
 
+    def private_step(
+        self, kind: str, object_id: str, payload: Mapping[str, Any] | None = None
+    ) -> StepResult:
+        """A confidential object's step: proposed, endorsed by the parties, committed."""
+        request = scenarios_pb2.StepRequest(
+            kind=kind, object=object_id, payload=encode_payload(payload or {})
+        )
+        return self._result(self._call("PrivateStep", request))
+
+    def private_state(self, contract: str, object_id: str) -> dict[str, Any]:
+        reply = self._call(
+            "PrivateState", scenarios_pb2.PrivateStateRequest(contract=contract, object=object_id)
+        )
+        obj = Obj.from_row(decode(OBJECT_DOMAIN, 1, bytes(reply.object)))
+        out: dict[str, Any] = jsonable(obj.to_row())
+        out["confidential"] = {
+            "hid": bytes(reply.hid).hex(),
+            "held_version": int(reply.version),
+            "ledger_version": int(reply.ledger_version),
+        }
+        return out
+
+    def sync_private(self, contract: str) -> tuple[int, list[str]]:
+        reply = self._call("SyncPrivate", scenarios_pb2.PrivateSyncRequest(contract=contract))
+        return int(reply.fetched), list(reply.missing)
+
+    def purge_private(self, contract: str) -> int:
+        reply = self._call("PurgePrivate", scenarios_pb2.PrivateSyncRequest(contract=contract))
+        return int(reply.purged)
+
     def init_registry(self) -> tuple[bytes, bytes]:
         reply = self._call("InitRegistry", scenarios_pb2.InitRegistryRequest())
         return bytes(reply.public_key), bytes(reply.key_id)
@@ -252,14 +283,17 @@ def read_replica(config: Path) -> Store:
 
 def transition_of(kind: str) -> tuple[Scenario, Transition]:
     """The registered scenario and transition of ``<scenario>.<transition>``."""
+    scenario, machine = _machine_of(kind)
+    return scenario, machine.transitions[kind.partition(".")[2]]
+
+
+def _machine_of(kind: str) -> tuple[Scenario, Machine]:
     contract, _, name = kind.partition(".")
     scenario = get_scenario(contract)
-    engine = engine_for(contract)
     try:
-        machine = engine.machine_of(name)
+        return scenario, engine_for(contract).machine_of(name)
     except Exception:
         raise ScenarioError(f"{kind!r} is not a step of any registered scenario") from None
-    return scenario, machine.transitions[name]
 
 
 def _document_inputs(spec: Fingerprints, value: Any) -> tuple[Invoice, list[bytes], list[bytes]]:
@@ -318,10 +352,13 @@ def step(
     cosigners: Sequence[str] = (),
 ) -> StepResult:
     """Any scenario step through the member's gateway (``riskshare scf accept`` ...). With
-    no ``cosigners`` the gateway asks whoever the step needs."""
-    transition_of(kind)  # an unknown kind fails here, before anything is sent
+    no ``cosigners`` the gateway asks whoever the step needs; a confidential object's
+    step is endorsed by its parties instead."""
+    _, machine = _machine_of(kind)  # an unknown kind fails here, before anything is sent
     with ScenarioClient.from_config(config) as client:
         payload = prepare(config, kind, object_id, inputs or {}, client)
+        if machine.confidential is not None:
+            return client.private_step(kind, object_id, payload)
         return client.step(kind, object_id, payload, cosigners)
 
 
@@ -365,9 +402,13 @@ def load_object(config: Path, contract: str, object_id: str) -> dict[str, Any]:
                     instrument = supplies.instrument(obj)
                     out[f"{supplies.instrument_attr}_supply"] = supplies.audit(state, instrument)
             return out
-        raise ScenarioError(f"no {scenario.name} object {object_id!r} on this replica")
     finally:
         store.close()
+    if any(m.confidential is not None for m in scenario.machines):
+        # Not on the shared ledger: as this member holds it, if it is a party.
+        with ScenarioClient.from_config(config) as client:
+            return client.private_state(scenario.name, object_id)
+    raise ScenarioError(f"no {scenario.name} object {object_id!r} on this replica")
 
 
 def _objects(

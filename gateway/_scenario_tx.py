@@ -167,6 +167,8 @@ class Approvals:
             data_dir / "scenarios.sqlite", timeout=10, check_same_thread=False
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # What is forgotten is overwritten, not left in free pages (``forget``).
+        self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS tx_approvals ("
             "digest BLOB PRIMARY KEY, kind TEXT NOT NULL, object TEXT NOT NULL, "
@@ -208,6 +210,15 @@ class Approvals:
         raise PermissionDeniedError(
             f"{member} has not authorised {built.kind} on {first} (digest {asked})"
         )
+
+    def forget(self, contract: str, object_id: str) -> None:
+        """Drop every approval of ``contract``'s steps on ``object_id`` (its private state
+        is purged: nothing of it, its id included, is kept)."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "DELETE FROM tx_approvals WHERE object = ? AND substr(kind, 1, ?) = ?",
+                (object_id, len(contract) + 1, f"{contract}."),
+            )
 
     def close(self) -> None:
         with self._lock:

@@ -44,6 +44,7 @@ from gateway._errors import (
 from gateway._interceptors import current_peer
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
 from gateway._pki import read_secret_file
+from gateway._scenario_private import PrivateAdmin, PrivatePeer
 from gateway._scenario_tx import (
     PAYLOAD_DOMAIN,
     Approvals,
@@ -161,6 +162,9 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         self._data_dir = data_dir
         self._approvals = Approvals(data_dir)
         self._rng = rng
+        self._privacy = PrivatePeer(
+            member_id=member_id, signing_key=signing_key, store=store, data_dir=data_dir
+        )
 
     def Cosign(self, request: Any, context: Any) -> Any:
         peer = current_peer()
@@ -191,6 +195,18 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
             )
         self._approvals.require(self._me, built, now)
         return scenarios_pb2.CosignResponse(signature=signature)
+
+    def Endorse(self, request: Any, context: Any) -> Any:
+        signature = self._privacy.endorse(current_peer().id, request)
+        return scenarios_pb2.EndorseResponse(signature=signature)
+
+    def DeliverPrivate(self, request: Any, context: Any) -> Any:
+        self._privacy.deliver(current_peer().id, request)
+        return scenarios_pb2.DeliverResponse()
+
+    def FetchPrivate(self, request: Any, context: Any) -> Any:
+        record = self._privacy.fetch(current_peer().id, request)
+        return scenarios_pb2.PrivateDelivery(record=record)
 
     def EvaluateFingerprints(self, request: Any, context: Any) -> Any:
         peer = current_peer()
@@ -244,6 +260,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
     def __init__(self, node: Node) -> None:
         self._node = node
         self._approvals = Approvals(node.config.member.data_dir)
+        self._privacy = PrivateAdmin(node)
 
     @property
     def _store(self) -> Store:
@@ -356,8 +373,14 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
                 raise ContractError("a transaction digest is 32 bytes")
             kind, first = request.kind, request.object
         else:
-            # Built on the objects' versions as our replica holds the orderer's head.
-            built = self._built(request, -1)
+            # Built on the objects' versions as our replica holds the orderer's head (a
+            # confidential object's, as this member holds its private state).
+            private = None
+            if not request.kind.endswith(".tx"):
+                private = self._privacy.approval(
+                    request.kind, request.object, bytes(request.payload)
+                )
+            built = private or self._built(request, -1)
             digest, kind, first = built.digest, built.kind, built.legs[0].object
         self._approvals.authorise(digest, kind, first, expires)
         return scenarios_pb2.AuthorizeResponse(expires_at_ms=expires, digest=digest)
@@ -397,6 +420,28 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         )
         _wait_height(self._store, height)
         return scenarios_pb2.StepResponse(height=height, tx_id=tx_id)
+
+    def PrivateStep(self, request: Any, context: Any) -> Any:
+        record, height, tx_id, endorsers = self._privacy.step(
+            request.kind, request.object, bytes(request.payload)
+        )
+        return scenarios_pb2.StepResponse(
+            height=height,
+            tx_id=tx_id,
+            object=encode(OBJECT_DOMAIN, 1, record.obj.to_row()),
+            signers=endorsers,
+        )
+
+    def PrivateState(self, request: Any, context: Any) -> Any:
+        return self._privacy.state_response(request.contract, request.object)
+
+    def SyncPrivate(self, request: Any, context: Any) -> Any:
+        fetched, missing = self._privacy.sync(request.contract)
+        return scenarios_pb2.PrivateSyncResponse(fetched=fetched, missing=missing)
+
+    def PurgePrivate(self, request: Any, context: Any) -> Any:
+        purged = self._privacy.purge(request.contract, _now_ms())
+        return scenarios_pb2.PrivateSyncResponse(purged=purged)
 
     def Fingerprint(self, request: Any, context: Any) -> Any:
         node = self._node

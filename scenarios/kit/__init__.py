@@ -17,6 +17,9 @@
   :class:`SimilarityIndex`, one across scenarios for registries of the same pool),
   with fingerprints computed by the registry's OPRF and its two-party-signed receipts
   (``fpreg``, :data:`FPREG`).
+- Confidential objects (:class:`Confidential`, ``_private``, ``_endorse``): the parties
+  hold the state, the ledger a keyed hash, a version, a salted commitment and the
+  parties' endorsements.
 - Oracles (``_oracle``), contract versions chosen by governance (``_versions``), the
   event feed for subscriptions (``_feed``).
 
@@ -43,6 +46,15 @@ from scenarios.kit._documents import (
     Document,
     FingerprintInputs,
     Invoice,
+)
+from scenarios.kit._endorse import (
+    Proposal,
+    check_proposal,
+    endorse,
+    party_set_of,
+    private_body,
+    propose,
+    run_private,
 )
 from scenarios.kit._engine import MAX_OBJECTS, Engine, Outcome
 from scenarios.kit._feed import FeedEvent, feed_events
@@ -102,6 +114,16 @@ from scenarios.kit._primitives import (
     SetRules,
     SetState,
     Spawn,
+)
+from scenarios.kit._private import (
+    Confidential,
+    PrivateRecord,
+    PrivateRow,
+    commitment,
+    object_hid,
+    private_row,
+    private_rows,
+    verify_record,
 )
 from scenarios.kit._rules import Invariant, Post, Rule, Severity, evaluate
 from scenarios.kit._schema import (
@@ -171,6 +193,7 @@ __all__ = [
     "Calculator",
     "Claim",
     "ClaimFp",
+    "Confidential",
     "Date",
     "DayCount",
     "Demo",
@@ -211,6 +234,9 @@ __all__ = [
     "Ppm",
     "Precheck",
     "Primitive",
+    "PrivateRecord",
+    "PrivateRow",
+    "Proposal",
     "Quorum",
     "Rate",
     "Record",
@@ -240,6 +266,8 @@ __all__ = [
     "at_least",
     "build_contract",
     "chain_id",
+    "check_proposal",
+    "commitment",
     "contract_kinds",
     "contract_version",
     "cosign",
@@ -248,6 +276,7 @@ __all__ = [
     "days_between",
     "decimals_of",
     "eligible",
+    "endorse",
     "evaluate",
     "evaluate_fingerprints",
     "feed_events",
@@ -258,6 +287,7 @@ __all__ = [
     "is_member_account",
     "limit",
     "matches",
+    "object_hid",
     "observation",
     "observation_message",
     "oracle_member",
@@ -266,14 +296,21 @@ __all__ = [
     "parse_rate_ppm",
     "parse_step_body",
     "parse_tx_body",
+    "party_set_of",
+    "private_body",
+    "private_row",
+    "private_rows",
+    "propose",
     "registry_member",
     "request_fingerprints",
     "round_half_up",
+    "run_private",
     "sign_observation",
     "trigger_first",
     "tx_digest",
     "tx_message",
     "use_receipt",
+    "verify_record",
     "versions_param",
     "within_tolerance",
 ]

@@ -24,6 +24,7 @@ from ledger import Contract, ContractError, Handler, State, TxContext, Value
 from scenarios.kit._engine import Engine
 from scenarios.kit._machine import Machine
 from scenarios.kit._oracle import observations_table, observe_handler
+from scenarios.kit._private import private_handler, private_tables
 from scenarios.kit._schema import ID_PATTERN
 from scenarios.kit._tx import parse_step_body, parse_tx_body
 from scenarios.kit._versions import schedule_check
@@ -98,6 +99,10 @@ def build_contract(
         handlers[f"{name}.observe"] = observe_handler(name)
         roles[f"{name}.observe"] = _ANY_ROLE
         tables.add(observations_table(name))
+    if any(m.confidential is not None for m in machines):
+        handlers[f"{name}.private"] = private_handler(name)
+        roles[f"{name}.private"] = frozenset({"member"})
+        tables |= private_tables(name)
     schedule = schedule_check(name, versions)
 
     def check(params: Mapping[str, Value]) -> None:
@@ -112,7 +117,10 @@ def build_contract(
         found: set[str] = set()
         if kind == f"{name}.private":
             named = body.get("members")
-            return sorted(m for m in named if isinstance(m, str)) if isinstance(named, list) else []
+            endorsers = body.get("endorsements")
+            found = set(named) if isinstance(named, list) else set()
+            found |= set(endorsers) if isinstance(endorsers, Mapping) else set()
+            return sorted(m for m in found if isinstance(m, str))
         if kind == f"{name}.tx":
             legs = body.get("legs")
             pairs = [

@@ -76,9 +76,11 @@ def apply_effects(
     holdings: Holdings,
     actor: str,
     tally: Tally,
+    private: bool = False,
 ) -> tuple[Obj, list[Spawn], bool]:
     """The object after ``effects``, the consequence legs to run, and whether its rule
-    parameters changed."""
+    parameters changed. A confidential object's step (``private``) may change that
+    object only: anything written to a shared table would escape the commitment."""
     obj = before
     spawns: list[Spawn] = []
     rules_changed = False
@@ -95,6 +97,10 @@ def apply_effects(
         elif isinstance(p, Accrue):
             amount = accrue(p.principal, p.rate, p.daycount, parse_date(p.start), parse_date(p.end))
             obj = obj.evolve(attrs={p.attr: amount})
+        elif private:
+            raise ContractError(
+                f"{type(p).__name__}: a confidential step changes its own object only"
+            )
         elif isinstance(p, Spawn):
             spawns.append(p)
         elif isinstance(p, ClaimFp | ReleaseFp):

@@ -170,19 +170,29 @@ class Engine:
         strict: bool,
         private: bool = False,
         single: bool = False,
+        endorsers: frozenset[str] | None = None,
     ) -> Outcome:
         """Apply ``legs`` as one transaction on an overlay; raise to refuse.
 
         ``single`` marks a one-leg step (``<contract>.<transition>``), whose submitter
-        must itself hold an allowed role; in a ``.tx`` any signer may."""
+        must itself hold an allowed role; in a ``.tx`` any signer may. ``private`` runs
+        a confidential object's step (``_private``) on state nobody keeps; its signers
+        are then the ``endorsers``, whose signatures cover the commitment, not this
+        transaction's message, and are checked by the ``.private`` contract."""
         if not legs:
             raise ContractError("a transaction has at least one leg")
-        message = tx_message(chain_id(state), self.contract, legs)
-        for member_id, signature in sorted(cosigs.items()):
-            if member_id == ctx.member:
-                raise ContractError("the submitter signs the transaction, not a co-signature")
-            require_member_signature(state, member_id, message, signature)
-        run = _Run(self, Overlay(state), ctx, frozenset({ctx.member, *cosigs}), strict, private)
+        if private:
+            if endorsers is None or cosigs:
+                raise ContractError("a confidential step is signed by endorsements only")
+            signers = frozenset({ctx.member, *endorsers})
+        else:
+            message = tx_message(chain_id(state), self.contract, legs)
+            for member_id, signature in sorted(cosigs.items()):
+                if member_id == ctx.member:
+                    raise ContractError("the submitter signs the transaction, not a co-signature")
+                require_member_signature(state, member_id, message, signature)
+            signers = frozenset({ctx.member, *cosigs})
+        run = _Run(self, Overlay(state), ctx, signers, strict, private)
         run.version = contract_version(state, self.contract, ctx.height)
         if single and len(legs) != 1:
             raise ContractError("a one-leg step has exactly one leg")
@@ -243,6 +253,8 @@ class _Run:
                 f"{machine.type} objects are confidential: their steps go through "
                 f"{machine.contract}.private"
             )
+        if self.private and (t.fingerprint_fields or machine.confidential is None):
+            raise ContractError("a confidential step changes one confidential object only")
         checked = t.schema.check(payload)
         before = self._before(machine, object_id, version, t, chosen=parent is None)
         creating = before.version == 0
@@ -400,6 +412,7 @@ class _Run:
             holdings=self.engine.holdings,
             actor=actor,
             tally=self.tally,
+            private=self.private,
         )
         for member, what in self.tally.take_consents():
             self.requirements.append(_Requirement("the transaction", what, PartySet.of(member)))

@@ -42,6 +42,7 @@ from scenarios.kit._types import Fingerprints, Member
 
 if TYPE_CHECKING:
     from scenarios.kit._oracle import Observation
+    from scenarios.kit._private import Confidential
 
 __all__ = ["ANYONE", "NEW", "Effect", "Machine", "Transition", "View"]
 
@@ -228,7 +229,7 @@ class Machine:
         *,
         invariants: Iterable[Invariant] = (),
         rules_schema: Schema | None = None,
-        confidential: Any = None,
+        confidential: Confidential | None = None,
     ) -> None:
         self.contract = contract
         self.type = type_

@@ -94,6 +94,7 @@ def test_accruals_follow_the_day_count_tables(
                 assert accrue(principal, Rate(num, den), convention, start, end) == expected
 
 
+@settings(deadline=None)
 @given(
     st.integers(0, 10**15),
     st.integers(0, 10**6),
@@ -127,7 +128,7 @@ def _hamilton(amount: int, weights: list[int]) -> list[int]:
     return parts
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(
     st.integers(0, 10**12),
     st.lists(st.integers(0, 10**6), min_size=1, max_size=30).filter(lambda w: sum(w) > 0),
@@ -171,7 +172,7 @@ def _reference_reached(
     return share > Fraction(num, den) if strict else share >= Fraction(num, den)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(
     weights=st.lists(st.integers(1, 10**9), min_size=1, max_size=12),
     data=st.data(),

@@ -173,3 +173,77 @@ class ObserveRequest(_message.Message):
     value: int
     scale: int
     def __init__(self, contract: _Optional[str] = ..., series: _Optional[str] = ..., as_of: _Optional[str] = ..., value: _Optional[int] = ..., scale: _Optional[int] = ...) -> None: ...
+
+class EndorseRequest(_message.Message):
+    __slots__ = ("proposal", "min_height")
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    MIN_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    proposal: bytes
+    min_height: int
+    def __init__(self, proposal: _Optional[bytes] = ..., min_height: _Optional[int] = ...) -> None: ...
+
+class EndorseResponse(_message.Message):
+    __slots__ = ("signature",)
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    signature: bytes
+    def __init__(self, signature: _Optional[bytes] = ...) -> None: ...
+
+class PrivateDelivery(_message.Message):
+    __slots__ = ("record", "height")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    record: bytes
+    height: int
+    def __init__(self, record: _Optional[bytes] = ..., height: _Optional[int] = ...) -> None: ...
+
+class DeliverResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PrivateFetch(_message.Message):
+    __slots__ = ("contract", "hid", "version")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    HID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    contract: str
+    hid: bytes
+    version: int
+    def __init__(self, contract: _Optional[str] = ..., hid: _Optional[bytes] = ..., version: _Optional[int] = ...) -> None: ...
+
+class PrivateStateRequest(_message.Message):
+    __slots__ = ("contract", "object")
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    contract: str
+    object: str
+    def __init__(self, contract: _Optional[str] = ..., object: _Optional[str] = ...) -> None: ...
+
+class PrivateStateResponse(_message.Message):
+    __slots__ = ("object", "hid", "version", "ledger_version", "purged")
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    HID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PURGED_FIELD_NUMBER: _ClassVar[int]
+    object: bytes
+    hid: bytes
+    version: int
+    ledger_version: int
+    purged: bool
+    def __init__(self, object: _Optional[bytes] = ..., hid: _Optional[bytes] = ..., version: _Optional[int] = ..., ledger_version: _Optional[int] = ..., purged: bool = ...) -> None: ...
+
+class PrivateSyncRequest(_message.Message):
+    __slots__ = ("contract",)
+    CONTRACT_FIELD_NUMBER: _ClassVar[int]
+    contract: str
+    def __init__(self, contract: _Optional[str] = ...) -> None: ...
+
+class PrivateSyncResponse(_message.Message):
+    __slots__ = ("fetched", "purged", "missing")
+    FETCHED_FIELD_NUMBER: _ClassVar[int]
+    PURGED_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELD_NUMBER: _ClassVar[int]
+    fetched: int
+    purged: int
+    missing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, fetched: _Optional[int] = ..., purged: _Optional[int] = ..., missing: _Optional[_Iterable[str]] = ...) -> None: ...

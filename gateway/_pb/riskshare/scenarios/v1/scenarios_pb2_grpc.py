@@ -45,6 +45,21 @@ class ScenariosStub(object):
                 request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintEvaluation.SerializeToString,
                 response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintAnswer.FromString,
                 _registered_method=True)
+        self.Endorse = channel.unary_unary(
+                '/riskshare.scenarios.v1.Scenarios/Endorse',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseResponse.FromString,
+                _registered_method=True)
+        self.DeliverPrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.Scenarios/DeliverPrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.DeliverResponse.FromString,
+                _registered_method=True)
+        self.FetchPrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.Scenarios/FetchPrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateFetch.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.FromString,
+                _registered_method=True)
 
 
 class ScenariosServicer(object):
@@ -69,6 +84,29 @@ class ScenariosServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Endorse(self, request, context):
+        """A party proposes a confidential object's step: the endorser re-runs it on the
+        private state it holds and signs the commitment only if it reaches the same one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverPrivate(self, request, context):
+        """A committed version's private state, to a party or observer of the object, who
+        checks it against the commitment on its own replica before keeping it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchPrivate(self, request, context):
+        """A party or observer that missed a version fetches it from another.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScenariosServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +119,21 @@ def add_ScenariosServicer_to_server(servicer, server):
                     servicer.EvaluateFingerprints,
                     request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintEvaluation.FromString,
                     response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintAnswer.SerializeToString,
+            ),
+            'Endorse': grpc.unary_unary_rpc_method_handler(
+                    servicer.Endorse,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseResponse.SerializeToString,
+            ),
+            'DeliverPrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverPrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.DeliverResponse.SerializeToString,
+            ),
+            'FetchPrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchPrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateFetch.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -148,6 +201,87 @@ class Scenarios(object):
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def Endorse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.Scenarios/Endorse',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverPrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.Scenarios/DeliverPrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.DeliverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchPrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.Scenarios/FetchPrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateFetch.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class ScenarioAdminStub(object):
     """The member's own tools, on the gateway's admin socket.
@@ -188,6 +322,26 @@ class ScenarioAdminStub(object):
                 '/riskshare.scenarios.v1.ScenarioAdmin/Observe',
                 request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.SerializeToString,
                 response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+                _registered_method=True)
+        self.PrivateStep = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/PrivateStep',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+                _registered_method=True)
+        self.PrivateState = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/PrivateState',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateResponse.FromString,
+                _registered_method=True)
+        self.SyncPrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/SyncPrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
+                _registered_method=True)
+        self.PurgePrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/PurgePrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
                 _registered_method=True)
 
 
@@ -240,6 +394,36 @@ class ScenarioAdminServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PrivateStep(self, request, context):
+        """A step of a confidential object: proposed to the parties, endorsed, committed (a
+        keyed hash, a version and a salted commitment on the ledger), then delivered to
+        the parties and observers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrivateState(self, request, context):
+        """A confidential object as this member holds it (fetching missed versions first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncPrivate(self, request, context):
+        """Fetch every committed version this member should hold and does not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgePrivate(self, request, context):
+        """Delete private state kept past the scenario's retention; the commitments stay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScenarioAdminServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -272,6 +456,26 @@ def add_ScenarioAdminServicer_to_server(servicer, server):
                     servicer.Observe,
                     request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.FromString,
                     response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.SerializeToString,
+            ),
+            'PrivateStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrivateStep,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.SerializeToString,
+            ),
+            'PrivateState': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrivateState,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateResponse.SerializeToString,
+            ),
+            'SyncPrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncPrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.SerializeToString,
+            ),
+            'PurgePrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgePrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -437,6 +641,114 @@ class ScenarioAdmin(object):
             '/riskshare.scenarios.v1.ScenarioAdmin/Observe',
             riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.SerializeToString,
             riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrivateStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/PrivateStep',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrivateState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/PrivateState',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncPrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/SyncPrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgePrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/PurgePrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
             options,
             channel_credentials,
             insecure,
