@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from gateway._errors import DeadlineError, PeerError, PermissionDeniedError, UnavailableError
+from gateway._errors import DeadlineError, PermissionDeniedError, UnavailableError
 from gateway._log import log_event
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2
 from gateway._scenario_tx import Approvals, Built, decode_payload
@@ -451,6 +451,15 @@ class PrivateAdmin:
                     code=exc.code().name,
                 )
 
+    def resolve(self, hid: bytes, version: int) -> tuple[str, str, str] | None:
+        """A confidential object's type, id and state at ``version``, if this member
+        holds it (the state is left empty when it holds only another version)."""
+        record = self._private.get(hid, version)
+        if record is not None:
+            return record.obj.type, record.obj.id, record.obj.state
+        latest = self._private.latest(hid)
+        return None if latest is None else (latest.obj.type, latest.obj.id, "")
+
     def state_response(self, contract: str, object_id: str) -> Any:
         """A confidential object as this member holds it, missed versions fetched first."""
         engine = _engine(contract)
@@ -538,14 +547,10 @@ def _stub(peers: PeerChannels, member: str) -> Any:
 
 
 def _refusal(member: str, exc: grpc.RpcError) -> Exception:
-    code, details = exc.code(), exc.details() or ""
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        return ContractError(f"{member} refused: {details}")
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDeniedError(f"{member} refused: {details}")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        return UnavailableError(f"{member} is unavailable ({code.name})")
-    return PeerError(f"{member} answered {code.name}: {details}")
+    # One mapping of a peer's status to our errors, shared with the public steps.
+    from gateway._scenarios import _peer_refusal
+
+    return _peer_refusal(member, exc)
 
 
 def object_bytes(record: PrivateRecord) -> bytes:

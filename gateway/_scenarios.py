@@ -396,13 +396,20 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
             follow=bool(request.follow),
             active=context.is_active,
         ):
+            type_, object_id, state = event.type, event.object, event.state
+            if type_ == "private":
+                # The ledger knows a confidential object by its keyed hash; a member
+                # holding its private state sees which object it is.
+                held = self._privacy.resolve(bytes.fromhex(object_id), event.version)
+                if held is not None:
+                    type_, object_id, state = held
             yield scenarios_pb2.WatchedEvent(
                 height=event.height,
-                type=event.type,
-                object=event.object,
+                type=type_,
+                object=object_id,
                 version=event.version,
                 transition=event.transition,
-                state=event.state,
+                state=state,
                 members=list(event.members),
                 signers=list(event.signers),
             )

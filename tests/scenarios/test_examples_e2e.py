@@ -395,6 +395,16 @@ def test_a_confidential_loan_stays_with_its_parties(examples: Examples) -> None:
     assert repriced["object"]["attrs"]["rate_bps"] == 290
     assert run("club", "cashbank", "show", "CLUB-7")["attrs"]["rate_bps"] == 290
 
+    # A party watching sees its loan's steps by name; a non-party, none of them.
+    seen = run("club", "buyer", "watch")
+    steps = [json.loads(line) for line in seen.splitlines()]
+    assert [(e["object"], e["version"], e["state"]) for e in steps] == [
+        ("CLUB-7", 1, "ACTIVE"),
+        ("CLUB-7", 2, "ACTIVE"),
+        ("CLUB-7", 3, "ACTIVE"),
+    ]
+    assert run("club", "issuer", "watch").strip() == ""
+
     # No private field on any ledger, in any log, or anywhere the non-party keeps files;
     # and the non-party's replica verifies the chain without any of it. (A control: the
     # same scan finds them where a party keeps them.)
