@@ -3,11 +3,10 @@
 The rules are the kit's (``scenarios.kit._private``, ``_endorse``); this module keeps the
 private state and moves it between the parties' gateways over mutual TLS:
 
-- :class:`PrivateStore` — ``<data_dir>/scenarios.sqlite``: the private records this
-  member holds as a party or observer (``private_states``), each version checked
-  against the commitment on its own replica before it counts as held, and the versions
-  it purged (``private_purged``). Nothing private is ever logged: refusals name
-  versions and members, never a field.
+- :class:`PrivateStore` (``gateway._scenario_store``) keeps the private records this
+  member holds as a party or observer, each version checked against the commitment on
+  its own replica before it counts as held. Nothing private is ever logged: refusals
+  name versions and members, never a field.
 - The peer side (:class:`PrivatePeer`, the ``Scenarios`` service): ``Endorse`` re-runs
   a proposed step on the state this member holds and signs the commitment only when it
   reaches the same one (and, for a step that needs this member's own signature, only
@@ -25,8 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +33,7 @@ import grpc
 from gateway._errors import DeadlineError, PermissionDeniedError, UnavailableError
 from gateway._log import log_event
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2
+from gateway._scenario_store import PrivateStore
 from gateway._scenario_tx import Approvals, Built, decode_payload
 from ledger import ContractError, State, Store, encode
 from scenarios import ScenarioError, engine_for
@@ -63,7 +61,7 @@ if TYPE_CHECKING:
     from gateway._node import Node
     from gateway._peers import PeerChannels
 
-__all__ = ["PrivateAdmin", "PrivatePeer", "PrivateStore"]
+__all__ = ["PrivateAdmin", "PrivatePeer"]
 
 _log = logging.getLogger("riskshare.gateway.private")
 # A proposal's time may differ from the endorser's clock by at most the ledger's skew.
@@ -82,108 +80,6 @@ def _now_ms() -> int:
 def _wait_height(store: Store, height: int) -> None:
     if not store.wait_for_height(height, _REPLICA_WAIT_S):
         raise DeadlineError(f"the local replica has not reached height {height}")
-
-
-class PrivateStore:
-    """The private records this member holds, in ``scenarios.sqlite``."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self._conn = sqlite3.connect(
-            data_dir / "scenarios.sqlite", timeout=10, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # A purge overwrites what it deletes rather than leaving it in free pages.
-        self._conn.execute("PRAGMA secure_delete=ON")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS private_states ("
-            "hid BLOB NOT NULL, version INTEGER NOT NULL, contract TEXT NOT NULL, "
-            "type TEXT NOT NULL, object TEXT NOT NULL, record BLOB NOT NULL, "
-            "committed INTEGER NOT NULL, stored_ms INTEGER NOT NULL, "
-            "PRIMARY KEY (hid, version))"
-        )
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS private_purged ("
-            "hid BLOB NOT NULL, version INTEGER NOT NULL, purged_ms INTEGER NOT NULL, "
-            "PRIMARY KEY (hid, version))"
-        )
-        self._conn.commit()
-        self._lock = threading.Lock()
-
-    def put(self, record: PrivateRecord, *, committed: bool, now_ms: int) -> None:
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO private_states "
-                "(hid, version, contract, type, object, record, committed, stored_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.hid,
-                    record.version,
-                    record.contract,
-                    record.obj.type,
-                    record.obj.id,
-                    record.to_bytes(),
-                    int(committed),
-                    now_ms,
-                ),
-            )
-
-    def get(self, hid: bytes, version: int, *, committed: bool = True) -> PrivateRecord | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT record FROM private_states WHERE hid = ? AND version = ? "
-                "AND committed >= ?",
-                (hid, version, int(committed)),
-            ).fetchone()
-        return None if row is None else PrivateRecord.from_bytes(bytes(row[0]))
-
-    def latest(self, hid: bytes) -> PrivateRecord | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT record FROM private_states WHERE hid = ? AND committed = 1 "
-                "ORDER BY version DESC LIMIT 1",
-                (hid,),
-            ).fetchone()
-        return None if row is None else PrivateRecord.from_bytes(bytes(row[0]))
-
-    def find(self, contract: str, type_: str, object_id: str) -> PrivateRecord | None:
-        """The latest committed version of an object this member holds, by its id."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT record FROM private_states WHERE contract = ? AND type = ? "
-                "AND object = ? AND committed = 1 ORDER BY version DESC LIMIT 1",
-                (contract, type_, object_id),
-            ).fetchone()
-        return None if row is None else PrivateRecord.from_bytes(bytes(row[0]))
-
-    def purged(self, hid: bytes) -> bool:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT 1 FROM private_purged WHERE hid = ? LIMIT 1", (hid,)
-            ).fetchone()
-        return row is not None
-
-    def purge(self, hid: bytes, now_ms: int) -> int:
-        """Delete every version of an object; remember which were purged."""
-        with self._lock, self._conn:
-            versions = [
-                v
-                for (v,) in self._conn.execute(
-                    "SELECT version FROM private_states WHERE hid = ?", (hid,)
-                )
-            ]
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO private_purged (hid, version, purged_ms) VALUES (?, ?, ?)",
-                [(hid, v, now_ms) for v in versions],
-            )
-            self._conn.execute("DELETE FROM private_states WHERE hid = ?", (hid,))
-        with self._lock:
-            # The deleted pages may linger in the write-ahead log until a checkpoint.
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return len(versions)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def _engine(contract: str) -> Engine:

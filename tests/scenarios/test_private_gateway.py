@@ -25,7 +25,8 @@ import pytest
 import scenarios
 from gateway._errors import PermissionDeniedError
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2
-from gateway._scenario_private import PrivatePeer, PrivateStore
+from gateway._scenario_private import PrivatePeer
+from gateway._scenario_store import PrivateStore
 from ledger import ContractError, EmbeddedOrderer, Store
 from scenarios.kit import (
     Engine,
