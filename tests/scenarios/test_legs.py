@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 import pytest
 
+from ledger import ContractError, MemoryState, TxContext
 from scenarios.kit import (
     ANYONE,
     NEW,
@@ -431,3 +432,60 @@ def test_a_new_party_must_be_an_active_member(syndicate: Net) -> None:
         "F1",
         {"lender": "gone"},
     )
+
+
+def test_the_catalogue_reads_the_agreed_parameters() -> None:
+    from scenarios.kit import Obj, Post, at_least, eligible, evaluate, matches, within_tolerance
+
+    rules = [
+        eligible("eligible_asset", lambda p: p.payload["asset"], "assets"),
+        at_least("min_rating", lambda p: p.payload["rating"], "min_rating"),
+        within_tolerance(
+            "invoice_matches_credit",
+            lambda p: p.payload["invoice"],
+            lambda p: p.after.attrs["amount"],
+            "tolerance_bps",
+        ),
+        matches(
+            "same_port",
+            lambda p: p.payload["port"],
+            lambda p: p.after.attrs["port"],
+            "the port of loading",
+        ),
+    ]
+    params = {"assets": ["bond", "cash"], "min_rating": 3, "tolerance_bps": 500}
+    lc = Obj(
+        "LC1",
+        "lc",
+        "OPERATIVE",
+        2,
+        {},
+        b"",
+        {"amount": 100_000, "port": "CNSHA", "rules": {"version": 1, "params": params}},
+    )
+    ctx = TxContext(b"", "x.y", "m", "member", 1, 0, {}, 1, 0)
+
+    def check(**payload: object) -> list[str]:
+        full = {"asset": "bond", "rating": 3, "invoice": 104_999, "port": "CNSHA", **payload}
+        return evaluate(rules, Post(lc, lc, full, ctx, MemoryState()))
+
+    assert check() == []
+    changes: list[tuple[dict[str, object], str]] = [
+        ({"asset": "equity"}, "eligible_asset: is not among the eligible assets"),
+        ({"rating": 2}, "min_rating: is below the agreed minimum min_rating"),
+        ({"invoice": 105_001}, "invoice_matches_credit: differs by more than the agreed"),
+        ({"port": "USNYC"}, "same_port: the documents disagree on the port of loading"),
+    ]
+    for change, reason in changes:
+        with pytest.raises(ContractError, match=reason):
+            check(**change)
+    # A parameter nobody agreed is not in force: without a tolerance, amounts must match.
+    bare = Obj("LC2", "lc", "OPERATIVE", 2, {}, b"", {"amount": 100_000, "port": "CNSHA"})
+    post = Post(
+        bare,
+        bare,
+        {"asset": "x", "rating": 0, "invoice": 100_000, "port": "CNSHA"},
+        ctx,
+        MemoryState(),
+    )
+    assert evaluate(rules, post) == []
