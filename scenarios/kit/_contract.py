@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ledger import Contract, ContractError, Handler, State, TxContext, Value
+from scenarios._errors import ScenarioError
 from scenarios.kit._engine import Engine
 from scenarios.kit._machine import Machine
 from scenarios.kit._oracle import observations_table, observe_handler
@@ -86,6 +87,12 @@ def build_contract(
     tables: set[str] = set(extra_tables) | set(engine.tables)
     for machine in machines:
         if machine.confidential is not None:
+            fingerprinted = [t.name for t in machine.transitions.values() if t.fingerprint_fields]
+            if fingerprinted:
+                # Consuming a fingerprint evaluation writes a shared table.
+                raise ScenarioError(
+                    f"confidential {machine.type} transitions take no fingerprints: {fingerprinted}"
+                )
             continue
         for t in machine.transitions.values():
             members[t.name] = t.member_fields

@@ -29,8 +29,6 @@ from scenarios import Scenario
 from scenarios.kit import (
     NEW,
     Date,
-    Demo,
-    DemoRun,
     Int,
     Lock,
     Machine,
@@ -281,25 +279,6 @@ TRADES = Machine(
 )
 
 
-def _demo(run: DemoRun) -> None:
-    run.step("issuer", "create the ACME share class", "dvp.create", "ACME")
-    run.step(
-        "issuer",
-        "issue 1,000 ACME to the seller",
-        "dvp.issue",
-        "ACME",
-        {"to": "seller", "qty": 1_000},
-    )
-    run.step("cashbank", "create USD at the cash bank", "dvp.create", "USD")
-    run.step(
-        "cashbank",
-        "issue 50,000.00 USD to the buyer",
-        "dvp.issue",
-        "USD",
-        {"to": "buyer", "qty": 5_000_000},
-    )
-
-
 SCENARIO = Scenario(
     name=NAME,
     title="Delivery versus payment",
@@ -309,7 +288,6 @@ SCENARIO = Scenario(
     ),
     machines=(INSTRUMENTS, INSTRUCTIONS, TRADES),
     supplies=(Supplies(INSTRUMENTS, "id"),),
-    demo=Demo(members=("issuer", "cashbank", "seller", "buyer"), flow=_demo),
     oracle=True,
     versions=(1, 2),
 )
