@@ -1,45 +1,83 @@
-"""``riskshare <scenario> ...``: one command group per registered scenario.
+"""``riskshare <scenario> ...``: one generated command group per registered scenario.
 
-The groups come from the scenario registration (``scenarios.SCENARIO_MODULES``) and
-nothing else: a scenario gets a generic group made from its machines — one command per
-transition (``riskshare ebl endorse BL-1 --set to=bank``), ``show``, ``authorize`` and,
-if it has one, ``demo`` — unless this package has a hand-written group for it with
-friendlier options (``_HAND_WRITTEN``: supply-chain finance and trade finance, whose
-issue and register steps need documents fingerprinted by the registry). Every step goes
-through the member's own gateway, which asks whoever the step needs to co-sign.
+The groups come from the scenario registration (``scenarios.SCENARIO_MODULES``) and the
+declarations in each scenario's module, nothing else; no scenario has a hand-written
+group. A group has:
+
+- a command per transition a member may take (``riskshare scf transfer C1 --to b
+  --amount 1,000.00``, ``riskshare ebl endorse BL-1 --to bank``), its options made from
+  the transition's payload schema (``cli._scenario_options``), plus ``--set
+  FIELD=VALUE``, ``--payload FILE.json`` and ``--cosigner``;
+- ``authorize [TRANSITION] OBJECT ...``: approve co-signing exactly one transaction (the
+  payload is given as for the step itself; the approval is its digest);
+- ``submit TX.json`` and ``approve TX.json``: a transaction of several legs (delivery
+  versus payment), and approving one;
+- ``show``, ``list`` (by type, state, party) and ``watch`` (the events of objects you
+  are a party to, from a height);
+- the scenario's declared listings, calculators and pre-checks (``riskshare tf alerts``,
+  ``riskshare scf quote``, ``riskshare tf check``), ``registry-init`` when it
+  fingerprints documents, ``observe`` when it has an oracle, and ``demo``.
+
+Every step goes through the member's own gateway, which asks whoever the transaction
+needs to co-sign. Each command is a thin wrapper over ``gateway._scenario_client``.
 """
 
 # No ``from __future__ import annotations``: typer reads the generated commands'
-# annotations at run time, and they name values of the enclosing function (help texts).
-import hashlib
-import importlib
+# annotations at run time.
+import inspect
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cli._scenario_commands import add_declared_commands, add_local_commands
+from cli._scenario_options import (
+    ConfigOption,
+    JsonOption,
+    Option,
+    command,
+    echo_step,
+    from_options,
+    read_payload,
+    schema_options,
+)
+
 if TYPE_CHECKING:
     from scenarios import Scenario
-    from scenarios.kit import Field, Machine, Schema, Transition
+    from scenarios.kit import Machine, Transition
 
-__all__ = [
-    "ConfigOption",
-    "JsonOption",
-    "echo_step",
-    "parse_payload",
-    "register",
-    "run_demo",
-    "scenario_group",
-]
+__all__ = ["ConfigOption", "JsonOption", "echo_step", "register", "run_demo", "scenario_group"]
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", envvar="RISKSHARE_CONFIG", help="Gateway config.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 _DEFAULT = Path("member.toml")
-# Scenarios with a hand-written group in this package (it replaces the generic one).
-_HAND_WRITTEN = {"scf": "cli._scf", "tf": "cli._tf"}
+_KW = inspect.Parameter.KEYWORD_ONLY
+_POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(name, _KW, default=default, annotation=annotation)
+
+
+def _common() -> list[inspect.Parameter]:
+    return [
+        _param(
+            "sets",
+            Annotated[
+                list[str] | None,
+                typer.Option("--set", "-s", help="A payload field, FIELD=VALUE (repeatable)."),
+            ],
+            None,
+        ),
+        _param(
+            "payload_file",
+            Annotated[
+                Path | None,
+                typer.Option("--payload", help="The payload as a JSON file (bytes as hex)."),
+            ],
+            None,
+        ),
+        _param("config", ConfigOption, _DEFAULT),
+    ]
 
 
 def register(root: typer.Typer) -> None:
@@ -47,28 +85,7 @@ def register(root: typer.Typer) -> None:
     from scenarios import all_scenarios
 
     for scenario in all_scenarios():
-        module = _HAND_WRITTEN.get(scenario.name)
-        group = importlib.import_module(module).app if module else scenario_group(scenario)
-        root.add_typer(group, name=scenario.name)
-
-
-def echo_step(result: Any, as_json: bool) -> None:
-    """A step's outcome: the object after it, its block and signers (or one JSON object)."""
-    from scenarios.kit import format_minor
-
-    if as_json:
-        typer.echo(json.dumps(result.to_json(), sort_keys=True))
-        return
-    obj = result.obj
-    if obj is None:
-        typer.echo(f"applied at height {result.height}")
-        return
-    face = obj.attrs.get("face", obj.attrs.get("amount"))
-    amount = f"  {format_minor(face)}" if isinstance(face, int) else ""
-    parties = " ".join(f"{role}={member}" for role, member in sorted(obj.parties.items()))
-    typer.echo(f"{obj.id}  {obj.state}  v{obj.version}{amount}  {parties}")
-    signers = ", ".join(result.signers)
-    typer.echo(f"  height {result.height}  tx {result.tx_id.hex()[:16]}  signed by {signers}")
+        root.add_typer(scenario_group(scenario), name=scenario.name)
 
 
 def run_demo(scenario: str, as_json: bool) -> None:
@@ -86,169 +103,196 @@ def run_demo(scenario: str, as_json: bool) -> None:
         raise typer.Exit(2)
 
 
-# The generic group -----------------------------------------------------------------------
+# Steps -----------------------------------------------------------------------------------
 
 
-def parse_payload(schema: "Schema", sets: list[str]) -> dict[str, Any]:
-    """``--set FIELD=VALUE`` options as the payload the schema describes, checked."""
-    out: dict[str, Any] = {}
-    for item in sets:
-        name, sep, text = item.partition("=")
-        if not sep:
-            raise typer.BadParameter("takes FIELD=VALUE", param_hint="--set")
-        spec = schema.fields.get(name)
-        if spec is None:
-            known = ", ".join(schema.fields) or "none"
-            raise typer.BadParameter(
-                f"unknown field {name!r} (fields: {known})", param_hint="--set"
-            )
-        if name in out:
-            raise typer.BadParameter(f"{name} given twice", param_hint="--set")
-        out[name] = _value(name, spec, text)
-    return schema.check(out)
-
-
-def _value(name: str, spec: "Field", text: str) -> Any:
-    from scenarios.kit import Bytes, Int, ListOf
-
-    if isinstance(spec, Int):
-        try:
-            return int(text.replace("_", ""))
-        except ValueError:
-            raise typer.BadParameter(f"{name} is an integer", param_hint="--set") from None
-    if isinstance(spec, Bytes):
-        if text.startswith("@"):
-            # A document stays here: only its SHA-256 goes into the step.
-            return hashlib.sha256(Path(text[1:]).read_bytes()).digest()
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            raise typer.BadParameter(f"{name} is hex or @FILE", param_hint="--set") from None
-    if isinstance(spec, ListOf):
-        return [_value(name, spec.item, part) for part in text.split(";") if part]
-    return text  # Str, Enum, Date: checked by the schema
-
-
-def _example(spec: "Field") -> str:
-    from scenarios.kit import Bytes, Date, Enum, Int, ListOf
-
-    if isinstance(spec, Int):
-        return "100"
-    if isinstance(spec, Bytes):
-        return "@document.pdf" if spec.size == 32 else "0a1b"
-    if isinstance(spec, Date):
-        return "2025-06-30"
-    if isinstance(spec, Enum):
-        return sorted(spec.choices)[0]
-    if isinstance(spec, ListOf):
-        return f"{_example(spec.item)};{_example(spec.item)}"
-    return "ID"
-
-
-def _step_help(scenario: "Scenario", machine: "Machine", t: "Transition", command: str) -> str:
+def _step_help(scenario: "Scenario", machine: "Machine", t: "Transition") -> str:
     from scenarios.kit import ANYONE, NEW
 
     sources = sorted("(new)" if s == NEW else s for s in t.from_states)
     who = (
         "any member" if ANYONE in t.allowed_roles else f"the {' or '.join(sorted(t.allowed_roles))}"
     )
-    lines = [
+    lines = [t.help] if t.help else []
+    lines.append(
         f"{t.name} a {machine.type}: {', '.join(sources)} → {', '.join(sorted(t.to_states))};"
         f" submitted by {who}."
-    ]
+    )
     signers = sorted(t.required_signers | t.signers_if_present)
     if signers:
         lines.append(
             f"The {' and '.join(signers)} co-signs (its gateway previews the step and needs its "
-            f"operator's `riskshare {scenario.name} authorize {command} OBJECT`)."
+            f"operator's `riskshare {scenario.name} authorize {t.cli_name} OBJECT ...` with the "
+            "same payload)."
         )
-    fields = t.schema.fields
-    if fields:
-        described = ", ".join(
-            f"{name} ({type(spec).__name__.lower()}{'' if spec.required else ', optional'})"
-            for name, spec in fields.items()
-        )
-        lines.append(f"Payload (--set FIELD=VALUE): {described}.")
     example = " ".join(
-        f"--set {name}={_example(spec)}" for name, spec in fields.items() if spec.required
+        f"{o.flag} {_example(t, o)}" for o in schema_options(t.schema) if _shown(t, o)
     )
-    lines.append(f"Example: riskshare {scenario.name} {command} X-1 {example}".rstrip())
+    lines.append(f"Example: riskshare {scenario.name} {t.cli_name} X-1 {example}".rstrip())
     return "\n\n".join(lines)
+
+
+def _shown(t: "Transition", option: Option) -> bool:
+    if option.key:
+        return option.key in {"seller", "buyer", "number", "issued_on"}
+    spec = t.schema.fields[option.field]
+    return spec.required and not spec.default_attr
+
+
+def _example(t: "Transition", option: Option) -> str:
+    if option.key:
+        return {"seller": "91310000MA1FL00001", "buyer": "91110000CORE00002"}.get(
+            option.key, "INV-42" if option.key == "number" else "2025-01-02"
+        )
+    return t.schema.fields[option.field].example()
 
 
 def _add_step(
     group: typer.Typer, scenario: "Scenario", machine: "Machine", t: "Transition"
 ) -> None:
     kind = machine.kind(t.name)
-    command = t.name.replace("_", "-")
+    options = schema_options(t.schema)
 
-    def step_cmd(
-        object_id: Annotated[str, typer.Argument(metavar="OBJECT", help=f"The {machine.type} id.")],
-        sets: Annotated[
-            list[str] | None,
-            typer.Option("--set", "-s", help="A payload field, FIELD=VALUE (repeatable)."),
-        ] = None,
-        cosigner: Annotated[
-            list[str] | None,
-            typer.Option(help="A member to ask to co-sign (default: whoever the step needs)."),
-        ] = None,
-        config: ConfigOption = _DEFAULT,
-        as_json: JsonOption = False,
-    ) -> None:
+    def body(object_id: str, **values: Any) -> None:
         from gateway._scenario_client import step
 
-        payload = parse_payload(t.schema, sets or [])
-        echo_step(step(config, kind, object_id, payload, cosigner or []), as_json)
+        base = read_payload(t.schema, values.pop("payload_file"), values.pop("sets") or [])
+        inputs = from_options(t.schema, options, values, base)
+        cosigners = values.pop("cosigner") or []
+        as_json = values.pop("as_json")
+        echo_step(step(values.pop("config"), kind, object_id, inputs, cosigners), as_json)
 
-    step_cmd.__doc__ = _step_help(scenario, machine, t, command)
-    group.command(command)(step_cmd)
+    params = [
+        inspect.Parameter(
+            "object_id",
+            _POS,
+            annotation=Annotated[
+                str, typer.Argument(metavar="OBJECT", help=f"The {machine.type} id.")
+            ],
+        ),
+        *(o.parameter() for o in options),
+        *_common(),
+        _param(
+            "cosigner",
+            Annotated[
+                list[str] | None,
+                typer.Option(help="A member to ask to co-sign (default: whoever the step needs)."),
+            ],
+            None,
+        ),
+        _param("as_json", JsonOption, False),
+    ]
+    group.command(t.cli_name)(command(params, body, _step_help(scenario, machine, t)))
+
+
+def _cosigned(scenario: "Scenario") -> list[tuple["Machine", "Transition"]]:
+    return [
+        (m, t)
+        for m in scenario.machines
+        for t in m.transitions.values()
+        if not t.internal and (t.required_signers or t.signers_if_present)
+    ]
+
+
+def _add_authorize(group: typer.Typer, scenario: "Scenario") -> None:
+    cosigned = _cosigned(scenario)
+    if not cosigned:
+        return
+    by_name = {t.cli_name: (m, t) for m, t in cosigned}
+    options: dict[str, Option] = {}
+    for _, t in cosigned:
+        for option in schema_options(t.schema):
+            options.setdefault(option.flag, option)
+
+    def body(first: str, second: str | None, **values: Any) -> None:
+        from gateway._scenario_client import ScenarioClient, prepare
+
+        if second is None:
+            if len(cosigned) != 1:
+                raise typer.BadParameter(f"name the step: one of {sorted(by_name)}")
+            (machine, t), object_id = cosigned[0], first
+        else:
+            if first not in by_name:
+                raise typer.BadParameter(
+                    f"{first!r} needs no co-signature; one of {sorted(by_name)}"
+                )
+            (machine, t), object_id = by_name[first], second
+        kind = machine.kind(t.name)
+        config = values.pop("config")
+        ttl, digest = values.pop("ttl"), values.pop("digest")
+        own = [o for o in options.values() if o.field in t.schema.fields]
+        base = read_payload(t.schema, values.pop("payload_file"), values.pop("sets") or [])
+        with ScenarioClient.from_config(config) as client:
+            if digest:
+                expires, approved = client.authorize(
+                    kind, object_id, ttl_seconds=ttl, digest=bytes.fromhex(digest)
+                )
+            else:
+                inputs = from_options(t.schema, own, values, base)
+                payload = prepare(config, kind, object_id, inputs, client)
+                expires, approved = client.authorize(kind, object_id, payload, ttl)
+        typer.echo(
+            f"authorised {kind} on {object_id} until {expires} (ms since epoch), "
+            f"digest {approved.hex()[:16]}"
+        )
+
+    example = next(iter(by_name))
+    single = len(cosigned) == 1
+    params = [
+        inspect.Parameter(
+            "first",
+            _POS,
+            annotation=Annotated[
+                str,
+                typer.Argument(
+                    metavar="OBJECT" if single else "STEP",
+                    help="The object (or the step, then the object).",
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "second",
+            _POS,
+            default=None,
+            annotation=Annotated[
+                str | None, typer.Argument(metavar="[OBJECT]", show_default=False)
+            ],
+        ),
+        *(o.parameter() for o in options.values()),
+        *_common(),
+        _param(
+            "ttl",
+            Annotated[int, typer.Option(help="Seconds the authorisation lasts.")],
+            3600,
+        ),
+        _param(
+            "digest",
+            Annotated[str | None, typer.Option(help="Approve this digest (hex) as shown to you.")],
+            None,
+        ),
+    ]
+    shown = f"{example} X-1" if not single else "X-1"
+    doc = (
+        "Authorise your gateway to co-sign exactly one transaction: the step named, on the "
+        "object at its current version, with the payload given as for the step itself (or "
+        "--digest). Your gateway refuses to co-sign anything else.\n\n"
+        f"Steps: {', '.join(sorted(by_name))}.\n\n"
+        f"Example: riskshare {scenario.name} authorize {shown} --ttl 600"
+    )
+    group.command("authorize")(command(params, body, doc))
 
 
 def scenario_group(scenario: "Scenario") -> typer.Typer:
-    """The generic group of ``scenario``: a command per transition, show, authorize, demo."""
+    """The generated group of ``scenario`` (see the module docstring)."""
     group = typer.Typer(help=f"{scenario.title} ({scenario.spec}).", no_args_is_help=True)
+    name = scenario.name
     for machine in scenario.machines:
         for transition in machine.transitions.values():
-            _add_step(group, scenario, machine, transition)
-    name = scenario.name
-    example_step = next(
-        (t.name for m in scenario.machines for t in m.transitions.values() if t.required_signers),
-        next(iter(scenario.machines[0].transitions)),
-    ).replace("_", "-")
-
-    def show_cmd(
-        object_id: Annotated[str, typer.Argument(metavar="OBJECT", help="An object id.")],
-        config: ConfigOption = _DEFAULT,
-    ) -> None:
-        from gateway._scenario_client import load_object
-
-        typer.echo(json.dumps(load_object(config, name, object_id), indent=2, sort_keys=True))
-
-    show_cmd.__doc__ = (
-        f"Show an object of {name}, its event log (and its asset's conservation check) from "
-        f"your own replica (JSON).\n\nExample: riskshare {name} show X-1"
-    )
-    group.command("show")(show_cmd)
-
-    def authorize_cmd(
-        action: Annotated[str, typer.Argument(help="The step to co-sign, e.g. " + example_step)],
-        object_id: Annotated[str, typer.Argument(metavar="OBJECT", help="An object id.")],
-        ttl: Annotated[int, typer.Option(help="Seconds the authorisation lasts.")] = 3600,
-        config: ConfigOption = _DEFAULT,
-    ) -> None:
-        from gateway._scenario_client import ScenarioClient
-
-        kind = f"{name}.{action.replace('-', '_')}"
-        with ScenarioClient.from_config(config) as client:
-            expires = client.authorize(kind, object_id, ttl)
-        typer.echo(f"authorised {kind} on {object_id} until {expires} (ms since epoch)")
-
-    authorize_cmd.__doc__ = (
-        "Authorise your gateway to co-sign one kind of step on one object.\n\n"
-        f"Example: riskshare {name} authorize {example_step} X-1 --ttl 600"
-    )
-    group.command("authorize")(authorize_cmd)
-
+            if not transition.internal:
+                _add_step(group, scenario, machine, transition)
+    _add_authorize(group, scenario)
+    add_declared_commands(group, scenario)
+    add_local_commands(group, scenario)
     if scenario.demo is not None:
 
         def demo_cmd(as_json: JsonOption = False) -> None:

@@ -134,9 +134,11 @@ class _Runner:
         self._say(f"{actor:<9} {say}: {outcome} — {detail} [{ms:.0f} ms]{mark}")
         return obj
 
-    def authorize(self, member: str, kind: str, object_id: str) -> None:
+    def authorize(
+        self, member: str, kind: str, object_id: str, payload: Mapping[str, Any] | None = None
+    ) -> None:
         with self._client(member) as client:
-            client.authorize(kind, object_id)
+            client.authorize(kind, object_id, payload)
 
     def fingerprint(
         self, actor: str, family: str, inputs: Sequence[bytes]

@@ -3,21 +3,24 @@
 Two services, both thin over ``scenarios`` (the rules) and the ledger replica:
 
 - ``riskshare.scenarios.v1.Scenarios`` on the consortium port. ``Cosign``: a party asked
-  to co-sign a step previews it on its *own* replica (every contract rule must hold
-  with its signature added; only other parties' signatures may still be missing), checks
-  that the step needs its signature, and that its operator authorised this kind of step
-  on this object (``riskshare scf authorize ...``); only then does it sign. A gateway
-  therefore never signs a step its ledger would refuse, nor one its people did not
-  approve. ``EvaluateFingerprints``: the registry member evaluates blinded fingerprint
-  inputs under the key committed in ``fpreg`` and signs the receipt.
-- ``riskshare.scenarios.v1.ScenarioAdmin`` on the admin socket: ``Step`` builds the step
-  on the local replica once it holds the orderer's head (a read barrier: a step judged
-  on a lagging replica would miss the step another member just committed), collects
-  and checks every co-signature (from the members the caller names, or else from those
-  the step, previewed on the local replica, needs), submits, and waits for its block;
-  ``Fingerprint`` runs the registry evaluation and records its receipt; ``Authorize``
-  records an operator's approval; ``InitRegistry`` creates and commits the registry key
-  on the registry member.
+  to co-sign a transaction previews it on its *own* replica (every contract rule must
+  hold with its signature added; only other parties' signatures may still be missing),
+  checks that the transaction needs its signature, and that its operator approved
+  exactly this transaction — its digest (``riskshare scf authorize ...``,
+  ``gateway._scenario_tx``); only then does it sign. A gateway therefore never signs a
+  transaction its ledger would refuse, nor one its people did not approve.
+  ``EvaluateFingerprints``: the registry member evaluates blinded fingerprint inputs
+  under the key committed in ``fpreg`` and signs the receipt.
+- ``riskshare.scenarios.v1.ScenarioAdmin`` on the admin socket: ``Step`` builds the
+  transaction (one leg, or several) on the local replica once it holds the orderer's
+  head (a read barrier: a step judged on a lagging replica would miss the step another
+  member just committed), collects and checks every co-signature (from the members the
+  caller names, or else from those the transaction, previewed on the local replica,
+  needs; a member who refuses or cannot be reached is skipped when a party set's
+  quorum is reached without it), submits, and waits for its block; ``Fingerprint``
+  runs the registry evaluation and records its receipt; ``Authorize`` records an
+  operator's approval of one transaction's digest; ``InitRegistry`` creates and commits
+  the registry key on the registry member.
 
 Errors raised here go through the gateway's one error boundary (``gateway._status``).
 """
@@ -25,8 +28,6 @@ Errors raised here go through the gateway's one error boundary (``gateway._statu
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,28 +47,31 @@ from gateway._localstate import Answered, LocalState
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
 from gateway._pki import read_secret_file
 from gateway._ratelimit import RateLimiter
+from gateway._scenario_private import PrivateAdmin, PrivatePeer
+from gateway._scenario_tx import (
+    PAYLOAD_DOMAIN,
+    Approvals,
+    Built,
+    decode_payload,
+    encode_payload,
+    legs_of,
+    preview,
+)
 from gateway._server import Service
 from ledger import (
     ContractError,
     ContractRegistry,
-    State,
     Store,
-    TxContext,
-    decode,
     encode,
     get_member,
     require_member_signature,
 )
 from psi import KeyPair, decode_elements, encode_elements, generate_key_pair, key_id
-from scenarios import FingerprintError, ScenarioError, machine_for
+from scenarios import FingerprintError
 from scenarios.kit import (
     MAX_FINGERPRINTS,
     FingerprintResponse,
-    Machine,
     active_key,
-    chain_id,
-    cosign,
-    cosign_message,
     evaluate_fingerprints,
     finish_fingerprints,
     registry_member,
@@ -102,24 +106,12 @@ __all__ = [
 
 SCENARIOS_SERVICE = scenarios_pb2.DESCRIPTOR.services_by_name["Scenarios"].full_name
 SCENARIO_ADMIN_SERVICE = scenarios_pb2.DESCRIPTOR.services_by_name["ScenarioAdmin"].full_name
-PAYLOAD_DOMAIN = "scenario-step-payload"
 OBJECT_DOMAIN = "scenario-object"
 _REPLICA_WAIT_S = 10.0
 _PEER_TIMEOUT_S = 15.0
 # How long a financier waits for the registry to record its evaluation (it records
 # within a block interval or two).
 _RECORDED_S = 15.0
-
-
-def encode_payload(payload: dict[str, Any]) -> bytes:
-    return encode(PAYLOAD_DOMAIN, 1, payload)
-
-
-def decode_payload(data: bytes) -> dict[str, Any]:
-    value = decode(PAYLOAD_DOMAIN, 1, data)
-    if not isinstance(value, dict):
-        raise ContractError("a step payload is a map")
-    return value
 
 
 def registry_key_path(data_dir: Path) -> Path:
@@ -164,46 +156,6 @@ def _wait_height(store: Store, height: int) -> None:
         time.sleep(0.02)
 
 
-class Approvals:
-    """An operator's approvals to co-sign, in ``<data_dir>/scenarios.sqlite``.
-
-    Written by the admin side, read by every worker; an approval names one kind of step
-    on one object and lapses after its time to live.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        self._conn = sqlite3.connect(
-            data_dir / "scenarios.sqlite", timeout=10, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS approvals ("
-            "kind TEXT NOT NULL, object TEXT NOT NULL, expires_ms INTEGER NOT NULL, "
-            "PRIMARY KEY (kind, object))"
-        )
-        self._conn.commit()
-        self._lock = threading.Lock()
-
-    def authorise(self, kind: str, object_id: str, expires_ms: int) -> None:
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO approvals (kind, object, expires_ms) VALUES (?, ?, ?)",
-                (kind, object_id, expires_ms),
-            )
-
-    def authorised(self, kind: str, object_id: str, now_ms: int) -> bool:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT expires_ms FROM approvals WHERE kind = ? AND object = ?",
-                (kind, object_id),
-            ).fetchone()
-        return row is not None and bool(row[0] >= now_ms)
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
 def _load_registry_key(path: Path) -> KeyPair:
     if not path.exists():
         raise UnavailableError("this gateway has no registry key; run tf registry-init")
@@ -237,14 +189,12 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         self._elements = elements
         self._rng = rng
         self._clock = clock_ms
+        self._privacy = PrivatePeer(
+            member_id=member_id, signing_key=signing_key, store=store, data_dir=data_dir
+        )
 
     def Cosign(self, request: Any, context: Any) -> Any:
         peer = current_peer()
-        try:
-            machine = machine_for(request.kind)
-        except ScenarioError as exc:
-            raise ContractError(str(exc)) from None
-        payload = decode_payload(request.payload)
         # A requester only ever waits for blocks that exist; a height far beyond ours is
         # refused at once rather than holding a server thread.
         if int(request.min_height) > self._store.height + 1000:
@@ -254,27 +204,36 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         if allowed is not None and peer.role not in allowed:
             raise ContractError(f"role {peer.role} may not submit {request.kind}")
         state = self._store.state()
+        built = legs_of(
+            state,
+            request.kind,
+            request.object,
+            int(request.version),
+            bytes(request.payload),
+            bytes(request.tx),
+        )
         now = _now_ms()
-        version = int(request.version)
-        signature = cosign(
-            self._key, chain_id(state), request.kind, request.object, version, payload
-        )
-        ctx = TxContext(
-            b"\0" * 32, request.kind, peer.id, peer.role, 0, now, {}, self._store.height + 1, now
-        )
-        name = request.kind.partition(".")[2]
-        preview = machine.preview(
-            state, ctx, name, request.object, version, payload, {self._me: signature}
-        )
-        if self._me not in preview.required:
+        signature = self._key.sign(built.message)
+        # Previewed as the requester will submit it, with our signature added.
+        outcome = preview(built, state, peer.id, self._store.height + 1, now, {self._me: signature})
+        if self._me not in outcome.required:
             raise PermissionDeniedError(
-                f"{request.kind} on {request.object} needs no signature of {self._me}"
+                f"{built.kind} on {built.legs[0].object} needs no signature of {self._me}"
             )
-        if not self._approvals.authorised(request.kind, request.object, now):
-            raise PermissionDeniedError(
-                f"{self._me} has not authorised {request.kind} on {request.object}"
-            )
+        self._approvals.require(self._me, built, now)
         return scenarios_pb2.CosignResponse(signature=signature)
+
+    def Endorse(self, request: Any, context: Any) -> Any:
+        signature = self._privacy.endorse(current_peer().id, request)
+        return scenarios_pb2.EndorseResponse(signature=signature)
+
+    def DeliverPrivate(self, request: Any, context: Any) -> Any:
+        self._privacy.deliver(current_peer().id, request)
+        return scenarios_pb2.DeliverResponse()
+
+    def FetchPrivate(self, request: Any, context: Any) -> Any:
+        record = self._privacy.fetch(current_peer().id, request)
+        return scenarios_pb2.PrivateDelivery(record=record)
 
     def EvaluateFingerprints(self, request: Any, context: Any) -> Any:
         """The registry's oracle, metered as a responder meters a list answer
@@ -378,98 +337,195 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
     def __init__(self, node: Node) -> None:
         self._node = node
         self._approvals = Approvals(node.config.member.data_dir)
+        self._privacy = PrivateAdmin(node)
 
     @property
     def _store(self) -> Store:
         return self._node.store
 
+    def _built(self, request: Any, version: int) -> Built:
+        # Judge the transaction on every block the orderer has committed, not on whatever
+        # our replica has pulled so far: a step usually follows another member's step
+        # that committed a moment ago (the financier approves what the supplier just
+        # applied for), and a lagging replica would refuse it, or preview it, on the
+        # older state.
+        head = self._node.submitter.link.head_height(timeout=_PEER_TIMEOUT_S)
+        _wait_height(self._store, head)
+        return legs_of(
+            self._store.state(),
+            request.kind,
+            request.object,
+            version,
+            bytes(request.payload),
+            bytes(request.tx),
+        )
+
     def Step(self, request: Any, context: Any) -> Any:
         node = self._node
-        try:
-            machine = machine_for(request.kind)
-        except ScenarioError as exc:
-            raise ContractError(str(exc)) from None
-        payload = decode_payload(request.payload)
-        # Judge the step on every block the orderer has committed, not on whatever our
-        # replica has pulled so far: the step usually follows another member's step that
-        # committed a moment ago (the financier approves what the supplier just applied
-        # for), and a lagging replica would refuse it, or preview it, on the older state.
-        head = node.submitter.link.head_height(timeout=_PEER_TIMEOUT_S)
-        _wait_height(self._store, head)
-        state = self._store.state()
-        version = int(request.version)
-        if version < 0:
-            current = machine.get(state, request.object)
-            version = 0 if current is None else current.version
-        chain = chain_id(state)
-        message = cosign_message(chain, request.kind, request.object, version, payload)
+        built = self._built(request, int(request.version))
         cosigners = list(dict.fromkeys(request.cosigners))
         if not cosigners:
-            cosigners = self._needed(machine, state, request, version, payload)
+            cosigners = self._needed(built)
         cosigs: dict[str, bytes] = {}
+        refusals: list[Exception] = []
         for member in cosigners:
             if member == node.member_id:
                 continue
-            stub = scenarios_stub(node.peers.channel(member))
-            ask = scenarios_pb2.CosignRequest(
-                kind=request.kind,
-                object=request.object,
-                version=version,
-                payload=bytes(request.payload),
-                min_height=max(0, self._store.height),
-            )
             try:
-                reply = stub.Cosign(ask, timeout=_PEER_TIMEOUT_S, wait_for_ready=True)
-            except grpc.RpcError as exc:
-                raise _peer_refusal(member, exc) from None
+                cosigs[member] = self._ask(member, built, request)
+            except (ContractError, PermissionDeniedError, DeadlineError, UnavailableError) as exc:
+                # Asked of every member of a party set, a quorum may be reached without
+                # some of them; whether it is, the ledger's rules say (below).
+                refusals.append(exc)
+        if refusals:
             try:
-                require_member_signature(state, member, message, bytes(reply.signature))
+                complete = not self._missing(built, cosigs)
             except ContractError:
-                raise PeerError(f"{member} returned a co-signature that does not verify") from None
-            cosigs[member] = bytes(reply.signature)
-        body: dict[str, Any] = {"object": request.object, "version": version, "payload": payload}
-        if cosigs:
-            body["cosigs"] = cosigs
-        committed = node.submitter.submit(request.kind, body, wait=True)
+                complete = False
+            if not complete:
+                raise refusals[0]
+        committed = node.submitter.submit(built.kind, built.body(cosigs), wait=True)
         if not committed.accepted or (committed.height is not None and not committed.ok):
             raise ContractError(committed.reason or "the step was refused")
         if committed.height is None:
             raise DeadlineError("the step is queued but not yet in a block")
         _wait_height(self._store, committed.height)
-        after = machine.get(self._store.state(), request.object)
+        first = built.legs[0]
+        after = built.engine.machine(first.machine).get(self._store.state(), first.object)
         return scenarios_pb2.StepResponse(
             height=committed.height,
             tx_id=committed.tx_id,
             object=b"" if after is None else encode(OBJECT_DOMAIN, 1, after.to_row()),
             signers=sorted({node.member_id, *cosigs}),
+            digest=built.digest,
         )
 
-    def _needed(
-        self, machine: Machine, state: State, request: Any, version: int, payload: dict[str, Any]
-    ) -> list[str]:
-        """Whose co-signatures the step needs, when the caller named none: the step run on
-        our own replica, as us, says (for any registered scenario). A step our replica
-        refuses for any other reason is refused here, before anyone is asked."""
+    def _ask(self, member: str, built: Built, request: Any) -> bytes:
         node = self._node
-        me = get_member(state, node.member_id)
-        role = "" if me is None else me.role
-        now = _now_ms()
-        ctx = TxContext(
-            b"\0" * 32, request.kind, node.member_id, role, 0, now, {}, self._store.height + 1, now
+        stub = scenarios_stub(node.peers.channel(member))
+        ask = scenarios_pb2.CosignRequest(
+            kind=built.kind,
+            min_height=max(0, self._store.height),
         )
-        name = request.kind.partition(".")[2]
-        preview = machine.preview(state, ctx, name, request.object, version, payload)
-        return [m for m in preview.missing if m != node.member_id]
+        if built.single:
+            (leg,) = built.legs
+            ask.object = leg.object
+            ask.version = leg.version
+            ask.payload = encode_payload(leg.payload)
+        else:
+            from gateway._scenario_tx import encode_legs
+
+            ask.tx = encode_legs(built.legs)
+        try:
+            reply = stub.Cosign(ask, timeout=_PEER_TIMEOUT_S, wait_for_ready=True)
+        except grpc.RpcError as exc:
+            raise _peer_refusal(member, exc) from None
+        state = self._store.state()
+        try:
+            require_member_signature(state, member, built.message, bytes(reply.signature))
+        except ContractError:
+            raise PeerError(f"{member} returned a co-signature that does not verify") from None
+        return bytes(reply.signature)
+
+    def _missing(self, built: Built, cosigs: dict[str, bytes]) -> list[str]:
+        node = self._node
+        outcome = preview(
+            built, self._store.state(), node.member_id, self._store.height + 1, _now_ms(), cosigs
+        )
+        return [m for m in outcome.missing if m != node.member_id]
+
+    def _needed(self, built: Built) -> list[str]:
+        """Whose co-signatures the transaction needs, when the caller named none: the
+        transaction run on our own replica, as us, says (for any registered scenario).
+        One our replica refuses for any other reason is refused here, before anyone is
+        asked."""
+        return self._missing(built, {})
 
     def Authorize(self, request: Any, context: Any) -> Any:
-        try:
-            machine_for(request.kind)
-        except ScenarioError as exc:
-            raise ContractError(str(exc)) from None
         ttl = int(request.ttl_seconds) or 3600
         expires = _now_ms() + ttl * 1000
-        self._approvals.authorise(request.kind, request.object, expires)
-        return scenarios_pb2.AuthorizeResponse(expires_at_ms=expires)
+        digest = bytes(request.digest)
+        if digest:
+            if len(digest) != 32:
+                raise ContractError("a transaction digest is 32 bytes")
+            kind, first = request.kind, request.object
+        else:
+            # Built on the objects' versions as our replica holds the orderer's head (a
+            # confidential object's, as this member holds its private state).
+            private = None
+            if not request.kind.endswith(".tx"):
+                private = self._privacy.approval(
+                    request.kind, request.object, bytes(request.payload)
+                )
+            built = private or self._built(request, -1)
+            digest, kind, first = built.digest, built.kind, built.legs[0].object
+        self._approvals.authorise(digest, kind, first, expires)
+        return scenarios_pb2.AuthorizeResponse(expires_at_ms=expires, digest=digest)
+
+    def WatchEvents(self, request: Any, context: Any) -> Any:
+        from gateway._scenario_watch import watch_events
+
+        for event in watch_events(
+            self._store,
+            request.contract,
+            self._node.member_id,
+            int(request.from_height),
+            follow=bool(request.follow),
+            active=context.is_active,
+        ):
+            type_, object_id, state = event.type, event.object, event.state
+            if type_ == "private":
+                # The ledger knows a confidential object by its keyed hash; a member
+                # holding its private state sees which object it is.
+                held = self._privacy.resolve(bytes.fromhex(object_id), event.version)
+                if held is not None:
+                    type_, object_id, state = held
+            yield scenarios_pb2.WatchedEvent(
+                height=event.height,
+                type=type_,
+                object=object_id,
+                version=event.version,
+                transition=event.transition,
+                state=state,
+                members=list(event.members),
+                signers=list(event.signers),
+            )
+
+    def Observe(self, request: Any, context: Any) -> Any:
+        from gateway._scenario_watch import observe
+
+        height, tx_id = observe(
+            self._node,
+            request.contract,
+            request.series,
+            request.as_of,
+            int(request.value),
+            int(request.scale),
+        )
+        _wait_height(self._store, height)
+        return scenarios_pb2.StepResponse(height=height, tx_id=tx_id)
+
+    def PrivateStep(self, request: Any, context: Any) -> Any:
+        record, height, tx_id, endorsers = self._privacy.step(
+            request.kind, request.object, bytes(request.payload)
+        )
+        return scenarios_pb2.StepResponse(
+            height=height,
+            tx_id=tx_id,
+            object=encode(OBJECT_DOMAIN, 1, record.obj.to_row()),
+            signers=endorsers,
+        )
+
+    def PrivateState(self, request: Any, context: Any) -> Any:
+        return self._privacy.state_response(request.contract, request.object)
+
+    def SyncPrivate(self, request: Any, context: Any) -> Any:
+        fetched, missing = self._privacy.sync(request.contract)
+        return scenarios_pb2.PrivateSyncResponse(fetched=fetched, missing=missing)
+
+    def PurgePrivate(self, request: Any, context: Any) -> Any:
+        purged = self._privacy.purge(request.contract, _now_ms())
+        return scenarios_pb2.PrivateSyncResponse(purged=purged)
 
     def Fingerprint(self, request: Any, context: Any) -> Any:
         node = self._node

@@ -9,11 +9,12 @@ machine. Adding a scenario is one line here; everything else follows from it:
 - every node's contract registry (the ledger package may not import ours, DESIGN §2,
   so whoever assembles a :class:`ledger.ContractRegistry` — the gateway, the CLI, the
   demo — adds :func:`all_contracts` to the ledger's own contracts);
-- the gateways' co-signing: a gateway previews any registered step (:func:`machine_for`)
-  on its own replica before it signs;
-- the CLI: ``riskshare <name> ...`` (a generic command per transition, or the
-  scenario's hand-written group), ``show``, ``authorize``, and ``riskshare demo
-  --scenario <name>`` for a scenario with a :class:`scenarios.kit.Demo`;
+- the gateways' co-signing: a gateway previews any registered transaction
+  (:func:`engine_for`) on its own replica before it signs;
+- the CLI: ``riskshare <name> ...``, generated from the scenario's declarations (a
+  command per transition, ``show``, ``list``, ``watch``, ``authorize`` and the
+  scenario's listings, calculators and pre-checks), and ``riskshare demo --scenario
+  <name>`` for a scenario with a :class:`scenarios.kit.Demo`;
 - the fingerprint registry pools (:func:`pooled_registries`).
 """
 
@@ -27,13 +28,23 @@ from ledger import Contract
 from scenarios._errors import ScenarioError
 
 if TYPE_CHECKING:
-    from scenarios.kit import Conserved, Demo, FingerprintRegistry, Machine
+    from scenarios.kit import (
+        Calculator,
+        Demo,
+        Engine,
+        FingerprintRegistry,
+        Listing,
+        Machine,
+        Precheck,
+        Supplies,
+    )
 
 __all__ = [
     "SCENARIO_MODULES",
     "Scenario",
     "all_contracts",
     "all_scenarios",
+    "engine_for",
     "get_scenario",
     "machine_for",
     "pooled_registries",
@@ -56,8 +67,13 @@ class Scenario:
       transition of one of them (gateways preview steps with them before co-signing);
     - ``registries``: its fingerprint registries (those in a pool are one registry with
       the other scenarios' of that pool);
-    - ``supplies``: its conserved-amount ledgers (``show`` audits an object's asset);
-    - ``demo``: the flow ``riskshare demo --scenario <name>`` runs, if any.
+    - ``supplies``: which instrument an object's amounts belong to (``show`` audits it);
+    - ``demo``: the flow ``riskshare demo --scenario <name>`` runs, if any;
+    - ``commands``: its listings, calculators and pre-checks (``scenarios.kit``), each a
+      generated command;
+    - ``oracle``: whether it reads observations from the member its
+      ``<name>.oracle`` parameter names;
+    - ``versions``: the contract versions this software carries (``_versions``).
     """
 
     name: str
@@ -66,22 +82,28 @@ class Scenario:
     contract: Contract
     machines: tuple[Machine, ...]
     registries: tuple[FingerprintRegistry, ...] = ()
-    supplies: tuple[Conserved, ...] = ()
+    supplies: tuple[Supplies, ...] = ()
     demo: Demo | None = None
+    commands: tuple[Listing | Calculator | Precheck, ...] = ()
+    oracle: bool = False
+    versions: tuple[int, ...] = (1,)
 
     def check(self) -> None:
         """Refuse a registration that would leave a kind without its machine, or name
         tables the contract does not own."""
+        from scenarios.kit import contract_kinds
+
         if self.contract.name != self.name:
             raise ScenarioError(f"scenario {self.name!r} registers contract {self.contract.name!r}")
-        kinds = {m.kind(t) for m in self.machines for t in m.transitions}
+        kinds = contract_kinds(self.name, self.machines, oracle=self.oracle)
         if kinds != set(self.contract.handlers):
             missing = sorted(set(self.contract.handlers) - kinds)
             raise ScenarioError(
                 f"scenario {self.name!r}: every kind needs its machine in machines= "
                 f"(missing {missing}, extra {sorted(kinds - set(self.contract.handlers))})"
             )
-        tables = [r.table for r in self.registries] + [s.supply_table for s in self.supplies]
+        tables = [r.table for r in self.registries]
+        tables += [s.machine.objects_table for s in self.supplies]
         for table in tables:
             if table not in self.contract.tables:
                 raise ScenarioError(f"{table!r} is not a table of {self.name}")
@@ -134,3 +156,18 @@ def machine_for(kind: str) -> Machine:
             if machine.contract == contract and name in machine.transitions:
                 return machine
     raise ScenarioError(f"{kind!r} is not a step of any registered scenario")
+
+
+_ENGINES: dict[tuple[str, tuple[int, ...]], Engine] = {}
+
+
+def engine_for(contract: str) -> Engine:
+    """The transaction engine of a registered scenario's contract (``scf``)."""
+    from scenarios.kit import Engine
+
+    scenario = get_scenario(contract)
+    key = (contract, tuple(id(m) for m in scenario.machines))
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = _ENGINES[key] = Engine(contract, scenario.machines)
+    return engine

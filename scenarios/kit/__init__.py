@@ -1,32 +1,46 @@
-"""The five reusable pieces every scenario is built from (SCENARIOS.md §0).
+"""The scenario kit: what every scenario is declared from (SCENARIOS.md §0).
 
-- :class:`Machine`, :class:`Transition`, :class:`Obj`, :class:`Event`: the signed
-  multi-party state machine with versioned objects.
-- :class:`Conserved`: the conserved-amount ledger (splits and transfers conserve totals).
-- :class:`FingerprintRegistry`, :class:`SimilarityIndex`: the duplicate registry (one
-  across scenarios for registries of the same pool, :data:`FINANCING`), with
-  fingerprints computed by the registry's OPRF (:func:`request_fingerprints`,
-  :func:`evaluate_fingerprints`, :func:`finish_fingerprints`; the key in the shared
-  ``fpreg`` contract, :data:`FPREG`; each evaluation metered as a credits receipt).
-- :class:`Rule`, :class:`Severity`: rule-engine guards on the hypothetical post-state.
-- :func:`cosign`, :func:`cosign_message`: co-signatures for multi-party steps; and the
-  two-party-signed receipts of the query flow (``token_incentive.QueryRequest`` and
-  ``QueryReceipt``) for every fingerprint evaluation, recorded by the registry as a
+- Transactions of legs (:class:`Leg`, ``_tx``) applied all or nothing by the
+  :class:`Engine`, each leg judged by its own :class:`Machine` (:class:`Transition`,
+  :class:`Obj`, :class:`Event`), with the required signatures the union over the legs;
+  co-signatures and approvals cover the transaction's exact digest (:func:`tx_digest`).
+- Party sets (:class:`PartySet`, :class:`Quorum`): "every lender", "a majority",
+  "two thirds by commitment".
+- Effects from a closed set of primitives (``_primitives``) over objects, holdings
+  (:class:`Holdings`: move, mint, burn, lock, release, allocate; conservation audited
+  per instrument) and fingerprint registries; exact arithmetic (:func:`allocate`,
+  :func:`accrue`, :class:`DayCount`, :class:`Rate`).
+- Rules on the post-state (:class:`Rule`), rules as versioned data on an object
+  (``_catalogue``), whole-machine invariants (:class:`Invariant`).
+- Payload schemas rich enough for a generated command line (``_schema``, ``_types``).
+- The fingerprint (duplicate) registry (:class:`FingerprintRegistry`,
+  :class:`SimilarityIndex`, one across scenarios for registries of the same pool),
+  with fingerprints computed by the registry's OPRF (the key in ``fpreg``,
+  :data:`FPREG`), each evaluation metered and recorded by the registry as a
   ``credits.receipt`` and consumed by :func:`use_receipt`.
+- Confidential objects (:class:`Confidential`, ``_private``, ``_endorse``): the parties
+  hold the state, the ledger a keyed hash, a version, a salted commitment and the
+  parties' endorsements.
+- Oracles (``_oracle``), contract versions chosen by governance (``_versions``), the
+  event feed for subscriptions (``_feed``).
 
-A scenario is a contract made with :func:`build_contract` from its machines and pieces,
-and optionally a :class:`Demo` flow that ``riskshare demo --scenario`` runs.
+A scenario is one module of declarations: its machines, :func:`build_contract`, and a
+``Scenario`` (``scenarios._registry``) naming what else it has.
 """
 
-from scenarios.kit._amounts import Conserved, Supply
-from scenarios.kit._cosign import (
-    COSIGN_DOMAIN,
-    chain_id,
-    cosign,
-    cosign_digest,
-    cosign_message,
+from scenarios.kit._arith import DayCount, Rate, accrue, allocate, day_count, round_half_up
+from scenarios.kit._catalogue import (
+    amend_rules,
+    at_least,
+    eligible,
+    limit,
+    matches,
+    trigger_first,
+    within_tolerance,
 )
+from scenarios.kit._contract import build_contract, contract_kinds
 from scenarios.kit._dates import MS_PER_DAY, add_months, add_years, day_of, days_between, parse_date
+from scenarios.kit._declare import Calculator, Listing, Precheck, Supplies
 from scenarios.kit._demo import Demo, DemoRun
 from scenarios.kit._documents import (
     DOCUMENT_NORMALISER_VERSION,
@@ -34,6 +48,17 @@ from scenarios.kit._documents import (
     FingerprintInputs,
     Invoice,
 )
+from scenarios.kit._endorse import (
+    Proposal,
+    check_proposal,
+    endorse,
+    party_set_of,
+    private_body,
+    propose,
+    run_private,
+)
+from scenarios.kit._engine import MAX_OBJECTS, Engine, Outcome
+from scenarios.kit._feed import FeedEvent, feed_events
 from scenarios.kit._fingerprints import (
     FINANCING,
     FP_SIZE,
@@ -60,26 +85,87 @@ from scenarios.kit._fpservice import (
     registry_member,
     use_receipt,
 )
-from scenarios.kit._machine import (
-    ANYONE,
-    NEW,
-    Effect,
-    Event,
-    Machine,
-    Obj,
-    Preview,
-    Step,
-    Transition,
-    build_contract,
-    parse_body,
-)
+from scenarios.kit._holdings import Holdings, Supply, is_member_account
+from scenarios.kit._machine import ANYONE, NEW, Effect, Machine, Transition, View
 from scenarios.kit._money import format_minor, format_rate, parse_minor, parse_rate_ppm
-from scenarios.kit._rules import Post, Rule, Severity, evaluate
-from scenarios.kit._schema import ID_PATTERN, Bytes, Date, Enum, Field, Int, ListOf, Schema, Str
+from scenarios.kit._objects import Event, Obj, account
+from scenarios.kit._oracle import (
+    OBSERVATION_DOMAIN,
+    Observation,
+    observation,
+    observation_message,
+    oracle_member,
+    sign_observation,
+)
+from scenarios.kit._parties import ALL, MAJORITY, MAX_MEMBERS, TWO_THIRDS, PartySet, Quorum
+from scenarios.kit._primitives import (
+    Accrue,
+    Allocate,
+    Burn,
+    ClaimFp,
+    Lock,
+    Mint,
+    Move,
+    Primitive,
+    Release,
+    ReleaseFp,
+    SetAttr,
+    SetParty,
+    SetRules,
+    SetState,
+    Spawn,
+)
+from scenarios.kit._private import (
+    Confidential,
+    PrivateRecord,
+    PrivateRow,
+    commitment,
+    object_hid,
+    private_row,
+    private_rows,
+    verify_record,
+)
+from scenarios.kit._rules import Invariant, Post, Rule, Severity, evaluate
+from scenarios.kit._schema import (
+    ID_PATTERN,
+    Bool,
+    Bytes,
+    Date,
+    Enum,
+    Field,
+    Int,
+    ListOf,
+    MapOf,
+    Record,
+    Schema,
+    Str,
+)
+from scenarios.kit._tx import (
+    MAX_LEGS,
+    TX_DOMAIN,
+    Leg,
+    chain_id,
+    cosign,
+    parse_step_body,
+    parse_tx_body,
+    tx_digest,
+    tx_message,
+)
+from scenarios.kit._types import (
+    CURRENCY_DECIMALS,
+    Documents,
+    Fingerprints,
+    Member,
+    Money,
+    Ppm,
+    decimals_of,
+)
+from scenarios.kit._versions import contract_version, versions_param
 
 __all__ = [
+    "ALL",
     "ANYONE",
-    "COSIGN_DOMAIN",
+    "CURRENCY_DECIMALS",
     "DOCUMENT_NORMALISER_VERSION",
     "FINANCING",
     "FINGERPRINT_LIST_TYPE",
@@ -87,62 +173,143 @@ __all__ = [
     "FPREG",
     "FP_SIZE",
     "ID_PATTERN",
+    "MAJORITY",
     "MAX_FINGERPRINTS",
+    "MAX_LEGS",
+    "MAX_MEMBERS",
+    "MAX_OBJECTS",
     "MS_PER_DAY",
     "NEW",
+    "OBSERVATION_DOMAIN",
     "RECEIPT_TTL_MS",
+    "TWO_THIRDS",
+    "TX_DOMAIN",
+    "Accrue",
+    "Allocate",
+    "Bool",
+    "Burn",
     "Bytes",
+    "Calculator",
     "Claim",
-    "Conserved",
+    "ClaimFp",
+    "Confidential",
     "Date",
+    "DayCount",
     "Demo",
     "DemoRun",
     "Document",
+    "Documents",
     "Effect",
+    "Engine",
     "Enum",
     "Event",
+    "FeedEvent",
     "Field",
     "FingerprintInputs",
     "FingerprintRegistry",
     "FingerprintRequest",
     "FingerprintResponse",
+    "Fingerprints",
     "Holder",
+    "Holdings",
     "Int",
+    "Invariant",
     "Invoice",
+    "Leg",
     "ListOf",
+    "Listing",
+    "Lock",
     "Machine",
+    "MapOf",
+    "Member",
+    "Mint",
+    "Money",
+    "Move",
     "Obj",
+    "Observation",
+    "Outcome",
+    "PartySet",
     "Post",
-    "Preview",
+    "Ppm",
+    "Precheck",
+    "Primitive",
+    "PrivateRecord",
+    "PrivateRow",
+    "Proposal",
+    "Quorum",
+    "Rate",
+    "Record",
+    "Release",
+    "ReleaseFp",
     "Rule",
     "Schema",
+    "SetAttr",
+    "SetParty",
+    "SetRules",
+    "SetState",
     "Severity",
     "SimilarityIndex",
-    "Step",
+    "Spawn",
     "Str",
+    "Supplies",
     "Supply",
     "Transition",
+    "View",
+    "account",
+    "accrue",
     "active_key",
     "add_months",
     "add_years",
+    "allocate",
+    "amend_rules",
+    "at_least",
     "build_contract",
     "chain_id",
+    "check_proposal",
+    "commitment",
+    "contract_kinds",
+    "contract_version",
     "cosign",
-    "cosign_digest",
-    "cosign_message",
+    "day_count",
     "day_of",
     "days_between",
+    "decimals_of",
+    "eligible",
+    "endorse",
     "evaluate",
     "evaluate_fingerprints",
+    "feed_events",
     "fingerprint_input",
     "finish_fingerprints",
     "format_minor",
     "format_rate",
-    "parse_body",
+    "is_member_account",
+    "limit",
+    "matches",
+    "object_hid",
+    "observation",
+    "observation_message",
+    "oracle_member",
     "parse_date",
     "parse_minor",
     "parse_rate_ppm",
+    "parse_step_body",
+    "parse_tx_body",
+    "party_set_of",
+    "private_body",
+    "private_row",
+    "private_rows",
+    "propose",
     "registry_member",
     "request_fingerprints",
+    "round_half_up",
+    "run_private",
+    "sign_observation",
+    "trigger_first",
+    "tx_digest",
+    "tx_message",
     "use_receipt",
+    "verify_record",
+    "versions_param",
+    "within_tolerance",
 ]

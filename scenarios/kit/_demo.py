@@ -46,8 +46,11 @@ class DemoRun(Protocol):
         whoever the step needs. The object after the step, or None when refused."""
         ...
 
-    def authorize(self, member: str, kind: str, object_id: str) -> None:
-        """``member``'s operator authorises its gateway to co-sign ``kind`` on the object."""
+    def authorize(
+        self, member: str, kind: str, object_id: str, payload: Mapping[str, Any] | None = None
+    ) -> None:
+        """``member``'s operator authorises its gateway to co-sign exactly this step:
+        ``kind`` on the object at its current version, with ``payload`` (its digest)."""
         ...
 
     def fingerprint(

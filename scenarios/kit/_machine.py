@@ -1,65 +1,50 @@
-"""The signed multi-party state machine with versioned objects.
+"""Machines: the objects of one type, and the transitions that move them.
 
-Rules this module keeps, for every scenario built on it:
+Rules this module declares, and the engine (``_engine``) keeps for every scenario:
 
-- An object is ``Obj{id, type, state, version, parties{role→member}, data_hash, attrs}``.
-  Business documents stay behind the members' gateways; ``data_hash`` commits to them.
-- A step names the object and the version it was built on. The version must be the
-  current one, and applying the step bumps it: a version is consumed exactly once, so
-  two steps built on the same version can never both apply (no forks).
-- A transition declares the states it leaves from, the states it may lead to, the
-  party roles allowed to submit it, the party roles that must sign it (the submitter
-  by the transaction signature, the others by co-signatures over the canonical step
-  message, see ``_cosign``), a payload schema, an effect and its rule-engine guards.
-- Submitters are checked against the parties *before* the step (for a creation, the
-  parties it creates); required signers against the parties *after* it, so a step that
-  names a new party (a paying bank) needs that party's consent.
-- The effect runs on a write overlay; guards run on the hypothetical post-state; only
-  when every blocking guard holds are the writes folded into the transaction's state.
-  A refused step therefore changes nothing, even for a caller that forgets the overlay.
-- Every object a step creates or changes gets an ``Event{tx_id, object_id, transition,
-  version_before, version_after, signers, ts, payload_hash, review}``: an append-only
-  log, keyed so each object's history reads in order.
+- An object (``Obj``) has an id, a type, a state, a version, parties (a member or a
+  :class:`PartySet` per role), a data hash committing to documents kept behind the
+  gateways, and attributes.
+- A :class:`Transition` declares the states it leaves from and may lead to, the roles
+  allowed to take it (:data:`ANYONE` for deterministic housekeeping), the roles whose
+  signatures it needs (each role's party set must reach its quorum), a payload
+  :class:`Schema`, an effect and its rules. The effect only *reads* (through a
+  :class:`View`) and returns primitive instructions (``_primitives``); the engine
+  applies them.
+- A transition may be ``internal``: a consequence only (a split's child, an alert a
+  registration raises), never a leg a member submits; its authority is the leg that
+  spawned it.
+- A transition, like a rule, may be in force from one contract version to another
+  (``since``/``until``, ``_versions``).
+- A machine may declare whole-machine invariants, the schema of its objects' rule
+  parameters (``_catalogue``), and that its objects are confidential (``_private``).
+
+Tables: ``<contract>.<type>`` (id → object row) and ``<contract>.<type>.events``
+(``<id>@<version after, 10 digits>`` → event row).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from ledger import (
-    Contract,
-    ContractError,
-    Handler,
-    Overlay,
-    State,
-    TxContext,
-    Value,
-    encode,
-    get_member,
-    require_member_signature,
-)
+from ledger import ContractError, State, TxContext, Value
 from scenarios._errors import ScenarioError
-from scenarios.kit._cosign import chain_id, cosign_message
+from scenarios.kit._dates import day_of
+from scenarios.kit._holdings import Holdings
 from scenarios.kit._objects import Event, Obj
-from scenarios.kit._rules import Post, Rule, evaluate
-from scenarios.kit._schema import ID_PATTERN, Schema
+from scenarios.kit._primitives import Primitive
+from scenarios.kit._rules import Invariant, Rule, in_force
+from scenarios.kit._schema import Schema
+from scenarios.kit._types import Fingerprints, Member
 
-__all__ = [
-    "ANYONE",
-    "NEW",
-    "Effect",
-    "Event",
-    "Machine",
-    "Obj",
-    "Preview",
-    "Step",
-    "Transition",
-    "build_contract",
-    "parse_body",
-]
+if TYPE_CHECKING:
+    from scenarios.kit._oracle import Observation
+    from scenarios.kit._private import Confidential
+
+__all__ = ["ANYONE", "NEW", "Effect", "Machine", "Transition", "View"]
 
 # The state of an object that does not exist yet; a transition from NEW creates one.
 NEW = ""
@@ -67,63 +52,129 @@ NEW = ""
 # as marking a certificate overdue, which every replica can check from state alone).
 ANYONE = "*"
 
-_BODY_KEYS = frozenset({"object", "version", "payload", "cosigs"})
-_MAX_COSIGS = 8
+
+class _ReadOnly:
+    """The state as an effect sees it: every table readable, nothing writable."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: State) -> None:
+        self._inner = inner
+
+    def get(self, table: str, key: str) -> Value | None:
+        return self._inner.get(table, key)
+
+    def put(self, table: str, key: str, value: Value) -> None:
+        raise ContractError("an effect returns primitives; it does not write")
+
+    def delete(self, table: str, key: str) -> None:
+        raise ContractError("an effect returns primitives; it does not write")
+
+    def scan(self, table: str, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        return self._inner.scan(table, prefix)
 
 
-class Step:
-    """The context an effect runs in: the pre-object, the payload, the post-state overlay.
+class View:
+    """What an effect reads: the object before its step, the payload, the state.
 
-    Effects may create or change other objects in the same transaction through
-    :meth:`create` and :meth:`update`; those get their own events, with the same
-    signers, so an atomic multi-object step (a split) is one ledger transaction.
+    ``actor`` is the member taking the step (the submitter, or in a multi-leg
+    transaction the signer who holds an allowed role); ``next_ids`` reserves
+    deterministic child ids (``<prefix>.<n>``), the one piece of bookkeeping an effect
+    may ask of the engine besides its primitives.
     """
 
-    __slots__ = ("_events", "before", "ctx", "kind", "payload", "signers", "state")
+    __slots__ = (
+        "_counters",
+        "_holdings",
+        "_reserved",
+        "_state",
+        "actor",
+        "before",
+        "ctx",
+        "machine",
+        "payload",
+        "transition",
+        "version",
+    )
 
     def __init__(
         self,
-        kind: str,
-        ctx: TxContext,
-        state: State,
+        *,
+        machine: Machine,
+        transition: Transition,
         before: Obj,
         payload: Mapping[str, Any],
+        ctx: TxContext,
+        actor: str,
+        state: State,
+        holdings: Holdings,
+        counters: str,
+        version: int,
     ) -> None:
-        self.kind = kind
-        self.ctx = ctx
-        self.state = state
+        self.machine = machine
+        self.transition = transition
         self.before = before
         self.payload = payload
-        self.signers: tuple[str, ...] = ()
-        self._events: list[tuple[Machine, Obj, int]] = []
+        self.ctx = ctx
+        self.actor = actor
+        self.version = version
+        self._state = state
+        self._holdings = holdings
+        self._counters = counters
+        self._reserved: dict[str, int] = {}
 
-    def create(self, machine: Machine, obj: Obj) -> Obj:
-        """Create ``obj`` (any id not yet used) at version 1 as part of this step."""
-        if machine.get(self.state, obj.id) is not None:
-            raise ContractError(f"{machine.type} {obj.id!r} already exists")
-        made = replace(obj, type=machine.type, version=1)
-        _check_new_parties(self.state, {}, made)
-        machine._write(self.state, made)
-        self._events.append((machine, made, 0))
-        return made
+    @property
+    def state(self) -> State:
+        return _ReadOnly(self._state)
 
-    def update(self, machine: Machine, before: Obj, after: Obj) -> Obj:
-        """Change another object as part of this step (its version is bumped too)."""
-        current = machine.load(self.state, before.id)
-        if current.version != before.version:
-            raise ContractError(f"{machine.type} {before.id!r} changed during the step")
-        made = replace(after, id=before.id, type=machine.type, version=before.version + 1)
-        _check_new_parties(self.state, current.parties, made)
-        machine._write(self.state, made)
-        self._events.append((machine, made, before.version))
-        return made
+    @property
+    def id(self) -> str:
+        return self.before.id
+
+    @property
+    def today(self) -> date:
+        return day_of(self.ctx.block_time)
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        rules = self.before.attrs.get("rules")
+        return rules["params"] if isinstance(rules, Mapping) else {}
+
+    def get(self, machine: Machine, object_id: str) -> Obj | None:
+        return machine.get(self._state, object_id)
+
+    def load(self, machine: Machine, object_id: str) -> Obj:
+        return machine.load(self._state, object_id)
+
+    def balance(self, instrument: str, account: str) -> int:
+        return self._holdings.balance(self._state, instrument, account)
+
+    def locked(self, instrument: str, account: str, instruction: str) -> int:
+        return self._holdings.locked(self._state, instrument, account, instruction)
+
+    def issuer(self, instrument: str) -> str | None:
+        return self._holdings.issuer(self._state, instrument)
+
+    def observation(self, series: str, as_of: str) -> Observation | None:
+        from scenarios.kit._oracle import observation
+
+        return observation(self._state, self.machine.contract, series, as_of)
+
+    def next_ids(self, prefix: str, count: int) -> list[str]:
+        row = self._state.get(self._counters, prefix)
+        first = (row if isinstance(row, int) else 1) + self._reserved.get(prefix, 0)
+        self._reserved[prefix] = self._reserved.get(prefix, 0) + count
+        return [f"{prefix}.{first + i}" for i in range(count)]
+
+    def reservations(self) -> dict[str, int]:
+        return dict(self._reserved)
 
 
-Effect = Callable[[Step], Obj]
+Effect = Callable[[View], Iterable[Primitive]]
 
 
-def _same(step: Step) -> Obj:
-    return step.before
+def _nothing(view: View) -> Iterable[Primitive]:
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,63 +186,58 @@ class Transition:
     to_states: frozenset[str]
     allowed_roles: frozenset[str]
     schema: Schema = field(default_factory=Schema)
-    effect: Effect = _same
+    effect: Effect = _nothing
     rules: tuple[Rule, ...] = ()
     required_signers: frozenset[str] = frozenset()
     signers_if_present: frozenset[str] = frozenset()
     consortium_roles: frozenset[str] | None = None
-    # Payload fields that name members (a transfer's ``to``): the ledger indexes them,
-    # with the co-signers, as the members a transaction is about.
-    member_fields: tuple[str, ...] = ()
+    internal: bool = False
+    command: str = ""
+    help: str = ""
+    since: int = 1
+    until: int = 0
 
     def __post_init__(self) -> None:
         if not self.to_states or not self.allowed_roles:
             raise ScenarioError(f"transition {self.name!r} needs to_states and allowed_roles")
 
+    def in_force(self, version: int) -> bool:
+        return in_force(self.since, self.until, version)
 
-def _payload_hash(kind: str, payload: Mapping[str, Any]) -> bytes:
-    return hashlib.sha256(
-        encode("scenario-payload", 1, {"kind": kind, "payload": payload})
-    ).digest()
+    @property
+    def member_fields(self) -> tuple[str, ...]:
+        """Payload fields naming members: the ledger indexes them with the co-signers."""
+        return tuple(n for n, f in self.schema.fields.items() if isinstance(f, Member))
 
+    @property
+    def fingerprint_fields(self) -> tuple[str, ...]:
+        return tuple(n for n, f in self.schema.fields.items() if isinstance(f, Fingerprints))
 
-def _check_new_parties(state: State, before: Mapping[str, str], after: Obj) -> None:
-    # A party named by this step must be an active member now; parties already on the
-    # object are not re-checked, so a later removal cannot freeze others' steps.
-    for role, member_id in after.parties.items():
-        if before.get(role) == member_id:
-            continue
-        member = get_member(state, member_id)
-        if member is None or not member.active:
-            raise ContractError(f"{role} {member_id!r} is not an active member")
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """A step run on an overlay of the state, not yet kept.
-
-    ``required`` lists the members whose signatures the step needs (the submitter's
-    included), ``missing`` those not given yet; ``overlay`` holds its writes.
-    """
-
-    overlay: Overlay
-    after: Obj
-    required: tuple[str, ...]
-    missing: tuple[str, ...]
+    @property
+    def cli_name(self) -> str:
+        return self.command or self.name.replace("_", "-")
 
 
 class Machine:
-    """The objects of one type in one contract, and the transitions that move them.
+    """The objects of one type in one contract, and the transitions that move them."""
 
-    Tables: ``<contract>.<type>`` (id → object row) and ``<contract>.<type>.events``
-    (``<id>@<version after, 10 digits>`` → event row).
-    """
-
-    def __init__(self, contract: str, type_: str, transitions: Iterable[Transition]) -> None:
+    def __init__(
+        self,
+        contract: str,
+        type_: str,
+        transitions: Iterable[Transition],
+        *,
+        invariants: Iterable[Invariant] = (),
+        rules_schema: Schema | None = None,
+        confidential: Confidential | None = None,
+    ) -> None:
         self.contract = contract
         self.type = type_
         self.objects_table = f"{contract}.{type_}"
         self.events_table = f"{contract}.{type_}.events"
+        self.invariants = tuple(invariants)
+        self.rules_schema = rules_schema
+        self.confidential = confidential
         self.transitions: dict[str, Transition] = {}
         for transition in transitions:
             if transition.name in self.transitions:
@@ -204,6 +250,17 @@ class Machine:
 
     def kind(self, name: str) -> str:
         return f"{self.contract}.{name}"
+
+    def transition(self, name: str, version: int = 1) -> Transition:
+        t = self.transitions.get(name)
+        if t is None:
+            raise ContractError(f"{self.type} has no transition {name!r}")
+        if not t.in_force(version):
+            raise ContractError(
+                f"{self.kind(name)} is not in force under {self.contract} contract "
+                f"version {version}"
+            )
+        return t
 
     # Reading -----------------------------------------------------------------------
 
@@ -227,241 +284,5 @@ class Machine:
             for _, row in state.scan(self.events_table, object_id + "@")
         ]
 
-    def _write(self, state: State, obj: Obj) -> None:
+    def write(self, state: State, obj: Obj) -> None:
         state.put(self.objects_table, obj.id, obj.to_row())
-
-    # Applying ----------------------------------------------------------------------
-
-    def apply(
-        self,
-        state: State,
-        ctx: TxContext,
-        name: str,
-        object_id: str,
-        version: int,
-        payload: Mapping[str, Any],
-        cosigs: Mapping[str, bytes] | None = None,
-    ) -> Obj:
-        """Apply transition ``name`` to ``object_id`` at ``version``; raise to refuse."""
-        preview = self._run(state, ctx, name, object_id, version, payload, cosigs, strict=True)
-        preview.overlay.commit()
-        return preview.after
-
-    def preview(
-        self,
-        state: State,
-        ctx: TxContext,
-        name: str,
-        object_id: str,
-        version: int,
-        payload: Mapping[str, Any],
-        cosigs: Mapping[str, bytes] | None = None,
-    ) -> Preview:
-        """Run a step without keeping it, tolerating signatures still to be collected.
-
-        A gateway asked to co-sign uses this: every other rule must hold on its own
-        replica, and the preview says whose signatures the step needs and lacks.
-        """
-        return self._run(state, ctx, name, object_id, version, payload, cosigs, strict=False)
-
-    def _run(
-        self,
-        state: State,
-        ctx: TxContext,
-        name: str,
-        object_id: str,
-        version: int,
-        payload: Mapping[str, Any],
-        cosigs: Mapping[str, bytes] | None,
-        *,
-        strict: bool,
-    ) -> Preview:
-        transition = self.transitions.get(name)
-        if transition is None:
-            raise ContractError(f"{self.type} has no transition {name!r}")
-        kind = self.kind(name)
-        checked = transition.schema.check(payload)
-        before = self._before(state, object_id, version, transition)
-
-        creating = before.version == 0
-        if not creating:
-            self._authorise(before, transition, ctx)
-
-        overlay = Overlay(state)
-        step = Step(kind, ctx, overlay, before, checked)
-        after = transition.effect(step)
-        if after.id != before.id or after.type != before.type:
-            raise ContractError("an effect may not change an object's id or type")
-        if after.state == before.state and len(transition.to_states) == 1:
-            (only,) = transition.to_states
-            after = replace(after, state=only)
-        if after.state not in transition.to_states:
-            raise ContractError(f"{name} may not lead to state {after.state!r}")
-        after = replace(after, version=before.version + 1)
-        if creating:
-            self._authorise(after, transition, ctx)
-        _check_new_parties(overlay, before.parties, after)
-
-        signers = self._signers(overlay, ctx, kind, before, after, checked, cosigs or {})
-        required, missing = self._require_signers(transition, after, signers, strict=strict)
-        step.signers = signers
-
-        self._write(overlay, after)
-        review = evaluate(transition.rules, Post(before, after, checked, ctx, overlay))
-        payload_hash = _payload_hash(kind, checked)
-        written = [(self, after, before.version), *step._events]
-        for machine, obj, version_before in written:
-            event = Event(
-                tx_id=ctx.tx_id,
-                object_id=obj.id,
-                transition=name,
-                version_before=version_before,
-                version_after=obj.version,
-                signers=signers,
-                ts=ctx.block_time,
-                payload_hash=payload_hash,
-                review=tuple(review) if obj is after else (),
-            )
-            overlay.put(machine.events_table, f"{obj.id}@{obj.version:010d}", event.to_row())
-        return Preview(overlay, after, required, missing)
-
-    def _before(self, state: State, object_id: str, version: int, t: Transition) -> Obj:
-        current = self.get(state, object_id)
-        if current is None:
-            if NEW not in t.from_states:
-                raise ContractError(f"no {self.type} {object_id!r}")
-            if version != 0:
-                raise ContractError(f"{self.type} {object_id!r} does not exist; use version 0")
-            if ID_PATTERN.fullmatch(object_id) is None:
-                raise ContractError(f"a new object id must match {ID_PATTERN.pattern}")
-            return Obj(object_id, self.type, NEW, 0, {}, b"", {})
-        if t.from_states == {NEW}:
-            raise ContractError(f"{self.type} {object_id!r} already exists")
-        if version != current.version:
-            raise ContractError(
-                f"stale step: {self.type} {object_id!r} is at version {current.version}, "
-                f"the step was built on version {version}"
-            )
-        if current.state not in t.from_states:
-            raise ContractError(
-                f"{t.name} is not allowed when {self.type} {object_id!r} is {current.state}"
-            )
-        return current
-
-    @staticmethod
-    def _authorise(obj: Obj, t: Transition, ctx: TxContext) -> None:
-        if ANYONE in t.allowed_roles:
-            return
-        allowed = {obj.parties[r] for r in t.allowed_roles if r in obj.parties}
-        if ctx.member not in allowed:
-            roles = " or ".join(sorted(t.allowed_roles))
-            raise ContractError(f"only the {roles} of {obj.type} {obj.id!r} may {t.name}")
-
-    def _signers(
-        self,
-        state: State,
-        ctx: TxContext,
-        kind: str,
-        before: Obj,
-        after: Obj,
-        payload: Mapping[str, Any],
-        cosigs: Mapping[str, bytes],
-    ) -> tuple[str, ...]:
-        parties = set(before.parties.values()) | set(after.parties.values())
-        if cosigs:
-            message = cosign_message(chain_id(state), kind, before.id, before.version, payload)
-        for member_id, signature in sorted(cosigs.items()):
-            if member_id == ctx.member:
-                raise ContractError("the submitter signs the transaction, not a co-signature")
-            if member_id not in parties:
-                raise ContractError(f"{member_id!r} is not a party to {after.type} {after.id!r}")
-            require_member_signature(state, member_id, message, signature)
-        return tuple(sorted({ctx.member, *cosigs}))
-
-    @staticmethod
-    def _require_signers(
-        t: Transition, after: Obj, signers: tuple[str, ...], *, strict: bool
-    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The members whose signatures the step needs, and those it lacks."""
-        required: dict[str, str] = {}
-        for role in sorted(t.required_signers | t.signers_if_present):
-            member_id = after.parties.get(role)
-            if member_id is None:
-                if role in t.required_signers:
-                    raise ContractError(f"{t.name} needs a {role} but none is named")
-                continue
-            required.setdefault(member_id, role)
-        missing = {m: r for m, r in required.items() if m not in signers}
-        if strict and missing:
-            named = ", ".join(f"{role} {member!r}" for member, role in missing.items())
-            raise ContractError(f"{t.name} needs the signature of {named}")
-        return tuple(required), tuple(missing)
-
-    def handler(self, name: str) -> Handler:
-        """The contract handler for ``<contract>.<name>``: parses the body and applies."""
-
-        def handle(state: State, ctx: TxContext) -> None:
-            object_id, version, payload, cosigs = parse_body(ctx.body)
-            self.apply(state, ctx, name, object_id, version, payload, cosigs)
-
-        handle.__name__ = f"{self.contract}_{name}"
-        return handle
-
-
-def parse_body(body: Mapping[str, Any]) -> tuple[str, int, Mapping[str, Any], dict[str, bytes]]:
-    """Split a step body ``{object, version, payload, cosigs?}``; refuse anything else."""
-    unknown = sorted(set(body) - _BODY_KEYS)
-    if unknown:
-        raise ContractError(f"unknown body fields: {unknown}")
-    object_id = body.get("object")
-    version = body.get("version")
-    payload = body.get("payload", {})
-    cosigs = body.get("cosigs", {})
-    if not isinstance(object_id, str) or not 0 < len(object_id) <= 200:
-        raise ContractError("body.object must be an object id")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise ContractError("body.version must be a non-negative integer")
-    if not isinstance(payload, Mapping):
-        raise ContractError("body.payload must be a map")
-    if not isinstance(cosigs, Mapping) or len(cosigs) > _MAX_COSIGS:
-        raise ContractError(f"body.cosigs must map at most {_MAX_COSIGS} members to signatures")
-    for member_id, signature in cosigs.items():
-        if not isinstance(member_id, str) or not isinstance(signature, bytes):
-            raise ContractError("body.cosigs must map member ids to signature bytes")
-    return object_id, version, payload, dict(cosigs)
-
-
-def build_contract(
-    name: str,
-    machines: Iterable[Machine],
-    extra_tables: Iterable[str] = (),
-    param_check: Callable[[Mapping[str, Value]], None] | None = None,
-) -> Contract:
-    """A :class:`ledger.Contract` with one kind per transition of every machine."""
-    handlers: dict[str, Handler] = {}
-    roles: dict[str, frozenset[str]] = {}
-    fields: dict[str, tuple[str, ...]] = {}
-    tables: set[str] = set(extra_tables)
-    for machine in machines:
-        if machine.contract != name:
-            raise ScenarioError(f"machine {machine.type!r} belongs to {machine.contract!r}")
-        tables |= machine.tables
-        for t in machine.transitions.values():
-            kind = machine.kind(t.name)
-            if kind in handlers:
-                raise ScenarioError(f"kind {kind!r} defined by two machines")
-            handlers[kind] = machine.handler(t.name)
-            fields[kind] = t.member_fields
-            if t.consortium_roles is not None:
-                roles[kind] = t.consortium_roles
-
-    def parties(kind: str, body: Mapping[str, Any]) -> list[str]:
-        payload = body.get("payload", {})
-        named = [payload.get(f) for f in fields.get(kind, ()) if isinstance(payload, Mapping)]
-        cosigs = body.get("cosigs", {})
-        found = {m for m in named if isinstance(m, str)}
-        if isinstance(cosigs, Mapping):
-            found |= {m for m in cosigs if isinstance(m, str)}
-        return sorted(found)
-
-    return Contract(name, frozenset(tables), handlers, roles, param_check, parties=parties)

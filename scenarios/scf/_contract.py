@@ -1,14 +1,19 @@
-"""Supply-chain finance: receivable certificates (SCENARIOS.md §3), as a contract.
+"""Supply-chain finance: receivable certificates (SCENARIOS.md §3), as kit declarations.
 
 A core enterprise (the issuer) turns a payable into a certificate held by its
 supplier. The certificate can be split and transferred down the supply chain, financed
 once (non-recourse factoring: the financier becomes the holder), and is redeemed by the
-issuer for its face amount at maturity. The rules, each enforced here:
+issuer for its face amount at maturity. The rules, each enforced here or by the kit:
 
-- Conservation: a split's children sum to the parent; per root, the face of every live
-  certificate plus everything redeemed (plus a cancelled draft) is the root's face.
+- Conservation (the kit's holdings): issuing mints the face, as the root's instrument,
+  into the certificate's account; a split or transfer moves all of a parent's face to
+  its children (each at least one minor unit, summing to the parent); redemption and
+  cancellation of a draft burn it (``redeemed``, ``voided``). Per root, the face of
+  every live certificate plus everything burned is the root's face, audited on every
+  step.
 - Chain of title: every certificate records its root and parent and inherits the
-  root's issuer; there is exactly one holder at a time (a transfer consumes the parent).
+  root's issuer; there is exactly one holder at a time (a transfer consumes the parent;
+  each child is a leg of the same transaction, judged by this machine).
 - A certificate in ``FINANCING_PENDING`` is locked: no split, no transfer, no second
   application. A financed certificate is never split or financed again, so each unit
   of face value is financed at most once. Nothing happens after ``REDEEMED``.
@@ -21,45 +26,56 @@ issuer for its face amount at maturity. The rules, each enforced here:
   the same invoice being turned into two certificates and financed twice; the registry
   is one with trade finance's, so an invoice a bank registered for financing cannot
   back a certificate, nor a certificate's invoice be registered without a duplicate
-  alert. Issuing
-  consumes one of the issuer's recorded evaluations by the registry (``fpreg``) that
-  covers the invoice fingerprints: they were computed online, not guessed.
+  alert. The fingerprints come from one of the issuer's recorded evaluations by the
+  registry (``fpreg``), which the kit consumes: they were computed online, not guessed.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 
 from ledger import ContractError, State
 from scenarios.kit import (
     ANYONE,
     FINANCING,
-    FP_SIZE,
     NEW,
-    Bytes,
-    Conserved,
+    Burn,
+    ClaimFp,
     Date,
+    Documents,
     FingerprintRegistry,
-    Int,
+    Fingerprints,
     ListOf,
     Machine,
+    Member,
+    Mint,
+    Money,
+    Move,
     Obj,
     Post,
+    Ppm,
+    Primitive,
+    ReleaseFp,
     Rule,
     Schema,
+    SetAttr,
+    SetParty,
+    SetState,
     Severity,
-    Step,
+    Spawn,
     Str,
+    Supplies,
     Transition,
+    View,
+    account,
     add_months,
     build_contract,
-    day_of,
     days_between,
     parse_date,
-    use_receipt,
 )
-from scenarios.scf._pricing import PPM, price
+from scenarios.scf._pricing import price
 
 __all__ = [
     "ACTIVE",
@@ -95,10 +111,8 @@ LIVE = frozenset({DRAFT, ACTIVE, FINANCING_PENDING, FINANCED, DUE, OVERDUE})
 MAX_FACE = 10**15
 _MEMBERS = frozenset({"member"})
 _ANY_ROLE = frozenset({"member", "observer"})
-
-
-def _today(post_or_step: Post | Step) -> date:
-    return day_of(post_or_step.ctx.block_time)
+# A child certificate's id is ``<root>.<n>``: the dot is reserved for that.
+_CHILD_ID = Str(re.compile(r"[A-Za-z0-9_.-]{1,200}"))
 
 
 def _maturity(obj: Obj) -> date:
@@ -109,28 +123,28 @@ def _maturity(obj: Obj) -> date:
 
 _BEFORE_MATURITY = Rule(
     "before_maturity",
-    lambda p: _today(p) < _maturity(p.after),
+    lambda p: p.today < _maturity(p.after),
     "the certificate is at or past maturity",
 )
 _AT_MATURITY = Rule(
     "at_or_after_maturity",
-    lambda p: _today(p) >= _maturity(p.after),
+    lambda p: p.today >= _maturity(p.after),
     "the certificate has not reached maturity",
 )
 _PAST_MATURITY = Rule(
     "unpaid_after_maturity",
-    lambda p: days_between(_maturity(p.after), _today(p)) >= 1,
+    lambda p: days_between(_maturity(p.after), p.today) >= 1,
     "a certificate is overdue only from the day after maturity",
 )
 _ISSUE_RULES = (
     Rule(
         "maturity_after_issue",
-        lambda p: _maturity(p.after) > _today(p),
+        lambda p: _maturity(p.after) > p.today,
         "maturity must be after the issue day",
     ),
     Rule(
         "term_at_most_one_year",
-        lambda p: _maturity(p.after) <= add_months(_today(p), 12),
+        lambda p: _maturity(p.after) <= add_months(p.today, 12),
         "maturity may be at most one year after issue",
     ),
     Rule(
@@ -140,50 +154,35 @@ _ISSUE_RULES = (
     ),
     Rule(
         "term_at_most_six_months",
-        lambda p: _maturity(p.after) <= add_months(_today(p), 6),
+        lambda p: _maturity(p.after) <= add_months(p.today, 6),
         "terms over six months are allowed only in exceptional cases",
         Severity.REVIEW,
     ),
 )
 
 
-# Pieces --------------------------------------------------------------------------------
+# Effects --------------------------------------------------------------------------------
 
 
-def _issue(step: Step) -> Obj:
-    p = step.payload
-    cert_id = step.before.id
-    obj = Obj(
-        cert_id,
-        step.before.type,
-        DRAFT,
-        0,
-        {"issuer": step.ctx.member, "holder": p["holder"]},
-        p["doc_hash"],
-        {
-            "root": cert_id,
-            "face": p["face"],
-            "issued_on": _today(step).isoformat(),
-            "maturity": p["maturity"],
-            "invoice_fps": p["invoice_fps"],
-        },
-    )
-    use_receipt(
-        step.state,
-        USED_RECEIPTS,
-        p["fp_receipt"],
-        step.ctx.member,
-        len(p["invoice_fps"]),
-        step.ctx.block_time,
-    )
-    SUPPLY.issue(step.state, cert_id, p["face"])
-    claim = INVOICES.claim(step.state, p["invoice_fps"], cert_id)
-    if not claim.first:
-        raise ContractError(f"the invoice {_held(step, claim.holders)} (first wins)")
-    return obj
+def _issue(v: View) -> Iterable[Primitive]:
+    p = v.payload
+    fps = tuple(p["invoice"]["exact"])
+    conflicts = INVOICES.conflicts(v.state, fps, v.id)
+    if not conflicts.first:
+        raise ContractError(f"the invoice {_held(v.state, conflicts.holders)} (first wins)")
+    yield SetState(DRAFT)
+    yield SetParty("issuer", v.actor)
+    yield SetParty("holder", p["holder"])
+    yield SetAttr("root", v.id)
+    yield SetAttr("face", p["face"])
+    yield SetAttr("issued_on", v.today.isoformat())
+    yield SetAttr("maturity", p["maturity"])
+    yield SetAttr("invoice_fps", list(fps))
+    yield Mint(p["face"], v.id, account(v.before))
+    yield ClaimFp(INVOICES, fps, v.id)
 
 
-def _held(step: Step, holders: tuple[str, ...]) -> str:
+def _held(state: State, holders: tuple[str, ...]) -> str:
     # A holder in another scenario's registry of the pool is "<contract>:<id>": name it
     # with its registering member and status, as that scenario's own alerts would.
     parts = []
@@ -191,96 +190,116 @@ def _held(step: Step, holders: tuple[str, ...]) -> str:
         if ":" not in ref:
             parts.append(f"already backs certificate {ref!r}")
             continue
-        held = INVOICES.describe(step.state, ref)
+        held = INVOICES.describe(state, ref)
         parts.append(f"is already registered as {ref!r} by {held.member} ({held.status})")
     return " and ".join(parts)
 
 
-def _cancel(step: Step) -> Obj:
-    SUPPLY.void(step.state, step.before)
-    INVOICES.release(step.state, step.before.attrs["invoice_fps"], step.before.id)
-    return step.before
+def _cancel(v: View) -> Iterable[Primitive]:
+    cert = v.before
+    yield Burn(cert.attrs["face"], cert.attrs["root"], account(cert), "voided")
+    yield ReleaseFp(INVOICES, tuple(cert.attrs["invoice_fps"]), cert.id)
 
 
-def _accept(step: Step) -> Obj:
-    return step.before.evolve(attrs={"accepted_on": _today(step).isoformat()})
+def _accept(v: View) -> Iterable[Primitive]:
+    yield SetAttr("accepted_on", v.today.isoformat())
 
 
-def _split_into(step: Step, parts: list[tuple[dict[str, str], int]]) -> Obj:
-    children = SUPPLY.split(
-        step, step.before, parts, child_state=ACTIVE, drop_attrs=("invoice_fps", "children")
-    )
-    return step.before.evolve(state=SPLIT, attrs={"children": [c.id for c in children]})
+def _split_into(v: View, parts: list[tuple[str, int]]) -> Iterable[Primitive]:
+    face = v.before.attrs["face"]
+    amounts = [amount for _, amount in parts]
+    if any(a < 1 for a in amounts):
+        raise ContractError("every part must be at least 1 minor unit")
+    if sum(amounts) != face:
+        raise ContractError(f"parts sum to {sum(amounts)}, not the face amount {face}")
+    children = v.next_ids(v.before.attrs["root"], len(parts))
+    yield SetState(SPLIT)
+    yield SetAttr("children", children)
+    for child, (holder, amount) in zip(children, parts, strict=True):
+        yield Spawn(CERTIFICATES, child, "part", {"parent": v.id, "holder": holder, "face": amount})
 
 
-def _split(step: Step) -> Obj:
-    holder = step.before.parties["holder"]
-    return _split_into(step, [({"holder": holder}, amount) for amount in step.payload["amounts"]])
+def _split(v: View) -> Iterable[Primitive]:
+    holder = v.before.parties["holder"]
+    return _split_into(v, [(holder, amount) for amount in v.payload["amounts"]])
 
 
-def _transfer(step: Step) -> Obj:
-    face = step.before.attrs["face"]
-    amount = step.payload["amount"]
-    holder = step.before.parties["holder"]
-    if step.payload["to"] == holder:
+def _transfer(v: View) -> Iterable[Primitive]:
+    face = v.before.attrs["face"]
+    amount, to = v.payload["amount"], v.payload["to"]
+    holder = v.before.parties["holder"]
+    if to == holder:
         raise ContractError("a transfer must go to another member; use split to divide")
     if amount > face:
         raise ContractError(f"amount {amount} exceeds the face amount {face}")
-    parts = [({"holder": step.payload["to"]}, amount)]
-    if amount < face:
-        parts.append(({"holder": holder}, face - amount))
-    return _split_into(step, parts)
+    parts = [(to, amount)] + ([(holder, face - amount)] if amount < face else [])
+    return _split_into(v, parts)
 
 
-def _apply_financing(step: Step) -> Obj:
-    p = step.payload
-    if p["financier"] == step.before.parties["holder"]:
+def _part(v: View) -> Iterable[Primitive]:
+    """A child of a split or transfer: the parent's title and terms, part of its face."""
+    parent = v.load(CERTIFICATES, v.payload["parent"])
+    yield SetState(ACTIVE)
+    yield SetParty("issuer", parent.parties["issuer"])
+    yield SetParty("holder", v.payload["holder"])
+    yield SetAttr("data_hash", parent.data_hash)
+    for key in ("root", "issued_on", "maturity", "accepted_on"):
+        if key in parent.attrs:
+            yield SetAttr(key, parent.attrs[key])
+    yield SetAttr("face", v.payload["face"])
+    yield SetAttr("parent", parent.id)
+    yield Move(v.payload["face"], parent.attrs["root"], account(parent), account(v.before))
+
+
+def _apply_financing(v: View) -> Iterable[Primitive]:
+    p = v.payload
+    if p["financier"] == v.before.parties["holder"]:
         raise ContractError("a holder cannot finance its own certificate")
-    return step.before.evolve(
-        parties={"financier": p["financier"]},
-        attrs={"terms": {"rate_ppm": p["rate_ppm"], "fee": p["fee"]}},
-    )
+    yield SetParty("financier", p["financier"])
+    yield SetAttr("terms", {"rate_ppm": p["rate_ppm"], "fee": p.get("fee", 0)})
 
 
-def _approve_financing(step: Step) -> Obj:
-    cert = step.before
+def _approve_financing(v: View) -> Iterable[Primitive]:
+    cert = v.before
     terms = cert.attrs["terms"]
-    days = max(0, days_between(_today(step), _maturity(cert)))
+    days = max(0, days_between(v.today, _maturity(cert)))
     pricing = price(cert.attrs["face"], terms["rate_ppm"], days, terms["fee"])
-    financing = {
-        "financier": cert.parties["financier"],
-        "seller": cert.parties["holder"],
-        "on": _today(step).isoformat(),
-        "rate_ppm": pricing.rate_ppm,
-        "fee": pricing.fee,
-        "days": pricing.days,
-        "discount": pricing.discount,
-        "proceeds": pricing.proceeds,
-        "recourse": False,
-        "bank_ref": step.payload["bank_ref"],
-    }
-    return cert.evolve(
-        parties={"holder": cert.parties["financier"], "financier": None},
-        attrs={"terms": None, "financing": financing},
+    yield SetParty("holder", cert.parties["financier"])
+    yield SetParty("financier", None)
+    yield SetAttr("terms", None)
+    yield SetAttr(
+        "financing",
+        {
+            "financier": cert.parties["financier"],
+            "seller": cert.parties["holder"],
+            "on": v.today.isoformat(),
+            "rate_ppm": pricing.rate_ppm,
+            "fee": pricing.fee,
+            "days": pricing.days,
+            "discount": pricing.discount,
+            "proceeds": pricing.proceeds,
+            "recourse": False,
+            "bank_ref": v.payload["bank_ref"],
+        },
     )
 
 
-def _release_lock(step: Step) -> Obj:
-    return step.before.evolve(parties={"financier": None}, attrs={"terms": None})
+def _release_lock(v: View) -> Iterable[Primitive]:
+    yield SetParty("financier", None)
+    yield SetAttr("terms", None)
 
 
-def _redeem(step: Step) -> Obj:
-    cert = step.before
-    SUPPLY.retire(step.state, cert)
-    return cert.evolve(
-        parties={"paying_bank": step.payload["paying_bank"]},
-        attrs={
-            "redemption": {
-                "paid": step.payload["amount"],
-                "paid_to": cert.parties["holder"],
-                "on": _today(step).isoformat(),
-                "bank_ref": step.payload["bank_ref"],
-            }
+def _redeem(v: View) -> Iterable[Primitive]:
+    cert = v.before
+    yield Burn(cert.attrs["face"], cert.attrs["root"], account(cert), "redeemed")
+    yield SetParty("paying_bank", v.payload["paying_bank"])
+    yield SetAttr(
+        "redemption",
+        {
+            "paid": v.payload["amount"],
+            "paid_to": cert.parties["holder"],
+            "on": v.today.isoformat(),
+            "bank_ref": v.payload["bank_ref"],
         },
     )
 
@@ -290,8 +309,7 @@ def _financing_positive(p: Post) -> bool:
     return bool(financing["days"] >= 1 and financing["proceeds"] >= 1)
 
 
-_FP = Bytes(size=FP_SIZE, max_size=FP_SIZE)
-RECEIPT_ID = re.compile(r"[0-9a-f]{64}")
+_FACE = Money("CNY", 1, MAX_FACE)
 _TRANSITIONS = (
     Transition(
         "issue",
@@ -300,18 +318,18 @@ _TRANSITIONS = (
         frozenset({"issuer"}),
         Schema(
             {
-                "holder": Str(),
-                "face": Int(1, MAX_FACE),
-                "maturity": Date(),
-                "invoice_fps": ListOf(_FP, 1, 16, unique=True),
-                "doc_hash": Bytes(size=32, max_size=32),
-                "fp_receipt": Str(RECEIPT_ID),
+                "holder": Member(help="The supplier the certificate is issued to."),
+                "face": Money("CNY", 1, MAX_FACE, help="Face amount, e.g. 1,000,000.00."),
+                "maturity": Date(help="Maturity date YYYY-MM-DD (at most a year)."),
+                "invoice": Fingerprints("invoice", defaults={"amount": "face"}),
+                "doc_hash": Documents(option="doc", help="A trade document to hash."),
             }
         ),
         _issue,
         _ISSUE_RULES,
         consortium_roles=_MEMBERS,
-        member_fields=("holder",),
+        help="Issue a receivable certificate (DRAFT until the supplier accepts); the "
+        "invoice is fingerprinted by the registry, so it cannot back a second certificate.",
     ),
     Transition(
         "cancel",
@@ -320,6 +338,7 @@ _TRANSITIONS = (
         frozenset({"issuer"}),
         effect=_cancel,
         consortium_roles=_MEMBERS,
+        help="Cancel a certificate you issued that was not accepted yet.",
     ),
     Transition(
         "accept",
@@ -328,51 +347,75 @@ _TRANSITIONS = (
         frozenset({"holder"}),
         effect=_accept,
         consortium_roles=_MEMBERS,
+        help="Accept a certificate issued to you (DRAFT → ACTIVE).",
     ),
     Transition(
         "split",
         frozenset({ACTIVE}),
         frozenset({SPLIT}),
         frozenset({"holder"}),
-        Schema({"amounts": ListOf(Int(1, MAX_FACE), 2, 16)}),
+        Schema({"amounts": ListOf(_FACE, 2, 16, help="Parts summing to the face.")}),
         _split,
         (_BEFORE_MATURITY,),
         consortium_roles=_MEMBERS,
+        help="Split a certificate you hold into parts (all yours).",
     ),
     Transition(
         "transfer",
         frozenset({ACTIVE}),
         frozenset({SPLIT}),
         frozenset({"holder"}),
-        Schema({"to": Str(), "amount": Int(1, MAX_FACE)}),
+        Schema(
+            {
+                "to": Member(help="The member receiving the part."),
+                "amount": Money("CNY", 1, MAX_FACE, help="Amount to transfer (≤ face)."),
+            }
+        ),
         _transfer,
         (_BEFORE_MATURITY,),
         consortium_roles=_MEMBERS,
-        member_fields=("to",),
+        help="Transfer part or all of a certificate you hold; the remainder stays yours.",
+    ),
+    Transition(
+        "part",
+        frozenset({NEW}),
+        frozenset({ACTIVE}),
+        frozenset({"holder"}),
+        Schema({"parent": _CHILD_ID, "holder": Member(), "face": _FACE}),
+        _part,
+        internal=True,
     ),
     Transition(
         "apply_financing",
         frozenset({ACTIVE}),
         frozenset({FINANCING_PENDING}),
         frozenset({"holder"}),
-        Schema({"financier": Str(), "rate_ppm": Int(0, PPM), "fee": Int(0, MAX_FACE)}),
+        Schema(
+            {
+                "financier": Member(help="The bank or factor asked to finance."),
+                "rate_ppm": Ppm(option="rate", help="Annual discount rate, e.g. 4.35%."),
+                "fee": Money("CNY", 0, MAX_FACE, required=False, help="Fee (default 0)."),
+            }
+        ),
         _apply_financing,
         (_BEFORE_MATURITY,),
         consortium_roles=_MEMBERS,
-        member_fields=("financier",),
+        help="Apply for non-recourse financing; the certificate is locked until decided.",
     ),
     Transition(
         "approve_financing",
         frozenset({FINANCING_PENDING}),
         frozenset({FINANCED}),
         frozenset({"financier"}),
-        Schema({"bank_ref": Str()}),
+        Schema({"bank_ref": Str(help="Reference of the proceeds payment.")}),
         _approve_financing,
         (
             _BEFORE_MATURITY,
             Rule("positive_proceeds", _financing_positive, "the proceeds would not be positive"),
         ),
         consortium_roles=_MEMBERS,
+        help="Approve a financing you were asked for: you become the holder; proceeds are "
+        "face × (1 − r × days/360) − fee, exact in minor units.",
     ),
     Transition(
         "reject_financing",
@@ -381,6 +424,7 @@ _TRANSITIONS = (
         frozenset({"financier"}),
         effect=_release_lock,
         consortium_roles=_MEMBERS,
+        help="Reject a financing you were asked for (the certificate is unlocked).",
     ),
     Transition(
         "mark_due",
@@ -390,6 +434,7 @@ _TRANSITIONS = (
         effect=_release_lock,
         rules=(_AT_MATURITY,),
         consortium_roles=_ANY_ROLE,
+        help="Mark a certificate due (from its maturity day; anyone may).",
     ),
     Transition(
         "mark_overdue",
@@ -399,13 +444,22 @@ _TRANSITIONS = (
         effect=_release_lock,
         rules=(_PAST_MATURITY,),
         consortium_roles=_ANY_ROLE,
+        help="Mark an unpaid certificate overdue (from the day after maturity; anyone may).",
     ),
     Transition(
         "redeem",
         frozenset({ACTIVE, FINANCED, DUE, OVERDUE}),
         frozenset({REDEEMED}),
         frozenset({"issuer"}),
-        Schema({"paying_bank": Str(), "amount": Int(1, MAX_FACE), "bank_ref": Str()}),
+        Schema(
+            {
+                "paying_bank": Member(help="The bank paying the holder; it co-signs."),
+                "amount": Money(
+                    "CNY", 1, MAX_FACE, default_attr="face", help="Amount paid (the face)."
+                ),
+                "bank_ref": Str(help="Reference of the payment."),
+            }
+        ),
         _redeem,
         (
             _AT_MATURITY,
@@ -417,12 +471,12 @@ _TRANSITIONS = (
         ),
         required_signers=frozenset({"paying_bank"}),
         consortium_roles=_MEMBERS,
-        member_fields=("paying_bank",),
+        help="Redeem a certificate you issued for its face amount, at or after maturity; "
+        "the paying bank's gateway co-signs once its operator authorised it.",
     ),
 )
 
 CERTIFICATES = Machine(NAME, "certificate", _TRANSITIONS)
-SUPPLY = Conserved(CERTIFICATES, LIVE, amount_attr="face", asset_attr="root")
 
 
 def _registered_by(state: State, cert_id: str) -> tuple[str, str]:
@@ -433,5 +487,6 @@ def _registered_by(state: State, cert_id: str) -> tuple[str, str]:
 # One registry with trade finance's (the FINANCING pool): an invoice that backs a
 # certificate is a duplicate when a bank registers it for financing, and the reverse.
 INVOICES = FingerprintRegistry(f"{NAME}.invoice_fps", pool=FINANCING, describe=_registered_by)
-USED_RECEIPTS = f"{NAME}.fp_receipts"
-CONTRACT = build_contract(NAME, [CERTIFICATES], SUPPLY.tables | INVOICES.tables | {USED_RECEIPTS})
+CONTRACT = build_contract(NAME, [CERTIFICATES], INVOICES.tables)
+# Each root is an instrument; ``show`` reports its supply as ``root_supply``.
+SUPPLY = Supplies(CERTIFICATES, "root", ("redeemed", "voided"), amount_attr="face")

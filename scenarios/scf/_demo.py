@@ -34,9 +34,8 @@ def _flow(run: DemoRun) -> None:
             "holder": "supplier",
             "face": face,
             "maturity": maturity,
-            "invoice_fps": fps,
+            "invoice": {"exact": fps, "similar": [], "receipt": receipt},
             "doc_hash": run.document_hash(),
-            "fp_receipt": receipt,
         }
         say = (
             f"issue {cert} for {format_minor(face)} to supplier, maturity {maturity}"
@@ -100,13 +99,14 @@ def _flow(run: DemoRun) -> None:
         {**terms, "financier": "bank-b"},
         refused=True,
     )
-    run.authorize("bank-b", "scf.redeem", _PART)
+    redemption = {"paying_bank": "bank-b", "amount": 700_000_00, "bank_ref": "R-1"}
+    run.authorize("bank-b", "scf.redeem", _PART, redemption)
     run.step(
         "core",
         f"redeem {_PART} before maturity (bank-b co-signs)",
         "scf.redeem",
         _PART,
-        {"paying_bank": "bank-b", "amount": 700_000_00, "bank_ref": "R-1"},
+        redemption,
         # Asked even though our own replica would refuse: the bank's replica refuses too.
         cosigners=("bank-b",),
         refused=True,

@@ -13,9 +13,11 @@ each enforced here:
   certificate (``scf:<id>``) is an exact duplicate too, and the certificate's issuer
   is the alert's first party.
 - Registering consumes one of the financier's recorded evaluations by the registry
-  (``fpreg``) covering all its fingerprints: they were computed online, not guessed.
+  (``fpreg``) covering all its fingerprints: they were computed online, not guessed
+  (the kit does it for every ``Fingerprints`` field).
 - A collision raises an alert object naming both financiers (member ids only) and the
-  existing registration's status; it is the notice to both parties.
+  existing registration's status; it is the notice to both parties. The alert is a
+  leg of the registering transaction, judged by the alert machine.
 - Partial matches never block: they raise ``similar`` review alerts and the new
   registration is ``REGISTERED`` all the same.
 - Registration precedes disbursement: a disbursement is confirmed only on a
@@ -25,7 +27,10 @@ each enforced here:
 - An alert is resolved by both financiers (and an arbiter, if they name one): "clear"
   reinstates a flagged registration only once no other registration holds its
   fingerprints (re-financing after settlement, a false positive the earlier holder
-  withdrew); "withdraw" withdraws the new registration.
+  withdrew); "withdraw" withdraws the new registration. Either change to the
+  registration, and the closing of its other alerts, is a leg of the same transaction
+  judged by that object's own machine (the registration's ``withdraw`` is the very
+  transition its financier could take alone).
 
 Deviation from the letter of §7a: a cleared registration returns to ``REGISTERED``
 (it is then active like any other) rather than resting in a separate ``CLEARED``
@@ -35,36 +40,41 @@ state; ``CLEARED`` is the alert's state. The invariant is the same and simpler t
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Iterable
 from typing import Any
 
-from ledger import ContractError, get_member
+from ledger import ContractError, State, get_member
 from scenarios.kit import (
     ANYONE,
     FINANCING,
-    FP_SIZE,
     NEW,
-    Bytes,
+    ClaimFp,
     Date,
+    Documents,
     Enum,
     FingerprintRegistry,
-    Int,
-    ListOf,
+    Fingerprints,
     Machine,
+    Member,
+    Money,
     Obj,
     Post,
+    Primitive,
+    ReleaseFp,
     Rule,
     Schema,
+    SetAttr,
+    SetParty,
+    SetState,
     Severity,
     SimilarityIndex,
-    Step,
+    Spawn,
     Str,
     Transition,
+    View,
     add_months,
     build_contract,
-    day_of,
     parse_date,
-    use_receipt,
 )
 
 __all__ = [
@@ -102,12 +112,8 @@ CLEARED = "CLEARED"
 MAX_AMOUNT = 10**15
 _MEMBERS = frozenset({"member"})
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_FP = Bytes(size=FP_SIZE, max_size=FP_SIZE)
-RECEIPT_ID = re.compile(r"[0-9a-f]{64}")
-
-
-def _today(x: Post | Step) -> date:
-    return day_of(x.ctx.block_time)
+# An alert's id is ``<new>~<existing>``, the existing one possibly ``<contract>:<id>``.
+_REF = Str(re.compile(r"[A-Za-z0-9_.:~-]{1,200}"))
 
 
 def _alert_id(new: str, existing: str) -> str:
@@ -120,153 +126,140 @@ def alerts_of(state: Any, reg_id: str) -> list[Obj]:
     return list(ALERTS.scan(state, reg_id + "~"))
 
 
-def _activate(step: Step, reg: Obj) -> None:
-    EXACT.claim(step.state, reg.attrs["fps"], reg.id)
-    SIMILAR.add(step.state, reg.attrs["sim_fps"], reg.id)
+def _claim(reg: Obj) -> ClaimFp:
+    a = reg.attrs
+    return ClaimFp(EXACT, tuple(a["fps"]), reg.id, tuple(a["sim_fps"]), SIMILAR)
 
 
-def _deactivate(step: Step, reg: Obj) -> None:
-    EXACT.release(step.state, reg.attrs["fps"], reg.id)
-    SIMILAR.remove(step.state, reg.attrs["sim_fps"], reg.id)
+def _release(reg: Obj) -> ReleaseFp:
+    a = reg.attrs
+    return ReleaseFp(EXACT, tuple(a["fps"]), reg.id, tuple(a["sim_fps"]), SIMILAR)
 
 
-def _close_alerts(step: Step, reg_id: str, skip: str = "") -> None:
+def _moot(state: State, reg_id: str) -> Iterable[Primitive]:
     """A registration that leaves for good takes its open alerts with it."""
-    for alert in alerts_of(step.state, reg_id):
-        if alert.state == OPEN and alert.id != skip:
-            step.update(ALERTS, alert, alert.evolve(state=WITHDRAWN, attrs={"outcome": "moot"}))
+    for alert in alerts_of(state, reg_id):
+        if alert.state == OPEN:
+            yield Spawn(ALERTS, alert.id, "moot")
 
 
 # Registration effects -----------------------------------------------------------------
 
 
-def _register(step: Step) -> Obj:
-    p = step.payload
-    reg_id = step.before.id
-    items = len(p["fps"]) + len(p["sim_fps"])
-    use_receipt(
-        step.state, USED_RECEIPTS, p["fp_receipt"], step.ctx.member, items, step.ctx.block_time
-    )
-    claim = EXACT.claim(step.state, p["fps"], reg_id)
-    reg = Obj(
-        reg_id,
-        step.before.type,
-        REGISTERED if claim.first else DUPLICATE_FLAGGED,
-        0,
-        {"financier": step.ctx.member},
-        p["doc_hash"],
-        {
-            "fps": p["fps"],
-            "sim_fps": p["sim_fps"],
-            "amount": p["amount"],
-            "currency": p["currency"],
-            "registered_on": _today(step).isoformat(),
-            "registered_at": step.ctx.block_time,
-            "expires_on": p["expires_on"],
-        },
-    )
-    similar = [
-        r for r in SIMILAR.matches(step.state, p["sim_fps"], reg_id) if r not in claim.holders
-    ]
+def _register(v: View) -> Iterable[Primitive]:
+    p = v.payload
+    fps, sim_fps = p["invoice"]["exact"], p["invoice"]["similar"]
+    claim = EXACT.conflicts(v.state, fps, v.id)
+    yield SetState(REGISTERED if claim.first else DUPLICATE_FLAGGED)
+    yield SetParty("financier", v.actor)
+    attrs = {
+        "fps": fps,
+        "sim_fps": sim_fps,
+        "amount": p["amount"],
+        "currency": p["currency"],
+        "registered_on": v.today.isoformat(),
+        "registered_at": v.ctx.block_time,
+        "expires_on": p["expires_on"],
+    }
+    for key, value in attrs.items():
+        yield SetAttr(key, value)
     if claim.first:
-        SIMILAR.add(step.state, p["sim_fps"], reg_id)
+        yield ClaimFp(EXACT, tuple(fps), v.id, tuple(sim_fps), SIMILAR)
+    similar = [r for r in SIMILAR.matches(v.state, sim_fps, v.id) if r not in claim.holders]
     for match, others in (("exact", claim.holders), ("similar", tuple(similar))):
         for other_ref in others:
             # An exact holder may be another scenario's (``scf:C1``, a certificate the
             # invoice backs): its registering member is told, like any first financier.
-            other = EXACT.describe(step.state, other_ref)
-            alert = Obj(
-                _alert_id(reg_id, other_ref),
-                ALERTS.type,
-                OPEN,
-                0,
-                {"first": other.member, "second": step.ctx.member},
-                b"",
+            other = EXACT.describe(v.state, other_ref)
+            yield Spawn(
+                ALERTS,
+                _alert_id(v.id, other_ref),
+                "raise",
                 {
-                    "new": reg_id,
+                    "new": v.id,
                     "existing": other_ref,
                     "match": match,
                     "existing_status": other.status,
+                    "first": other.member,
+                    "second": v.actor,
                 },
             )
-            step.create(ALERTS, alert)
-    return reg
 
 
-def _disburse(step: Step) -> Obj:
-    return step.before.evolve(
-        attrs={
-            "disbursed_on": step.payload["disbursed_on"],
-            "disbursement_ref": step.payload["bank_ref"],
-        }
-    )
+def _disburse(v: View) -> Iterable[Primitive]:
+    yield SetAttr("disbursed_on", v.payload["disbursed_on"])
+    yield SetAttr("disbursement_ref", v.payload["bank_ref"])
 
 
-def _settle(step: Step) -> Obj:
-    _deactivate(step, step.before)
-    return step.before.evolve(
-        attrs={"settled_on": step.payload["settled_on"], "settlement_ref": step.payload["bank_ref"]}
-    )
+def _settle(v: View) -> Iterable[Primitive]:
+    yield _release(v.before)
+    yield SetAttr("settled_on", v.payload["settled_on"])
+    yield SetAttr("settlement_ref", v.payload["bank_ref"])
 
 
-def _leave(step: Step) -> Obj:
+def _leave(v: View) -> Iterable[Primitive]:
     """Withdraw or lapse: release what an active registration holds, close its alerts."""
-    if step.before.state in ACTIVE:
-        _deactivate(step, step.before)
-    _close_alerts(step, step.before.id)
-    return step.before
+    if v.before.state in ACTIVE:
+        yield _release(v.before)
+    yield from _moot(v.state, v.id)
 
 
-# Alert effects ------------------------------------------------------------------------
-
-
-def _resolve(step: Step) -> Obj:
-    alert = step.before
-    new = REGISTRATIONS.load(step.state, alert.attrs["new"])
-    arbiter = step.payload.get("arbiter")
-    if arbiter is not None:
-        member = get_member(step.state, arbiter)
-        if member is None or member.role != "observer":
-            raise ContractError("an arbiter must be an observer member")
-        if arbiter in alert.parties.values():
-            raise ContractError("an arbiter cannot be one of the two financiers")
-    outcome = step.payload["outcome"]
-    if outcome == "withdraw":
-        if new.state not in {REGISTERED, DUPLICATE_FLAGGED}:
-            raise ContractError(f"registration {new.id!r} is {new.state} and cannot be withdrawn")
-        if new.state in ACTIVE:
-            _deactivate(step, new)
-        _close_alerts(step, new.id, skip=alert.id)
-        step.update(REGISTRATIONS, new, new.evolve(state=WITHDRAWN))
-        state = WITHDRAWN
-    else:
-        state = CLEARED
-        if alert.attrs["match"] == "exact" and new.state == DUPLICATE_FLAGGED:
-            _reinstate(step, new, alert.id)
-    return alert.evolve(
-        state=state,
-        parties={"arbiter": arbiter} if arbiter else None,
-        attrs={"outcome": outcome, "resolved_on": _today(step).isoformat()},
-    )
-
-
-def _reinstate(step: Step, new: Obj, alert_id: str) -> None:
-    pending = [
-        a.id
-        for a in alerts_of(step.state, new.id)
-        if a.id != alert_id and a.state == OPEN and a.attrs["match"] == "exact"
-    ]
-    if pending:
-        return  # Reinstated when the last exact alert is cleared.
-    conflicts = EXACT.conflicts(step.state, new.attrs["fps"], new.id)
+def _reinstate(v: View) -> Iterable[Primitive]:
+    conflicts = EXACT.conflicts(v.state, v.before.attrs["fps"], v.id)
     if not conflicts.first:
         held = ", ".join(repr(h) for h in conflicts.holders)
         raise ContractError(
             f"fingerprints still held by active registration {held}: it must settle, lapse "
             "or be withdrawn before this duplicate can be cleared"
         )
-    _activate(step, new)
-    step.update(REGISTRATIONS, new, new.evolve(state=REGISTERED))
+    yield _claim(v.before)
+
+
+# Alert effects ------------------------------------------------------------------------
+
+
+def _raise(v: View) -> Iterable[Primitive]:
+    p = v.payload
+    yield SetParty("first", p["first"])
+    yield SetParty("second", p["second"])
+    for key in ("new", "existing", "match", "existing_status"):
+        yield SetAttr(key, p[key])
+
+
+def _moot_alert(v: View) -> Iterable[Primitive]:
+    yield SetAttr("outcome", "moot")
+
+
+def _resolve(v: View) -> Iterable[Primitive]:
+    alert = v.before
+    new = v.load(REGISTRATIONS, alert.attrs["new"])
+    arbiter = v.payload.get("arbiter")
+    if arbiter is not None:
+        member = get_member(v.state, arbiter)
+        if member is None or member.role != "observer":
+            raise ContractError("an arbiter must be an observer member")
+        if arbiter in alert.parties.values():
+            raise ContractError("an arbiter cannot be one of the two financiers")
+        yield SetParty("arbiter", arbiter)
+    outcome = v.payload["outcome"]
+    yield SetAttr("outcome", outcome)
+    yield SetAttr("resolved_on", v.today.isoformat())
+    if outcome == "withdraw":
+        if new.state not in {REGISTERED, DUPLICATE_FLAGGED}:
+            raise ContractError(f"registration {new.id!r} is {new.state} and cannot be withdrawn")
+        yield SetState(WITHDRAWN)
+        yield Spawn(REGISTRATIONS, new.id, "withdraw")
+        return
+    yield SetState(CLEARED)
+    if alert.attrs["match"] != "exact" or new.state != DUPLICATE_FLAGGED:
+        return
+    pending = [
+        a.id
+        for a in alerts_of(v.state, new.id)
+        if a.id != alert.id and a.state == OPEN and a.attrs["match"] == "exact"
+    ]
+    if not pending:  # Reinstated when the last exact alert is cleared.
+        yield Spawn(REGISTRATIONS, new.id, "reinstate")
 
 
 # Rules ----------------------------------------------------------------------------------
@@ -281,18 +274,13 @@ def _no_alert(match: str) -> Any:
 
 _REGISTER_RULES = (
     Rule(
-        "currency_code",
-        lambda p: _CURRENCY.fullmatch(p.after.attrs["currency"]) is not None,
-        "currency must be an ISO 4217 code",
-    ),
-    Rule(
         "expiry_not_past",
-        lambda p: parse_date(p.after.attrs["expires_on"]) >= _today(p),
+        lambda p: parse_date(p.after.attrs["expires_on"]) >= p.today,
         "expiry is in the past",
     ),
     Rule(
         "expiry_within_a_year",
-        lambda p: parse_date(p.after.attrs["expires_on"]) <= add_months(_today(p), 12),
+        lambda p: parse_date(p.after.attrs["expires_on"]) <= add_months(p.today, 12),
         "a registration may hold its fingerprints for at most a year before disbursement",
     ),
     Rule(
@@ -308,7 +296,7 @@ _REGISTER_RULES = (
 def _in_date(field: str, after: str, message: str) -> Rule:
     def holds(p: Post) -> bool:
         day = parse_date(p.after.attrs[field])
-        return parse_date(p.after.attrs[after]) <= day <= _today(p)
+        return parse_date(p.after.attrs[after]) <= day <= p.today
 
     return Rule(f"{field}_in_order", holds, message)
 
@@ -319,7 +307,7 @@ _DISBURSE_RULES = (
     ),
     Rule(
         "not_expired",
-        lambda p: _today(p) <= parse_date(p.after.attrs["expires_on"]),
+        lambda p: p.today <= parse_date(p.after.attrs["expires_on"]),
         "the registration has expired; register again",
     ),
 )
@@ -329,9 +317,25 @@ _SETTLE_RULES = (
 _LAPSE_RULES = (
     Rule(
         "expired",
-        lambda p: _today(p) > parse_date(p.after.attrs["expires_on"]),
+        lambda p: p.today > parse_date(p.after.attrs["expires_on"]),
         "the registration has not expired",
     ),
+)
+
+# The invoice typed on the command line gives the registration its amount and currency.
+_INVOICE = Fingerprints(
+    "invoice",
+    similar=True,
+    bills=True,
+    options={
+        "seller": "seller",
+        "buyer": "buyer",
+        "number": "invoice-number",
+        "issued_on": "invoice-date",
+        "amount": "amount",
+        "currency": "currency",
+    },
+    fills={"amount": "amount", "currency": "currency"},
 )
 
 _REG_TRANSITIONS = (
@@ -342,38 +346,55 @@ _REG_TRANSITIONS = (
         frozenset({"financier"}),
         Schema(
             {
-                "fps": ListOf(_FP, 1, 16, unique=True),
-                "sim_fps": ListOf(_FP, 0, 16, unique=True),
-                "amount": Int(1, MAX_AMOUNT),
-                "currency": Str(_CURRENCY),
-                "expires_on": Date(),
-                "doc_hash": Bytes(size=32, max_size=32),
-                "fp_receipt": Str(RECEIPT_ID),
+                "invoice": _INVOICE,
+                "amount": Money(None, 1, MAX_AMOUNT, help="Invoice amount, e.g. 250,000.00."),
+                "currency": Str(_CURRENCY, help="ISO 4217 currency."),
+                "expires_on": Date(
+                    option="expires", help="Expiry YYYY-MM-DD if not disbursed by then."
+                ),
+                "doc_hash": Documents(option="doc", help="A document of the set to hash."),
             }
         ),
         _register,
         _REGISTER_RULES,
         consortium_roles=_MEMBERS,
+        help="Register an invoice (and its bills of lading) before disbursing against it. An "
+        "exact duplicate of an active registration is flagged to both banks; a partial match "
+        "raises a review alert and never blocks.",
     ),
     Transition(
         "confirm_disbursement",
         frozenset({REGISTERED}),
         frozenset({FINANCED}),
         frozenset({"financier"}),
-        Schema({"disbursed_on": Date(), "bank_ref": Str()}),
+        Schema(
+            {
+                "disbursed_on": Date(option="on", help="Disbursement date YYYY-MM-DD."),
+                "bank_ref": Str(help="Payment reference."),
+            }
+        ),
         _disburse,
         _DISBURSE_RULES,
         consortium_roles=_MEMBERS,
+        command="disburse",
+        help="Confirm the disbursement against a registration of yours (REGISTERED → FINANCED).",
     ),
     Transition(
         "confirm_settlement",
         frozenset({FINANCED}),
         frozenset({SETTLED}),
         frozenset({"financier"}),
-        Schema({"settled_on": Date(), "bank_ref": Str()}),
+        Schema(
+            {
+                "settled_on": Date(option="on", help="Settlement date YYYY-MM-DD."),
+                "bank_ref": Str(help="Repayment reference."),
+            }
+        ),
         _settle,
         _SETTLE_RULES,
         consortium_roles=_MEMBERS,
+        command="settle",
+        help="Confirm repayment (FINANCED → SETTLED); the fingerprints are released.",
     ),
     Transition(
         "archive",
@@ -381,6 +402,7 @@ _REG_TRANSITIONS = (
         frozenset({ARCHIVED}),
         frozenset({"financier"}),
         consortium_roles=_MEMBERS,
+        help="Archive a settled registration of yours.",
     ),
     Transition(
         "withdraw",
@@ -389,6 +411,7 @@ _REG_TRANSITIONS = (
         frozenset({"financier"}),
         effect=_leave,
         consortium_roles=_MEMBERS,
+        help="Withdraw a registration of yours that was not disbursed.",
     ),
     Transition(
         "lapse",
@@ -398,21 +421,62 @@ _REG_TRANSITIONS = (
         effect=_leave,
         rules=_LAPSE_RULES,
         consortium_roles=frozenset({"member", "observer"}),
+        help="Lapse a registration past its expiry that was never disbursed (anyone may).",
+    ),
+    Transition(
+        "reinstate",
+        frozenset({DUPLICATE_FLAGGED}),
+        frozenset({REGISTERED}),
+        frozenset({"financier"}),
+        effect=_reinstate,
+        internal=True,
     ),
 )
 
 _ALERT_TRANSITIONS = (
     Transition(
+        "raise",
+        frozenset({NEW}),
+        frozenset({OPEN}),
+        frozenset({"second"}),
+        Schema(
+            {
+                "new": Str(),
+                "existing": _REF,
+                "match": Enum(frozenset({"exact", "similar"})),
+                "existing_status": Str(re.compile(r"[A-Z_]{1,32}")),
+                "first": Member(),
+                "second": Member(),
+            }
+        ),
+        _raise,
+        internal=True,
+    ),
+    Transition(
+        "moot",
+        frozenset({OPEN}),
+        frozenset({WITHDRAWN}),
+        frozenset({"first", "second"}),
+        effect=_moot_alert,
+        internal=True,
+    ),
+    Transition(
         "resolve_alert",
         frozenset({OPEN}),
         frozenset({CLEARED, WITHDRAWN}),
         frozenset({"first", "second"}),
-        Schema({"outcome": Enum(frozenset({"clear", "withdraw"})), "arbiter": Str(required=False)}),
+        Schema(
+            {
+                "outcome": Enum(frozenset({"clear", "withdraw"}), help="clear or withdraw."),
+                "arbiter": Member(required=False, help="An observer who co-signs."),
+            }
+        ),
         _resolve,
         required_signers=frozenset({"first", "second"}),
         signers_if_present=frozenset({"arbiter"}),
         consortium_roles=_MEMBERS,
-        member_fields=("arbiter",),
+        command="resolve",
+        help="Resolve an alert; the other bank (and the arbiter, if named) co-sign.",
     ),
 )
 
@@ -429,7 +493,4 @@ def _registered_by(state: Any, reg_id: str) -> tuple[str, str]:
 # receivable certificate is an exact duplicate here, and the reverse.
 EXACT = FingerprintRegistry(f"{NAME}.fps", pool=FINANCING, describe=_registered_by)
 SIMILAR = SimilarityIndex(f"{NAME}.sim_fps")
-USED_RECEIPTS = f"{NAME}.fp_receipts"
-CONTRACT = build_contract(
-    NAME, [REGISTRATIONS, ALERTS], EXACT.tables | SIMILAR.tables | {USED_RECEIPTS}
-)
+CONTRACT = build_contract(NAME, [REGISTRATIONS, ALERTS], EXACT.tables | SIMILAR.tables)

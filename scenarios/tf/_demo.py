@@ -16,14 +16,17 @@ def _register(run: DemoRun, bank: str, reg: str, invoice: Invoice, expires: str,
     inputs = invoice.fingerprint_inputs()
     fps, receipt = run.fingerprint(bank, "invoice", [*inputs.exact, *inputs.similar])
     normalised = invoice.normalised()
+    evaluated = {
+        "exact": fps[: len(inputs.exact)],
+        "similar": fps[len(inputs.exact) :],
+        "receipt": receipt,
+    }
     payload = {
-        "fps": fps[: len(inputs.exact)],
-        "sim_fps": fps[len(inputs.exact) :],
+        "invoice": evaluated,
         "amount": normalised.amount,
         "currency": normalised.currency,
         "expires_on": expires,
         "doc_hash": run.document_hash(),
-        "fp_receipt": receipt,
     }
     run.step(bank, say, "tf.register", reg, payload)
 
@@ -78,7 +81,7 @@ def _flow(run: DemoRun) -> None:
         {"outcome": "withdraw"},
         refused=True,
     )
-    run.authorize("bank-a", "tf.resolve_alert", "B-1~A-1")
+    run.authorize("bank-a", "tf.resolve_alert", "B-1~A-1", {"outcome": "withdraw"})
     run.step(
         "bank-b",
         "withdraw B-1 by resolving the alert with bank-a",

@@ -73,12 +73,15 @@ def libfaketime_path() -> Path:
 class SharedClock:
     """The offset file every process of the consortium reads, and the test's view of it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, sitecustomize: str = "") -> None:
+        """``sitecustomize``: more start-up code for every process (there is one
+        ``sitecustomize`` module per interpreter, so a test that needs its own adds it
+        here rather than shadowing the clock's)."""
         root.mkdir(parents=True, exist_ok=True)
         self._file = root / "faketime-offset"
         self._shim = root / "faketime-shim"
         self._shim.mkdir(exist_ok=True)
-        (self._shim / "sitecustomize.py").write_text(_SHIM)
+        (self._shim / "sitecustomize.py").write_text(_SHIM + sitecustomize)
         self.days = 0
         self._write()
 

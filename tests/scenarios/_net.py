@@ -27,7 +27,7 @@ from ledger import (
     TxContext,
 )
 from psi import KeyPair, derive_key_pair, key_id
-from scenarios.kit import FPREG, MS_PER_DAY, Machine, cosign, registry_member
+from scenarios.kit import FPREG, MS_PER_DAY, Leg, Machine, cosign, registry_member
 from token_incentive import (
     QueryReceipt,
     QueryRequest,
@@ -141,6 +141,14 @@ class Net:
         self.submit(self.fp_registry, "credits.receipt", body)
         return signed.receipt_id
 
+    def fingerprints(
+        self, member: str, exact: Iterable[bytes], similar: Iterable[bytes] = ()
+    ) -> dict[str, Any]:
+        """A ``Fingerprints`` payload value backed by a recorded evaluation of ``member``'s."""
+        exact, similar = list(exact), list(similar)
+        receipt = self.fp_receipt(member, len(exact) + len(similar))
+        return {"exact": exact, "similar": similar, "receipt": receipt}
+
     def body(
         self,
         machine: Machine,
@@ -154,12 +162,40 @@ class Net:
             obj = machine.get(self.state, object_id)
             version = 0 if obj is None else obj.version
         body: dict[str, Any] = {"object": object_id, "version": version, "payload": dict(payload)}
-        sigs = {
-            m: cosign(self.keys[m], CHAIN, kind, object_id, version, payload) for m in cosigners
-        }
+        leg = Leg(machine.type, object_id, version, kind.partition(".")[2], dict(payload))
+        sigs = {m: cosign(self.keys[m], CHAIN, machine.contract, [leg]) for m in cosigners}
         if sigs:
             body["cosigs"] = sigs
         return body
+
+    def leg(
+        self,
+        machine: Machine,
+        transition: str,
+        object_id: str,
+        payload: Mapping[str, Any] | None = None,
+        version: int | None = None,
+    ) -> Leg:
+        """A leg built on the object's current version (0 for a new object)."""
+        if version is None:
+            obj = machine.get(self.state, object_id)
+            version = 0 if obj is None else obj.version
+        return Leg(machine.type, object_id, version, transition, dict(payload or {}))
+
+    def tx(
+        self,
+        contract: str,
+        member: str,
+        legs: Iterable[Leg],
+        cosigners: Iterable[str] = (),
+    ) -> bytes:
+        """A multi-leg transaction ``<contract>.tx``, co-signed by ``cosigners``."""
+        legs = list(legs)
+        body: dict[str, Any] = {"legs": [leg.to_row() for leg in legs]}
+        sigs = {m: cosign(self.keys[m], CHAIN, contract, legs) for m in cosigners}
+        if sigs:
+            body["cosigs"] = sigs
+        return self.submit(member, f"{contract}.tx", body)
 
     def step(
         self,

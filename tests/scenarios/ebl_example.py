@@ -12,42 +12,37 @@ ebl`` runs the flow below.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ledger import ContractError
 from scenarios import Scenario
 from scenarios.kit import (
     NEW,
-    Bytes,
     Demo,
     DemoRun,
+    Documents,
     Machine,
-    Obj,
+    Member,
+    Primitive,
     Schema,
-    Step,
-    Str,
+    SetParty,
     Transition,
+    View,
     build_contract,
 )
 
 __all__ = ["BILLS", "SCENARIO"]
 
 
-def _issue(step: Step) -> Obj:
-    return Obj(
-        step.before.id,
-        step.before.type,
-        "ISSUED",
-        0,
-        {"carrier": step.ctx.member, "holder": step.payload["shipper"]},
-        step.payload["doc_hash"],
-        {},
-    )
+def _issue(v: View) -> Iterable[Primitive]:
+    yield SetParty("carrier", v.actor)
+    yield SetParty("holder", v.payload["shipper"])
 
 
-def _endorse(step: Step) -> Obj:
-    if step.payload["to"] == step.before.parties["holder"]:
-        from ledger import ContractError
-
+def _endorse(v: View) -> Iterable[Primitive]:
+    if v.payload["to"] == v.before.parties["holder"]:
         raise ContractError("endorse to another member")
-    return step.before.evolve(parties={"holder": step.payload["to"]})
+    yield SetParty("holder", v.payload["to"])
 
 
 BILLS = Machine(
@@ -59,7 +54,7 @@ BILLS = Machine(
             frozenset({NEW}),
             frozenset({"ISSUED"}),
             frozenset({"carrier"}),
-            Schema({"shipper": Str(), "doc_hash": Bytes(size=32, max_size=32)}),
+            Schema({"shipper": Member(), "doc_hash": Documents()}),
             _issue,
         ),
         Transition(
@@ -67,7 +62,7 @@ BILLS = Machine(
             frozenset({"ISSUED", "TRANSFERRED"}),
             frozenset({"TRANSFERRED"}),
             frozenset({"holder"}),
-            Schema({"to": Str()}),
+            Schema({"to": Member()}),
             _endorse,
         ),
         Transition(

@@ -22,8 +22,9 @@ commands, as an operator types them (``Running.cli``). Checked:
 - refused steps with a clear reason and no change on any replica: a wrong signer, a
   locked certificate, double financing, the same invoice twice, redemption before
   maturity (the paying bank's own replica refuses to co-sign), a co-signer that did not
-  authorise, disbursement against a flagged registration, clearing while the invoice is
-  held, archiving before settlement, parts that do not sum to the face;
+  authorise, or authorised another payload, disbursement against a flagged
+  registration, clearing while the invoice is held, archiving before settlement, parts
+  that do not sum to the face;
 - dates: every process of the consortium lives on one wall clock that the test moves
   forward (libfaketime, ``_clock.py``); on the maturity day a certificate is marked due
   and redeemed, a registration past its expiry lapses; the day after, transfer, split
@@ -55,7 +56,7 @@ from cli import app
 from gateway import GatewayError
 from gateway._localnet import LocalConsortium, create_local_consortium
 from gateway._processes import GatewayProcess, start_gateways, stop_gateways
-from gateway._scenario_client import ScenarioClient, scf_issue, step, tf_register
+from gateway._scenario_client import ScenarioClient, step
 from ledger import Store
 from scenarios import ScenarioError, all_contracts
 from scenarios.kit import Invoice, format_minor
@@ -157,7 +158,7 @@ class Running:
         with pytest.raises((GatewayError, ScenarioError), match=match) as info:
             fn(*args, **kwargs)
         assert self.scenario_tables() == before
-        if not (evaluates or fn in (scf_issue, tf_register)):
+        if not evaluates:
             assert self.settled() == height
         return str(info.value)
 
@@ -192,27 +193,24 @@ def test_supply_chain_finance(run: Running) -> None:
     invoice = run.invoice("91310000MA1FL00001", "INV-0042", 100_000_000)
     maturity = (run.today() + days(120)).isoformat()
     documents = [run.docs / "invoice.pdf", run.docs / "contract.pdf"]
-    issued = scf_issue(
-        run.config("core"),
-        "CRRC-001",
-        holder="supplier",
-        face=1_000_000_00,
-        maturity=maturity,
-        invoice=invoice,
-        documents=documents,
-    )
+    issue = {
+        "holder": "supplier",
+        "face": 1_000_000_00,
+        "maturity": maturity,
+        "invoice": invoice,
+        "doc_hash": documents,
+    }
+    issued = step(run.config("core"), "scf.issue", "CRRC-001", issue)
     assert issued.obj is not None and issued.obj.state == "DRAFT"
     # The same invoice cannot back a second certificate (the registry's fingerprint).
     run.refused(
         "already backs certificate 'CRRC-001'",
-        scf_issue,
+        step,
         run.config("core"),
+        "scf.issue",
         "CRRC-002",
-        holder="supplier",
-        face=5_00,
-        maturity=maturity,
-        invoice=dataclasses.replace(invoice, number="inv 0042"),
-        documents=documents,
+        {**issue, "face": 5_00, "invoice": dataclasses.replace(invoice, number="inv 0042")},
+        evaluates=True,
     )
     assert run.everywhere(CERTIFICATES, "CRRC-002") is None
 
@@ -262,9 +260,9 @@ def test_supply_chain_finance(run: Running) -> None:
     )
 
     # Redemption before maturity: the paying bank's own replica refuses to co-sign.
-    with run.client("bank-b") as client:
-        client.authorize("scf.redeem", "CRRC-001.2")
     pay = {"paying_bank": "bank-b", "amount": 700_000_00, "bank_ref": "R-1"}
+    with run.client("bank-b") as client:
+        client.authorize("scf.redeem", "CRRC-001.2", pay)
     run.refused(
         "bank-b refused: at_or_after_maturity",
         step,
@@ -279,7 +277,7 @@ def test_supply_chain_finance(run: Running) -> None:
     assert (cert.state, cert.version) == ("FINANCED", 3)
     with run.store("supplier") as store:
         supply = SUPPLY.audit(store.state(), "CRRC-001")
-    assert (supply.issued, supply.live, supply.retired) == (1_000_000_00, 1_000_000_00, 0)
+    assert (supply["issued"], supply["live"], supply["redeemed"]) == (1_000_000_00,) * 2 + (0,)
 
 
 def test_trade_finance_duplicates_across_banks(run: Running) -> None:
@@ -293,15 +291,12 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
     )
     expires = (run.today() + days(30)).isoformat()
     documents = [run.docs / "invoice.pdf"]
-    first = tf_register(
-        run.config("bank-a"), "A-1", invoice=trade, expires_on=expires, documents=documents
-    )
+    register = {"invoice": trade, "expires_on": expires, "doc_hash": documents}
+    first = step(run.config("bank-a"), "tf.register", "A-1", register)
     assert first.obj is not None and first.obj.state == "REGISTERED"
     # bank-b holds the same invoice, typed its own way: flagged, and both banks see it.
     retyped = dataclasses.replace(trade, seller="91440300 export 0003", number="EX-2025-118")
-    second = tf_register(
-        run.config("bank-b"), "B-1", invoice=retyped, expires_on=expires, documents=documents
-    )
+    second = step(run.config("bank-b"), "tf.register", "B-1", {**register, "invoice": retyped})
     assert second.obj is not None and second.obj.state == "DUPLICATE_FLAGGED"
     alert = run.everywhere(ALERTS, "B-1~A-1")
     assert alert.parties == {"first": "bank-a", "second": "bank-b"}
@@ -316,9 +311,7 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
     )
     # An altered copy (another amount) only partly matches: alerted, not blocked.
     altered = dataclasses.replace(trade, amount=26_000_000)
-    third = tf_register(
-        run.config("bank-b"), "B-2", invoice=altered, expires_on=expires, documents=documents
-    )
+    third = step(run.config("bank-b"), "tf.register", "B-2", {**register, "invoice": altered})
     assert third.obj is not None and third.obj.state == "REGISTERED"
     assert run.everywhere(ALERTS, "B-2~A-1").attrs["match"] == "similar"
 
@@ -348,7 +341,7 @@ def test_trade_finance_duplicates_across_banks(run: Running) -> None:
         ["bank-a"],
     )
     with run.client("bank-a") as client:
-        client.authorize("tf.resolve_alert", "B-1~A-1")
+        client.authorize("tf.resolve_alert", "B-1~A-1", {"outcome": "withdraw"})
     resolved = step(
         run.config("bank-b"), "tf.resolve_alert", "B-1~A-1", {"outcome": "withdraw"}, ["bank-a"]
     )
@@ -540,7 +533,7 @@ def test_tf_disburse_settle_clear_and_archive_through_the_cli(run: Running) -> N
     run.cli("bank-a", "tf", "disburse", "S-A", "--on", today, "--bank-ref", "D-1")
 
     # Clearing is refused (by bank-a's own replica) while S-A holds the invoice.
-    run.cli("bank-a", "tf", "authorize", "S-B~S-A")
+    run.cli("bank-a", "tf", "authorize", "S-B~S-A", "--outcome", "clear")
     run.refused(
         "bank-a refused: .*still held by active registration 'S-A'",
         run.cli,
@@ -550,6 +543,9 @@ def test_tf_disburse_settle_clear_and_archive_through_the_cli(run: Running) -> N
         "S-B~S-A",
         "--outcome",
         "clear",
+        # Asked even though bank-b's own replica would refuse: bank-a's refuses too.
+        "--cosigner",
+        "bank-a",
     )
     run.refused("FINANCED", run.cli, "bank-a", "tf", "archive", "S-A")
     run.refused(
@@ -619,7 +615,7 @@ def test_one_invoice_is_financed_once_across_scenarios(run: Running) -> None:
         {"registration": "scf:X-1", "financier": "core", "status": "DRAFT"}
     ]
     # Clearing needs the invoice free; withdrawing needs both parties, across scenarios.
-    run.cli("core", "tf", "authorize", "A-9~scf:X-1")
+    run.cli("core", "tf", "authorize", "A-9~scf:X-1", "--outcome", "withdraw")
     run.refused(
         "still held by active registration 'scf:X-1'",
         run.cli,
@@ -673,7 +669,8 @@ def test_maturity_due_redeem_overdue_and_lapse_on_a_moved_clock(run: Running) ->
     # Before maturity: not due, not overdue, not redeemable; the registration not expired.
     run.refused("has not reached maturity", run.cli, "bank-b", "scf", "mark-due", "M-1.1")
     run.refused("overdue only from the day after", run.cli, "core", "scf", "mark-overdue", "M-1.1")
-    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.2")
+    pay = ["--paying-bank", "bank-b", "--bank-ref"]
+    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.2", *pay, "R-1")
     run.refused(
         "bank-b refused: at_or_after_maturity",
         run.cli,
@@ -685,6 +682,9 @@ def test_maturity_due_redeem_overdue_and_lapse_on_a_moved_clock(run: Running) ->
         "bank-b",
         "--bank-ref",
         "R-1",
+        # Asked even though core's own replica would refuse: the bank's refuses too.
+        "--cosigner",
+        "bank-b",
     )
     run.refused("has not expired", run.cli, "bank-a", "tf", "lapse", "L-1")
 
@@ -705,9 +705,15 @@ def test_maturity_due_redeem_overdue_and_lapse_on_a_moved_clock(run: Running) ->
         "1",
     )
     run.refused("overdue only from the day after", run.cli, "core", "scf", "mark-overdue", "M-1.3")
-    # The paying bank's own replica now agrees: its authorisation (made on day 0) is
-    # renewed, and it co-signs.
-    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.2")
+    # The paying bank's own replica now agrees: it approves this redemption, and
+    # it co-signs that one only: an approval covers one transaction's exact digest.
+    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.2", *pay, "R-2")
+    run.refused(
+        "bank-b authorised scf.redeem on M-1.2 for another transaction",
+        run.cli,
+        "core",
+        *("scf", "redeem", "M-1.2", *pay, "R-9"),
+    )
     redeemed = run.cli(
         "core", "scf", "redeem", "M-1.2", "--paying-bank", "bank-b", "--bank-ref", "R-2", "--json"
     )
@@ -736,7 +742,7 @@ def test_maturity_due_redeem_overdue_and_lapse_on_a_moved_clock(run: Running) ->
     for cert in ("M-1.3", "M-1.1"):
         overdue = obj(run.cli("core", "scf", "mark-overdue", cert, "--json"))
         assert overdue["state"] == "OVERDUE" and overdue["parties"]["holder"] == "supplier"
-    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.1")
+    run.cli("bank-b", "scf", "authorize", "redeem", "M-1.1", *pay, "R-3")
     late = run.cli(
         "core", "scf", "redeem", "M-1.1", "--paying-bank", "bank-b", "--bank-ref", "R-3", "--json"
     )

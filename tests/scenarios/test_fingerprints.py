@@ -105,13 +105,11 @@ def test_end_to_end_duplicate_detection_with_real_fingerprints(net: Net) -> None
     # The blinds differ, the fingerprints do not: they are the registry's PRF outputs.
     assert fps_a == [evaluate(net.oprf_key, x)[:32] for x in [*inputs.exact, *inputs.similar]]
     payload = {
-        "fps": fps_a[:1],
-        "sim_fps": fps_a[1:],
+        "invoice": {"exact": fps_a[:1], "similar": fps_a[1:], "receipt": receipt_a},
         "amount": INVOICE.amount,
         "currency": "CNY",
         "expires_on": "2025-02-01",
         "doc_hash": hashlib.sha256(b"invoice pdf").digest(),
-        "fp_receipt": receipt_a,
     }
     net.step(REGISTRATIONS, "bank_a", "register", "A1", payload)
     assert REGISTRATIONS.load(net.state, "A1").state == REGISTERED
@@ -137,7 +135,7 @@ def test_end_to_end_duplicate_detection_with_real_fingerprints(net: Net) -> None
         "bank_b",
         "register",
         "B1",
-        {**payload, "fps": fps_b[:1], "sim_fps": [], "fp_receipt": receipt_b},
+        {**payload, "invoice": {"exact": fps_b[:1], "similar": [], "receipt": receipt_b}},
     )
     assert REGISTRATIONS.load(net.state, "B1").state == DUPLICATE_FLAGGED
     fps_c, receipt_c = fingerprints(net, "bank_b", [*altered.exact, *altered.similar], b"c")
@@ -146,7 +144,7 @@ def test_end_to_end_duplicate_detection_with_real_fingerprints(net: Net) -> None
         "bank_b",
         "register",
         "B2",
-        {**payload, "fps": fps_c[:1], "sim_fps": fps_c[1:], "fp_receipt": receipt_c},
+        {**payload, "invoice": {"exact": fps_c[:1], "similar": fps_c[1:], "receipt": receipt_c}},
     )
     assert REGISTRATIONS.load(net.state, "B2").state == REGISTERED
     (alert,) = alerts_of(net.state, "B2")
@@ -260,14 +258,13 @@ def test_receipts_are_checked_and_consumed_once(net: Net) -> None:
     rid = request.signed.receipt_id
 
     def register(member: str, reg_id: str, receipt: str, n: int = 1) -> None:
+        fps = [hashlib.sha256(b"%d" % i).digest() for i in range(n)]
         payload = {
-            "fps": [hashlib.sha256(b"%d" % i).digest() for i in range(n)],
-            "sim_fps": [],
+            "invoice": {"exact": fps, "similar": [], "receipt": receipt},
             "amount": 1,
             "currency": "CNY",
             "expires_on": "2025-02-01",
             "doc_hash": bytes(32),
-            "fp_receipt": receipt,
         }
         net.step(REGISTRATIONS, member, "register", reg_id, payload)
 

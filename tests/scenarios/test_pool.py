@@ -46,22 +46,19 @@ def issue(net: Net, cert: str, invoice: str) -> None:
         "holder": "supplier",
         "face": 500_000_00,
         "maturity": "2025-04-06",
-        "invoice_fps": [fp(invoice)],
+        "invoice": net.fingerprints("core", [fp(invoice)]),
         "doc_hash": fp("docs"),
-        "fp_receipt": net.fp_receipt("core", 1),
     }
     net.step(CERTIFICATES, "core", "issue", cert, payload)
 
 
 def register(net: Net, bank: str, reg: str, invoice: str) -> None:
     payload: dict[str, Any] = {
-        "fps": [fp(invoice)],
-        "sim_fps": [],
+        "invoice": net.fingerprints(bank, [fp(invoice)]),
         "amount": 500_000_00,
         "currency": "CNY",
         "expires_on": "2025-02-05",
         "doc_hash": fp("docs"),
-        "fp_receipt": net.fp_receipt(bank, 1),
     }
     net.step(REGISTRATIONS, bank, "register", reg, payload)
 
@@ -129,9 +126,8 @@ def test_an_invoice_registered_for_financing_cannot_back_a_certificate(net: Net)
         "holder": "supplier",
         "face": 500_000_00,
         "maturity": "2025-04-06",
-        "invoice_fps": [fp("INV-9")],
+        "invoice": {"exact": [fp("INV-9")], "similar": [], "receipt": receipt},
         "doc_hash": fp("docs"),
-        "fp_receipt": receipt,
     }
     err = net.refused(
         "the invoice is already registered as 'tf:A2' by bank_a \\(REGISTERED\\) \\(first wins\\)",

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import ContractError, TxContext
+from scenarios import engine_for
 from scenarios.scf import (
     ACTIVE,
     CANCELLED,
@@ -49,15 +50,15 @@ FACE = 1_000_000_00
 def issue_payload(
     net: Net, holder: str = "supplier", face: int = FACE, **kw: Any
 ) -> dict[str, Any]:
+    fps = kw.pop("invoice_fps", [fp("INV-1")])
     payload: dict[str, Any] = {
         "holder": holder,
         "face": face,
         "maturity": "2025-07-06",
-        "invoice_fps": [fp("INV-1")],
+        "invoice": net.fingerprints("core", fps),
         "doc_hash": fp("docs"),
     }
     payload.update(kw)
-    payload.setdefault("fp_receipt", net.fp_receipt("core", len(payload["invoice_fps"])))
     return payload
 
 
@@ -127,7 +128,11 @@ def test_full_lifecycle_conserves_and_logs_every_step(net: Net) -> None:
     done = cert(net, "C1.3")
     assert done.state == REDEEMED and done.attrs["redemption"]["paid_to"] == "bank"
     supply = SUPPLY.audit(net.state, "C1")
-    assert (supply.issued, supply.retired, supply.live) == (1_000_000_00, 100_000_00, 900_000_00)
+    assert (supply["issued"], supply["redeemed"], supply["live"]) == (
+        1_000_000_00,
+        100_000_00,
+        900_000_00,
+    )
 
     events = CERTIFICATES.events(net.state, "C1.3")
     assert [e.transition for e in events] == [
@@ -253,7 +258,7 @@ def test_same_invoice_cannot_back_two_roots(net: Net) -> None:
     # Cancelling the draft releases the invoice, and voids the face.
     net.step(CERTIFICATES, "core", "cancel", "C1")
     assert cert(net, "C1").state == CANCELLED
-    assert SUPPLY.audit(net.state, "C1").voided == 1_000_000_00
+    assert SUPPLY.audit(net.state, "C1")["voided"] == 1_000_000_00
     net.step(
         CERTIFICATES,
         "core",
@@ -455,22 +460,24 @@ def test_redeem_needs_the_paying_bank_and_the_face(net: Net) -> None:
         {**pay, "amount": FACE - 1},
         cosigners=["paybank"],
     )
-    # A co-signature over another payload, version or kind does not verify.
+    # A co-signature over another payload or version (the transaction's digest) does
+    # not verify: the co-signer approved exactly one transaction.
     kind = CERTIFICATES.kind("redeem")
     body = net.body(CERTIFICATES, kind, "C1", pay, ["paybank"])
-    forged = dict(body, payload={**pay, "bank_ref": "R2"})
-    net.refused("bad signature by 'paybank'", net.submit, "core", kind, forged)
-    replayed = dict(body, version=1)
-    net.refused("stale step", net.submit, "core", kind, replayed)
+    for forged in (dict(body, payload={**pay, "bank_ref": "R2"}), dict(body, version=1)):
+        net.refused("bad signature by 'paybank'", net.submit, "core", kind, forged)
     net.refused("submitter signs", s, CERTIFICATES, "core", "redeem", "C1", pay, cosigners=["core"])
     # A co-signer's gateway previews the step: every rule holds, only its signature lacks.
     ctx = TxContext(b"", kind, "core", "member", 0, net.now, {}, net.height + 1, net.now)
     before = net.snapshot()
-    preview = CERTIFICATES.preview(net.state, ctx, "redeem", "C1", 2, pay)
-    assert (preview.required, preview.missing) == (("paybank",), ("paybank",))
-    assert preview.after.state == REDEEMED and net.snapshot() == before
+    engine = engine_for("scf")
+    leg = engine.leg("redeem", "C1", 2, pay)
+    preview = engine.run(net.state, ctx, [leg], {}, strict=False, single=True)
+    assert (preview.required, preview.missing) == (("core", "paybank"), ("paybank",))
+    assert preview.objects[0].state == REDEEMED and net.snapshot() == before
     with pytest.raises(ContractError, match="exactly the face"):
-        CERTIFICATES.preview(net.state, ctx, "redeem", "C1", 2, {**pay, "amount": 1})
+        leg = engine.leg("redeem", "C1", 2, {**pay, "amount": 1})
+        engine.run(net.state, ctx, [leg], {}, strict=False, single=True)
     net.submit("core", kind, body)
     assert cert(net, "C1").state == REDEEMED
     # Nothing after redemption, and the co-signature cannot be replayed.

@@ -116,9 +116,8 @@ class SupplyChainFinance(RuleBasedStateMachine):
                 "holder": SUPPLIERS[i % len(SUPPLIERS)],
                 "face": face,
                 "maturity": (START + timedelta(days=180)).isoformat(),
-                "invoice_fps": [fp(100 + i)],
+                "invoice": self.net.fingerprints(ISSUERS[i % 2], [fp(100 + i)]),
                 "doc_hash": fp(-1),
-                "fp_receipt": self.net.fp_receipt(ISSUERS[i % 2], 1),
             }
             self.net.step(CERTIFICATES, ISSUERS[i % 2], "issue", f"I{i}", payload)
             self.net.step(CERTIFICATES, payload["holder"], "accept", f"I{i}")
@@ -144,9 +143,8 @@ class SupplyChainFinance(RuleBasedStateMachine):
             "holder": holder,
             "face": face,
             "maturity": maturity.isoformat(),
-            "invoice_fps": [fp(invoice)],
+            "invoice": self.net.fingerprints(issuer, [fp(invoice)]),
             "doc_hash": fp(-1),
-            "fp_receipt": self.net.fp_receipt(issuer, 1),
         }
         if self.attempt(ok, issuer, "issue", cert_id, payload):
             self.roots.append(cert_id)
@@ -291,9 +289,9 @@ class SupplyChainFinance(RuleBasedStateMachine):
         certs = {c.id: c for c in self.certs()}
         for root in self.roots:
             supply = SUPPLY.audit(self.net.state, root)
-            assert supply.issued == certs[root].attrs["face"]
+            assert supply["issued"] == certs[root].attrs["face"]
             if certs[root].state not in {DRAFT, CANCELLED}:
-                assert supply.voided == 0
+                assert supply["voided"] == 0
                 live = sum(
                     c.attrs["face"]
                     for c in certs.values()

@@ -36,16 +36,16 @@ def fp(label: str) -> bytes:
 def reg_payload(
     net: Net, fps: list[str], sims: list[str] | None = None, who: str = "bank_a", **kw: Any
 ) -> dict[str, Any]:
+    exact, similar = [fp(f) for f in fps], [fp(s) for s in sims or []]
+    receipt = net.fp_receipt(who, max(1, len(exact) + len(similar)))
     payload: dict[str, Any] = {
-        "fps": [fp(f) for f in fps],
-        "sim_fps": [fp(s) for s in sims or []],
+        "invoice": {"exact": exact, "similar": similar, "receipt": receipt},
         "amount": 250_000_00,
         "currency": "USD",
         "expires_on": "2025-02-05",
         "doc_hash": fp("docs"),
     }
     payload.update(kw)
-    payload.setdefault("fp_receipt", net.fp_receipt(who, max(1, len(fps) + len(sims or []))))
     return payload
 
 

@@ -112,14 +112,17 @@ class FinancingRegistry(RuleBasedStateMachine):
         fps = [fp(n) for n in sorted(exact)]
         active = [r for r in self.regs() if r.state in ACTIVE and set(r.attrs["fps"]) & set(fps)]
         ok = member != ARBITER and expiry >= 0
+        receipt = self.net.fp_receipt(member if member != ARBITER else BANKS[0], 8)
         payload = {
-            "fps": fps,
-            "sim_fps": [sim(n) for n in sorted(similar)],
+            "invoice": {
+                "exact": fps,
+                "similar": [sim(n) for n in sorted(similar)],
+                "receipt": receipt,
+            },
             "amount": 1000,
             "currency": "CNY",
             "expires_on": (self.today() + timedelta(days=expiry)).isoformat(),
             "doc_hash": fp(-1),
-            "fp_receipt": self.net.fp_receipt(member if member != ARBITER else BANKS[0], 8),
         }
         if not self.attempt(ok, member, REGISTRATIONS, "register", reg_id, payload):
             return

@@ -29,10 +29,12 @@ import pytest
 from typer.testing import CliRunner
 
 import scenarios
-from cli._scenario import parse_payload, scenario_group
+from cli._scenario import scenario_group
+from cli._scenario_options import read_payload
 from gateway._localnet import LocalConsortium, create_local_consortium
 from gateway._processes import GatewayProcess, start_gateways, stop_gateways
-from ledger import ContractError, Store
+from gateway._scenario_client import documents_hash
+from ledger import ContractError, Store, encode
 from scenarios import Scenario, ScenarioError, all_scenarios
 from scenarios.kit import build_contract
 from tests.scenarios import ebl_example
@@ -85,7 +87,18 @@ def test_a_scenario_that_forgets_its_machines_is_refused(monkeypatch: pytest.Mon
 def test_the_generic_group_is_made_from_the_machines(tmp_path: Path) -> None:
     group = scenario_group(ebl_example.SCENARIO)
     names = [c.name for c in group.registered_commands]
-    assert names == ["issue", "endorse", "surrender", "show", "authorize", "demo"]
+    assert names == [
+        "issue",
+        "endorse",
+        "surrender",
+        "authorize",
+        "show",
+        "list",
+        "submit",
+        "approve",
+        "watch",
+        "demo",
+    ]
     runner = CliRunner()
     for name in names:
         result = runner.invoke(group, [str(name), "--help"])
@@ -96,8 +109,14 @@ def test_the_generic_group_is_made_from_the_machines(tmp_path: Path) -> None:
     doc = tmp_path / "bl.pdf"
     doc.write_bytes(b"bill of lading")
     schema = BILLS.transitions["issue"].schema
-    payload = parse_payload(schema, ["shipper=shipper", f"doc_hash=@{doc}"])
-    assert payload["doc_hash"] == hashlib.sha256(b"bill of lading").digest()
+    payload = read_payload(schema, None, ["shipper=shipper", f"doc_hash=@{doc}"])
+    assert payload["doc_hash"] == [doc]
+    assert (
+        documents_hash(payload["doc_hash"])
+        == hashlib.sha256(
+            encode("scenario-documents", 1, [hashlib.sha256(b"bill of lading").digest()])
+        ).digest()
+    )
     for sets, error in [
         (["shipper=shipper", "colour=red"], "unknown field 'colour'"),
         (["shipper"], "takes FIELD=VALUE"),
@@ -107,7 +126,7 @@ def test_the_generic_group_is_made_from_the_machines(tmp_path: Path) -> None:
         result = runner.invoke(group, ["issue", "BL-9", *[f"--set={s}" for s in sets]])
         assert result.exit_code == 2 and error in result.output, result.output
     with pytest.raises(ContractError, match="'doc_hash' is required"):
-        parse_payload(schema, ["shipper=shipper"])
+        schema.check(read_payload(schema, None, ["shipper=shipper"]))
 
 
 # Through real gateway processes --------------------------------------------------------

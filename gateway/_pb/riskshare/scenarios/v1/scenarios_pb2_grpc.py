@@ -45,6 +45,21 @@ class ScenariosStub(object):
                 request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintEvaluation.SerializeToString,
                 response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintAnswer.FromString,
                 _registered_method=True)
+        self.Endorse = channel.unary_unary(
+                '/riskshare.scenarios.v1.Scenarios/Endorse',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseResponse.FromString,
+                _registered_method=True)
+        self.DeliverPrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.Scenarios/DeliverPrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.DeliverResponse.FromString,
+                _registered_method=True)
+        self.FetchPrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.Scenarios/FetchPrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateFetch.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.FromString,
+                _registered_method=True)
 
 
 class ScenariosServicer(object):
@@ -52,9 +67,10 @@ class ScenariosServicer(object):
     """
 
     def Cosign(self, request, context):
-        """Co-sign one step of a scenario object. The co-signer previews the step on its own
-        replica (every rule must hold; only signatures may be missing, its own among them)
-        and checks that its operator authorised it, then signs the co-sign message.
+        """Co-sign one transaction of a scenario. The co-signer previews it on its own replica
+        (every rule must hold; only signatures may be missing, its own among them) and
+        checks that its operator approved exactly this transaction (its digest), then
+        signs the transaction message.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -63,6 +79,29 @@ class ScenariosServicer(object):
     def EvaluateFingerprints(self, request, context):
         """The registry evaluates blinded fingerprint inputs (RFC 9497 VOPRF with a batched
         DLEQ proof) and signs a receipt; only the member holding the registry key serves it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Endorse(self, request, context):
+        """A party proposes a confidential object's step: the endorser re-runs it on the
+        private state it holds and signs the commitment only if it reaches the same one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeliverPrivate(self, request, context):
+        """A committed version's private state, to a party or observer of the object, who
+        checks it against the commitment on its own replica before keeping it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchPrivate(self, request, context):
+        """A party or observer that missed a version fetches it from another.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -80,6 +119,21 @@ def add_ScenariosServicer_to_server(servicer, server):
                     servicer.EvaluateFingerprints,
                     request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintEvaluation.FromString,
                     response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.FingerprintAnswer.SerializeToString,
+            ),
+            'Endorse': grpc.unary_unary_rpc_method_handler(
+                    servicer.Endorse,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseResponse.SerializeToString,
+            ),
+            'DeliverPrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeliverPrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.DeliverResponse.SerializeToString,
+            ),
+            'FetchPrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchPrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateFetch.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -147,6 +201,87 @@ class Scenarios(object):
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def Endorse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.Scenarios/Endorse',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.EndorseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeliverPrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.Scenarios/DeliverPrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.DeliverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchPrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.Scenarios/FetchPrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateFetch.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateDelivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class ScenarioAdminStub(object):
     """The member's own tools, on the gateway's admin socket.
@@ -178,6 +313,36 @@ class ScenarioAdminStub(object):
                 request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryRequest.SerializeToString,
                 response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryResponse.FromString,
                 _registered_method=True)
+        self.WatchEvents = channel.unary_stream(
+                '/riskshare.scenarios.v1.ScenarioAdmin/WatchEvents',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchedEvent.FromString,
+                _registered_method=True)
+        self.Observe = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/Observe',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+                _registered_method=True)
+        self.PrivateStep = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/PrivateStep',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+                _registered_method=True)
+        self.PrivateState = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/PrivateState',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateResponse.FromString,
+                _registered_method=True)
+        self.SyncPrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/SyncPrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
+                _registered_method=True)
+        self.PurgePrivate = channel.unary_unary(
+                '/riskshare.scenarios.v1.ScenarioAdmin/PurgePrivate',
+                request_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+                response_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
+                _registered_method=True)
 
 
 class ScenarioAdminServicer(object):
@@ -185,14 +350,16 @@ class ScenarioAdminServicer(object):
     """
 
     def Step(self, request, context):
-        """Build a step on the local replica, collect co-signatures, submit, wait for its block.
+        """Build a transaction on the local replica, collect co-signatures, submit, wait for
+        its block.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Authorize(self, request, context):
-        """Authorise this gateway to co-sign one kind of step on one object, for a while.
+        """Approve this gateway's co-signature of one exact transaction (its digest), for a
+        while.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -207,6 +374,51 @@ class ScenarioAdminServicer(object):
 
     def InitRegistry(self, request, context):
         """On the registry member: create the fingerprint OPRF key and commit it on the ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchEvents(self, request, context):
+        """The events on objects this member is a party to, from a height, as its own replica
+        holds them (the scenario's feed); with follow, new ones as blocks arrive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Observe(self, request, context):
+        """On the member a scenario names as its oracle: sign an observation and record it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrivateStep(self, request, context):
+        """A step of a confidential object: proposed to the parties, endorsed, committed (a
+        keyed hash, a version and a salted commitment on the ledger), then delivered to
+        the parties and observers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrivateState(self, request, context):
+        """A confidential object as this member holds it (fetching missed versions first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SyncPrivate(self, request, context):
+        """Fetch every committed version this member should hold and does not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PurgePrivate(self, request, context):
+        """Delete private state kept past the scenario's retention; the commitments stay.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -234,6 +446,36 @@ def add_ScenarioAdminServicer_to_server(servicer, server):
                     servicer.InitRegistry,
                     request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryRequest.FromString,
                     response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryResponse.SerializeToString,
+            ),
+            'WatchEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchEvents,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchedEvent.SerializeToString,
+            ),
+            'Observe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Observe,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.SerializeToString,
+            ),
+            'PrivateStep': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrivateStep,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.SerializeToString,
+            ),
+            'PrivateState': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrivateState,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateResponse.SerializeToString,
+            ),
+            'SyncPrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SyncPrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.SerializeToString,
+            ),
+            'PurgePrivate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgePrivate,
+                    request_deserializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.FromString,
+                    response_serializer=riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +587,168 @@ class ScenarioAdmin(object):
             '/riskshare.scenarios.v1.ScenarioAdmin/InitRegistry',
             riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryRequest.SerializeToString,
             riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.InitRegistryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/WatchEvents',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.WatchedEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Observe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/Observe',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.ObserveRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrivateStep(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/PrivateStep',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.StepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrivateState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/PrivateState',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SyncPrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/SyncPrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PurgePrivate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/riskshare.scenarios.v1.ScenarioAdmin/PurgePrivate',
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncRequest.SerializeToString,
+            riskshare_dot_scenarios_dot_v1_dot_scenarios__pb2.PrivateSyncResponse.FromString,
             options,
             channel_credentials,
             insecure,
