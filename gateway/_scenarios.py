@@ -465,6 +465,11 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
     def WatchEvents(self, request: Any, context: Any) -> Any:
         from gateway._scenario_watch import watch_events
 
+        # A delivery that failed (a party busy or down when the step committed) leaves a
+        # version missing here: fetch what is missing from another party before naming
+        # the events, so a party sees its own objects' steps by name.
+        if request.contract:
+            self._privacy.sync(request.contract)
         for event in watch_events(
             self._store,
             request.contract,
