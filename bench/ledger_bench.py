@@ -170,6 +170,7 @@ class Workload:
         )
         params = default_params()
         params["credits.overdraft"] = 10**15  # the load must not run anyone out of credit
+        params["ledger.proposers"] = [MEMBERS[0]]  # the first member orders
         config = GenesisConfig("bench", founders, T0, params=params)
         raw = config.encode()
         self.chain = config.chain_id

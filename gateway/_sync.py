@@ -5,7 +5,10 @@ cannot be reached (or serves a block this replica refuses), catches up from peer
 (``peers``: every member gateway serves the read side on its consortium port), one
 after the other, then goes back to the orderer. Each block, whatever its source, is
 verified and committed through :class:`ledger.Replica` — trusting the source for
-nothing: a peer's tampered block is refused and the next peer asked — and, when this
+nothing: a peer's tampered block is refused and the next peer asked, and so is a block
+that one of the consortium's proposers (``ledger.proposers``: the ordering service
+named in consensus state) did not sign, so a member cannot fork the chain while the
+orderer is away by serving a block of its own — and, when this
 member votes (role ``member``), a checkpoint over each new head is signed and sent to
 the orderer. A second stream brings everyone's checkpoints from the orderer — while it
 cannot be reached, a pass over the peers' gateways brings each peer's own — so the

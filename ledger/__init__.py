@@ -96,6 +96,8 @@ from ledger._members import (
     MEMBERS,
     PARAMS,
     PROPOSALS,
+    PROPOSER_ROLES,
+    PROPOSERS_PARAM,
     ROLES,
     Member,
     active_members,
@@ -104,6 +106,7 @@ from ledger._members import (
     list_types,
     param,
     params,
+    proposers,
     require_member_signature,
     supermajority,
     voters,
@@ -148,7 +151,13 @@ from ledger._sig import (
 from ledger._state import TOMBSTONE, MemoryState, Overlay, table_token
 from ledger._store import SCHEMA_VERSION, BlockInfo, Store, StoreError, StoreState, TxRecord
 from ledger._tx import SignedTransaction, Transaction, decode_transaction, sign_transaction
-from ledger._validate import BlockError, BlockOutcome, PrevBlock, validate_block
+from ledger._validate import (
+    BlockError,
+    BlockOutcome,
+    NotProposerError,
+    PrevBlock,
+    validate_block,
+)
 
 __all__ = [
     "ACTIONS",
@@ -168,6 +177,8 @@ __all__ = [
     "OPRF_KEYS",
     "PARAMS",
     "PROPOSALS",
+    "PROPOSERS_PARAM",
+    "PROPOSER_ROLES",
     "PUB",
     "ROLES",
     "SCHEMA_VERSION",
@@ -208,6 +219,7 @@ __all__ = [
     "Member",
     "MemoryOrderingLog",
     "MemoryState",
+    "NotProposerError",
     "Orderer",
     "OrdererError",
     "OrderingLog",
@@ -271,6 +283,7 @@ __all__ = [
     "proposal_status",
     "proposals",
     "propose_body",
+    "proposers",
     "public_key_bytes",
     "publish_index_body",
     "require_member_signature",

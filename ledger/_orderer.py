@@ -60,14 +60,14 @@ from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, prefetch_signatures, state_reads
 from ledger._finality import EquivocationError
 from ledger._gcpause import gc_paused
-from ledger._members import get_member
+from ledger._members import get_member, proposers
 from ledger._ordering import OrderingLog, OrderingLogError
 from ledger._replica import Applied, Replica
 from ledger._sig import BatchVerifier, public_key_bytes
 from ledger._state import Overlay
 from ledger._store import Store, StoreError, StoreState
 from ledger._tx import SignedTransaction, decode_transaction
-from ledger._validate import PROPOSER_ROLES, BlockError, BlockOutcome
+from ledger._validate import BlockError, BlockOutcome
 
 __all__ = ["Commit", "EmbeddedOrderer", "LogOrderer", "Orderer", "OrdererError", "Submission"]
 
@@ -185,9 +185,13 @@ class Orderer:
                 self._catch_up()
         if store.height < 0:
             raise LedgerError("the store has no genesis block; apply one first")
-        me = get_member(store.state(), member)
-        if me is None or not me.active or me.role not in PROPOSER_ROLES:
-            raise LedgerError(f"{member!r} is not an active member or orderer; it cannot propose")
+        state = store.state()
+        me = get_member(state, member)
+        if me is None or member not in proposers(state):
+            raise LedgerError(
+                f"{member!r} is not a proposer of this consortium (gov.params"
+                " ledger.proposers, else the members of role orderer); it cannot propose"
+            )
         if me.signing_key != public_key_bytes(key):
             raise LedgerError(f"the key given is not {member!r}'s registered signing key")
 

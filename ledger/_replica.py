@@ -1,7 +1,9 @@
 """A replica: applies blocks from any source, each verified before it is committed.
 
 Blocks may come from the orderer, from a peer, or from the ordering log; the replica
-trusts none of them. :meth:`Replica.apply` decodes a block, validates it against the
+trusts none of them: whatever the source, a block is applied only if one of the
+consortium's proposers (:func:`ledger.proposers`, the ordering service named in
+consensus state) signed it. :meth:`Replica.apply` decodes a block, validates it against the
 store's head (:func:`ledger.validate_block`) and commits it with its results and
 writes in one SQLite transaction. Applying a block the store already holds is a no-op;
 a *different* block for a held height, validly signed by the same proposer, is
@@ -41,7 +43,14 @@ from ledger._gcpause import gc_paused
 from ledger._members import get_member, supermajority, voters
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._store import BlockInfo, Store
-from ledger._validate import BlockError, BlockOutcome, PrevBlock, check_proposer, validate_block
+from ledger._validate import (
+    BlockError,
+    BlockOutcome,
+    NotProposerError,
+    PrevBlock,
+    check_proposer,
+    validate_block,
+)
 
 __all__ = ["Applied", "Replica", "final_height", "prev_block"]
 
@@ -193,8 +202,13 @@ class Replica:
         chain = self.store.chain_id
         if header.chain != chain:
             raise BlockError(header.height, "checkpoint is for another chain")
-        if not self._signed_validly(header, cp.proposer_signature):
-            raise BlockError(header.height, "checkpoint header is not validly signed")
+        try:
+            check_proposer(state, header, cp.proposer_signature)
+        except NotProposerError:
+            # A member's own header for a height: a fork attempt, refused as such.
+            raise
+        except BlockError:
+            raise BlockError(header.height, "checkpoint header is not validly signed") from None
         self._check_voter(state, cp, header)
         held = self.store.block_info(header.height)
         if held is not None and held.hash != header.hash:

@@ -75,7 +75,12 @@ class StoreNet(Net):
             founders,
             time=t0,
             list_types=lts,
-            params={**default_params(), **(overrides or {})},
+            # The first member orders (consensus names the ordering service).
+            params={
+                **default_params(),
+                "ledger.proposers": [self.members[0]],
+                **(overrides or {}),
+            },
         )
         raw = self.config.encode()
         sigs = {f.id: sign_genesis(raw, key_of(f.id)) for f in founders}

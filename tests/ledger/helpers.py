@@ -94,12 +94,23 @@ def make_net(
     roles: Mapping[str, str] | None = None,
     params: Mapping[str, Any] | None = None,
     extra: Iterable[Contract] = (),
+    proposers: Iterable[str] | None = None,
 ) -> Net:
+    """A consortium of ``members``. Blocks are proposed by ``proposers`` (named in
+    genesis as ``ledger.proposers``); by default by any founder of role member or
+    orderer, so that a test may order with any of them (``None`` in ``params`` for
+    ``ledger.proposers`` leaves the consortium's own default: its role ``orderer``)."""
     roles = roles or {}
     founders = tuple(founder(m, roles.get(m, "member")) for m in members)
-    config = GenesisConfig(
-        consortium="test consortium", founders=founders, time=T0, params=dict(params or {})
+    named = (
+        [f.id for f in founders if f.role in ("member", "orderer")]
+        if proposers is None
+        else list(proposers)
     )
+    chosen = {"ledger.proposers": named, **dict(params or {})}
+    if chosen["ledger.proposers"] is None:
+        del chosen["ledger.proposers"]
+    config = GenesisConfig(consortium="test consortium", founders=founders, time=T0, params=chosen)
     raw = config.encode()
     signatures = {f.id: sign_genesis(raw, key_for(f.id)) for f in founders}
     registry = default_registry(extra)

@@ -67,7 +67,9 @@ def _riskshare(*args: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Net, Path, dict[str, bytes]]:
-    net = make_net(("m1", "m2", "m3", "obs"), roles={"obs": "observer"})
+    # The credits parameters too: `riskshare ledger verify` replays with the consortium's
+    # contracts, whose credits contract checks every parameter genesis writes.
+    net = make_net(("m1", "m2", "m3", "obs"), roles={"obs": "observer"}, params=default_params())
     base = tmp_path_factory.mktemp("chain")
     store = net.store(base / "ledger.sqlite")
     ids = populate(net, store)

@@ -104,7 +104,9 @@ def test_genesis_needs_every_founder_signature() -> None:
             key=key_for("o"),
             registry=registry,
         )
-    bad_params = GenesisConfig("c", founders, T0, params={"demo.price": 101}).encode()
+    bad_params = GenesisConfig(
+        "c", founders, T0, params={"demo.price": 101, "ledger.proposers": ["m1"]}
+    ).encode()
     with pytest.raises(LedgerError, match=r"demo\.price must be at most 100"):
         build_genesis_block(
             bad_params,
