@@ -71,6 +71,10 @@ __all__ = ["Node"]
 _log = logging.getLogger("riskshare.gateway.node")
 
 
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def _warm_pool() -> None:
     # The querier blinds and verifies large batches on psi's processes; start them now.
     pool = default_pool()
@@ -93,7 +97,10 @@ class Node:
         config.member.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store = Store(config.ledger_path)
         self.registry = consortium_registry()
-        self.replica = Replica(self.store, self.registry)
+        # Block time is bounded by this machine's clock plus the consortium's skew
+        # (ledger.Replica): a proposer cannot move "now" into the future for the
+        # contracts; such a block waits until our clock catches up (gateway._sync).
+        self.replica = Replica(self.store, self.registry, clock=_now_ms)
         if self.store.height < 0:
             self._apply_genesis()
         self._check_registration()

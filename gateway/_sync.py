@@ -14,7 +14,9 @@ the orderer. A second stream brings everyone's checkpoints from the orderer — 
 cannot be reached, a pass over the peers' gateways brings each peer's own — so the
 replica knows which heights are final, with or without the orderer, and can detect
 equivocation. Equivocation halts the follower for
-good, loudly; transport errors only pause it.
+good, loudly; transport errors only pause it, and so does a block stamped further ahead
+of this machine's clock than the consortium's skew (``ledger.FutureBlockError``): it is
+refused, logged once, and asked for again until the clock has caught up with it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gateway._pb.riskshare.ledger.v1 import ledger_pb2
 from gateway._stubs import ledger_stub
 from ledger import (
     EquivocationError,
+    FutureBlockError,
     LedgerError,
     Replica,
     decode_checkpoint,
@@ -75,6 +78,9 @@ class LedgerFollower:
         self._threads: list[threading.Thread] = []
         self.halted: str | None = None
         self._lock = threading.Lock()
+        # The block from the future last logged (height, time), so that retrying it
+        # logs nothing new.
+        self._future: tuple[int | None, int] | None = None
 
     def start(self) -> None:
         self._threads = [
@@ -169,6 +175,19 @@ class LedgerFollower:
                 )
             if code == grpc.StatusCode.UNAVAILABLE:
                 self._unreachable.add(source)
+        except FutureBlockError as exc:
+            # Refused for now, not for good: the next pass asks again.
+            if self._future != (exc.height, exc.block_time):
+                self._future = (exc.height, exc.block_time)
+                log_event(
+                    _log,
+                    "block from the future",
+                    logging.WARNING,
+                    source=source,
+                    height=exc.height,
+                    ahead_ms=exc.ahead_ms,
+                    detail=str(exc),
+                )
         except LedgerError as exc:
             log_event(
                 _log,

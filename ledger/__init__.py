@@ -60,6 +60,7 @@ from ledger._execute import (
     BlockExecutor,
     TxResult,
     extend_state_digest,
+    max_clock_skew,
 )
 from ledger._finality import (
     Checkpoint,
@@ -154,6 +155,7 @@ from ledger._tx import SignedTransaction, Transaction, decode_transaction, sign_
 from ledger._validate import (
     BlockError,
     BlockOutcome,
+    FutureBlockError,
     NotProposerError,
     PrevBlock,
     validate_block,
@@ -209,6 +211,7 @@ __all__ = [
     "EtcdServerTLS",
     "EtcdTLS",
     "Founder",
+    "FutureBlockError",
     "GenesisConfig",
     "Handler",
     "HeightCompacted",
@@ -275,6 +278,7 @@ __all__ = [
     "ledger_summary",
     "list_types",
     "make_block",
+    "max_clock_skew",
     "merkle_root",
     "next_seq",
     "param",

@@ -30,7 +30,7 @@ from ledger._block import Block, BlockHeader, decode_block, decode_header
 from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
-from ledger._execute import DEFAULT_MAX_SKEW_MS, TxResult
+from ledger._execute import TxResult, max_clock_skew
 from ledger._finality import (
     Checkpoint,
     EquivocationError,
@@ -46,6 +46,7 @@ from ledger._store import BlockInfo, Store
 from ledger._validate import (
     BlockError,
     BlockOutcome,
+    FutureBlockError,
     NotProposerError,
     PrevBlock,
     check_proposer,
@@ -84,14 +85,17 @@ class Replica:
         *,
         verifier: BatchVerifier | None = None,
         clock: Callable[[], int] | None = None,
-        max_future_ms: int = DEFAULT_MAX_SKEW_MS,
+        max_future_ms: int | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.verifier = verifier or BatchVerifier()
-        # With a clock, blocks stamped further ahead of it than the skew window are
-        # refused: a proposer cannot move contracts' "now" into the future. This is a
-        # local sanity rule, not a consensus rule, so it only ever delays a block.
+        # With a clock, a block stamped further ahead of it than the skew (the
+        # consortium's ledger.max_clock_skew_ms unless max_future_ms is given) is
+        # refused with FutureBlockError: a proposer cannot move contracts' "now" (epochs,
+        # refund and dispute windows, freshness) into the future. A local rule, not a
+        # consensus rule — replicas' clocks differ — so it only ever delays a block:
+        # the caller tries again once the clock has caught up.
         self._clock = clock
         self._max_future_ms = max_future_ms
 
@@ -120,12 +124,21 @@ class Replica:
             if held.hash == block.hash:
                 return Applied(height, held.hash, ())
             self._conflict(held, block.header, block.signature)
-        if self._clock is not None and block.header.time > self._clock() + self._max_future_ms:
-            raise BlockError(height, "block time is ahead of this replica's clock")
+        self._check_time(block.header)
         self._check_against_checkpoints(block.header)
         outcome = self.validate(block)
         self.store.commit(block, outcome.results, outcome.writes)
         return Applied(height, block.hash, outcome.results)
+
+    def _check_time(self, header: BlockHeader) -> None:
+        if self._clock is None:
+            return
+        skew = self._max_future_ms
+        if skew is None:
+            skew = max_clock_skew(self.store.state())
+        now = self._clock()
+        if header.time > now + skew:
+            raise FutureBlockError(header.height, header.time, now, skew)
 
     def validate(self, block: Block) -> BlockOutcome:
         """Check ``block`` as the next block of this store, without committing it."""

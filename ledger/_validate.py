@@ -30,6 +30,7 @@ from ledger._tx import SignedTransaction, decode_transaction
 __all__ = [
     "BlockError",
     "BlockOutcome",
+    "FutureBlockError",
     "NotProposerError",
     "PrevBlock",
     "check_proposer",
@@ -49,6 +50,26 @@ class BlockError(LedgerError):
         super().__init__(f"{where}: {reason}")
         self.height = height
         self.reason = reason
+
+
+class FutureBlockError(BlockError):
+    """A block stamped further ahead of this replica's clock than the consortium's skew.
+
+    Not a fault of the chain (the block may be fine later): the replica refuses it now,
+    changes nothing, and takes it when its clock has caught up. ``ahead_ms`` is how far
+    ahead of the clock the block's time was.
+    """
+
+    reason_code = "future_block"
+
+    def __init__(self, height: int, block_time: int, now: int, skew_ms: int) -> None:
+        super().__init__(
+            height,
+            f"block time {block_time} is {block_time - now} ms ahead of this replica's clock"
+            f" (more than the {skew_ms} ms skew allowed)",
+        )
+        self.block_time = block_time
+        self.ahead_ms = block_time - now
 
 
 class NotProposerError(BlockError):

@@ -89,6 +89,7 @@ __all__ = [
     "Refusal",
     "World",
     "forge_block",
+    "now_ms",
     "phones",
     "refusal",
     "start_consortium",
@@ -340,7 +341,7 @@ class Cheater:
 
     @property
     def address(self) -> str:
-        return self.world.net.members[self.member_id].address
+        return self.world.net.member(self.member_id).address
 
     def channel(self, target: str) -> Any:
         if target not in self._channels:
