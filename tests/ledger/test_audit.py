@@ -89,7 +89,8 @@ def test_a_clean_chain_verifies(chain) -> None:
     with Store(base / "ledger.sqlite", create=False) as store:
         report = verify_chain(store, net.registry)
     assert report.blocks == 5 and report.txs == 1 + 3 + 2 + 2 + 1 and report.refused == 0
-    result = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(base)])
+    anchor = ["--genesis-hash", net.genesis.hash.hex()]
+    result = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(base), *anchor])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: 5 blocks")
 
@@ -369,10 +370,11 @@ def test_tampered_index_columns_results_and_state_are_caught(chain, copy: Path) 
 def test_the_riskshare_command_names_the_height_and_fault(rich, tmp_path: Path) -> None:
     """``riskshare ledger verify`` as installed (the console script, in a subprocess):
     exit 0 and "ok" on the clean chain, exit 2 and the height and fault on a flip."""
-    _, base = rich
+    net, base = rich
+    anchor = ("--genesis-hash", net.genesis.hash.hex())
     path = tmp_path / "ledger.sqlite"
     shutil.copy(base / "ledger.sqlite", path)
-    code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path))
+    code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path), *anchor)
     assert code == 0 and output.startswith("ok: 7 blocks, 13 transactions (1 refused)"), output
     cases = [
         ("txs", "raw", "height = 5 AND idx = 1", 40, "height 5: tx_root does not match"),
@@ -392,7 +394,7 @@ def test_the_riskshare_command_names_the_height_and_fault(rich, tmp_path: Path) 
         update = f"UPDATE {table} SET {column} = ? WHERE {where} AND ? = 0"
         _flip(path, select, update, (0,), position)
         before = _dump(path)
-        code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path))
+        code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path), *anchor)
         assert code == 2, (table, column, output)
         assert output.startswith(f"error: {message}"), (message, output)
         assert _dump(path) == before
@@ -693,7 +695,9 @@ def test_genuine_equivocation_is_reported_as_a_stopped_replica(chain, copy: Path
     assert detail.startswith("equivocation at height 4: ") and "by 'm1'" in detail
     assert halted.chain.blocks == 5 and halted.report is not None
     assert not isinstance(halted, ChainVerificationError)  # nothing was tampered with
-    code, output = _riskshare("ledger", "verify", "--data-dir", str(copy))
+    code, output = _riskshare(
+        "ledger", "verify", "--data-dir", str(copy), "--genesis-hash", net.genesis.hash.hex()
+    )
     assert code == 2
     assert f"error: height 4: replica stopped by equivocation: {detail}" in output
     # A voter co-signing two headers for one height (ahead of the head) is the other kind.
