@@ -183,7 +183,9 @@ class Workload:
         ).raw
         self.seq = dict.fromkeys(MEMBERS, 1)
         for m in MEMBERS:
-            self.setup.append(self._tx(m, "pub.add_oprf_key", add_oprf_key_body("k1", bytes(32))))
+            # A valid ristretto255 element of each member's own (the pub contract checks).
+            key = pysodium.crypto_core_ristretto255_from_hash(hashlib.sha512(m.encode()).digest())
+            self.setup.append(self._tx(m, "pub.add_oprf_key", add_oprf_key_body("k1", key)))
         for m in MEMBERS:
             body = publish_index_body(
                 list_type="transaction_fraud",

@@ -60,6 +60,7 @@ from ledger import (
     Orderer,
     Replica,
     Store,
+    complain_body,
     consortium_info,
     get_member,
     list_types,
@@ -142,7 +143,9 @@ class Node:
                 credentials.signing_key,
                 peers=lambda: peer_block_sources(self.reader, self.peers, self.member_id),
             )
-        self.snapshots = SnapshotBook(config.snapshot_dir, self.reader, self.peers)
+        self.snapshots = SnapshotBook(
+            config.snapshot_dir, self.reader, self.peers, complain=self._complain
+        )
         self.querier = Querier(
             member_id=self.member_id,
             signing_key=credentials.signing_key,
@@ -220,6 +223,18 @@ class Node:
             raise ConfigError("this gateway's TLS certificate is not the one on the ledger")
         if member.signing_key != self.credentials.signing_key.public_key().public_bytes_raw():
             raise ConfigError("this gateway's signing key is not the one on the ledger")
+
+    def _complain(self, statement: bytes, signature: bytes) -> None:
+        """File a peer's signed statement that contradicts its declaration (pub.complain,
+        gateway._snapshots); the ledger's answer, refusal reason included, is logged."""
+        result = self.submitter.submit("pub.complain", complain_body(statement, signature))
+        log_event(
+            _log,
+            "complaint recorded" if result.ok else "complaint not recorded",
+            logging.INFO if result.ok else logging.WARNING,
+            height=result.height,
+            reason=result.reason,
+        )
 
     def _claim_refund(self, receipt_id: str, blinded: Any, evaluated: bytes, proof: bytes) -> None:
         self.local.claim_refund(

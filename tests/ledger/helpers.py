@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pysodium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import (
@@ -27,6 +28,14 @@ from ledger import (
 )
 
 T0 = 1_700_000_000_000
+
+
+def point(*seed: object) -> bytes:
+    """A valid ristretto255 element (an OPRF public key the ``pub`` contract accepts),
+    distinct for each ``seed``: a member may not register another's key."""
+    return bytes(
+        pysodium.crypto_core_ristretto255_from_hash(hashlib.sha512(repr(seed).encode()).digest())
+    )
 
 
 def key_for(member: str) -> Ed25519PrivateKey:
@@ -142,7 +151,10 @@ def populate(net: Net, store: Store) -> dict[str, bytes]:
         ids[name] = stx.tx_id
 
     for m in ("m1", "m2", "m3"):
-        send(f"key-{m}", net.tx(m, "pub.add_oprf_key", {"key_id": "k1", "public_key": bytes(32)}))
+        send(
+            f"key-{m}",
+            net.tx(m, "pub.add_oprf_key", {"key_id": "k1", "public_key": point(m, "k1")}),
+        )
     o.cut()
     send(
         "index-m2",
@@ -167,7 +179,7 @@ def populate(net: Net, store: Store) -> dict[str, bytes]:
     send("approve-m2", net.tx("m2", "gov.approve", approve_body(pid)))
     send("approve-m3", net.tx("m3", "gov.approve", approve_body(pid)))
     o.cut()
-    send("key-m4", net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k1", b"\x04" * 32)))
+    send("key-m4", net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k1", point("m4", "k1"))))
     o.cut()
     replica = Replica(store, net.registry)
     for m in ("m1", "m2", "m3"):

@@ -50,7 +50,7 @@ from token_incentive import (
     sign_request,
 )
 
-from .helpers import T0, Net, key_for, make_net, populate
+from .helpers import T0, Net, key_for, make_net, point, populate
 
 # The installed console script, exactly as an operator runs it (exit codes come from
 # cli.main's error boundary, which CliRunner bypasses).
@@ -200,8 +200,8 @@ def _rich_chain(path: Path) -> Net:
     head = store.head()
     assert head is not None
     txs = [
-        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k2", b"\x03" * 32)).raw,
-        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", b"\x03" * 32), seq=2).raw,
+        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k2", point("m3", "k2"))).raw,
+        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", point("m3", "k2")), seq=2).raw,
     ]
     executor = BlockExecutor(
         store.state(), registry, height=head.height + 1, time=T0, prev_digest=head.state_digest

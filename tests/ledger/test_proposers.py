@@ -33,7 +33,7 @@ from ledger import (
     sign_genesis,
 )
 
-from .helpers import T0, Net, founder, key_for, make_net
+from .helpers import T0, Net, founder, key_for, make_net, point
 
 
 def _next_block(net: Net, store: Store, proposer: str, txs: Sequence[bytes] = ()) -> Block:
@@ -72,7 +72,7 @@ def test_by_default_only_the_role_orderer_proposes(tmp_path: Path) -> None:
     with net.store(tmp_path / "ledger.sqlite") as store:
         assert proposers(store.state()) == {"ord"}
         replica = Replica(store, net.registry)
-        tx = net.tx("m1", "pub.add_oprf_key", add_oprf_key_body("k", b"\x01" * 32)).raw
+        tx = net.tx("m1", "pub.add_oprf_key", add_oprf_key_body("k", point(1))).raw
         forged = _next_block(net, store, "m1", [tx])
         before = list(store.state_rows())
         with pytest.raises(NotProposerError, match="'m1' is not a proposer of this consortium"):

@@ -28,7 +28,7 @@ from ledger import (
     max_clock_skew,
 )
 
-from .helpers import T0, Net, key_for, make_net
+from .helpers import T0, Net, key_for, make_net, point
 
 SKEW = 2_000
 AHEAD = T0 + SKEW + 1  # just beyond the skew
@@ -62,7 +62,7 @@ def test_a_block_ahead_of_the_clock_waits_for_it(tmp_path: Path) -> None:
         assert max_clock_skew(store.state()) == SKEW
         replica = Replica(store, net.registry, clock=lambda: now[0])
         at = T0 + SKEW + 1
-        tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", b"\x01" * 32), time=at)
+        tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point(1)), time=at)
         block = _block(net, store, at, [tx.raw])
         before = list(store.state_rows())
         with pytest.raises(FutureBlockError) as caught:
@@ -83,7 +83,7 @@ def test_the_default_skew_is_five_minutes(tmp_path: Path) -> None:
         assert max_clock_skew(store.state()) == 300_000
         year = 365 * 24 * 3600 * 1000
         replica = Replica(store, net.registry, clock=lambda: T0)
-        tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", b"\x01" * 32), time=T0 + year)
+        tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point(1)), time=T0 + year)
         with pytest.raises(FutureBlockError):
             replica.apply(_block(net, store, T0 + year, [tx.raw]).raw)
         assert store.height == 0
@@ -114,10 +114,10 @@ def test_a_proposer_waits_for_a_rivals_block_from_the_future(tmp_path: Path) -> 
         clock=lambda: slow_now[0],
         block_interval=0.02,
     )
-    theirs = net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", b"\x03" * 32), time=AHEAD).raw
+    theirs = net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", point(3)), time=AHEAD).raw
     # Signed between the two clocks: valid in a block of either.
     ours = net.tx(
-        "m2", "pub.add_oprf_key", add_oprf_key_body("k2", b"\x02" * 32), time=T0 + SKEW // 2
+        "m2", "pub.add_oprf_key", add_oprf_key_body("k2", point(2)), time=T0 + SKEW // 2
     ).raw
     assert fast.submit(theirs).accepted and fast.cut() == 1
     assert slow.submit(ours).accepted
