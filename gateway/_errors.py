@@ -10,6 +10,7 @@ __all__ = [
     "DeadlineError",
     "GatewayError",
     "InvalidRequestError",
+    "LedgerRefusedError",
     "PeerError",
     "PermissionDeniedError",
     "PkiError",
@@ -67,3 +68,8 @@ class UnavailableError(GatewayError):
 
 class DeadlineError(GatewayError):
     """A peer did not answer before the deadline."""
+
+
+class LedgerRefusedError(GatewayError):
+    """The ledger refused a transaction this gateway submitted; the reason is the
+    ledger's own, which every replica computes alike, so it is not secret."""

@@ -11,10 +11,12 @@ responders record them on their own schedule. Rules:
 
 - a report waits until every receipt it names is on the local replica, then is
   submitted once (signed by this member's ledger key, under its sequence numbers);
-- a receipt that is still not recorded once its request can no longer be recorded
-  (``request_ttl_ms`` after the query, plus a margin) was never charged; it is left
-  out and the rest is reported, so each remaining hit's k counts only yes-sayers that
-  were paid for answering;
+- a receipt that is still not recorded an hour after the query (``_STRAGGLER_MS``: a
+  responder whose recorder is held up by a ledger outage) is left out and the rest is
+  reported, so each remaining hit's k counts only yes-sayers recorded by then. The
+  straggler is still charged when its responder records it (a receipt records a fact,
+  ``token_incentive``), but its hit goes unreported: waiting longer would hold every
+  other responder's hit reward back with it;
 - a receipt recorded but not open for hits (refunded, or its hits reported already) is
   left out the same way; a report left with nothing is dropped;
 - a submission that never lands in a block is submitted again; one refused in its
@@ -30,15 +32,15 @@ from gateway._ledger_client import TxSubmitter
 from gateway._localstate import LocalState
 from gateway._log import log_event
 from ledger import Store
-from token_incentive import CreditsError, hits_body, params_from_state
+from token_incentive import CreditsError, hits_body
 
 __all__ = ["HitReporter"]
 
 _log = logging.getLogger("riskshare.gateway.hits")
 
 RECEIPTS = "credits.receipts"
-# After a query's requests expire, how long to wait for their receipts still in flight.
-_MARGIN_MS = 30_000
+# How long a report waits for the receipts of responders that have not recorded yet.
+_STRAGGLER_MS = 60 * 60_000
 _RESUBMIT_MS = 30_000
 
 
@@ -71,10 +73,9 @@ class HitReporter:
         if not waiting:
             return 0
         state = self._store.state()
-        ttl = params_from_state(state).request_ttl_ms
         for report in waiting:
             status = {rid: self._open(rid, state) for item in report.items for rid in item}
-            expired = now_ms - report.created_ms > ttl + _MARGIN_MS
+            expired = now_ms - report.created_ms > _STRAGGLER_MS
             if not expired and any(s is None for s in status.values()):
                 continue  # some responder has not recorded its receipt yet
             items = [[rid for rid in item if status[rid]] for item in report.items]

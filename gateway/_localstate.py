@@ -3,9 +3,16 @@
 Tables:
 
 - ``answered`` — every query this member answered, keyed by the ledger receipt id
-  (querier + request id). A worker inserts the row *after* evaluating and signing the
-  receipt; the primary key is the cross-process replay guard (a second insert for one
-  request fails, and that request is refused as a replay). The supervisor drains rows
+  (querier + request id). A worker *reserves* the row before it evaluates anything
+  (state ``reserved``, with the charge the answer will cost): in one write transaction
+  it sums what this gateway answered the querier that its replica does not show charged
+  yet, judges admission against it, and inserts the row, so concurrent requests from
+  one querier, in any worker process, are admitted one at a time against one balance
+  (:meth:`LocalState.reserve`). The primary key is the cross-process replay guard (a
+  second insert for one request fails, and that request is refused as a replay). After
+  evaluating and signing, the worker fills the row in (state ``pending``); a refusal
+  after reserving deletes it, and a reservation a crashed worker left behind is
+  released after a minute (nothing was answered under it). The supervisor drains rows
   in state ``pending`` into ``credits.receipt`` transactions. The stored response lets a
   querier whose answer was lost fetch it again instead of paying twice.
 - ``hit_reports`` — the querier's side: for each query that hit, which receipts said
@@ -16,7 +23,8 @@ Tables:
 
 The schema (these tables and ``gateway._rotation``'s ``oprf_retained``) is versioned by
 ``PRAGMA user_version``: a file from before versioning (0) has the same tables and is
-stamped; a file a newer riskshare wrote is refused rather than misread.
+stamped; version 2 added ``answered.charge`` (an older file gains the column, 0 for
+rows already there); a file a newer riskshare wrote is refused rather than misread.
 
 No identifier is ever stored here: requests hold blinded elements' digests, responses
 hold evaluated elements (uniformly random-looking group elements).
@@ -27,16 +35,22 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from gateway._errors import GatewayError, ReplayError
 from psi import StoreError, open_private_file
+from token_incentive import Exposure
+
+_T = TypeVar("_T")
 
 __all__ = ["SCHEMA_VERSION", "Answered", "HitReport", "LocalState", "connect_state"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# A reservation older than this was left by a worker that died before answering.
+RESERVATION_MS = 60_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
@@ -55,7 +69,8 @@ CREATE TABLE IF NOT EXISTS answered (
     state TEXT NOT NULL DEFAULT 'pending',
     tx_id BLOB,
     height INTEGER,
-    reason TEXT
+    reason TEXT,
+    charge INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS answered_state ON answered(state, received_ms);
 CREATE INDEX IF NOT EXISTS answered_querier ON answered(querier, state);
@@ -146,6 +161,11 @@ class LocalState:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(answered)")}
+            if "charge" not in columns:  # a version-1 file
+                self._db.execute(
+                    "ALTER TABLE answered ADD COLUMN charge INTEGER NOT NULL DEFAULT 0"
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -160,40 +180,99 @@ class LocalState:
             ).fetchone()
         return row is not None
 
-    def record_answer(self, answer: Answered) -> None:
-        """Insert a new answer; :class:`ReplayError` if this request was answered before."""
-        try:
-            with self._lock:
+    def reserve(
+        self,
+        receipt_id: str,
+        querier: str,
+        list_type: str,
+        items: int,
+        *,
+        now_ms: int,
+        height: int,
+        admit: Callable[[Exposure], _T],
+        charge_of: Callable[[_T], int],
+    ) -> _T:
+        """Admit one request of ``querier``'s against what it was answered and not charged.
+
+        ``admit`` is called, inside one write transaction, with the querier's exposure:
+        the items and charges of its answers in this file that the replica at
+        ``height`` does not show charged (reserved, pending and submitted answers, and
+        those committed above ``height``). If it returns, the request is reserved with
+        ``charge_of`` its result; if it raises, nothing is written. Raises
+        :class:`ReplayError` if this request was reserved or answered before.
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._db.execute(
+                    "SELECT 1 FROM answered WHERE receipt_id = ?", (receipt_id,)
+                ).fetchone():
+                    raise ReplayError("this request was answered before")
+                pending_items, pending_charge = self._db.execute(
+                    "SELECT COALESCE(SUM(items), 0), COALESCE(SUM(charge), 0) FROM answered"
+                    " WHERE querier = ? AND (state IN ('reserved', 'pending', 'submitted')"
+                    " OR (state = 'committed' AND height > ?))",
+                    (querier, height),
+                ).fetchone()
+                decided = admit(Exposure(int(pending_items), int(pending_charge)))
                 self._db.execute(
                     "INSERT INTO answered (receipt_id, querier, list_type, items, received_ms,"
-                    " request, request_sig, receipt, receipt_sig, response, key_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        answer.receipt_id,
-                        answer.querier,
-                        answer.list_type,
-                        answer.items,
-                        answer.received_ms,
-                        answer.request,
-                        answer.request_sig,
-                        answer.receipt,
-                        answer.receipt_sig,
-                        answer.response,
-                        answer.key_id,
-                    ),
+                    " request, request_sig, receipt, receipt_sig, response, key_id, state,"
+                    " charge) VALUES (?, ?, ?, ?, ?, x'', x'', x'', x'', x'', '', 'reserved', ?)",
+                    (receipt_id, querier, list_type, items, now_ms, charge_of(decided)),
                 )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return decided
+
+    def release(self, receipt_id: str) -> None:
+        """Drop a reservation whose request was refused after all (nothing answered)."""
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM answered WHERE receipt_id = ? AND state = 'reserved'", (receipt_id,)
+            )
+
+    def release_stale(self, now_ms: int) -> int:
+        """Drop reservations a worker left behind when it died before answering."""
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM answered WHERE state = 'reserved' AND received_ms < ?",
+                (now_ms - RESERVATION_MS,),
+            )
+        return cur.rowcount
+
+    def record_answer(self, answer: Answered) -> None:
+        """Fill in the answer to a reserved request (inserting it if it was not reserved);
+        :class:`ReplayError` if this request was answered before."""
+        values = (
+            answer.received_ms,
+            answer.request,
+            answer.request_sig,
+            answer.receipt,
+            answer.receipt_sig,
+            answer.response,
+            answer.key_id,
+            answer.receipt_id,
+        )
+        try:
+            with self._lock:
+                cur = self._db.execute(
+                    "UPDATE answered SET received_ms = ?, request = ?, request_sig = ?,"
+                    " receipt = ?, receipt_sig = ?, response = ?, key_id = ?, state = 'pending'"
+                    " WHERE receipt_id = ? AND state = 'reserved'",
+                    values,
+                )
+                if cur.rowcount == 0:
+                    self._db.execute(
+                        "INSERT INTO answered (received_ms, request, request_sig, receipt,"
+                        " receipt_sig, response, key_id, receipt_id, querier, list_type, items)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*values, answer.querier, answer.list_type, answer.items),
+                    )
         except sqlite3.IntegrityError:
             raise ReplayError("this request was answered before") from None
-
-    def pending_items(self, querier: str, list_type: str) -> int:
-        """Items answered for ``querier`` on ``list_type`` not yet charged on the ledger."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COALESCE(SUM(items), 0) FROM answered"
-                " WHERE querier = ? AND list_type = ? AND state IN ('pending', 'submitted')",
-                (querier, list_type),
-            ).fetchone()
-        return int(row[0])
 
     def unrecorded(self, key_id: str) -> int:
         """Answers made under OPRF key ``key_id`` whose receipts are not on the ledger yet."""
@@ -211,7 +290,7 @@ class LocalState:
             row = self._db.execute(
                 "SELECT receipt_id, querier, list_type, items, received_ms, request,"
                 " request_sig, receipt, receipt_sig, response, key_id, state FROM answered"
-                " WHERE receipt_id = ? AND querier = ?",
+                " WHERE receipt_id = ? AND querier = ? AND state != 'reserved'",
                 (receipt_id, querier),
             ).fetchone()
         return None if row is None else Answered(*row)

@@ -1,15 +1,20 @@
 """What the gateway writes to the ledger on its own: index commitments, query receipts,
 refund claims, hit reports, settlement proposals.
 
-- **Publishing.** When the member's index (``index.sqlite``, written by
-  ``riskshare lists import/sync``) has an epoch the ledger does not show yet, the OPRF
-  key is registered (``pub.add_oprf_key``, key id = hex of psi's key id) if it is new,
-  and the epoch committed (``pub.publish_index``) with the evidence root of the list
-  epoch it came from and the list's expiry (``gateway._evidence``). Queriers trust only
-  these records; disputes are opened against the evidence root.
+- **Publishing.** One path, serialised: the background loop and an operator's
+  ``ReloadIndex`` both call :meth:`Recorder.publish`, which holds a lock and remembers
+  what it committed until the replica shows it, so two callers never both submit one
+  epoch (the second used to be refused by the ledger as a duplicate). When the
+  member's index (``index.sqlite``, written by ``riskshare lists import/sync``) has an
+  epoch the ledger does not show yet, the OPRF key is registered (``pub.add_oprf_key``,
+  key id = hex of psi's key id) if it is new, and the epoch committed
+  (``pub.publish_index``) with the evidence root of the list epoch it came from and the
+  list's expiry (``gateway._evidence``). Queriers trust only these records; disputes are
+  opened against the evidence root.
 - **Receipts.** Every answer a worker stored is recorded as ``credits.receipt`` (the
-  querier's signed request and our signed receipt), which charges the querier; the
-  ledger keeps the OPRF key the request named, against which a refund claim is judged. Rows go
+  querier's signed request and our signed receipt), which charges the querier
+  whatever its standing now (the receipt is a fact; ``token_incentive``); the ledger
+  keeps the OPRF key the request named, against which a refund claim is judged. Rows go
   pending → submitted → committed (or refused, with the ledger's reason). A submitted
   transaction that never lands is submitted again later; the ledger refuses a second
   recording of one request, so nobody is charged twice. Whether a receipt is on the
@@ -27,38 +32,43 @@ refund claims, hit reports, settlement proposals.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway._errors import GatewayError
+from gateway._errors import LedgerRefusedError
 from gateway._evidence import epoch_evidence
 from gateway._hits import HitReporter
 from gateway._ledger_client import TxSubmitter
 from gateway._localstate import LocalState
 from gateway._log import log_event
+from gateway._recording import (
+    Confirmation,
+    Retirement,
+    after_submit,
+    confirm_submitted,
+    plan_publication,
+    plan_retirement,
+    recheck_refused,
+)
 from gateway._rotation import KEY_GRACE_MS, RetainedKeys
 from gateway._settle import Settler
 from ledger import Store, add_oprf_key_body, publish_index_body, retire_oprf_key_body
 from psi import IndexStore, decode_elements
+from token_incentive import (
+    SignedReceipt,
+    SignedRequest,
+    receipt_body,
+    refund_body,
+)
 
 __all__ = ["Recorder"]
 
 _log = logging.getLogger("riskshare.gateway.recorder")
 
 PUB_INDEX, OPRF_KEYS, RECEIPTS = "pub.index", "pub.oprf_keys", "credits.receipts"
-_RESUBMIT_MS = 30_000
-# A transaction the orderer accepted goes into the block open at that moment or the
-# next one. Once our replica holds a block the orderer stamped this long after we
-# submitted, without the transaction, the orderer no longer holds it (it was
-# restarted): submit again without waiting out _RESUBMIT_MS. Block times, not heights:
-# a replica catching up applies many blocks at once, all older than the submission.
-_RESUBMIT_AFTER_MS = 5_000
-# How long a refusal is checked against the ledger again: refused as a duplicate while
-# our replica was still catching up (after a restart) means the receipt is recorded.
-_RECHECK_MS = 60_000
-# A list expiring sooner than this is not published: the block would come too late.
-_SKEW_MS = 60_000
 
 
 class Recorder:
@@ -71,14 +81,21 @@ class Recorder:
         index_path: Path,
         metrics: Any | None = None,
         retained: RetainedKeys | None = None,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self.member_id = member_id
+        self._clock = clock_ms
         self._store = store
         self._local = local
         self._submitter = submitter
         self._index_path = index_path
         self._metrics = metrics
         self._retained = retained
+        self._publishing = threading.Lock()
+        # What this process committed and the replica may not show yet: key ids
+        # registered, and the last epoch published per list type.
+        self._keys_added: set[str] = set()
+        self._epochs: dict[str, int] = {}
         self._submitted_at: dict[str, int] = {}  # receipt id -> when last submitted
         self._refused: dict[str, int] = {}  # receipt id -> when this process saw it refused
         self.hits = HitReporter(member_id, store, local, submitter)
@@ -88,7 +105,12 @@ class Recorder:
 
     def publish(self) -> list[str]:
         """Commit every index epoch the ledger does not show yet; the list types done."""
-        self.retire_keys(time.time_ns() // 1_000_000)
+        with self._publishing:
+            return self._publish()
+
+    def _publish(self) -> list[str]:
+        now = self._clock()
+        self.retire_keys(now)
         if not self._index_path.exists():
             return []
         done = []
@@ -96,24 +118,36 @@ class Recorder:
         try:
             for list_type in index.list_types():
                 commitment = index.commitment(list_type)
-                if commitment.epoch == 0 or commitment.size == 0:
-                    continue  # nothing imported yet: an empty list answers nothing
-                state = self._store.state()
                 key_id = commitment.key_id.hex()
-                if state.get(OPRF_KEYS, f"{self.member_id}/{key_id}") is None:
-                    self._expect(
-                        "pub.add_oprf_key",
-                        add_oprf_key_body(key_id, index.public_key(list_type)),
-                    )
+                state = self._store.state()
                 row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
-                if isinstance(row, dict) and row.get("epoch", -1) >= commitment.epoch:
-                    continue
-                evidence = epoch_evidence(self._index_path.parent, list_type, commitment.epoch)
+                shown = row.get("epoch", -1) if isinstance(row, dict) else -1
+                here = self._epochs.get(list_type, -1)
+                # The evidence (a read of lists.sqlite) only for an epoch still to publish.
+                evidence = (
+                    epoch_evidence(self._index_path.parent, list_type, commitment.epoch)
+                    if commitment.epoch > max(shown, here)
+                    else None
+                )
                 expires_at = None if evidence is None else evidence.expires_at
-                if expires_at is not None and expires_at <= time.time_ns() // 1_000_000 + _SKEW_MS:
-                    # Every entry has expired: the next sync empties the list. Publishing
-                    # it now would claim an in-date list the ledger refuses anyway.
+                plan = plan_publication(
+                    epoch=commitment.epoch,
+                    size=commitment.size,
+                    key_shown=state.get(OPRF_KEYS, f"{self.member_id}/{key_id}") is not None,
+                    key_added_here=key_id in self._keys_added,
+                    shown_epoch=shown,
+                    published_here=here,
+                    expires_at=expires_at,
+                    now=now,
+                )
+                if plan.register_key:
+                    self._expect(
+                        "pub.add_oprf_key", add_oprf_key_body(key_id, index.public_key(list_type))
+                    )
+                    self._keys_added.add(key_id)
+                if plan.skipped == "expired":
                     log_event(_log, "index expired, not published", list_type=list_type)
+                if not plan.publish:
                     continue
                 if evidence is None:
                     log_event(
@@ -136,6 +170,7 @@ class Recorder:
                         evidence_root=None if evidence is None else evidence.evidence_root,
                     ),
                 )
+                self._epochs[list_type] = commitment.epoch
                 done.append(list_type)
                 log_event(
                     _log,
@@ -150,13 +185,12 @@ class Recorder:
         return done
 
     def retire_keys(self, now_ms: int) -> list[str]:
-        """Retire the OPRF keys kept from a rotation once their grace ran out; their ids.
+        """Retire the OPRF keys kept from a rotation whose time has come; their ids.
 
-        A kept key is retired ``KEY_GRACE_MS`` after an epoch under another key was
-        published for its list (``gateway._rotation``), and not before every answer made
-        under it is on the ledger: a receipt naming a retired key is refused, so
-        retiring first would forfeit the charges of answers given correctly (a ledger
-        outage longer than the grace leaves such a backlog). Then its secret is deleted.
+        ``gateway._recording.plan_retirement`` decides: ``KEY_GRACE_MS`` after an epoch
+        under another key was published for its list, once every answer made under it is
+        on the ledger (a refund is judged against the key an answer named). Then its
+        secret is deleted.
         """
         if self._retained is None:
             return []
@@ -164,14 +198,19 @@ class Recorder:
         for key_id, list_type in self._retained.held():
             state = self._store.state()
             row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
-            if not isinstance(row, dict) or row.get("key_id") == key_id:
-                continue  # still the published key: the new epoch is not on the ledger yet
-            if now_ms - int(row.get("published_at", now_ms)) < KEY_GRACE_MS:
-                continue
-            if self._local.unrecorded(key_id):
-                continue  # drain() records them first; retired next time round
             oprf: Any = state.get(OPRF_KEYS, f"{self.member_id}/{key_id}")
-            if isinstance(oprf, dict) and oprf.get("active") is True:
+            decision = plan_retirement(
+                key_id=key_id,
+                published_key_id=row.get("key_id") if isinstance(row, dict) else None,
+                published_at=row.get("published_at") if isinstance(row, dict) else None,
+                grace_ms=KEY_GRACE_MS,
+                unrecorded=self._local.unrecorded(key_id),
+                active_on_ledger=isinstance(oprf, dict) and oprf.get("active") is True,
+                now=now_ms,
+            )
+            if decision is Retirement.WAIT:
+                continue
+            if decision is Retirement.SUBMIT:
                 result = self._submitter.submit("pub.retire_oprf_key", retire_oprf_key_body(key_id))
                 if not result.ok:
                     log_event(_log, "key not retired", logging.WARNING, reason=result.reason[:200])
@@ -184,7 +223,11 @@ class Recorder:
     def _expect(self, kind: str, body: dict[str, Any]) -> None:
         result = self._submitter.submit(kind, body, wait=True)
         if not result.ok:
-            raise GatewayError(f"{kind} refused: {result.reason}")
+            # Not secret (every replica computes the same reason): the log says why.
+            log_event(
+                _log, "ledger refused", logging.WARNING, kind=kind, reason=result.reason[:200]
+            )
+            raise LedgerRefusedError(f"{kind} refused: {result.reason}")
 
     # -- receipts ----------------------------------------------------------------------
 
@@ -197,35 +240,44 @@ class Recorder:
 
     def drain(self, limit: int = 1000) -> int:
         """Submit stored answers as ``credits.receipt`` transactions; how many were sent."""
+        now = self._clock()
+        self._local.release_stale(now)
         rows = self._local.to_submit(limit)
-        now = time.time_ns() // 1_000_000
         for row in rows:
             height = self._recorded_at(row.receipt_id)
             if height is not None:
                 self._local.mark(row.receipt_id, "committed", height=height)
                 continue
-            body = {
-                "request": row.request,
-                "request_sig": row.request_sig,
-                "receipt": row.receipt,
-                "receipt_sig": row.receipt_sig,
-            }
+            body = receipt_body(
+                SignedRequest.from_parts(row.request, row.request_sig),
+                SignedReceipt.from_parts(row.receipt, row.receipt_sig),
+            )
             result = self._submitter.submit("credits.receipt", body, wait=False)
-            if result.accepted:
-                self._local.mark(row.receipt_id, "submitted", tx_id=result.tx_id)
+            mark = after_submit(
+                accepted=result.accepted,
+                recorded_height=None if result.accepted else self._recorded_at(row.receipt_id),
+                reason=result.reason,
+            )
+            self._local.mark(
+                row.receipt_id,
+                mark.state,
+                tx_id=result.tx_id or None,
+                height=mark.height,
+                reason=mark.reason,
+            )
+            if mark.state == "submitted":
                 self._submitted_at[row.receipt_id] = now
-            elif (height := self._recorded_at(row.receipt_id)) is not None:
-                self._local.mark(row.receipt_id, "committed", height=height)
-            else:
-                self._local.mark(row.receipt_id, "refused", reason=result.reason[:200])
+            elif mark.state == "refused":
                 self._refused[row.receipt_id] = now
+                # The ledger records every answer it can verify, so a refusal means an
+                # answer given and not charged: a defect or a forged receipt, never routine.
                 log_event(
                     _log,
                     "receipt refused",
-                    logging.WARNING,
+                    logging.ERROR,
                     querier=row.querier,
                     items=row.items,
-                    reason=result.reason[:200],
+                    reason=mark.reason,
                 )
         if rows and self._metrics is not None:
             self._metrics.receipts_submitted.inc(len(rows))
@@ -234,40 +286,32 @@ class Recorder:
     def confirm(self) -> int:
         """Move submitted receipts whose block arrived to committed; resubmit lost ones."""
         done = 0
-        now = time.time_ns() // 1_000_000
+        now = self._clock()
         for receipt_id, since in list(self._refused.items()):
             height = self._recorded_at(receipt_id)
             if height is not None:
                 self._local.mark(receipt_id, "committed", height=height)
                 log_event(_log, "refused receipt found recorded", height=height)
-            if height is not None or now - since > _RECHECK_MS:
+            if recheck_refused(recorded_height=height, refused_at=since, now=now):
                 del self._refused[receipt_id]
+        head = self._store.head()
         for receipt_id, tx_id in self._local.in_state("submitted"):
             record = self._store.tx(tx_id) if tx_id else None
-            height = None if record is not None and record.ok else self._recorded_at(receipt_id)
-            if height is not None:
-                # Recorded by another of our submissions of it (this one was refused as
-                # the duplicate, or is still to come and will be).
-                self._local.mark(receipt_id, "committed", height=height)
-                self._submitted_at.pop(receipt_id, None)
-                done += 1
-            elif record is not None:
-                state = "committed" if record.ok else "refused"
-                self._local.mark(
-                    receipt_id, state, height=record.height, reason=record.reason or None
-                )
-                self._submitted_at.pop(receipt_id, None)
-                done += 1
-            elif self._lost(receipt_id, now):
-                self._local.mark(receipt_id, "pending")
-                self._submitted_at.pop(receipt_id, None)
+            decision, mark = confirm_submitted(
+                tx_height=None if record is None else record.height,
+                tx_ok=None if record is None else record.ok,
+                tx_reason="" if record is None else record.reason,
+                recorded_height=self._recorded_at(receipt_id),
+                submitted_at=self._submitted_at.setdefault(receipt_id, now),
+                head_time=None if head is None else head.time,
+                now=now,
+            )
+            if mark is None:
+                continue
+            self._local.mark(receipt_id, mark.state, height=mark.height, reason=mark.reason)
+            self._submitted_at.pop(receipt_id, None)
+            done += decision is Confirmation.DONE
         return done
-
-    def _lost(self, receipt_id: str, now: int) -> bool:
-        since = self._submitted_at.setdefault(receipt_id, now)
-        head = self._store.head()
-        later = head is not None and head.time >= since + _RESUBMIT_AFTER_MS
-        return now - since > _RESUBMIT_MS or later
 
     # -- refunds -----------------------------------------------------------------------
 
@@ -277,12 +321,9 @@ class Recorder:
         for receipt_id, blinded, evaluated, proof, _ in self._local.refunds("waiting"):
             if state.get(RECEIPTS, receipt_id) is None:
                 continue  # not recorded (yet): nothing was charged
-            body = {
-                "receipt": receipt_id,
-                "blinded": decode_elements(blinded),
-                "evaluated": decode_elements(evaluated),
-                "proof": proof,
-            }
+            body = refund_body(
+                receipt_id, decode_elements(blinded), decode_elements(evaluated), proof
+            )
             result = self._submitter.submit("credits.refund", body, wait=False)
             self._local.mark_refund(
                 receipt_id, "submitted" if result.accepted else "refused", result.reason or None
@@ -294,8 +335,8 @@ class Recorder:
 
     def report_hits(self) -> int:
         """Submit the querier's hit reports whose receipts are recorded."""
-        return self.hits.report(time.time_ns() // 1_000_000)
+        return self.hits.report(self._clock())
 
     def settle(self) -> int | None:
         """Propose the due epoch settlement when it is this gateway's turn."""
-        return self.settler.tick(time.time_ns() // 1_000_000)
+        return self.settler.tick(self._clock())

@@ -1,34 +1,44 @@
 """The responder's side of a query: ``riskshare.psi.v1.Psi`` over the member's index.
 
-EvaluateBatch keeps this order, cheapest first, so that a refused request costs the
+Every RPC checks first and works second. EvaluateBatch (and BucketQuery, which adds
+its buckets) keeps this order, cheapest first, so that a refused request costs the
 responder little and is never recorded or charged:
 
 1. the caller is an active member of role ``member``, or an observer (the auth
-   interceptor) whose request is a canary probe (purpose ``canary``: recorded, never
-   charged; ``token_incentive.check_request`` refuses anything else from an observer);
+   interceptor) whose request is a canary probe (purpose ``canary``;
+   ``token_incentive.check_request`` refuses anything else from an observer);
 2. the normaliser version is ours (FAILED_PRECONDITION otherwise);
-3. the blinded elements decode (canonical, non-identity ristretto255 points);
+3. the batch is a whole number of 32-byte elements, at most ``gateway.max_batch``;
 4. the signed request decodes, names the caller as querier and this member as
    responder, is signed by the caller's registered key, and commits to exactly these
-   elements (count and digest) on this list type;
+   bytes (count and digest) on this list type;
 5. it was not answered before (ALREADY_EXISTS: a replay);
 6. the caller's element budget allows it (RESOURCE_EXHAUSTED, reason rate_limited);
-7. every rule the ledger will apply when recording — freshness, list types,
-   reciprocity, credit admission including answers not yet charged, and that the key
-   the request names is one of ours, not retired (token_incentive);
-8. the OPRF key the signed request names (an ``EvaluateRequest.key_id`` naming
-   another is refused) is one this member answers under: its
-   index's current key, or — during a rotation — the previous one of this list, kept
-   until the ledger retires it (``gateway._rotation``), so that queriers whose replicas
-   have not seen the new key yet are still answered. The receipt binds that key (it
-   signs the request's digest), and a refund claim is judged against it, however late
-   the receipt is recorded. A request naming no key (an older client) stands, on the
-   ledger, for the key ``pub.index`` shows at recording, so it is answered under the
-   key our replica shows published and no other;
+7. every admission rule (``token_incentive.check_request``: freshness on our clock,
+   list types, reciprocity, credit admission, canary bounds, the key's standing on the
+   ledger), judged **under one lock per querier across our worker processes** against
+   what we answered the querier that our replica does not show charged yet
+   (``LocalState.reserve``): six concurrent requests for a whole allowance get one
+   answer, not six. The request is reserved in the same transaction;
+8. under the same lock, the OPRF key the signed request names (an
+   ``EvaluateRequest.key_id`` naming another is refused) is one this member answers
+   under: its index's current key, or — during a rotation — the previous one of this
+   list, kept until the ledger retires it (``gateway._rotation``), so that queriers
+   whose replicas have not seen the new key yet are still answered. The receipt binds
+   that key (it signs the request's digest), and a refund claim is judged against it,
+   however late the receipt is recorded. A request naming no key (an older client)
+   stands, on the ledger, for the key ``pub.index`` shows at recording, so it is
+   answered under the key our replica shows published and no other;
+9. the blinded elements decode (canonical, non-identity ristretto255 points) — the
+   first work proportional to the batch;
 
 then the batch is evaluated with a DLEQ proof, the receipt signed over the request and
-response digests, and the answer stored (the insert is the cross-process replay guard)
-for the supervisor to record on the ledger. Logs carry counts and digests only.
+response digests and our clock, and the answer stored for the supervisor to record on
+the ledger. Once answered, an answer is charged: the ledger records our receipt as a
+fact and does not judge the querier again (``token_incentive``), so nothing the querier
+does after step 7 (age its request, let its list expire, spend its balance elsewhere,
+leave) makes an answer free. A refusal after the reservation releases it. Logs carry
+counts and digests only.
 """
 
 from __future__ import annotations
@@ -67,13 +77,15 @@ from psi import (
     evaluate_batch,
 )
 from token_incentive import (
+    CheckedRequest,
+    Exposure,
     MessageError,
     QueryReceipt,
     SignedReceipt,
     SignedRequest,
-    admit,
     blinded_digest,
     check_request,
+    open_canaries,
     response_digest,
     sign_receipt,
 )
@@ -244,7 +256,15 @@ class PsiService(psi_pb2_grpc.PsiServicer):
                 served_signature=signature,
             )
 
+    def _may_fetch(self) -> None:
+        """An observer looks tags up only to read its canary probes' answers: without
+        an open canary it has no use for a snapshot, and gets none."""
+        peer = current_peer()
+        if peer.role == "observer" and open_canaries(self._store.state(), peer.id) == 0:
+            raise PermissionDeniedError("an observer with no open canary gets no snapshot")
+
     def StreamSnapshot(self, request: Any, context: Any) -> Iterator[Any]:
+        self._may_fetch()
         index, commitment = self._current(request.list_type)
         if request.epoch and request.epoch != commitment.epoch:
             raise StoreError(f"only the current epoch ({commitment.epoch}) is served")
@@ -265,6 +285,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         yield from self._chunks(data, commitment.epoch, 0, served)
 
     def StreamDelta(self, request: Any, context: Any) -> Iterator[Any]:
+        self._may_fetch()
         index, commitment = self._current(request.list_type)
         if request.to_epoch and request.to_epoch != commitment.epoch:
             raise StoreError(f"deltas end at the current epoch ({commitment.epoch})")
@@ -273,13 +294,18 @@ class PsiService(psi_pb2_grpc.PsiServicer):
 
     # -- evaluation --------------------------------------------------------------------
 
-    def _admit(self, request: Any, blinded: list[bytes]) -> tuple[SignedRequest, str]:
+    def _admit(self, request: Any) -> tuple[SignedRequest, str]:
+        """Steps 1–8 of the module docstring; the request, reserved, and the key to use."""
         peer = current_peer()
         ours = self._normaliser()
         if request.normaliser_version != ours:
             raise VersionMismatchError(
                 f"normaliser version {request.normaliser_version!r} is not ours ({ours!r})"
             )
+        raw = bytes(request.blinded)
+        if not raw or len(raw) % 32 or len(raw) // 32 > self._max_batch:
+            raise ProtocolError("the batch is not 1 to max_batch 32-byte elements")
+        chunks = [raw[i : i + 32] for i in range(0, len(raw), 32)]
         signed = SignedRequest.from_bytes(bytes(request.signed_request))
         req = signed.request
         if req.querier != peer.id:
@@ -287,23 +313,35 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         signed.verify(peer.signing_key)
         if req.normaliser_version != ours:
             raise VersionMismatchError(f"the request's normaliser version is not ours ({ours!r})")
-        if req.list_type != request.list_type or req.item_count != len(blinded):
+        if req.list_type != request.list_type or req.item_count != len(chunks):
             raise MessageError("the request does not describe this batch")
-        if req.blinded_digest != blinded_digest(blinded):
+        if req.blinded_digest != blinded_digest(chunks):
             raise MessageError("the request commits to other blinded elements")
         receipt_id = signed.receipt_id
-        state = self._store.state()
-        if self._local.seen(receipt_id) or state.get(RECEIPTS, receipt_id) is not None:
+        if self._local.seen(receipt_id) or self._store.state().get(RECEIPTS, receipt_id):
             raise ReplayError("this request was answered before")
+        self._elements.charge(peer.id, len(chunks), time.monotonic())
         now = self._clock()
-        self._elements.charge(peer.id, len(blinded), time.monotonic())
-        checked = check_request(state, signed, self.member_id, now)
-        # Answers not yet on the ledger are not in the balance yet: count them too
-        # (a canary probe is never charged, so it has no balance to protect).
-        pending = 0 if checked.canary else self._local.pending_items(peer.id, req.list_type)
-        if pending:
-            admit(state, peer.id, req.list_type, req.item_count + pending, now)
-        return signed, self._named_key(request.key_id, req.key_id, req.list_type)
+        # The height before the state: answers committed above it may be missing from
+        # the balance read next, so they count as pending (counted twice, never missed).
+        height = self._store.height
+        state = self._store.state()
+
+        def admit(pending: Exposure) -> tuple[CheckedRequest, str]:
+            checked = check_request(state, signed, self.member_id, now, pending=pending)
+            return checked, self._named_key(request.key_id, req.key_id, req.list_type)
+
+        _, key_id = self._local.reserve(
+            receipt_id,
+            req.querier,
+            req.list_type,
+            req.item_count,
+            now_ms=now,
+            height=height,
+            admit=admit,
+            charge_of=lambda decided: decided[0].charge,
+        )
+        return signed, key_id
 
     def _named_key(self, asked: str, signed: str | None, list_type: str) -> str:
         """The key to answer under; _evaluate checks that it is one we answer under.
@@ -324,18 +362,28 @@ class PsiService(psi_pb2_grpc.PsiServicer):
             )
         return published
 
-    def _evaluate(self, request: Any, *, index_only: bool = False) -> tuple[Any, list[bytes], str]:
-        blinded = decode_elements(bytes(request.blinded), max_count=self._max_batch)
-        signed, key_id = self._admit(request, blinded)
-        index, commitment = self._current(request.list_type)
-        if key_id == commitment.key_id.hex():
-            evaluated, proof = index.evaluate(request.list_type, blinded, self._rng)
-        elif index_only:
-            # Bucket answers come from the index, which holds tags under its key only.
-            raise VersionMismatchError("the querier expects another OPRF key than the index's")
-        else:
-            kept = self._kept_key(request.list_type, key_id)
-            evaluated, proof = evaluate_batch(kept, blinded, self._rng)
+    def _evaluate(
+        self, request: Any, *, buckets: Callable[[IndexStore], list[bytes]] | None = None
+    ) -> tuple[Any, list[bytes]]:
+        """Admit, then answer: the response and, for a bucket query, its buckets."""
+        signed, key_id = self._admit(request)
+        try:
+            blinded = decode_elements(bytes(request.blinded), max_count=self._max_batch)
+            index, commitment = self._current(request.list_type)
+            answered_buckets: list[bytes] = []
+            if key_id == commitment.key_id.hex():
+                if buckets is not None:
+                    answered_buckets = buckets(index)
+                evaluated, proof = index.evaluate(request.list_type, blinded, self._rng)
+            elif buckets is not None:
+                # Bucket answers come from the index, which holds tags under its key only.
+                raise VersionMismatchError("the querier expects another OPRF key than the index's")
+            else:
+                kept = self._kept_key(request.list_type, key_id)
+                evaluated, proof = evaluate_batch(kept, blinded, self._rng)
+        except BaseException:
+            self._local.release(signed.receipt_id)
+            raise
         now = self._clock()
         receipt = sign_receipt(
             QueryReceipt(signed.digest, response_digest(evaluated, proof), now), self._key
@@ -369,7 +417,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
             signed_receipt=receipt.to_bytes(),
             epoch=commitment.epoch,
         )
-        return response, blinded, key_id
+        return response, answered_buckets
 
     def EvaluateBatch(self, request: Any, context: Any) -> Any:
         return self._evaluate(request)[0]
@@ -386,14 +434,18 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         prefixes = [int.from_bytes(raw[i : i + width], "big") for i in range(0, len(raw), width)]
         if any(p >= 1 << bits for p in prefixes):
             raise ProtocolError("prefix out of range")
-        index = self.index()
-        # Check the bucket sizes before evaluating, so a refusal leaves no receipt.
-        buckets = {
-            p: index.bucket(request.evaluate.list_type, p, bits) for p in sorted(set(prefixes))
-        }
-        response, _, _ = self._evaluate(request.evaluate, index_only=True)
+        list_type = request.evaluate.list_type
+
+        def read(index: IndexStore) -> list[bytes]:
+            # After admission (the buckets are the expensive part) and before
+            # evaluating: a bucket under the minimum refuses the whole request, which
+            # then leaves no receipt.
+            found = {p: index.bucket(list_type, p, bits) for p in sorted(set(prefixes))}
+            return [found[p] for p in prefixes]
+
+        response, buckets = self._evaluate(request.evaluate, buckets=read)
         return psi_pb2.BucketQueryResponse(
-            evaluate=response, buckets=[psi_pb2.Bucket(tags=buckets[p]) for p in prefixes]
+            evaluate=response, buckets=[psi_pb2.Bucket(tags=b) for b in buckets]
         )
 
     def FetchResponse(self, request: Any, context: Any) -> Any:

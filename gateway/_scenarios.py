@@ -38,11 +38,14 @@ from gateway._errors import (
     DeadlineError,
     PeerError,
     PermissionDeniedError,
+    ReplayError,
     UnavailableError,
 )
 from gateway._interceptors import current_peer
+from gateway._localstate import Answered, LocalState
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
 from gateway._pki import read_secret_file
+from gateway._ratelimit import RateLimiter
 from gateway._server import Service
 from ledger import (
     ContractError,
@@ -70,7 +73,14 @@ from scenarios.kit import (
     registry_member,
     request_fingerprints,
 )
-from token_incentive import MessageError, SignedReceipt, SignedRequest
+from token_incentive import (
+    MessageError,
+    SignedReceipt,
+    SignedRequest,
+    blinded_digest,
+    check_oracle_request,
+    recorded_receipt,
+)
 
 if TYPE_CHECKING:
     from gateway._node import Node
@@ -96,6 +106,9 @@ PAYLOAD_DOMAIN = "scenario-step-payload"
 OBJECT_DOMAIN = "scenario-object"
 _REPLICA_WAIT_S = 10.0
 _PEER_TIMEOUT_S = 15.0
+# How long a financier waits for the registry to record its evaluation (it records
+# within a block interval or two).
+_RECORDED_S = 15.0
 
 
 def encode_payload(payload: dict[str, Any]) -> bytes:
@@ -133,6 +146,14 @@ def add_scenario_admin(servicer: scenarios_pb2_grpc.ScenarioAdminServicer) -> Se
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _wait_for(found: Callable[[], int | None], seconds: float) -> int | None:
+    """Poll ``found`` until it returns a value, for at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (value := found()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
 
 
 def _wait_height(store: Store, height: int) -> None:
@@ -201,7 +222,10 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         store: Store,
         registry: ContractRegistry,
         data_dir: Path,
+        local: LocalState,
+        elements: RateLimiter,
         rng: Callable[[int], bytes] = os.urandom,
+        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._me = member_id
         self._key = signing_key
@@ -209,7 +233,10 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         self._registry = registry
         self._data_dir = data_dir
         self._approvals = Approvals(data_dir)
+        self._local = local
+        self._elements = elements
         self._rng = rng
+        self._clock = clock_ms
 
     def Cosign(self, request: Any, context: Any) -> Any:
         peer = current_peer()
@@ -250,33 +277,83 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         return scenarios_pb2.CosignResponse(signature=signature)
 
     def EvaluateFingerprints(self, request: Any, context: Any) -> Any:
+        """The registry's oracle, metered as a responder meters a list answer
+        (``gateway._responder``): every check before any work, admission under the
+        querier's lock, and the answer stored for the recorder to charge."""
         peer = current_peer()
         state = self._store.state()
         if registry_member(state) != self._me:
             raise PermissionDeniedError(f"{self._me} does not hold the registry key")
-        _, row = active_key(state)
-        key = _load_registry_key(registry_key_path(self._data_dir))
-        if key.public != row["public_key"]:
-            raise UnavailableError("the registry key file is not the key committed on the ledger")
+        raw = bytes(request.blinded)
+        if not raw or len(raw) % 32 or len(raw) // 32 > MAX_FINGERPRINTS:
+            raise MessageError(f"evaluate 1 to {MAX_FINGERPRINTS} 32-byte elements at a time")
+        chunks = [raw[i : i + 32] for i in range(0, len(raw), 32)]
         signed = SignedRequest.from_bytes(bytes(request.signed_request))
-        if signed.request.querier != peer.id:
+        req = signed.request
+        if req.querier != peer.id:
             raise PermissionDeniedError("a member asks for its own fingerprints only")
-        blinded = decode_elements(bytes(request.blinded), max_count=MAX_FINGERPRINTS)
+        signed.verify(peer.signing_key)
+        if req.item_count != len(chunks) or req.blinded_digest != blinded_digest(chunks):
+            raise MessageError("the request does not commit to these elements")
+        if self._local.seen(signed.receipt_id) or recorded_receipt(state, signed.receipt_id):
+            raise ReplayError("this request was answered before")
+        self._elements.charge(peer.id, len(chunks), time.monotonic())
+        now = self._clock()
+        height = self._store.height
+        state = self._store.state()
+        self._local.reserve(
+            signed.receipt_id,
+            req.querier,
+            req.list_type,
+            req.item_count,
+            now_ms=now,
+            height=height,
+            admit=lambda pending: check_oracle_request(
+                state, signed, self._me, now, pending=pending
+            ),
+            charge_of=lambda checked: checked.charge,
+        )
         try:
+            _, row = active_key(state)
+            key = _load_registry_key(registry_key_path(self._data_dir))
+            if key.public != row["public_key"]:
+                raise UnavailableError(
+                    "the registry key file is not the key committed on the ledger"
+                )
             answer = evaluate_fingerprints(
                 oprf_key=key,
                 signing_key=self._key,
                 registry=self._me,
                 signed=signed,
-                blinded=blinded,
+                blinded=decode_elements(raw, max_count=MAX_FINGERPRINTS),
                 querier_key=peer.signing_key,
-                now=_now_ms(),
+                now=now,
                 rng=self._rng,
             )
         except FingerprintError as exc:
+            self._local.release(signed.receipt_id)
             raise MessageError(str(exc)) from None
+        except BaseException:
+            self._local.release(signed.receipt_id)
+            raise
+        evaluated = encode_elements(list(answer.evaluated))
+        self._local.record_answer(
+            Answered(
+                receipt_id=signed.receipt_id,
+                querier=req.querier,
+                list_type=req.list_type,
+                items=req.item_count,
+                received_ms=now,
+                request=signed.data,
+                request_sig=signed.signature,
+                receipt=answer.receipt.data,
+                receipt_sig=answer.receipt.signature,
+                response=evaluated + answer.proof,
+                key_id=key_id(key.public).hex(),
+            )
+        )
         return scenarios_pb2.FingerprintAnswer(
-            evaluated=encode_elements(list(answer.evaluated)),
+            evaluated=evaluated,
             proof=answer.proof,
             signed_receipt=answer.receipt.to_bytes(),
         )
@@ -401,7 +478,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         registry_row = get_member(state, registry)
         if registry_row is None or not registry_row.active:
             raise UnavailableError(f"the registry {registry} is not an active member")
-        _, key_row = active_key(state)
+        kid, key_row = active_key(state)
         now = _now_ms()
         try:
             pending = request_fingerprints(
@@ -409,6 +486,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
                 querier=node.member_id,
                 registry=registry,
                 family=request.family,
+                key_id=kid.hex(),
                 seq=node.local.next_counter("fingerprint_seq", 1),
                 now=now,
                 key=node.credentials.signing_key,
@@ -439,14 +517,17 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
             )
         except (FingerprintError, MessageError) as exc:
             raise PeerError(f"the registry's answer does not verify: {exc}") from None
-        body = {"request": pending.signed.to_bytes(), "receipt": answer.receipt.to_bytes()}
-        committed = node.submitter.submit("fpreg.receipt", body, wait=True)
-        if not committed.accepted or committed.height is None or not committed.ok:
-            raise ContractError(committed.reason or "the receipt was not recorded")
-        _wait_height(self._store, committed.height)
-        return scenarios_pb2.FingerprintResponse(
-            fingerprints=fps, receipt_id=pending.signed.receipt_id, height=committed.height
-        )
+        # The registry records the evaluation (and so charges us); a registration can
+        # use it once our replica holds it.
+        rid = pending.signed.receipt_id
+        height = _wait_for(lambda: self._recorded_height(rid), _RECORDED_S)
+        if height is None:
+            raise UnavailableError("the registry has not recorded the evaluation yet; retry")
+        return scenarios_pb2.FingerprintResponse(fingerprints=fps, receipt_id=rid, height=height)
+
+    def _recorded_height(self, receipt_id: str) -> int | None:
+        row = recorded_receipt(self._store.state(), receipt_id)
+        return None if row is None else self._store.height
 
     def InitRegistry(self, request: Any, context: Any) -> Any:
         node = self._node

@@ -22,6 +22,7 @@ from gateway._errors import (
     DeadlineError,
     GatewayError,
     InvalidRequestError,
+    LedgerRefusedError,
     PeerError,
     PermissionDeniedError,
     PkiError,
@@ -68,6 +69,7 @@ _TABLE: tuple[tuple[type[BaseException], grpc.StatusCode, str, str | None], ...]
     (UnavailableError, grpc.StatusCode.UNAVAILABLE, "unavailable", None),
     (PeerError, grpc.StatusCode.UNAVAILABLE, "peer_error", None),
     (InvalidRequestError, grpc.StatusCode.INVALID_ARGUMENT, "bad_request", None),
+    (LedgerRefusedError, grpc.StatusCode.FAILED_PRECONDITION, "ledger_refused", None),
     (ConfigError, grpc.StatusCode.INTERNAL, "internal", "internal error"),
     (PkiError, grpc.StatusCode.INTERNAL, "internal", "internal error"),
     (GatewayError, grpc.StatusCode.INTERNAL, "internal", "internal error"),
@@ -95,6 +97,8 @@ _ADMISSION: dict[str, grpc.StatusCode] = {
     "bad_items": grpc.StatusCode.INVALID_ARGUMENT,
     "stale_list": grpc.StatusCode.FAILED_PRECONDITION,
     "over_overdraft": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "stale_request": grpc.StatusCode.INVALID_ARGUMENT,
+    "canary_bound": grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 

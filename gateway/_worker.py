@@ -131,6 +131,8 @@ def start_public_port(
         store=store,
         registry=consortium_registry(),
         data_dir=config.member.data_dir,
+        local=local,
+        elements=elements,
     )
     try:
         server = start_public_server(

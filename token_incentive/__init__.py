@@ -21,9 +21,12 @@ from token_incentive._bodies import (
 )
 from token_incentive._contract import (
     CANARY_PURPOSE,
+    ORACLE_LIST_TYPES,
     CheckedRequest,
+    Exposure,
     ResponseCheck,
     ResponseVerifier,
+    check_oracle_request,
     check_request,
     credits_contract,
 )
@@ -34,7 +37,7 @@ from token_incentive._errors import (
     MessageError,
     ParamsError,
 )
-from token_incentive._evaluation import canary_commitment
+from token_incentive._evaluation import canary_commitment, open_canaries
 from token_incentive._messages import (
     QueryReceipt,
     QueryRequest,
@@ -66,6 +69,7 @@ from token_incentive._views import (
     BalanceView,
     JournalLine,
     RankRow,
+    RecordedReceipt,
     Statement,
     balance_of,
     dispute_of,
@@ -74,12 +78,14 @@ from token_incentive._views import (
     history,
     last_settled_epoch,
     ranking,
+    recorded_receipt,
     statement,
     supply,
 )
 
 __all__ = [
     "CANARY_PURPOSE",
+    "ORACLE_LIST_TYPES",
     "PARAM_NAMES",
     "Admission",
     "AdmissionRefused",
@@ -87,6 +93,7 @@ __all__ = [
     "CheckedRequest",
     "CreditParams",
     "CreditsError",
+    "Exposure",
     "HitPayment",
     "InvalidResponse",
     "JournalLine",
@@ -95,6 +102,7 @@ __all__ = [
     "QueryReceipt",
     "QueryRequest",
     "RankRow",
+    "RecordedReceipt",
     "ResponseCheck",
     "ResponseVerifier",
     "SignedReceipt",
@@ -106,6 +114,7 @@ __all__ = [
     "canary_commit_body",
     "canary_commitment",
     "canary_reveal_body",
+    "check_oracle_request",
     "check_params",
     "check_request",
     "compute_settlement",
@@ -126,11 +135,13 @@ __all__ = [
     "hits_body",
     "last_settled_epoch",
     "load_params",
+    "open_canaries",
     "params_from_state",
     "published",
     "ranking",
     "receipt_body",
     "receipt_id",
+    "recorded_receipt",
     "refund_body",
     "resolve_body",
     "response_digest",

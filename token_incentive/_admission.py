@@ -8,7 +8,10 @@ The rule (DESIGN §6), which the gateway applies before evaluating anything and 
 - **reciprocity**: the querier publishes a non-empty, in-date set for the list type —
   its ``pub.index`` row ``<querier>/<list_type>`` has ``size > 0`` and an
   ``expires_at`` that is ``None`` or later than now;
-- **soft overdraft**: its live balance minus c_L·items stays >= −OD.
+- **soft overdraft**: its live balance, less what answers not yet on the ledger will
+  charge it, minus c_L·items stays >= −OD. The ledger charges every recorded answer
+  whatever the balance then (``_contract``), so this rule is the only gate: a balance
+  below −OD is a debt that refuses every further query.
 
 Each failed rule raises :class:`AdmissionRefused` with a code naming it, so the gateway
 can map it to a precise gRPC status. Pure: ``now`` is an argument.
@@ -99,10 +102,12 @@ def admit_member(
     p: CreditParams,
     *,
     listed: bool | None,
+    pending_charge: int = 0,
 ) -> Admission:
     """:func:`admit` for a querier already looked up (``member``, maybe ``None``).
 
-    ``listed`` says whether ``list_type`` is registered, when the caller has read it.
+    ``listed`` says whether ``list_type`` is registered, when the caller has read it;
+    ``pending_charge`` is what answers not yet on the ledger will charge the querier.
     """
     if member is None or not member.active or member.role != "member":
         raise AdmissionRefused("not_member", f"{querier} is not an active member that may query")
@@ -114,11 +119,12 @@ def admit_member(
         raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
     published(state, querier, list_type, now)
     charge = p.price[list_type] * items
-    balance = get_account(state, querier).balance
+    balance = get_account(state, querier).balance - pending_charge
     if balance - charge < -p.overdraft:
+        pending = f" (after {pending_charge} not yet recorded)" if pending_charge else ""
         raise AdmissionRefused(
             "over_overdraft",
-            f"{querier}'s balance {balance} less the price {charge} would pass the "
+            f"{querier}'s balance {balance}{pending} less the price {charge} would pass the "
             f"overdraft of {p.overdraft} milli-credits",
         )
     return Admission(querier, list_type, items, charge, balance - charge)

@@ -23,6 +23,8 @@ Tables (all owned by the ``credits`` contract; keys are text, values plain CBOR)
 - ``credits.quality``: member → ``{"tp", "fp"}``, cumulative, as of the last settlement.
 - ``credits.settlements``: ``<epoch:012d>`` → the settlement as applied (with ranking).
 - ``credits.canaries``: commitment hex → a canary commitment (``_evaluation``).
+- ``credits.canary_probes``: ``<epoch:012d>/<observer>/<responder>`` → canary probe
+  elements recorded free in the epoch (at most the observer's open canaries).
 - ``credits.delist``: ``<holder>/<list type>/<receipt id>`` → an obligation to delist.
 - ``credits.meta``: ``"schedule"`` → epoch segments; ``"last_settled"`` → the last
   settled epoch; ``"totals"`` → the conservation counters.
@@ -50,6 +52,7 @@ from ledger import State, TxContext, Value, consortium_info
 __all__ = [
     "ACCOUNTS",
     "CANARIES",
+    "CANARY_PROBES",
     "DELIST",
     "DISPUTES",
     "EPOCH_HITS",
@@ -72,6 +75,7 @@ __all__ = [
     "get_account",
     "last_settled",
     "move",
+    "probe_key",
     "put_account",
     "schedule",
     "totals",
@@ -89,6 +93,7 @@ QUEUE = "credits.queue"
 QUALITY = "credits.quality"
 SETTLEMENTS = "credits.settlements"
 CANARIES = "credits.canaries"
+CANARY_PROBES = "credits.canary_probes"
 DELIST = "credits.delist"
 META = "credits.meta"
 TABLES = frozenset(
@@ -104,6 +109,7 @@ TABLES = frozenset(
         QUALITY,
         SETTLEMENTS,
         CANARIES,
+        CANARY_PROBES,
         DELIST,
         META,
     }
@@ -115,6 +121,11 @@ TOTAL_NAMES = ("grants", "served", "hits", "charges", "refunds", "decay", "cap",
 def epoch_key(epoch: int) -> str:
     """Zero-padded so keys sort in epoch order."""
     return f"{epoch:012d}"
+
+
+def probe_key(epoch: int, observer: str, responder: str) -> str:
+    """The ``credits.canary_probes`` key of an observer's probes of a responder."""
+    return f"{epoch_key(epoch)}/{observer}/{responder}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,22 +3,33 @@
 Rules the handlers keep (the evaluation kinds are in ``_evaluation``):
 
 ``credits.receipt`` — submitted by the responder, carrying the querier's signed request
-and its own signed receipt. Both signatures must verify under the members' registered
-keys, the receipt must commit to the request's exact bytes, the request must name the
-submitter as responder, be fresh (``|now − request.time| <= request_ttl``), use the
-consortium's normaliser version, a registered list type and one of its identifier
-types, and must not have been recorded before (its receipt id is derived from the
-querier and its request id). The responder must publish the list type. The OPRF key
-the request names (which the receipt binds, by signing the request's digest) must be
-one of the responder's keys in ``pub.oprf_keys``, still active (not retired), and not
-the key another of its lists is published under; a request naming no key stands for
-the responder's current ``pub.index`` key. The receipt keeps that key id. The querier
-must pass admission (:func:`token_incentive.admit`) *at recording time*, so no recorded
-query ever takes a balance below −OD. Then, atomically: the querier is debited
+and its own signed receipt. A receipt records a fact: this member answered that
+request. The responder judged the request before answering (:func:`check_request`:
+freshness, list types, reciprocity, credit admission, canary bounds, the OPRF key), and
+the ledger does not judge it again: whatever the querier's standing became between
+the answer and its recording (its request aged, its list expired, another answer spent
+its balance, it was removed), the answer is recorded and charged. A balance taken
+below −OD that way is a debt: it blocks the querier's next admission and is penalised
+at settlement (``_settlement``). What the ledger checks is the fact itself: both
+signatures verify under the members' registered keys (a removed querier's key still
+identifies it), the receipt commits to the request's exact bytes, the request names
+the submitter as responder and another member as querier, the item count is positive,
+the answer time the responder signed is within ``request_ttl`` of the request's time
+and not after the block, and the request was not recorded before (its receipt id is
+derived from the querier and its request id). Then, atomically: the querier is debited
 c_L·items (burned), the items are added to the responder's served count for the
 querier in the current epoch (rewarded at settlement, capped at m), and the receipt is
-recorded. An observer's canary probe (purpose ``canary``) is recorded but charges and
-rewards nobody.
+recorded with the OPRF key the request named (a request naming none stands for the
+responder's current ``pub.index`` key), against which a refund is judged. An
+observer's canary probe (purpose ``canary``) is free up to its open canary
+commitments per responder and epoch (``credits.canary_probes`` counts them) and charges
+and rewards nobody; a probe beyond that bound is charged like any query.
+
+Oracle evaluations (list types in :data:`ORACLE_LIST_TYPES`: the scenarios' fingerprint
+registry) are metered the same way: the evaluator — a member or an observer — judges
+the request (:func:`check_oracle_request`), answers, and records the receipt; the
+querier is charged the dearest list price per element, and nobody earns served credit
+(no list was published). An observer records nothing else.
 
 ``credits.refund`` — the querier proves its answer was bad: it shows the blinded
 elements (matching the request's digest) and the response the receipt signed (matching
@@ -55,6 +66,7 @@ from ledger import (
 )
 from token_incentive._admission import LIST_TYPES, PUB_INDEX, admit_member, published
 from token_incentive._book import (
+    CANARY_PROBES,
     RECEIPTS,
     SERVED,
     TABLES,
@@ -63,12 +75,20 @@ from token_incentive._book import (
     epoch_at,
     epoch_bounds,
     epoch_key,
+    get_account,
     last_settled,
     move,
+    probe_key,
+    schedule,
     update_schedule,
 )
 from token_incentive._errors import AdmissionRefused, CreditsError, InvalidResponse, MessageError
-from token_incentive._evaluation import EVALUATION_HANDLERS, EVALUATION_ROLES
+from token_incentive._evaluation import (
+    EVALUATION_HANDLERS,
+    EVALUATION_ROLES,
+    canary_probes,
+    open_canaries,
+)
 from token_incentive._messages import (
     QueryRequest,
     SignedReceipt,
@@ -82,14 +102,19 @@ from token_incentive._util import field, window_open
 
 __all__ = [
     "CANARY_PURPOSE",
+    "ORACLE_LIST_TYPES",
     "CheckedRequest",
+    "Exposure",
     "ResponseCheck",
     "ResponseVerifier",
+    "check_oracle_request",
     "check_request",
     "credits_contract",
 ]
 
 CANARY_PURPOSE = "canary"
+# Evaluations under an OPRF key that no published list is made with; see the docstring.
+ORACLE_LIST_TYPES = frozenset({"fingerprint"})
 # Written by the ledger's publication contract (``ledger._pub``); read here.
 OPRF_KEYS = "pub.oprf_keys"
 _RECEIPT_FIELDS = frozenset({"request", "request_sig", "receipt", "receipt_sig"})
@@ -122,36 +147,50 @@ class CheckedRequest:
     key_id: Value  # the OPRF key the answer is made under (see _answer_key)
 
 
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """What a responder has answered a querier and the ledger has not charged yet.
+
+    The responder counts it under one lock per querier (``gateway._localstate``), so
+    concurrent requests, in any of its worker processes, share one balance.
+    """
+
+    items: int = 0
+    charge: int = 0
+
+
+def _addressed_and_fresh(req: QueryRequest, responder: str, now: int, p: CreditParams) -> None:
+    """Addressed to ``responder`` by another member, and fresh on ``responder``'s clock."""
+    if req.responder != responder:
+        raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
+    if req.querier == responder:
+        raise MessageError("a member may not query itself")
+    if abs(now - req.time) > p.request_ttl_ms:
+        raise AdmissionRefused(
+            "stale_request",
+            f"the request's time {req.time} is more than {p.request_ttl_ms} ms from {now}",
+        )
+
+
 def check_request(
     state: State,
     signed: SignedRequest,
     responder: str,
     now: int,
     params: CreditParams | None = None,
+    *,
+    pending: Exposure = Exposure(),
 ) -> CheckedRequest:
-    """Every rule the ledger will apply to a request, except signatures and replay.
+    """Every rule a responder applies before it answers, except signatures and replay.
 
-    The responder's gateway calls this before evaluating, so it never answers a query the
-    ledger would refuse to record; the receipt handler calls it again when recording.
-    Raises :class:`MessageError` or :class:`AdmissionRefused`.
+    ``now`` is the responder's clock and ``pending`` what it answered the querier that
+    is not on the ledger yet. The ledger does not apply these rules again when the
+    receipt is recorded (see the module docstring): the answer is charged whatever
+    changed since. Raises :class:`MessageError` or :class:`AdmissionRefused`.
     """
     p = params if params is not None else params_from_state(state)
-    return _check_request(state, signed, responder, now, p)[0]
-
-
-def _check_request(
-    state: State, signed: SignedRequest, responder: str, now: int, p: CreditParams
-) -> tuple[CheckedRequest, Member, Member]:
-    """:func:`check_request`, also returning the querier and responder it found active."""
     req = signed.request
-    if req.responder != responder:
-        raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
-    if req.querier == responder:
-        raise MessageError("a member may not query itself")
-    if abs(now - req.time) > p.request_ttl_ms:
-        raise MessageError(
-            f"the request's time {req.time} is more than {p.request_ttl_ms} ms from {now}"
-        )
+    _addressed_and_fresh(req, responder, now, p)
     info = consortium_info(state)
     expected = info.get("normaliser_version") if info else None
     if expected is not None and req.normaliser_version != expected:
@@ -174,13 +213,71 @@ def _check_request(
             raise AdmissionRefused("not_member", "an observer may only send canary probes")
         if not 1 <= req.item_count <= p.max_items:
             raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
-        return CheckedRequest(0, True, index, key_id), querier, me
+        epoch = epoch_at(schedule(state, now, p.epoch_ms), now)  # read only: no write here
+        bound = open_canaries(state, req.querier)
+        used = canary_probes(state, epoch, req.querier, responder) + pending.items
+        if used + req.item_count > bound:
+            raise AdmissionRefused(
+                "canary_bound",
+                f"{req.querier} has {bound} open canaries and has probed {responder} with"
+                f" {used} elements this epoch: {req.item_count} more exceed its canaries",
+            )
+        return CheckedRequest(0, True, index, key_id)
     admission = admit_member(
-        state, querier, req.querier, req.list_type, req.item_count, now, p, listed=True
+        state,
+        querier,
+        req.querier,
+        req.list_type,
+        req.item_count,
+        now,
+        p,
+        listed=True,
+        pending_charge=pending.charge,
     )
-    # admit_member refused any querier that is not an active member.
-    assert querier is not None
-    return CheckedRequest(admission.charge, False, index, key_id), querier, me
+    return CheckedRequest(admission.charge, False, index, key_id)
+
+
+def _price(p: CreditParams, list_type: str) -> int:
+    """Per element: the list's price; an oracle evaluation, or a list type unpriced since
+    the answer (a governance change), costs the dearest — an answer is never free."""
+    return p.price.get(list_type, max(p.price.values()))
+
+
+def check_oracle_request(
+    state: State,
+    signed: SignedRequest,
+    oracle: str,
+    now: int,
+    params: CreditParams | None = None,
+    *,
+    pending: Exposure = Exposure(),
+) -> CheckedRequest:
+    """The rules an oracle (the fingerprint registry) applies before it evaluates.
+
+    As :func:`check_request` for what applies: addressed to ``oracle``, fresh on its
+    clock, from an active member, a positive item count, and credit admission at the
+    oracle price counting ``pending``. There is no list, so no reciprocity and no key
+    rule (the oracle evaluates under the one key it holds).
+    """
+    p = params if params is not None else params_from_state(state)
+    req = signed.request
+    if req.list_type not in ORACLE_LIST_TYPES:
+        raise MessageError(f"{req.list_type!r} is not an oracle evaluation")
+    _addressed_and_fresh(req, oracle, now, p)
+    querier = get_member(state, req.querier)
+    if querier is None or not querier.active or querier.role != "member":
+        raise AdmissionRefused("not_member", f"{req.querier} is not an active member")
+    if not 1 <= req.item_count <= p.max_items:
+        raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
+    charge = _price(p, req.list_type) * req.item_count
+    balance = get_account(state, req.querier).balance - pending.charge
+    if balance - charge < -p.overdraft:
+        raise AdmissionRefused(
+            "over_overdraft",
+            f"{req.querier}'s balance {balance} less the price {charge} would pass the "
+            f"overdraft of {p.overdraft} milli-credits",
+        )
+    return CheckedRequest(charge, False, {}, req.key_id)
 
 
 def _answer_key(state: State, responder: str, req: QueryRequest, index: Mapping[str, Any]) -> Value:
@@ -222,6 +319,43 @@ def _require_signature(member: Member, message: bytes, signature: bytes) -> None
         raise ContractError(f"bad signature by {member.id!r}") from None
 
 
+def _check_answer(
+    state: State,
+    signed: SignedRequest,
+    sreceipt: SignedReceipt,
+    responder: str,
+    now: int,
+    p: CreditParams,
+) -> Member:
+    """The checks of a ``credits.receipt`` (the module docstring); the querier's member row."""
+    req = signed.request
+    if req.responder != responder:
+        raise MessageError(f"the request is addressed to {req.responder}, not {responder}")
+    if req.querier == responder:
+        raise MessageError("a member may not query itself")
+    if req.item_count < 1:
+        raise MessageError("a request asks for at least one item")
+    querier = get_member(state, req.querier)
+    me = get_member(state, responder)
+    if querier is None or me is None:
+        raise MessageError(f"{req.querier} is not a member of this consortium")
+    if me.role != "member" and req.list_type not in ORACLE_LIST_TYPES:
+        raise MessageError(f"{me.role} {responder} answers no list, only oracle evaluations")
+    _require_signature(querier, signed.data, signed.signature)
+    _require_signature(me, sreceipt.data, sreceipt.signature)
+    if sreceipt.receipt.request_digest != signed.digest:
+        raise ContractError("the receipt does not commit to this request")
+    answered = sreceipt.receipt.time
+    if abs(answered - req.time) > p.request_ttl_ms:
+        raise MessageError(
+            f"the answer time {answered} is more than {p.request_ttl_ms} ms from the"
+            f" request's {req.time}: the responder answered a stale request"
+        )
+    if answered > now + p.request_ttl_ms:
+        raise MessageError(f"the answer time {answered} is after this block's time {now}")
+    return querier
+
+
 def _receipt(state: State, ctx: TxContext) -> None:
     body = ctx.body
     if body.keys() != _RECEIPT_FIELDS:
@@ -238,25 +372,29 @@ def _receipt(state: State, ctx: TxContext) -> None:
     rid = signed.receipt_id
     if state.get(RECEIPTS, rid) is not None:
         raise ContractError(f"request {req.request_id.hex()} of {req.querier} was recorded before")
-    checked, querier, responder = _check_request(state, signed, ctx.member, now, p)
-    # Both were found active in this state, so these are require_member_signature's checks.
-    _require_signature(querier, signed.data, signed.signature)
-    _require_signature(responder, sreceipt.data, sreceipt.signature)
-    request_digest = signed.digest
-    if sreceipt.receipt.request_digest != request_digest:
-        raise ContractError("the receipt does not commit to this request")
+    querier = _check_answer(state, signed, sreceipt, ctx.member, now, p)
     epoch = epoch_at(update_schedule(state, now, p.epoch_ms), now)
     if epoch <= last_settled(state):
         raise ContractError(f"epoch {epoch} is already settled")
-    if checked.charge:
-        move(state, req.querier, -checked.charge, kind="charge", ref=rid, ctx=ctx)
-        add_spent(state, epoch, req.querier, checked.charge)
-        add_totals(state, charges=checked.charge)
-    if not checked.canary:
+    canary = querier.role == "observer" and req.purpose_code == CANARY_PURPOSE
+    if canary:
+        used = canary_probes(state, epoch, req.querier, ctx.member)
+        canary = used + req.item_count <= open_canaries(state, req.querier)
+        if canary:
+            state.put(
+                CANARY_PROBES, probe_key(epoch, req.querier, ctx.member), used + req.item_count
+            )
+    charge = 0 if canary else _price(p, req.list_type) * req.item_count
+    if charge:
+        move(state, req.querier, -charge, kind="charge", ref=rid, ctx=ctx)
+        add_spent(state, epoch, req.querier, charge)
+        add_totals(state, charges=charge)
+    if not canary and req.list_type not in ORACLE_LIST_TYPES:
         key = f"{epoch_key(epoch)}/{ctx.member}/{req.querier}"
         served: Any = state.get(SERVED, key)
         state.put(SERVED, key, (served or 0) + req.item_count)
-    ix = checked.index
+    ix: Any = state.get(PUB_INDEX, f"{ctx.member}/{req.list_type}")
+    ix = ix if isinstance(ix, dict) else {}
     state.put(
         RECEIPTS,
         rid,
@@ -266,12 +404,13 @@ def _receipt(state: State, ctx: TxContext) -> None:
             "list_type": req.list_type,
             "id_type": req.id_type,
             "items": req.item_count,
-            "charge": checked.charge,
+            "charge": charge,
             "purpose": req.purpose_code,
             "epoch": epoch,
             "height": ctx.height,
             "time": now,
-            "request_digest": request_digest,
+            "answered_at": sreceipt.receipt.time,
+            "request_digest": signed.digest,
             "blinded_digest": req.blinded_digest,
             "response_digest": sreceipt.receipt.response_digest,
             "index": {
@@ -280,8 +419,8 @@ def _receipt(state: State, ctx: TxContext) -> None:
                 "evidence_root": ix.get("evidence_root"),
                 "key_id": ix.get("key_id"),
             },
-            "key_id": checked.key_id,
-            "canary": checked.canary,
+            "key_id": req.key_id if req.key_id is not None else ix.get("key_id"),
+            "canary": canary,
             "status": "recorded",
             "hits": None,
             "hit_state": None,
@@ -455,7 +594,8 @@ def credits_contract(verify_response: ResponseVerifier) -> Contract:
     }
     member = frozenset({"member"})
     roles: dict[str, frozenset[str]] = {
-        "credits.receipt": member,
+        # An observer may be the fingerprint registry, recording its evaluations.
+        "credits.receipt": frozenset({"member", "observer"}),
         "credits.refund": member,
         "credits.settle": frozenset({"member", "observer"}),
         **EVALUATION_ROLES,

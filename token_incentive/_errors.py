@@ -34,6 +34,8 @@ class AdmissionRefused(CreditsError):
     ``bad_items`` (item count out of range), ``not_publisher`` (the querier publishes no
     non-empty set for the list type), ``stale_list`` (its set has expired),
     ``over_overdraft`` (the price would take the balance below the overdraft),
+    ``stale_request`` (the request's time is outside the freshness window),
+    ``canary_bound`` (an observer's probes would exceed its open canaries),
     ``oprf_key`` (the request names an OPRF key that is not the responder's, is
     retired, or is another of its lists' key).
     """

@@ -60,6 +60,7 @@ from ledger import (
 from token_incentive._admission import PUB_INDEX
 from token_incentive._book import (
     CANARIES,
+    CANARY_PROBES,
     DELIST,
     DISPUTES,
     EPOCH_HITS,
@@ -67,13 +68,20 @@ from token_incentive._book import (
     RECEIPTS,
     epoch_at,
     epoch_key,
+    probe_key,
     update_schedule,
 )
 from token_incentive._errors import MessageError
 from token_incentive._params import params_from_state
 from token_incentive._util import field, window_open
 
-__all__ = ["EVALUATION_HANDLERS", "EVALUATION_ROLES", "canary_commitment"]
+__all__ = [
+    "EVALUATION_HANDLERS",
+    "EVALUATION_ROLES",
+    "canary_commitment",
+    "canary_probes",
+    "open_canaries",
+]
 
 _CANARY = ("credits-canary", 1)
 _CANARY_RECORD = frozenset({"list_type", "id_type", "normaliser_version", "value"})
@@ -346,10 +354,35 @@ def _delisted(state: State, ctx: TxContext) -> None:
     )
 
 
+def open_canaries(state: State, observer: str) -> int:
+    """How many of ``observer``'s canaries are committed and not yet revealed.
+
+    It bounds the observer's free probes: each open canary may be probed once per
+    responder and epoch (:func:`canary_probes`).
+    """
+    return sum(
+        1
+        for _, c in state.scan(CANARIES)
+        if isinstance(c, dict) and c["observer"] == observer and c["status"] == "committed"
+    )
+
+
+def canary_probes(state: State, epoch: int, observer: str, responder: str) -> int:
+    """Probe elements ``observer`` had recorded free at ``responder`` in ``epoch``."""
+    used: Any = state.get(CANARY_PROBES, probe_key(epoch, observer, responder))
+    return int(used or 0)
+
+
 def _canary_commit(state: State, ctx: TxContext) -> None:
     commitments = field(ctx.body, "commitments", list)
     if not 1 <= len(commitments) <= _MAX_BATCH:
         raise ContractError(f"commit 1 to {_MAX_BATCH} canaries at a time")
+    limit = params_from_state(state).max_canaries
+    if open_canaries(state, ctx.member) + len(commitments) > limit:
+        raise ContractError(
+            f"an observer holds at most {limit} open canaries (credits.max_canaries):"
+            " each one buys free probes"
+        )
     if not all(isinstance(c, bytes) and len(c) == 32 for c in commitments):
         raise ContractError("a canary commitment is a 32-byte hash")
     if len(set(commitments)) != len(commitments):

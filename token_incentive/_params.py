@@ -73,7 +73,13 @@ _DEFAULTS: dict[str, Value] = {
     "credits.dispute_open_ms": 7 * 86_400_000,
     "credits.quality_prior": [4, 1],
     "credits.max_items": 100_000,
+    # Open canary commitments an observer may hold: each buys one free probe per
+    # responder and epoch, so this bounds what an observer can test for nothing.
+    "credits.max_canaries": 1_000,
 }
+# Parameters added after the first release: a chain whose genesis predates one uses
+# its default until governance sets it.
+_LATER = frozenset({"credits.max_canaries"})
 
 PARAM_NAMES = frozenset(_DEFAULTS)
 
@@ -100,6 +106,7 @@ class CreditParams:
     prior_a: int
     prior_b: int
     max_items: int
+    max_canaries: int
 
     def decayed(self, balance: int) -> int:
         """λ·B rounded down for a positive balance; a debt does not decay."""
@@ -161,6 +168,11 @@ def _per_list(values: Mapping[str, Any], name: str, minimum: int) -> dict[str, i
     return out
 
 
+def _with_later(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    missing = {name: _DEFAULTS[name] for name in _LATER if name not in values}
+    return {**values, **missing} if missing else values
+
+
 def load_params(values: Mapping[str, Any]) -> CreditParams:
     """Type-check the ``credits.*`` parameters and enforce the scheme's constraints."""
     price = _per_list(values, "credits.price", 1)
@@ -192,6 +204,7 @@ def load_params(values: Mapping[str, Any]) -> CreditParams:
         prior_a=prior_a,
         prior_b=prior_b,
         max_items=_int(values, "credits.max_items", 1),
+        max_canaries=_int(_with_later(values), "credits.max_canaries", 0),
     )
     max_w, min_c = max(weight.values()), min(price.values())
     # α + β·max w/1000 < min c, multiplied through by 1000 to stay in integers.

@@ -18,7 +18,9 @@ Per member j, in integer milli-credits:
   by the settlement of the receipt's epoch, or the hits of a dispute *rejected* during
   t or before (and not yet accounted);
 - penalty P_j = γ · (false positives upheld against j during t or before, not yet
-  accounted);
+  accounted) + the overdraft debt of t: max(0, C_j − B − OD), how far the answers
+  recorded in t took B below the floor −OD (a responder answering on a view that had
+  not seen the querier's other answers yet; every recorded answer is charged);
 - charges C_j = j's net charges (less refunds) for queries recorded in t;
 - with B = B_j(t), the balance at the start of t by the recurrence:
   B_j(t+1) = min(cap, λ·B + G + S + H) − P − C (λ·B rounded down; B > 0 only),
@@ -244,6 +246,10 @@ def compute_settlement(state: State, epoch: int) -> dict[str, Value]:
     for member in members:
         c = comp[member]
         before = get_account(state, member).settled
+        # Answers are charged when recorded whatever the balance (``_contract``), so a
+        # querier answered against a stale view can end an epoch below −OD: that debt
+        # blocks its admission and is penalised here by its own size.
+        c["penalty"] += max(0, c["charges"] - before - p.overdraft)
         kept = p.decayed(before)
         c["decay"] = before - kept
         income = c["grant"] + c["served"] + c["hits"]

@@ -35,6 +35,7 @@ __all__ = [
     "BalanceView",
     "JournalLine",
     "RankRow",
+    "RecordedReceipt",
     "Statement",
     "balance_of",
     "dispute_of",
@@ -43,6 +44,7 @@ __all__ = [
     "history",
     "last_settled_epoch",
     "ranking",
+    "recorded_receipt",
     "statement",
     "supply",
 ]
@@ -105,6 +107,41 @@ class RankRow:
     tp: int
     fp: int
     quality: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedReceipt:
+    """One recorded answer (``credits.receipts``), as other contracts may read it."""
+
+    receipt_id: str
+    querier: str
+    responder: str
+    list_type: str
+    id_type: str
+    items: int
+    charge: int
+    time: int  # the block time it was recorded at
+    key_id: Value  # the OPRF key the request named (or the published one it stood for)
+    status: str  # recorded, refunded
+
+
+def recorded_receipt(state: State, receipt_id: str) -> RecordedReceipt | None:
+    """The recorded answer ``receipt_id``, or ``None``."""
+    row: Any = state.get(RECEIPTS, receipt_id)
+    if not isinstance(row, dict):
+        return None
+    return RecordedReceipt(
+        receipt_id,
+        row["querier"],
+        row["responder"],
+        row["list_type"],
+        row["id_type"],
+        row["items"],
+        row["charge"],
+        row["time"],
+        row["key_id"],
+        row["status"],
+    )
 
 
 def last_settled_epoch(state: State) -> int:

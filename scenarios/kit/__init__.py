@@ -6,12 +6,13 @@
 - :class:`FingerprintRegistry`, :class:`SimilarityIndex`: the duplicate registry (one
   across scenarios for registries of the same pool, :data:`FINANCING`), with
   fingerprints computed by the registry's OPRF (:func:`request_fingerprints`,
-  :func:`evaluate_fingerprints`, :func:`finish_fingerprints`; key and receipts in the
-  shared ``fpreg`` contract, :data:`FPREG`).
+  :func:`evaluate_fingerprints`, :func:`finish_fingerprints`; the key in the shared
+  ``fpreg`` contract, :data:`FPREG`; each evaluation metered as a credits receipt).
 - :class:`Rule`, :class:`Severity`: rule-engine guards on the hypothetical post-state.
 - :func:`cosign`, :func:`cosign_message`: co-signatures for multi-party steps; and the
   two-party-signed receipts of the query flow (``token_incentive.QueryRequest`` and
-  ``QueryReceipt``) for every fingerprint evaluation, consumed by :func:`use_receipt`.
+  ``QueryReceipt``) for every fingerprint evaluation, recorded by the registry as a
+  ``credits.receipt`` and consumed by :func:`use_receipt`.
 
 A scenario is a contract made with :func:`build_contract` from its machines and pieces,
 and optionally a :class:`Demo` flow that ``riskshare demo --scenario`` runs.
@@ -55,7 +56,6 @@ from scenarios.kit._fpservice import (
     FINGERPRINT_PURPOSE,
     FPREG,
     RECEIPT_TTL_MS,
-    REQUEST_TTL_MS,
     active_key,
     registry_member,
     use_receipt,
@@ -91,7 +91,6 @@ __all__ = [
     "MS_PER_DAY",
     "NEW",
     "RECEIPT_TTL_MS",
-    "REQUEST_TTL_MS",
     "Bytes",
     "Claim",
     "Conserved",

@@ -13,8 +13,10 @@ arguments; transport is the gateway's business):
    the key committed on the ledger, and finalises. A fingerprint is the first 32 bytes
    of the RFC 9497 output.
 
-Either side then records the signed request and receipt (``fpreg.receipt``). Every way
-a peer's message can be bad raises :class:`FingerprintError`.
+The registry's gateway admits the request first (``token_incentive.check_oracle_request``:
+freshness, credit) and records the signed request and receipt as a ``credits.receipt``
+once it has answered. Every way a peer's message can be bad raises
+:class:`FingerprintError`.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from psi import KeyPair, PsiError, blind_batch, evaluate_batch, finalize_batch
+from psi import KeyPair, PsiError, blind_batch, evaluate_batch, finalize_batch, key_id
 from scenarios._errors import FingerprintError
 from scenarios.kit._documents import DOCUMENT_NORMALISER_VERSION
 from scenarios.kit._fingerprints import FP_SIZE
-from scenarios.kit._fpservice import FINGERPRINT_LIST_TYPE, FINGERPRINT_PURPOSE, REQUEST_TTL_MS
+from scenarios.kit._fpservice import FINGERPRINT_LIST_TYPE, FINGERPRINT_PURPOSE
 from token_incentive import (
     MessageError,
     QueryReceipt,
@@ -81,12 +83,17 @@ def request_fingerprints(
     querier: str,
     registry: str,
     family: str,
+    key_id: str,
     seq: int,
     now: int,
     key: Ed25519PrivateKey,
     rng: Rng,
 ) -> FingerprintRequest:
-    """Blind ``inputs`` (from ``Invoice.fingerprint_inputs`` and the like) and sign."""
+    """Blind ``inputs`` (from ``Invoice.fingerprint_inputs`` and the like) and sign.
+
+    ``key_id`` is the registry key's id (hex) on the ledger: the receipt records it, and
+    a registration checks the key has not rotated since.
+    """
     if not 1 <= len(inputs) <= MAX_FINGERPRINTS:
         raise FingerprintError(f"evaluate 1 to {MAX_FINGERPRINTS} fingerprints at a time")
     blinds, blinded = blind_batch(list(inputs), rng, pool=None)
@@ -104,6 +111,7 @@ def request_fingerprints(
         seq=seq,
         time=now,
         normaliser_version=_NORMALISER,
+        key_id=key_id,
     )
     return FingerprintRequest(
         tuple(inputs), tuple(blinds), tuple(blinded), sign_request(request, key)
@@ -121,7 +129,11 @@ def evaluate_fingerprints(
     now: int,
     rng: Rng,
 ) -> FingerprintResponse:
-    """The registry's side: check the request, evaluate with proof, sign the receipt."""
+    """The registry's side: check the request, evaluate with proof, sign the receipt.
+
+    Freshness and credit are the gateway's admission (``check_oracle_request``), judged
+    before this is called.
+    """
     try:
         signed.verify(querier_key)
     except MessageError as exc:
@@ -135,8 +147,8 @@ def evaluate_fingerprints(
         raise FingerprintError(f"normaliser {req.normaliser_version!r}, expected {_NORMALISER}")
     if not 1 <= len(blinded) <= MAX_FINGERPRINTS or req.item_count != len(blinded):
         raise FingerprintError("the request does not count these elements")
-    if abs(now - req.time) > REQUEST_TTL_MS:
-        raise FingerprintError("the request is stale")
+    if req.key_id != key_id(oprf_key.public).hex():
+        raise FingerprintError("the request names another registry key")
     try:
         if blinded_digest(blinded) != req.blinded_digest:
             raise FingerprintError("the request does not commit to these elements")

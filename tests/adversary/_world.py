@@ -40,7 +40,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -59,7 +59,6 @@ from gateway._peers import open_channel
 from gateway._processes import GatewayProcess, start_gateway, start_gateways, stop_gateways
 from gateway._registry import consortium_registry
 from gateway._server import MAX_MESSAGE_BYTES
-from gateway._status import REASON_KEY
 from gateway._stubs import psi_stub
 from gateway._tls import server_credentials
 from ledger import (
@@ -74,6 +73,7 @@ from ledger import (
     sign_transaction,
 )
 from psi import PendingQuery, prepare_query
+from tests._rpc import Refusal, refusal, wait_for
 from token_incentive import QueryRequest, SignedRequest, sign_request
 
 __all__ = [
@@ -122,32 +122,6 @@ def phones(count: int, start: int = 0) -> list[str]:
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    reason: str
-    details: str
-
-
-def refusal(call: Callable[[], Any]) -> Refusal:
-    """The status ``call`` is refused with; fails the test if it is answered."""
-    try:
-        call()
-    except grpc.RpcError as error:
-        rpc: Any = error
-        metadata = dict(rpc.trailing_metadata() or ())
-        return Refusal(rpc.code().name, str(metadata.get(REASON_KEY, "")), rpc.details() or "")
-    raise AssertionError("the cheating call was answered")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in {timeout} s: {what}")
-        time.sleep(0.05)
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,7 @@ class Net:
             querier=querier,
             responder=responder,
             list_type=list_type,
-            id_type=FIRST_ID[list_type],
+            id_type=FIRST_ID.get(list_type, "invoice"),
             item_count=items,
             purpose_code=purpose,
             legal_basis="contract",

@@ -86,6 +86,7 @@ class Oracle:
         self.keep_num, self.keep_den = params["credits.decay"]
         self.cap: int = params["credits.cap"]
         self.gamma: int = params["credits.penalty"]
+        self.overdraft: int = params["credits.overdraft"]
         self.a0, self.b0 = params["credits.quality_prior"]
         self.epoch_ms: int = params["credits.epoch_ms"]
         self.roles = dict(roles)
@@ -261,6 +262,9 @@ class Oracle:
         for j in sorted(set(comp) | set(self.b) | set(tp_add) | set(fp_add)):
             c = comp[j]
             before = self.b[j]
+            # A debt the epoch's recorded answers ran below the overdraft floor is
+            # penalised by its size.
+            c["penalty"] += max(0, c["charges"] - before - self.overdraft)
             kept = before * self.keep_num // self.keep_den if before > 0 else before
             c["decay"] = before - kept
             income = c["grant"] + c["served"] + c["hits"]

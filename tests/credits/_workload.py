@@ -14,7 +14,10 @@ soon as it may be settled, and checks after every step:
   every charge, refund and settlement from the applied transactions alone; every
   member's balance and B(t), and every settlement entry, equal the oracle's; every
   member's journal sums to its balance;
-- no recorded query took its querier below −OD; balance <= settled <= cap;
+- every answer a responder admitted is recorded and charged; a broadcast's responders
+  each admit on the balance before it, so it ends at most one price per extra
+  responder below −OD (the exposure bound), and no further query is admitted then;
+  balance <= settled <= cap;
 - the 1/k shares of every reported hit sum to exactly one;
 - at each settlement, every hit payment credits each copy of a hit (one responder's
   yes to one identifier) at most once, with the share 1/k where k is the number of
@@ -38,7 +41,13 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from ledger import ContractError, inclusion_proof, merkle_root
-from token_incentive import hit_payments, params_from_state, ranking
+from token_incentive import (
+    AdmissionRefused,
+    check_request,
+    hit_payments,
+    params_from_state,
+    ranking,
+)
 from token_incentive._book import get_account, last_settled
 
 from ._net import DAY, LIST_TYPES, Net
@@ -198,19 +207,34 @@ class Sim:
         responders = [m for i, m in enumerate(others) if mask >> i & 1] or others[:1]
         group = Group(querier, list_type, items, [])
         price = self.p.price[list_type] * items
+        # Every responder of a broadcast judges the request on the state before any of
+        # the answers is recorded (none of them sees the others' answers), then each
+        # answer it gave is recorded and charged.
+        balance = get_account(self.net.state, querier).balance
+        answered = []
         for responder in responders:
             signed = self.net.request(querier, responder, list_type, items, self.now)
-            body = self.net.receipt_body(signed, self.now)
-            balance = get_account(self.net.state, querier).balance
             expect = (
                 self.publishes(querier, list_type)
                 and self.publishes(responder, list_type)
                 and balance - price >= -self.p.overdraft
             )
-            if self.attempt(responder, "credits.receipt", body, expect):
-                group.rids.append(signed.receipt_id)
-                after = get_account(self.net.state, querier).balance
-                assert after == balance - price >= -self.p.overdraft
+            try:
+                check_request(self.net.state, signed, responder, self.now)
+            except AdmissionRefused:
+                assert not expect, f"{responder} refused an admissible query"
+                event("refused by the responder")
+                continue
+            assert expect, f"{responder} admitted an inadmissible query"
+            answered.append((responder, signed, self.net.receipt_body(signed, self.now)))
+        for responder, signed, body in answered:
+            assert self.attempt(responder, "credits.receipt", body, True)
+            group.rids.append(signed.receipt_id)
+        after = get_account(self.net.state, querier).balance
+        assert after == balance - price * len(answered)
+        # The exposure bound: one allowance per responder of the broadcast.
+        if answered:
+            assert after >= -self.p.overdraft - price * (len(answered) - 1)
         if group.rids:
             self.groups.append(group)
 

@@ -206,6 +206,8 @@ def test_canary_commit_probe_reveal(net: Net) -> None:
 
 def test_canary_committed_after_the_probe_is_refused(net: Net) -> None:
     now = T0 + 1000
+    # One open canary makes the probe free (a probe beyond the open canaries is charged).
+    net.apply("obs", "credits.canary_commit", {"commitments": [os.urandom(32)]}, now)
     probe = net.query("obs", "bravo", LT, 1, now, purpose="canary")
     record = {"list_type": LT, "id_type": "cn_id", "normaliser_version": "v1", "value": "x"}
     salt = os.urandom(16)

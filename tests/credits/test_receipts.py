@@ -1,4 +1,8 @@
-"""Recording queries: two signatures, admission at recording time, post-hoc charging."""
+"""Recording queries: two signatures, admission by the responder, post-hoc charging.
+
+The responder judges a request before it answers (``check_request``); the ledger
+records the answer as a fact and charges it, whatever changed in between.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,15 @@ import pytest
 
 from gateway._registry import verify_voprf_response
 from psi import blind_batch, evaluate_batch, generate_key_pair
-from token_incentive import AdmissionRefused, admit, params_from_state
+from token_incentive import (
+    AdmissionRefused,
+    Exposure,
+    MessageError,
+    admit,
+    check_oracle_request,
+    check_request,
+    params_from_state,
+)
 
 from ._net import DAY, T0, Net, key_of
 
@@ -70,17 +82,32 @@ def test_signatures_and_binding_are_checked(net: Net) -> None:
 def test_request_freshness_and_normaliser(net: Net) -> None:
     now = T0 + DAY
     ttl = params_from_state(net.state).request_ttl_ms
+    # The responder refuses a stale request on its own clock ...
     stale = net.request("alpha", "bravo", LT, 1, now - ttl - 1)
-    assert "more than" in net.refused("bravo", "credits.receipt", net.receipt_body(stale, now), now)
+    with pytest.raises(AdmissionRefused) as exc:
+        check_request(net.state, stale, "bravo", now)
+    assert exc.value.code == "stale_request"
+    # ... and the ledger refuses an answer it signed outside the window of the request.
+    assert "stale request" in net.refused(
+        "bravo", "credits.receipt", net.receipt_body(stale, now), now
+    )
+    # A request answered fresh is recorded and charged however late its receipt lands:
+    # freshness is judged on the answer time the responder signed, not the block's.
+    fresh = net.request("alpha", "bravo", LT, 1, now - ttl + 1)
+    net.apply("bravo", "credits.receipt", net.receipt_body(fresh, now), now + 10 * ttl)
+    assert net.balance("alpha") == -1000
     net.state.put(
         "gov.consortium",
         "info",
         {"name": "t", "normaliser_version": "v2", "genesis_time": T0, "chain_id": b"c" * 32},
     )
-    fresh = net.request("alpha", "bravo", LT, 1, now)
-    assert "normaliser" in net.refused(
-        "bravo", "credits.receipt", net.receipt_body(fresh, now), now
-    )
+    old = net.request("alpha", "bravo", LT, 1, now + 10 * ttl)
+    with pytest.raises(MessageError, match="normaliser"):
+        check_request(net.state, old, "bravo", now + 10 * ttl)
+    # Answered before the consortium moved to v2, recorded after: still a fact.
+    net.apply("bravo", "credits.receipt", net.receipt_body(old, now + 10 * ttl), now + 10 * ttl)
+    assert net.balance("alpha") == -2000
+    assert net.conservation_gap() == 0
 
 
 def test_reciprocity_non_publisher_and_stale_list_are_refused(net: Net) -> None:
@@ -90,8 +117,8 @@ def test_reciprocity_non_publisher_and_stale_list_are_refused(net: Net) -> None:
     assert exc.value.code == "not_publisher"
     net.publish("bravo", "marketing_abuse")
     signed = net.request("alpha", "bravo", "marketing_abuse", 1, now)
-    reason = net.refused("bravo", "credits.receipt", net.receipt_body(signed, now), now)
-    assert "alpha publishes no non-empty marketing_abuse list" in reason
+    with pytest.raises(AdmissionRefused, match="alpha publishes no non-empty marketing_abuse"):
+        check_request(net.state, signed, "bravo", now)
     net.publish("alpha", "marketing_abuse", size=0)
     with pytest.raises(AdmissionRefused, match="non-empty"):
         admit(net.state, "alpha", "marketing_abuse", 1, now)
@@ -101,14 +128,19 @@ def test_reciprocity_non_publisher_and_stale_list_are_refused(net: Net) -> None:
     assert exc.value.code == "stale_list"
     net.publish("alpha", "marketing_abuse", expires_at=now + 1)
     assert admit(net.state, "alpha", "marketing_abuse", 1, now).charge == 500
-    # The responder must publish the list it answers on, too.
-    net.unpublish("bravo", "marketing_abuse")
+    # Admitted at the answer, its list expired before the receipt landed: charged.
     signed = net.request("alpha", "bravo", "marketing_abuse", 1, now)
-    reason = net.refused("bravo", "credits.receipt", net.receipt_body(signed, now), now)
-    assert "bravo publishes no" in reason
+    check_request(net.state, signed, "bravo", now)
+    net.apply("bravo", "credits.receipt", net.receipt_body(signed, now), now + 5)
+    assert net.balance("alpha") == -500
+    # The responder must publish the list it answers on, when it answers.
+    net.unpublish("bravo", "marketing_abuse")
+    signed = net.request("alpha", "bravo", "marketing_abuse", 1, now + 5)
+    with pytest.raises(AdmissionRefused, match="bravo publishes no"):
+        check_request(net.state, signed, "bravo", now + 5)
 
 
-def test_overdraft_is_enforced_at_admission_and_recording(net: Net) -> None:
+def test_overdraft_is_enforced_at_admission_and_a_recorded_answer_is_a_debt(net: Net) -> None:
     net.set_params(overdraft=10_000)
     now = T0 + 1000
     net.query("alpha", "bravo", LT, 6, now)
@@ -116,11 +148,20 @@ def test_overdraft_is_enforced_at_admission_and_recording(net: Net) -> None:
         admit(net.state, "alpha", LT, 5, now)
     assert exc.value.code == "over_overdraft"
     assert admit(net.state, "alpha", LT, 4, now).balance_after == -10_000
+    # Answers not yet recorded count: 4 items pending leave nothing for one more.
+    signed = net.request("alpha", "charlie", LT, 1, now)
+    with pytest.raises(AdmissionRefused) as exc:
+        check_request(net.state, signed, "charlie", now, pending=Exposure(4, 4000))
+    assert exc.value.code == "over_overdraft"
+    # charlie answered 5 items against a view that did not show the 6: recorded and
+    # charged all the same, the balance passes the floor, and the debt refuses more.
     signed = net.request("alpha", "charlie", LT, 5, now)
-    reason = net.refused("charlie", "credits.receipt", net.receipt_body(signed, now), now)
-    assert "overdraft" in reason
-    net.query("alpha", "charlie", LT, 4, now)
-    assert net.balance("alpha") == -10_000
+    net.apply("charlie", "credits.receipt", net.receipt_body(signed, now), now)
+    assert net.balance("alpha") == -11_000
+    with pytest.raises(AdmissionRefused) as exc:
+        admit(net.state, "alpha", LT, 1, now)
+    assert exc.value.code == "over_overdraft"
+    assert net.conservation_gap() == 0
 
 
 def test_other_admission_refusals(net: Net) -> None:
@@ -139,15 +180,54 @@ def test_other_admission_refusals(net: Net) -> None:
     assert "itself" in net.refused("alpha", "credits.receipt", net.receipt_body(signed, now), now)
 
 
-def test_observer_probes_only_canaries_and_free(net: Net) -> None:
+def _commit_canaries(net: Net, count: int, now: int) -> None:
+    commitments = [os.urandom(32) for _ in range(count)]
+    net.apply("obs", "credits.canary_commit", {"commitments": commitments}, now)
+
+
+def test_observer_probes_only_canaries_free_up_to_its_open_canaries(net: Net) -> None:
     now = T0 + 1000
     signed = net.request("obs", "bravo", LT, 1, now)
-    reason = net.refused("bravo", "credits.receipt", net.receipt_body(signed, now), now)
-    assert "canary" in reason
-    rid = net.query("obs", "bravo", LT, 1, now, purpose="canary")
+    with pytest.raises(AdmissionRefused) as exc:
+        check_request(net.state, signed, "bravo", now)
+    assert exc.value.code == "not_member"
+    probe = net.request("obs", "bravo", LT, 1, now, purpose="canary")
+    with pytest.raises(AdmissionRefused) as exc:
+        check_request(net.state, probe, "bravo", now)
+    assert exc.value.code == "canary_bound"  # no canary committed: no free probe
+    _commit_canaries(net, 3, now)
+    assert check_request(net.state, probe, "bravo", now).canary
+    rid = net.query("obs", "bravo", LT, 2, now + 1, purpose="canary")
     assert net.receipt(rid)["canary"] is True
     assert net.balance("obs") == 0
     assert list(net.state.scan("credits.served")) == []
+    # Three open canaries: one more probe element at bravo this epoch, none beyond.
+    two = net.request("obs", "bravo", LT, 2, now + 2, purpose="canary")
+    with pytest.raises(AdmissionRefused) as exc:
+        check_request(net.state, two, "bravo", now + 2)
+    assert exc.value.code == "canary_bound"
+    one = net.request("obs", "bravo", LT, 1, now + 2, purpose="canary")
+    with pytest.raises(AdmissionRefused):
+        check_request(net.state, one, "bravo", now + 2, pending=Exposure(1, 0))
+    # Another responder has its own bound.
+    three = net.request("obs", "charlie", LT, 3, now + 2, purpose="canary")
+    assert check_request(net.state, three, "charlie", now + 2).canary
+    # A probe answered beyond the bound anyway is charged like any query.
+    net.apply("bravo", "credits.receipt", net.receipt_body(two, now + 2), now + 3)
+    assert net.receipt(two.receipt_id)["canary"] is False
+    assert net.balance("obs") == -2000
+    # And a non-canary request an observer got answered is a charged query too.
+    net.apply("bravo", "credits.receipt", net.receipt_body(signed, now), now + 4)
+    assert net.balance("obs") == -3000
+    assert net.conservation_gap() == 0
+
+
+def test_open_canaries_are_capped(net: Net) -> None:
+    now = T0 + 1000
+    net.set_params(max_canaries=4)
+    _commit_canaries(net, 4, now)
+    reason = net.refused("obs", "credits.canary_commit", {"commitments": [os.urandom(32)]}, now)
+    assert "at most 4 open canaries" in reason
 
 
 def test_refund_of_a_response_with_the_wrong_element_count(net: Net) -> None:
@@ -208,3 +288,23 @@ def test_refund_when_the_voprf_proof_does_not_verify() -> None:
             assert "verifies" in reason
     assert net.balance("alpha") == -3000  # charged for the honest answer only
     assert net.conservation_gap() == 0
+
+
+def test_an_oracle_evaluation_is_admitted_and_charged_like_an_answer(net: Net) -> None:
+    """The fingerprint registry (an observer here) judges a request at the dearest list
+    price, records it itself, and earns no served credit."""
+    now = T0 + 1000
+    signed = net.request("alpha", "obs", "fingerprint", 4, now)
+    checked = check_oracle_request(net.state, signed, "obs", now)
+    assert checked.charge == 4 * 1000
+    with pytest.raises(AdmissionRefused) as exc:
+        check_oracle_request(net.state, signed, "obs", now, pending=Exposure(0, 2_000_000))
+    assert exc.value.code == "over_overdraft"
+    net.apply("obs", "credits.receipt", net.receipt_body(signed, now), now)
+    assert net.balance("alpha") == -4000
+    assert list(net.state.scan("credits.served")) == []
+    # An observer records oracle evaluations only.
+    listed = net.request("alpha", "obs", LT, 1, now)
+    assert "only oracle evaluations" in net.refused(
+        "obs", "credits.receipt", net.receipt_body(listed, now), now
+    )

@@ -168,7 +168,7 @@ def test_requests_naming_a_key_are_version_2_and_naming_none_version_1(rot: Rota
 
 
 @pytest.mark.parametrize("case", ["unknown", "another member's", "retired", "another list's"])
-def test_a_receipt_naming_a_key_the_responder_may_not_answer_under_is_refused(
+def test_a_request_naming_a_key_the_responder_may_not_answer_under(
     rot: Rotating, case: str
 ) -> None:
     now = T0 + 1000
@@ -189,13 +189,21 @@ def test_a_receipt_naming_a_key_the_responder_may_not_answer_under_is_refused(
         "retired": f"bravo's OPRF key {rot.kid(other)!r} is retired",
         "another list's": f"is its marketing_abuse key, not its {LT} key",
     }[case]
-    body, _ = rot.answer(other, other, now)
+    body, claim = rot.answer(other, other, now)
     signed = SignedRequest.from_parts(body["request"], body["request_sig"])
-    # The responder's gateway asks the same rule before evaluating ...
+    # The responder's gateway refuses it before evaluating ...
     with pytest.raises(AdmissionRefused, match=expected) as refused:
         check_request(rot.net.state, signed, "bravo", now)
     assert refused.value.code == "oprf_key"
-    # ... and the ledger refuses to record it, changing nothing (Net.refused checks).
-    assert expected in rot.net.refused("bravo", "credits.receipt", body, now)
-    assert rot.net.balance("alpha") == 0
-    assert rot.net.rows("credits.receipts") == []
+    # ... and should a responder answer it anyway, the ledger records the fact and
+    # charges it; the refund is judged against the key both signed: a key that is not
+    # bravo's cannot verify the answer, a key of bravo's (retired since, or another
+    # list's, which the querier itself named) can.
+    rot.net.apply("bravo", "credits.receipt", body, now)
+    assert rot.net.balance("alpha") == -1000 * len(claim["blinded"])
+    if case in ("unknown", "another member's"):
+        rot.net.apply("alpha", "credits.refund", claim, now + 1)
+        assert rot.net.balance("alpha") == 0
+    else:
+        assert "the response verifies" in rot.net.refused("alpha", "credits.refund", claim, now + 1)
+    assert rot.net.conservation_gap() == 0

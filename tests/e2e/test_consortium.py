@@ -55,7 +55,7 @@ from ledger import Store, approve_body, propose_body
 from psi import prepare_query
 from tests._terminal import run_on_terminal
 from tests.gateway.conftest import make_consortium
-from token_incentive import QueryRequest, SignedRequest, sign_request
+from token_incentive import QueryRequest, SignedRequest, blinded_digest, sign_request
 
 LIST = "transaction_fraud"
 LISTS = {
@@ -221,6 +221,9 @@ def _craft(
     pending = prepare_query(LIST, [("phone", v) for v in values], os.urandom)
     with run.store(responder) as store:
         row: Any = store.state().get("pub.index", f"{responder}/{LIST}")
+    sent = pending.request() if blinded is None else blinded
+    # The request commits to the bytes sent, so a malformed element is refused by the
+    # point check, not as a request that commits to other elements.
     request = QueryRequest(
         request_id=os.urandom(16),
         querier=querier,
@@ -231,7 +234,7 @@ def _craft(
         purpose_code="screening",
         legal_basis="legitimate_interest",
         consent_ref=None,
-        blinded_digest=pending.digest(),
+        blinded_digest=blinded_digest([sent[i : i + 32] for i in range(0, len(sent), 32)]),
         seq=1,
         time=time.time_ns() // 1_000_000,
         normaliser_version=normaliser,
@@ -241,7 +244,7 @@ def _craft(
         list_type=LIST,
         normaliser_version=normaliser,
         signed_request=signed.to_bytes(),
-        blinded=pending.request() if blinded is None else blinded,
+        blinded=sent,
         key_id=row["key_id"],
     )
 

@@ -98,6 +98,8 @@ def _services(scratch: Path) -> Services:
             store=world.store,
             registry=world.registry,
             data_dir=scratch / "scenarios",
+            local=local,
+            elements=RateLimiter(1e9, 1e9, unit="elements"),
         )
         _SERVICES = Services(world, psi, ledger, scenarios, local)
     return _SERVICES

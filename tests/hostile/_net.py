@@ -16,21 +16,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import grpc
 
 from gateway import MemberCredentials, load_config, load_member_credentials
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._node import Node
 from gateway._peers import open_channel
-from gateway._status import REASON_KEY
 from gateway._worker import PublicPort, start_public_port
 from ledger import sign_transaction
 from psi import prepare_query
+from tests._rpc import Refusal, refusal, wait_for
 from token_incentive import QueryRequest, SignedRequest, sign_request
 
 __all__ = ["LIST", "MEMBERS", "Answered", "Net", "Refusal", "refusal", "start_net", "wait_for"]
@@ -43,32 +41,6 @@ LISTS = {
     "bank-c": [(LIST, "phone", "13600136000", 1)],
 }
 MAX_BATCH = 256
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    reason: str
-    details: str
-
-
-def refusal(call: Callable[[], Any]) -> Refusal:
-    """The status a call is refused with; fails the test if it is answered."""
-    try:
-        call()
-    except grpc.RpcError as error:
-        rpc: Any = error
-        metadata = dict(rpc.trailing_metadata() or ())
-        return Refusal(rpc.code().name, metadata.get(REASON_KEY, ""), rpc.details() or "")
-    raise AssertionError("the hostile call was answered")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @dataclass(frozen=True)

@@ -319,9 +319,10 @@ def test_identity_and_non_canonical_points(net: Net, unchanged: None, name: str)
         )
         stub = psi_stub(net.channel("bank-c", "bank-a"))
         found = refusal(partial(stub.BucketQuery, bucket, timeout=10))
-        # Bucket sizes are checked before anything is evaluated: these lists are far
-        # under the 4096-entry floor, so that refusal comes first.
-        assert (found.code, found.reason) == ("FAILED_PRECONDITION", "bucket_too_small")
+        # Check first, work second: the signed request, admission and the points are
+        # checked before any bucket is read (these lists are also far under the
+        # 4096-entry floor, a refusal that would cost the responder the bucket reads).
+        assert found == Refusal("INVALID_ARGUMENT", "malformed", "malformed request")
 
 
 # -- stale sequence numbers -----------------------------------------------------------

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import (
     MEMBERS,
+    PARAMS,
     Contract,
     ContractError,
     ContractRegistry,
@@ -25,9 +26,16 @@ from ledger import (
     MemoryState,
     TxContext,
 )
-from psi import KeyPair, derive_key_pair
+from psi import KeyPair, derive_key_pair, key_id
 from scenarios.kit import FPREG, MS_PER_DAY, Machine, cosign, registry_member
-from token_incentive import QueryReceipt, QueryRequest, sign_receipt, sign_request
+from token_incentive import (
+    QueryReceipt,
+    QueryRequest,
+    credits_contract,
+    default_params,
+    sign_receipt,
+    sign_request,
+)
 
 CONSORTIUM = "scenario-tests"
 CHAIN = hashlib.sha256(CONSORTIUM.encode()).digest()
@@ -35,6 +43,10 @@ CHAIN = hashlib.sha256(CONSORTIUM.encode()).digest()
 
 def key_for(member_id: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(member_id.encode()).digest())
+
+
+def _no_refunds(state: Any, check: Any) -> None:
+    raise AssertionError("scenario tests claim no refunds")
 
 
 def ms(day: str) -> int:
@@ -45,12 +57,19 @@ def ms(day: str) -> int:
 class Net:
     def __init__(self, members: Mapping[str, str], contracts: Iterable[Contract]) -> None:
         self.state = MemoryState()
-        self.registry = ContractRegistry([FPREG, *contracts])
+        # The credits contract records the registry's fingerprint evaluations.
+        self.registry = ContractRegistry([credits_contract(_no_refunds), FPREG, *contracts])
         self.keys = {m: key_for(m) for m in members}
         self.seq: dict[str, int] = {}
         self.height = 0
         self.now = ms("2025-01-06")
-        self.state.put("gov.consortium", "info", {"name": CONSORTIUM, "chain_id": CHAIN})
+        self.state.put(
+            "gov.consortium",
+            "info",
+            {"name": CONSORTIUM, "chain_id": CHAIN, "genesis_time": self.now},
+        )
+        for name, value in default_params().items():
+            self.state.put(PARAMS, name, value)
         for member_id, role in members.items():
             self.add_member(member_id, role)
         if "observer" not in members.values():
@@ -108,12 +127,18 @@ class Net:
             seq=self._requests,
             time=self.now,
             normaliser_version="doc-v1",
+            key_id=key_id(self.oprf_key.public).hex(),
         )
         signed = sign_request(request, self.keys[member])
         answer = QueryReceipt(signed.digest, hashlib.sha256(signed.data).digest(), self.now)
         receipt = sign_receipt(answer, self.keys[self.fp_registry])
-        body = {"request": signed.to_bytes(), "receipt": receipt.to_bytes()}
-        self.submit(self.fp_registry, "fpreg.receipt", body)
+        body = {
+            "request": signed.data,
+            "request_sig": signed.signature,
+            "receipt": receipt.data,
+            "receipt_sig": receipt.signature,
+        }
+        self.submit(self.fp_registry, "credits.receipt", body)
         return signed.receipt_id
 
     def body(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from psi import evaluate
+from psi import derive_key_pair, evaluate, key_id
 from scenarios import FingerprintError, ScenarioError
 from scenarios.kit import (
     RECEIPT_TTL_MS,
@@ -56,6 +56,7 @@ def ask(
         querier=member,
         registry="registry",
         family="invoice",
+        key_id=key_id(net.oprf_key.public).hex(),
         seq=1,
         now=net.now,
         key=net.keys[member],
@@ -84,12 +85,18 @@ def fingerprints(
         registry_oprf_key=net.oprf_key.public,
         registry_signing_key=net.keys["registry"].public_key().public_bytes_raw(),
     )
-    net.submit(
-        member,
-        "fpreg.receipt",
-        {"request": request.signed.to_bytes(), "receipt": response.receipt.to_bytes()},
-    )
+    net.submit("registry", "credits.receipt", _recorded(request, response))
     return fps, request.signed.receipt_id
+
+
+def _recorded(request: FingerprintRequest, response: Any) -> dict[str, Any]:
+    """The ``credits.receipt`` body the registry's gateway records for an evaluation."""
+    return {
+        "request": request.signed.data,
+        "request_sig": request.signed.signature,
+        "receipt": response.receipt.data,
+        "receipt_sig": response.receipt.signature,
+    }
 
 
 def test_end_to_end_duplicate_detection_with_real_fingerprints(net: Net) -> None:
@@ -156,6 +163,7 @@ def test_registry_refuses_bad_requests(net: Net) -> None:
         querier="bank_a",
         registry="registry",
         family="invoice",
+        key_id=key_id(net.oprf_key.public).hex(),
         seq=1,
         now=net.now,
         key=net.keys["bank_a"],
@@ -181,6 +189,7 @@ def test_registry_refuses_bad_requests(net: Net) -> None:
         querier="bank_a",
         registry="registry",
         family="invoice",
+        key_id=key_id(net.oprf_key.public).hex(),
         seq=2,
         now=net.now,
         key=net.keys["bank_a"],
@@ -188,14 +197,16 @@ def test_registry_refuses_bad_requests(net: Net) -> None:
     )
     with pytest.raises(FingerprintError, match="does not commit"):
         evaluate_fingerprints(**common, **{**ok, "blinded": other.blinded})
-    with pytest.raises(FingerprintError, match="stale"):
-        evaluate_fingerprints(**common, **{**ok, "now": net.now + 11 * 60 * 1000})
+    with pytest.raises(FingerprintError, match="another registry key"):
+        other_key = derive_key_pair(bytes(32), b"another registry key")
+        evaluate_fingerprints(**{**common, "oprf_key": other_key}, **ok)
     with pytest.raises(FingerprintError, match="1 to 32"):
         request_fingerprints(
             [],
             querier="bank_a",
             registry="registry",
             family="invoice",
+            key_id=key_id(net.oprf_key.public).hex(),
             seq=1,
             now=0,
             key=net.keys["bank_a"],
@@ -234,22 +245,18 @@ def evaluate_key(net: Net) -> bytes:
 
 def test_receipts_are_checked_and_consumed_once(net: Net) -> None:
     request, response = ask(net, "bank_a", list(INVOICE.fingerprint_inputs().exact))
-    body = {"request": request.signed.to_bytes(), "receipt": response.receipt.to_bytes()}
-    net.refused("only the querier or the registry", net.submit, "bank_b", "fpreg.receipt", body)
-    forged = {
-        **body,
-        "receipt": ask(net, "bank_a", list(INVOICE.fingerprint_inputs().exact), b"x")[
-            1
-        ].receipt.to_bytes(),
-    }
-    net.refused("does not sign this request", net.submit, "bank_a", "fpreg.receipt", forged)
-    net.refused("malformed", net.submit, "bank_a", "fpreg.receipt", {**body, "request": b"junk"})
-    net.refused("exactly", net.submit, "bank_a", "fpreg.receipt", {**body, "extra": 1})
+    body = _recorded(request, response)
+    # The registry records its own answers; nobody else can record them.
+    net.refused("addressed to registry", net.submit, "bank_b", "credits.receipt", body)
+    other = ask(net, "bank_a", list(INVOICE.fingerprint_inputs().exact), b"x")[1]
+    forged = {**body, "receipt": other.receipt.data, "receipt_sig": other.receipt.signature}
+    net.refused("does not commit", net.submit, "registry", "credits.receipt", forged)
+    net.refused("request_sig", net.submit, "registry", "credits.receipt", {**body, "extra": 1})
     net.refused(
         "only the registry member", net.submit, "bank_a", "fpreg.set_key", {"public_key": bytes(32)}
     )
-    net.submit("bank_a", "fpreg.receipt", body)
-    net.refused("already recorded", net.submit, "registry", "fpreg.receipt", body)
+    net.submit("registry", "credits.receipt", body)
+    net.refused("recorded before", net.submit, "registry", "credits.receipt", body)
     rid = request.signed.receipt_id
 
     def register(member: str, reg_id: str, receipt: str, n: int = 1) -> None:

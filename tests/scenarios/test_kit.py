@@ -189,9 +189,9 @@ def test_registered_scenarios_join_the_ledger_registry() -> None:
     assert scenarios.machine_for("tf.resolve_alert").type == "alert"
     assert scenarios.machine_for("scf.redeem").type == "certificate"
     with pytest.raises(ScenarioError):
-        scenarios.machine_for("fpreg.receipt")
+        scenarios.machine_for("fpreg.set_key")
     registry = default_registry(all_contracts())
-    assert {"scf.issue", "tf.register", "tf.resolve_alert", "fpreg.receipt"} <= registry.kinds
+    assert {"scf.issue", "tf.register", "tf.resolve_alert", "fpreg.set_key"} <= registry.kinds
 
 
 def test_a_third_scenario_needs_only_its_module_and_one_registration_line(
