@@ -170,6 +170,7 @@ class Workload:
         )
         params = default_params()
         params["credits.overdraft"] = 10**15  # the load must not run anyone out of credit
+        params["ledger.proposers"] = [MEMBERS[0]]  # the first member orders
         config = GenesisConfig("bench", founders, T0, params=params)
         raw = config.encode()
         self.chain = config.chain_id
@@ -182,7 +183,9 @@ class Workload:
         ).raw
         self.seq = dict.fromkeys(MEMBERS, 1)
         for m in MEMBERS:
-            self.setup.append(self._tx(m, "pub.add_oprf_key", add_oprf_key_body("k1", bytes(32))))
+            # A valid ristretto255 element of each member's own (the pub contract checks).
+            key = pysodium.crypto_core_ristretto255_from_hash(hashlib.sha512(m.encode()).digest())
+            self.setup.append(self._tx(m, "pub.add_oprf_key", add_oprf_key_body("k1", key)))
         for m in MEMBERS:
             body = publish_index_body(
                 list_type="transaction_fraud",

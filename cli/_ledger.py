@@ -146,18 +146,135 @@ def tail_cmd(
                 last = records[-1].height
 
 
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="RISKSHARE_CONFIG",
+        help="The member's gateway config: its data directory, and its genesis file to"
+        " anchor on (ledger.genesis).",
+        show_default=False,
+    ),
+]
+
+
+def _checkpoint(text: str | None) -> tuple[int, bytes] | None:
+    if text is None:
+        return None
+    height, sep, digest = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        value = (int(height), bytes.fromhex(digest))
+        if value[0] < 0 or len(value[1]) != 32:
+            raise ValueError
+    except ValueError:
+        raise typer.BadParameter(
+            "expected HEIGHT:HASH, the header hash in hex", param_hint="--checkpoint"
+        ) from None
+    return value
+
+
+def _genesis_file_hash(path: Path) -> bytes:
+    from ledger import EncodingError, LedgerError, decode_block
+
+    try:
+        block = decode_block(path.read_bytes())
+    except OSError as exc:
+        raise LedgerError(f"cannot read the genesis block {path} ({exc.strerror})") from None
+    except EncodingError as exc:
+        raise LedgerError(f"{path} is not a genesis block: {exc}") from None
+    if block.height != 0:
+        raise LedgerError(f"{path} is not a genesis block (height {block.height})")
+    return block.hash
+
+
 @app.command("verify")
-def verify_cmd(data_dir: DataDir = None, as_json: AsJson = False) -> None:
-    """Re-verify the whole chain: hashes, Merkle roots, signatures, state by replay.
+def verify_cmd(
+    data_dir: DataDir = None,
+    config: ConfigOpt = None,
+    genesis: Annotated[
+        Path | None,
+        typer.Option("--genesis", help="Anchor on this genesis block file.", show_default=False),
+    ] = None,
+    genesis_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--genesis-hash", help="Anchor on this genesis block hash (hex).", show_default=False
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            help="Also trust this header hash at this height: HEIGHT:HASH (hex).",
+            show_default=False,
+        ),
+    ] = None,
+    unanchored: Annotated[
+        bool,
+        typer.Option(
+            "--unanchored",
+            help="Check the store against its own genesis only (a rebuilt store passes too).",
+        ),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Re-verify the whole chain: hashes, Merkle roots, signatures, state by replay,
+    anchored on the consortium's genesis block, and no block time ahead of this clock.
+
+    The anchor is the genesis block hash you trust: --genesis-hash, else the hash of the
+    --genesis file, else of the genesis file the member's --config names (the gateway
+    applied that file when the replica was created). Without one, verification would
+    only show that the store agrees with itself, so it refuses unless --unanchored is
+    given. --checkpoint adds a header hash you trust at some height (from another
+    member, say). A block stamped more than the consortium's clock skew ahead of this
+    machine's clock is reported: no replica would have applied it.
 
     Fails (exit 2) naming the first height that is wrong and what is wrong with it.
 
-    Example: riskshare ledger verify --data-dir ./node1
+    Example: riskshare ledger verify --config member.toml --checkpoint 1200:9f3a...e1
     """
-    from ledger import verify_chain
+    from ledger import LedgerError, verify_chain
 
+    if config is not None:
+        from gateway._config import load_config
+
+        loaded = load_config(config)
+        data_dir = data_dir or loaded.member.data_dir
+        genesis = genesis or loaded.ledger.genesis
+    anchor: bytes | None = None
+    if genesis_hash is not None:
+        try:
+            anchor = bytes.fromhex(genesis_hash)
+        except ValueError:
+            anchor = b""
+        if len(anchor) != 32:
+            raise typer.BadParameter("expected 32 bytes in hex", param_hint="--genesis-hash")
+    elif genesis is not None:
+        anchor = _genesis_file_hash(genesis)
+    trusted = _checkpoint(checkpoint)
+    if anchor is None and not unanchored:
+        raise LedgerError(
+            "nothing to anchor on: give --config (or $RISKSHARE_CONFIG), --genesis or"
+            " --genesis-hash, or --unanchored to check the store against its own genesis"
+        )
     with open_ledger(data_dir) as store:
-        report = verify_chain(store, contract_registry())
+        report = verify_chain(
+            store,
+            contract_registry(),
+            genesis_hash=anchor,
+            checkpoint=trusted,
+            now=time.time_ns() // 1_000_000,
+        )
+    anchored = (
+        f"anchored on genesis {report.genesis_hash.hex()}"
+        if report.anchored_genesis
+        else "NOT anchored (--unanchored): a rebuilt store would pass too"
+    )
+    if report.anchored_height is not None:
+        anchored += f" and the checkpoint at height {report.anchored_height}"
     summary = {
         "ok": True,
         "blocks": report.blocks,
@@ -166,13 +283,17 @@ def verify_cmd(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         "head": report.height,
         "head_hash": report.head_hash.hex(),
         "state_digest": report.state_digest.hex(),
+        "genesis_hash": report.genesis_hash.hex(),
+        "anchored": report.anchored_genesis,
+        "checkpoint_height": report.anchored_height,
     }
     if as_json:
         _print(summary, True)
     else:
         typer.echo(
             f"ok: {report.blocks} blocks, {report.txs} transactions ({report.refused} refused);"
-            f" head {report.height} {report.head_hash.hex()}, state {report.state_digest.hex()}"
+            f" head {report.height} {report.head_hash.hex()}, state {report.state_digest.hex()};"
+            f" {anchored}"
         )
 
 

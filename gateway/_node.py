@@ -60,6 +60,7 @@ from ledger import (
     Orderer,
     Replica,
     Store,
+    complain_body,
     consortium_info,
     get_member,
     list_types,
@@ -69,6 +70,10 @@ from psi import IndexStore, default_pool, encode_elements
 __all__ = ["Node"]
 
 _log = logging.getLogger("riskshare.gateway.node")
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _warm_pool() -> None:
@@ -93,7 +98,10 @@ class Node:
         config.member.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.store = Store(config.ledger_path)
         self.registry = consortium_registry()
-        self.replica = Replica(self.store, self.registry)
+        # Block time is bounded by this machine's clock plus the consortium's skew
+        # (ledger.Replica): a proposer cannot move "now" into the future for the
+        # contracts; such a block waits until our clock catches up (gateway._sync).
+        self.replica = Replica(self.store, self.registry, clock=_now_ms)
         if self.store.height < 0:
             self._apply_genesis()
         self._check_registration()
@@ -135,7 +143,9 @@ class Node:
                 credentials.signing_key,
                 peers=lambda: peer_block_sources(self.reader, self.peers, self.member_id),
             )
-        self.snapshots = SnapshotBook(config.snapshot_dir, self.reader, self.peers)
+        self.snapshots = SnapshotBook(
+            config.snapshot_dir, self.reader, self.peers, complain=self._complain
+        )
         self.querier = Querier(
             member_id=self.member_id,
             signing_key=credentials.signing_key,
@@ -213,6 +223,18 @@ class Node:
             raise ConfigError("this gateway's TLS certificate is not the one on the ledger")
         if member.signing_key != self.credentials.signing_key.public_key().public_bytes_raw():
             raise ConfigError("this gateway's signing key is not the one on the ledger")
+
+    def _complain(self, statement: bytes, signature: bytes) -> None:
+        """File a peer's signed statement that contradicts its declaration (pub.complain,
+        gateway._snapshots); the ledger's answer, refusal reason included, is logged."""
+        result = self.submitter.submit("pub.complain", complain_body(statement, signature))
+        log_event(
+            _log,
+            "complaint recorded" if result.ok else "complaint not recorded",
+            logging.INFO if result.ok else logging.WARNING,
+            height=result.height,
+            reason=result.reason,
+        )
 
     def _claim_refund(self, receipt_id: str, blinded: Any, evaluated: bytes, proof: bytes) -> None:
         self.local.claim_refund(

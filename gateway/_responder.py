@@ -43,6 +43,7 @@ counts and digests only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -63,7 +64,7 @@ from gateway._localstate import Answered, LocalState
 from gateway._pb.riskshare.psi.v1 import psi_pb2, psi_pb2_grpc
 from gateway._ratelimit import RateLimiter
 from gateway._rotation import RetainedKeys
-from ledger import Store, consortium_info, list_types
+from ledger import ServedSnapshot, Store, consortium_info, list_types
 from psi import (
     MAX_BATCH,
     Commitment,
@@ -238,15 +239,21 @@ class PsiService(psi_pb2_grpc.PsiServicer):
             label_bytes=commitment.label_bytes,
         )
 
-    def _chunks(self, data: bytes, epoch: int, from_epoch: int) -> Iterator[Any]:
+    def _chunks(
+        self, data: bytes, epoch: int, from_epoch: int, served: tuple[bytes, bytes] | None = None
+    ) -> Iterator[Any]:
         count = max(1, -(-len(data) // CHUNK_BYTES))
         for i in range(count):
+            last = i == count - 1
+            statement, signature = served if last and served is not None else (b"", b"")
             yield psi_pb2.SnapshotChunk(
                 epoch=epoch,
                 index=i,
                 data=data[i * CHUNK_BYTES : (i + 1) * CHUNK_BYTES],
-                last=i == count - 1,
+                last=last,
                 from_epoch=from_epoch,
+                served_statement=statement,
+                served_signature=signature,
             )
 
     def _may_fetch(self) -> None:
@@ -261,7 +268,21 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         index, commitment = self._current(request.list_type)
         if request.epoch and request.epoch != commitment.epoch:
             raise StoreError(f"only the current epoch ({commitment.epoch}) is served")
-        yield from self._chunks(index.export_snapshot(request.list_type), commitment.epoch, 0)
+        data = index.export_snapshot(request.list_type)
+        chain = self._store.chain_id
+        if chain is None:
+            raise UnavailableError("the local ledger has no genesis yet")
+        # What we serve, signed: a querier holds us to it (pub.complain) if it ever
+        # contradicted what we published for this epoch.
+        served = ServedSnapshot(
+            chain=chain,
+            member=self.member_id,
+            list_type=commitment.list_type,
+            epoch=commitment.epoch,
+            size=commitment.size,
+            digest=hashlib.sha256(data).digest(),
+        ).sign(self._key)
+        yield from self._chunks(data, commitment.epoch, 0, served)
 
     def StreamDelta(self, request: Any, context: Any) -> Iterator[Any]:
         self._may_fetch()

@@ -5,13 +5,18 @@ cannot be reached (or serves a block this replica refuses), catches up from peer
 (``peers``: every member gateway serves the read side on its consortium port), one
 after the other, then goes back to the orderer. Each block, whatever its source, is
 verified and committed through :class:`ledger.Replica` — trusting the source for
-nothing: a peer's tampered block is refused and the next peer asked — and, when this
+nothing: a peer's tampered block is refused and the next peer asked, and so is a block
+that one of the consortium's proposers (``ledger.proposers``: the ordering service
+named in consensus state) did not sign, so a member cannot fork the chain while the
+orderer is away by serving a block of its own — and, when this
 member votes (role ``member``), a checkpoint over each new head is signed and sent to
 the orderer. A second stream brings everyone's checkpoints from the orderer — while it
 cannot be reached, a pass over the peers' gateways brings each peer's own — so the
 replica knows which heights are final, with or without the orderer, and can detect
 equivocation. Equivocation halts the follower for
-good, loudly; transport errors only pause it.
+good, loudly; transport errors only pause it, and so does a block stamped further ahead
+of this machine's clock than the consortium's skew (``ledger.FutureBlockError``): it is
+refused, logged once, and asked for again until the clock has caught up with it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from gateway._pb.riskshare.ledger.v1 import ledger_pb2
 from gateway._stubs import ledger_stub
 from ledger import (
     EquivocationError,
+    FutureBlockError,
     LedgerError,
     Replica,
     decode_checkpoint,
@@ -72,6 +78,9 @@ class LedgerFollower:
         self._threads: list[threading.Thread] = []
         self.halted: str | None = None
         self._lock = threading.Lock()
+        # The block from the future last logged (height, time), so that retrying it
+        # logs nothing new.
+        self._future: tuple[int | None, int] | None = None
 
     def start(self) -> None:
         self._threads = [
@@ -166,6 +175,19 @@ class LedgerFollower:
                 )
             if code == grpc.StatusCode.UNAVAILABLE:
                 self._unreachable.add(source)
+        except FutureBlockError as exc:
+            # Refused for now, not for good: the next pass asks again.
+            if self._future != (exc.height, exc.block_time):
+                self._future = (exc.height, exc.block_time)
+                log_event(
+                    _log,
+                    "block from the future",
+                    logging.WARNING,
+                    source=source,
+                    height=exc.height,
+                    ahead_ms=exc.ahead_ms,
+                    detail=str(exc),
+                )
         except LedgerError as exc:
             log_event(
                 _log,

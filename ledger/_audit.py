@@ -8,7 +8,12 @@ state), the state digest in each header, the stored results, index and party col
 and the checkpoints stored for it; then the state table against the replayed state,
 ``meta.chain_id`` against the genesis configuration it is the SHA-256 of, checkpoints
 stored above the head, that no table holds rows outside what it walked, and that each
-``equivocations`` row is genuine evidence. The first problem raises
+``equivocations`` row is genuine evidence. A store is only as trustworthy as the genesis
+it starts from, and a rebuilt store verifies against its own: so verification is
+anchored on a genesis block hash the caller trusts (the consortium's, from the member's
+configured genesis file) and, optionally, on a trusted header hash at some height (a
+checkpoint); and given the caller's clock, a block stamped further ahead of it than the
+consortium's skew is flagged (no replica would have applied it). The first problem raises
 :class:`ChainVerificationError` naming the height and what is wrong. A store that
 verifies but holds genuine evidence raises :class:`ChainHaltedError`: the replica is
 stopped by equivocation, which is not tampering but must not pass as "ok" either.
@@ -29,10 +34,11 @@ from typing import IO, Any
 
 import cbor2
 
-from ledger._block import Block, decode_header, encode_block
+from ledger._block import Block, BlockHeader, decode_header, encode_block
 from ledger._codec import EncodingError, decode, encode
 from ledger._contract import ContractRegistry
 from ledger._errors import LedgerError
+from ledger._execute import max_clock_skew
 from ledger._finality import (
     Checkpoint,
     EquivocationError,
@@ -88,6 +94,11 @@ class ChainReport:
     blocks: int
     txs: int
     refused: int
+    # The stored genesis block's hash (empty for an empty store), and what the chain was
+    # anchored on: the genesis hash given, and the trusted checkpoint's height, if any.
+    genesis_hash: bytes = b""
+    anchored_genesis: bool = False
+    anchored_height: int | None = None
 
 
 class ChainHaltedError(EquivocationError):
@@ -146,31 +157,88 @@ def _compare_record(
         raise ChainVerificationError(height, f"transaction {i}: stored parties differ from replay")
 
 
+@dataclass(frozen=True, slots=True)
+class _Anchors:
+    genesis_hash: bytes | None
+    checkpoint: tuple[int, bytes] | None
+    now: int | None
+
+
 def verify_chain(
-    store: Store, registry: ContractRegistry, *, verifier: BatchVerifier | None = None
+    store: Store,
+    registry: ContractRegistry,
+    *,
+    verifier: BatchVerifier | None = None,
+    genesis_hash: bytes | None = None,
+    checkpoint: tuple[int, bytes] | None = None,
+    now: int | None = None,
 ) -> ChainReport:
     """Re-verify everything the store holds; see the module docstring.
+
+    ``genesis_hash``: the block hash the store's height 0 must have (the consortium's
+    genesis block, which the caller trusts). ``checkpoint``: ``(height, header hash)``
+    the store must hold. ``now`` (ms): a block whose time is more than the consortium's
+    skew (``ledger.max_clock_skew_ms``) ahead of it is flagged.
 
     Raises :class:`ChainVerificationError` on the first thing that is wrong, and
     :class:`ChainHaltedError` when everything is right but the replica holds genuine
     equivocation evidence (it is stopped until an operator deals with it).
     """
+    anchors = _Anchors(genesis_hash, checkpoint, now)
     if verifier is None:
         # Ours to close: its threads would otherwise outlive the call.
         own = BatchVerifier()
         try:
-            return verify_chain(store, registry, verifier=own)
+            return _verify_snapshot(store, registry, own, anchors)
         finally:
             own.close()
+    return _verify_snapshot(store, registry, verifier, anchors)
+
+
+def _verify_snapshot(
+    store: Store, registry: ContractRegistry, verifier: BatchVerifier, anchors: _Anchors
+) -> ChainReport:
     # The replica may be committing while we walk (a live gateway's own file): every
     # read below must see the same blocks, checkpoints and row counts.
     with store.snapshot():
-        return _verify_pinned(store, registry, verifier)
+        return _verify_pinned(store, registry, verifier, anchors)
+
+
+def _check_anchors(height: int, header: BlockHeader, state: MemoryState, anchors: _Anchors) -> None:
+    """The caller's trust anchors and clock, for the block at ``height`` (before replay,
+    so that a foreign chain is named as such rather than by its first odd byte)."""
+    if height == 0 and anchors.genesis_hash is not None and header.hash != anchors.genesis_hash:
+        raise ChainVerificationError(
+            0,
+            f"the genesis block is not the trusted one (store {header.hash.hex()}, trusted"
+            f" {anchors.genesis_hash.hex()}): this store is another chain, or was rebuilt",
+        )
+    trusted = anchors.checkpoint
+    if trusted is not None and trusted[0] == height and header.hash != trusted[1]:
+        raise ChainVerificationError(
+            height,
+            f"header hash {header.hash.hex()} is not the trusted checkpoint's {trusted[1].hex()}",
+        )
+    if anchors.now is not None:
+        skew = max_clock_skew(state)
+        if header.time > anchors.now + skew:
+            raise ChainVerificationError(
+                height,
+                f"block time {header.time} is {header.time - anchors.now} ms ahead of this"
+                f" machine's clock (more than the {skew} ms skew a replica allows)",
+            )
 
 
 def _verify_pinned(
-    store: Store, registry: ContractRegistry, verifier: BatchVerifier
+    store: Store, registry: ContractRegistry, verifier: BatchVerifier, anchors: _Anchors
 ) -> ChainReport:
+    if anchors.genesis_hash is not None and store.height < 0:
+        raise ChainVerificationError(0, "the store holds no genesis block to anchor")
+    if anchors.checkpoint is not None and anchors.checkpoint[0] > store.height:
+        raise ChainVerificationError(
+            max(store.height, 0),
+            f"the trusted checkpoint at height {anchors.checkpoint[0]} is beyond the head",
+        )
     state = MemoryState()
     replayed: dict[tuple[str, str], bytes] = {}
     prev: PrevBlock | None = None
@@ -189,6 +257,7 @@ def _verify_pinned(
             raise ChainVerificationError(height, f"header bytes do not decode: {exc}") from None
         if header.height != height:
             raise ChainVerificationError(height, f"header says height {header.height}")
+        _check_anchors(height, header, state, anchors)
         columns = (info.hash, info.time, info.proposer, info.tx_count, info.state_digest)
         if columns != (
             header.hash,
@@ -241,6 +310,7 @@ def _verify_pinned(
     _verify_row_counts(store, head, txs, parties, checkpoints)
     halts = _verify_equivocations(store, state)
     final = store.head()
+    first = store.block_info(0)
     report = ChainReport(
         height=head,
         head_hash=b"" if final is None else final.hash,
@@ -248,6 +318,9 @@ def _verify_pinned(
         blocks=head + 1,
         txs=txs,
         refused=refused,
+        genesis_hash=b"" if first is None else first.hash,
+        anchored_genesis=anchors.genesis_hash is not None,
+        anchored_height=None if anchors.checkpoint is None else anchors.checkpoint[0],
     )
     if halts:
         height, detail, evidence = halts[0]

@@ -13,6 +13,14 @@ of one value would let a replica accept bytes another rejects:
 - the CBOR must be a single item that re-encodes to the very same bytes (canonical);
 - no floats, no CBOR tags, map keys must be text, nesting and size are bounded.
 
+No tags, and why checking integers is enough: a decoded value passes ``_check`` only if
+it is built of ``None``, booleans, integers, text, bytes, lists and text-keyed maps, and
+it is accepted only if cbor2 re-encodes it to the very bytes given. cbor2 writes a tag
+for such a value in exactly one case, an integer outside -2^64 .. 2^64-1 (the bignum
+tags 2 and 3); every other tag decodes to a type ``_check`` refuses (a datetime, a
+Decimal, a set...) or to a plain value whose re-encoding lacks the tag. So refusing
+those integers, when encoding and when decoding, refuses every tag.
+
 Every way bytes can be bad raises :class:`EncodingError`; nothing else escapes.
 """
 
@@ -57,7 +65,13 @@ def _prefix(domain: str, version: int) -> bytes:
     return prefix
 
 
-_SCALARS = frozenset({type(None), bool, int, str, bytes})
+_SCALARS = frozenset({type(None), bool, str, bytes})
+# Integers with a CBOR head of their own (major types 0 and 1); beyond them cbor2
+# writes a bignum tag, which canonical values never carry (module docstring).
+_INT_LOW, _INT_HIGH = -(1 << 64), 1 << 64
+_BIG = "integer outside the 64-bit range (CBOR would need a bignum tag)"
+# What _in_canonical_order passes through unchanged (values it sees were checked).
+_LEAVES = _SCALARS | {int}
 
 
 def _check(value: Any, depth: int = 0) -> None:
@@ -69,13 +83,21 @@ def _check(value: Any, depth: int = 0) -> None:
     if depth > _MAX_DEPTH:
         raise EncodingError("value nested too deeply")
     kind = type(value)
+    if kind is int:
+        if not _INT_LOW <= value < _INT_HIGH:
+            raise EncodingError(_BIG)
+        return
     if kind in _SCALARS:
         return
     if kind is list or kind is tuple:
         if value and depth + 1 > _MAX_DEPTH:
             raise EncodingError("value nested too deeply")
         for item in value:
-            if type(item) not in _SCALARS:
+            inner = type(item)
+            if inner is int:
+                if not _INT_LOW <= item < _INT_HIGH:
+                    raise EncodingError(_BIG)
+            elif inner not in _SCALARS:
                 _check(item, depth + 1)
         return
     if kind is dict:
@@ -84,10 +106,20 @@ def _check(value: Any, depth: int = 0) -> None:
         for key, item in value.items():
             if type(key) is not str and not isinstance(key, str):
                 raise EncodingError("map keys must be text")
-            if type(item) not in _SCALARS:
+            inner = type(item)
+            if inner is int:
+                if not _INT_LOW <= item < _INT_HIGH:
+                    raise EncodingError(_BIG)
+            elif inner not in _SCALARS:
                 _check(item, depth + 1)
         return
-    if isinstance(value, bool | int | str | bytes):
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not _INT_LOW <= value < _INT_HIGH:
+            raise EncodingError(_BIG)
+        return
+    if isinstance(value, str | bytes):
         return
     if isinstance(value, list | tuple):
         for item in value:
@@ -144,17 +176,17 @@ def _key_order(keys: tuple[Any, ...]) -> tuple[str, ...]:
 
 def _in_canonical_order(value: Any) -> Any:
     kind = type(value)
-    if kind in _SCALARS:
+    if kind in _LEAVES:
         return value
     if kind is dict:
         keys = tuple(value)
         order = keys if len(keys) < 2 else _key_order(keys)
         return {
-            key: item if type(item) in _SCALARS else _in_canonical_order(item)
+            key: item if type(item) in _LEAVES else _in_canonical_order(item)
             for key, item in zip(order, map(value.__getitem__, order), strict=True)
         }
     if kind is list or kind is tuple:
-        return [item if type(item) in _SCALARS else _in_canonical_order(item) for item in value]
+        return [item if type(item) in _LEAVES else _in_canonical_order(item) for item in value]
     raise _Unusual
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "TxResult",
     "Write",
     "extend_state_digest",
+    "max_clock_skew",
     "prefetch_in_chunks",
     "prefetch_signatures",
     "signature_checks",
@@ -88,6 +89,17 @@ class TxResult:
 
 class _Refused(Exception):
     """Internal: a check failed; carries the reason recorded for the transaction."""
+
+
+def max_clock_skew(state: State) -> int:
+    """The consortium's clock skew in ms (``gov.params["ledger.max_clock_skew_ms"]``,
+    :data:`DEFAULT_MAX_SKEW_MS` when unset): how far a transaction's claimed time may
+    lie from its block's time, and how far a block's time may run ahead of a replica's
+    clock (:class:`ledger.Replica`)."""
+    skew = param(state, SKEW_PARAM)
+    if isinstance(skew, int) and not isinstance(skew, bool):
+        return skew
+    return DEFAULT_MAX_SKEW_MS
 
 
 def extend_state_digest(prev: bytes, height: int, writes: Iterable[Write]) -> bytes:
@@ -197,9 +209,7 @@ class BlockExecutor:
             raise _Refused(
                 f"sequence number {t.seq} of {t.member!r} is not above its last, {last} (replay?)"
             )
-        skew = param(state, SKEW_PARAM)
-        window = skew if isinstance(skew, int) and not isinstance(skew, bool) else None
-        window = DEFAULT_MAX_SKEW_MS if window is None else window
+        window = max_clock_skew(state)
         if abs(t.time - self.time) > window:
             raise _Refused(
                 f"claimed time {t.time} is more than {window} ms from block time {self.time}"

@@ -18,6 +18,13 @@ transaction is refused and the proposal stays open. Proposals expire at
 ``expires_at`` (default: ``gov.proposal_ttl_ms`` after proposing, 7 days when unset);
 approvals after that are refused.
 
+The consortium always has an ordering service (:func:`ledger.proposers`): genesis
+refuses a configuration with no proposer, and ``set_params`` and ``remove`` refuse a
+change that would leave none, since no block could follow it. ``ledger.proposers``,
+when set, is a non-empty list of distinct ids of active members of role ``orderer`` or
+``member`` (a member removed later simply stops proposing);
+``ledger.max_clock_skew_ms`` is a whole number of milliseconds from 1 s to one day.
+
 Actions and their ``args``:
 
 - ``admit``: ``{"id", "name", "role", "signing_key", "tls_fingerprint", "address"}``;
@@ -45,15 +52,19 @@ from ledger._members import (
     MEMBERS,
     PARAMS,
     PROPOSALS,
+    PROPOSER_ROLES,
+    PROPOSERS_PARAM,
     ROLES,
     active_members,
     consortium_info,
     get_member,
     param,
+    proposers,
     supermajority,
     voters,
 )
 from ledger._sig import SignatureError, verify_signature
+from ledger._state import Overlay
 from ledger._tx import MEMBER_ID_PATTERN
 
 __all__ = [
@@ -69,6 +80,8 @@ __all__ = [
 
 ACTIONS = frozenset({"admit", "remove", "rotate", "set_params", "set_list_type"})
 DEFAULT_PROPOSAL_TTL_MS = 7 * 24 * 3600 * 1000
+_SKEW_PARAM = "ledger.max_clock_skew_ms"
+_SKEW_RANGE = (1000, 24 * 3600 * 1000)
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
 _PARAM_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}\.[a-z][a-z0-9_.]{0,63}\Z")
 
@@ -152,6 +165,42 @@ def _check_param(name: Any, value: Any) -> None:
     except EncodingError as exc:
         raise ContractError(f"parameter {name!r}: {exc}") from None
     _require(value is not None, f"parameter {name!r} may not be null (unset it instead)")
+    if name == PROPOSERS_PARAM:
+        _require(
+            isinstance(value, list)
+            and len(value) > 0
+            and all(isinstance(v, str) and MEMBER_ID_PATTERN.match(v) for v in value)
+            and len(set(value)) == len(value),
+            f"{PROPOSERS_PARAM} must be a non-empty list of distinct member ids",
+        )
+    elif name == _SKEW_PARAM:
+        low, high = _SKEW_RANGE
+        _require(
+            isinstance(value, int) and not isinstance(value, bool) and low <= value <= high,
+            f"{_SKEW_PARAM} must be whole milliseconds from {low} to {high}",
+        )
+
+
+def _check_named_proposers(state: State) -> None:
+    """Refuse a ``ledger.proposers`` that names a member who cannot propose."""
+    named = state.get(PARAMS, PROPOSERS_PARAM)
+    if isinstance(named, list):
+        for member_id in named:
+            member = get_member(state, member_id)
+            _require(
+                member is not None and member.active and member.role in PROPOSER_ROLES,
+                f"{PROPOSERS_PARAM} names {member_id!r}, not an active member of role"
+                f" {' or '.join(sorted(PROPOSER_ROLES))}",
+            )
+
+
+def _require_a_proposer(state: State) -> None:
+    """Refuse a state in which no block could follow: no ordering service left."""
+    _require(
+        bool(proposers(state)),
+        f"the consortium would have no proposer: name {PROPOSERS_PARAM} or keep a member"
+        " of role orderer",
+    )
 
 
 def _set_param(state: State, name: Any, value: Any) -> None:
@@ -212,6 +261,8 @@ def _genesis(state: State, ctx: TxContext) -> None:
     _require(isinstance(fields["params"], dict), "params must be a map")
     for name, value in fields["params"].items():
         _set_param(state, name, value)
+    _check_named_proposers(state)
+    _require_a_proposer(state)
     state.put(
         CONSORTIUM,
         "info",
@@ -265,6 +316,20 @@ def _check_action(state: State, action: Any, args: Any, height: int) -> None:
 
 def _execute(state: State, action: str, args: dict[str, Any], height: int) -> None:
     _check_action(state, action, args, height)
+    _apply_action(state, action, args, height)
+    _after_action(state, action, args)
+
+
+def _after_action(state: State, action: str, args: Mapping[str, Any]) -> None:
+    """A member removed drops out of ``ledger.proposers``; one named anew must be able
+    to propose; and some proposer must remain."""
+    if action == "set_params" and PROPOSERS_PARAM in args.get("set", {}):
+        _check_named_proposers(state)
+    if action in ("remove", "set_params"):
+        _require_a_proposer(state)
+
+
+def _apply_action(state: State, action: str, args: dict[str, Any], height: int) -> None:
     if action == "admit":
         row = _member_row(args, height)
         state.put(MEMBERS, row["id"], row)
@@ -310,6 +375,12 @@ def _propose(state: State, ctx: TxContext) -> None:
     action, args = ctx.body.get("action"), ctx.body.get("args")
     _require(set(ctx.body) <= {"action", "args", "expires_at"}, "unexpected proposal fields")
     _check_action(state, action, args, ctx.height)
+    if action in ("remove", "set_params"):
+        # Refused now rather than left open forever: executing it could never pass.
+        trial = Overlay(state)
+        assert isinstance(args, dict)  # _check_action refused anything else
+        _apply_action(trial, action, args, ctx.height)
+        _after_action(trial, action, args)
     ttl = param(state, "gov.proposal_ttl_ms")
     default = ctx.block_time + (ttl if isinstance(ttl, int) else DEFAULT_PROPOSAL_TTL_MS)
     expires_at = ctx.body.get("expires_at", default)

@@ -23,6 +23,13 @@ Who votes: the active members of role ``member`` (:func:`voters`). Observers rea
 audit, orderers order; neither asks or answers queries, so neither decides on the
 consortium's rules. A governance change, and a block's finality, need more than two
 thirds of the voters.
+
+Who proposes blocks: the ordering service named in consensus state (:func:`proposers`),
+never whoever holds a member key. ``gov.params["ledger.proposers"]``, when set, lists
+the member ids that may propose (several for ordering on a shared log, etcd); unset,
+the active members of role ``orderer`` propose. Either way only active members of role
+``orderer`` or ``member`` count; the governance contract keeps the set from ever
+becoming empty (:mod:`ledger._gov`).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ __all__ = [
     "MEMBERS",
     "PARAMS",
     "PROPOSALS",
+    "PROPOSERS_PARAM",
+    "PROPOSER_ROLES",
     "ROLES",
     "Member",
     "active_members",
@@ -50,6 +59,7 @@ __all__ = [
     "list_types",
     "param",
     "params",
+    "proposers",
     "require_member_signature",
     "supermajority",
     "voters",
@@ -62,6 +72,9 @@ CONSORTIUM = "gov.consortium"
 ID_TYPES = "gov.id_types"
 PROPOSALS = "gov.proposals"
 ROLES = frozenset({"member", "observer", "orderer"})
+# The consensus parameter naming the ordering service; the roles it may name.
+PROPOSERS_PARAM = "ledger.proposers"
+PROPOSER_ROLES = frozenset({"member", "orderer"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +152,25 @@ def active_members(state: State, role: str | None = None) -> Iterator[Member]:
 def voters(state: State) -> list[Member]:
     """The members whose approvals and checkpoint signatures count: active, role member."""
     return list(active_members(state, "member"))
+
+
+def proposers(state: State) -> frozenset[str]:
+    """The members that may propose the next block (module docstring): those
+    ``ledger.proposers`` names, else the active members of role ``orderer``; only active
+    members of a role in :data:`PROPOSER_ROLES` count."""
+    named = state.get(PARAMS, PROPOSERS_PARAM)
+    if named is None:
+        return frozenset(m.id for m in active_members(state, "orderer"))
+    if not isinstance(named, list):
+        return frozenset()
+    out = set()
+    for member_id in named:
+        if type(member_id) is not str:
+            continue
+        member = get_member(state, member_id)
+        if member is not None and member.active and member.role in PROPOSER_ROLES:
+            out.add(member_id)
+    return frozenset(out)
 
 
 def supermajority(count: int, total: int) -> bool:

@@ -60,14 +60,14 @@ from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, prefetch_signatures, state_reads
 from ledger._finality import EquivocationError
 from ledger._gcpause import gc_paused
-from ledger._members import get_member
+from ledger._members import get_member, proposers
 from ledger._ordering import OrderingLog, OrderingLogError
 from ledger._replica import Applied, Replica
 from ledger._sig import BatchVerifier, public_key_bytes
 from ledger._state import Overlay
 from ledger._store import Store, StoreError, StoreState
 from ledger._tx import SignedTransaction, decode_transaction
-from ledger._validate import PROPOSER_ROLES, BlockError, BlockOutcome
+from ledger._validate import BlockError, BlockOutcome, FutureBlockError
 
 __all__ = ["Commit", "EmbeddedOrderer", "LogOrderer", "Orderer", "OrdererError", "Submission"]
 
@@ -161,7 +161,9 @@ class Orderer:
         self.block_interval = block_interval
         self._clock = clock
         self.verifier = verifier or BatchVerifier()
-        self.replica = Replica(store, registry, verifier=self.verifier)
+        # Blocks other proposers put on the log are judged by this replica's clock too
+        # (FutureBlockError: taken once the clock has caught up, never fatal).
+        self.replica = Replica(store, registry, verifier=self.verifier, clock=clock)
         self._lock = threading.RLock()
         self._exec: BlockExecutor | None = None
         self._opened = 0.0
@@ -182,12 +184,20 @@ class Orderer:
         self.error: BaseException | None = None
         if log is not None:
             with self._lock:
-                self._catch_up()
+                try:
+                    self._catch_up()
+                except FutureBlockError as exc:
+                    # The follower thread takes it once our clock has caught up.
+                    _log.warning("the ordering log holds a block from the future: %s", exc)
         if store.height < 0:
             raise LedgerError("the store has no genesis block; apply one first")
-        me = get_member(store.state(), member)
-        if me is None or not me.active or me.role not in PROPOSER_ROLES:
-            raise LedgerError(f"{member!r} is not an active member or orderer; it cannot propose")
+        state = store.state()
+        me = get_member(state, member)
+        if me is None or member not in proposers(state):
+            raise LedgerError(
+                f"{member!r} is not a proposer of this consortium (gov.params"
+                " ledger.proposers, else the members of role orderer); it cannot propose"
+            )
         if me.signing_key != public_key_bytes(key):
             raise LedgerError(f"the key given is not {member!r}'s registered signing key")
 
@@ -414,13 +424,16 @@ class Orderer:
         assert self.log is not None and self._inflight is not None
         flight = self._inflight
         won = self.log.append(flight.block.height, flight.block.raw)
-        self._inflight = None
         if won:
+            self._inflight = None
             self._resolve(self.replica.commit_validated(flight.block, flight.outcome))
             return flight.block.height
         # The height is taken — by another proposer, or by an earlier attempt of ours
-        # whose answer was lost. Apply what the log holds, then re-validate the rest.
+        # whose answer was lost. Apply what the log holds, then re-validate the rest. If
+        # the winner is from the future (FutureBlockError), the flight stays: the next
+        # tick finds the height taken again and tries once more.
         self._catch_up()
+        self._inflight = None
         self._requeue(flight.pending)
         return None
 
@@ -494,12 +507,15 @@ class Orderer:
             else:
                 flight = self._inflight
                 if flight is not None and flight.block.height == height:
-                    self._inflight = None
                     if raw == flight.block.raw:
                         # Our own block came back: it is the one we validated.
+                        self._inflight = None
                         self._resolve(self.replica.commit_validated(flight.block, flight.outcome))
                         return
+                    # Another proposer's won; if it is from the future this raises and
+                    # our flight stays, to be re-validated once the winner is applied.
                     self._resolve(self.replica.apply(raw))
+                    self._inflight = None
                     self._requeue(flight.pending)
                 else:
                     self._resolve(self.replica.apply(raw))
@@ -543,6 +559,9 @@ class Orderer:
                             self._cut()
                     elif self._committing is not None and self._committing.future.done():
                         self._settle_commit()
+            except FutureBlockError as exc:
+                # Another proposer's block, ahead of our clock: wait for the clock.
+                _log.warning("a block on the log is from the future, waiting: %s", exc)
             except _FATAL as exc:
                 self._fail(exc)
                 return
@@ -561,6 +580,10 @@ class Orderer:
                 for height, raw in self.log.watch(self.store.height + 1, self._stop):
                     self._on_log_block(height, raw)
                 return
+            except FutureBlockError as exc:
+                # Not a fault of the log: watch again from our head once time has passed.
+                _log.warning("a block on the log is from the future, waiting: %s", exc)
+                self._stop.wait(self.block_interval)
             except _FATAL as exc:
                 self._fail(exc)
                 return

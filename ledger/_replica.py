@@ -1,7 +1,9 @@
 """A replica: applies blocks from any source, each verified before it is committed.
 
 Blocks may come from the orderer, from a peer, or from the ordering log; the replica
-trusts none of them. :meth:`Replica.apply` decodes a block, validates it against the
+trusts none of them: whatever the source, a block is applied only if one of the
+consortium's proposers (:func:`ledger.proposers`, the ordering service named in
+consensus state) signed it. :meth:`Replica.apply` decodes a block, validates it against the
 store's head (:func:`ledger.validate_block`) and commits it with its results and
 writes in one SQLite transaction. Applying a block the store already holds is a no-op;
 a *different* block for a held height, validly signed by the same proposer, is
@@ -28,7 +30,7 @@ from ledger._block import Block, BlockHeader, decode_block, decode_header
 from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
-from ledger._execute import DEFAULT_MAX_SKEW_MS, TxResult
+from ledger._execute import TxResult, max_clock_skew
 from ledger._finality import (
     Checkpoint,
     EquivocationError,
@@ -41,7 +43,15 @@ from ledger._gcpause import gc_paused
 from ledger._members import get_member, supermajority, voters
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._store import BlockInfo, Store
-from ledger._validate import BlockError, BlockOutcome, PrevBlock, check_proposer, validate_block
+from ledger._validate import (
+    BlockError,
+    BlockOutcome,
+    FutureBlockError,
+    NotProposerError,
+    PrevBlock,
+    check_proposer,
+    validate_block,
+)
 
 __all__ = ["Applied", "Replica", "final_height", "prev_block"]
 
@@ -75,14 +85,17 @@ class Replica:
         *,
         verifier: BatchVerifier | None = None,
         clock: Callable[[], int] | None = None,
-        max_future_ms: int = DEFAULT_MAX_SKEW_MS,
+        max_future_ms: int | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.verifier = verifier or BatchVerifier()
-        # With a clock, blocks stamped further ahead of it than the skew window are
-        # refused: a proposer cannot move contracts' "now" into the future. This is a
-        # local sanity rule, not a consensus rule, so it only ever delays a block.
+        # With a clock, a block stamped further ahead of it than the skew (the
+        # consortium's ledger.max_clock_skew_ms unless max_future_ms is given) is
+        # refused with FutureBlockError: a proposer cannot move contracts' "now" (epochs,
+        # refund and dispute windows, freshness) into the future. A local rule, not a
+        # consensus rule — replicas' clocks differ — so it only ever delays a block:
+        # the caller tries again once the clock has caught up.
         self._clock = clock
         self._max_future_ms = max_future_ms
 
@@ -111,12 +124,21 @@ class Replica:
             if held.hash == block.hash:
                 return Applied(height, held.hash, ())
             self._conflict(held, block.header, block.signature)
-        if self._clock is not None and block.header.time > self._clock() + self._max_future_ms:
-            raise BlockError(height, "block time is ahead of this replica's clock")
+        self._check_time(block.header)
         self._check_against_checkpoints(block.header)
         outcome = self.validate(block)
         self.store.commit(block, outcome.results, outcome.writes)
         return Applied(height, block.hash, outcome.results)
+
+    def _check_time(self, header: BlockHeader) -> None:
+        if self._clock is None:
+            return
+        skew = self._max_future_ms
+        if skew is None:
+            skew = max_clock_skew(self.store.state())
+        now = self._clock()
+        if header.time > now + skew:
+            raise FutureBlockError(header.height, header.time, now, skew)
 
     def validate(self, block: Block) -> BlockOutcome:
         """Check ``block`` as the next block of this store, without committing it."""
@@ -193,8 +215,13 @@ class Replica:
         chain = self.store.chain_id
         if header.chain != chain:
             raise BlockError(header.height, "checkpoint is for another chain")
-        if not self._signed_validly(header, cp.proposer_signature):
-            raise BlockError(header.height, "checkpoint header is not validly signed")
+        try:
+            check_proposer(state, header, cp.proposer_signature)
+        except NotProposerError:
+            # A member's own header for a height: a fork attempt, refused as such.
+            raise
+        except BlockError:
+            raise BlockError(header.height, "checkpoint header is not validly signed") from None
         self._check_voter(state, cp, header)
         held = self.store.block_info(header.height)
         if held is not None and held.hash != header.hash:

@@ -2,9 +2,10 @@
 
 :func:`validate_block` is pure given its inputs (state, the previous block's info, the
 registry): it checks the header against its predecessor (height, ``prev`` hash, chain
-id, time not going backwards), the proposer (an active ``member`` or ``orderer`` whose
-signature over the header bytes verifies, judged on the state before the block — after
-it, for genesis), the transaction count and RFC 9162 ``tx_root``, then executes every
+id, time not going backwards), the proposer (one of the consortium's proposers,
+:func:`ledger.proposers`, whose signature over the header bytes verifies, judged on the
+state before the block; for genesis, a founder of role ``member`` or ``orderer``,
+judged on the state it creates), the transaction count and RFC 9162 ``tx_root``, then executes every
 transaction and compares the resulting state digest with the header's. Any mismatch
 raises :class:`BlockError` naming the height and the problem; transactions that are
 merely invalid do not fail the block (they are recorded as refused, see
@@ -21,21 +22,20 @@ from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
 from ledger._execute import BlockExecutor, TxResult, Write, prefetch_in_chunks, state_reads
-from ledger._members import get_member
+from ledger._members import PROPOSER_ROLES, get_member, proposers
 from ledger._merkle import merkle_root
 from ledger._sig import BatchVerifier, SignatureError, verify_signature
 from ledger._tx import SignedTransaction, decode_transaction
 
 __all__ = [
-    "PROPOSER_ROLES",
     "BlockError",
     "BlockOutcome",
+    "FutureBlockError",
+    "NotProposerError",
     "PrevBlock",
     "check_proposer",
     "validate_block",
 ]
-
-PROPOSER_ROLES = frozenset({"member", "orderer"})
 
 # Transactions per background signature-check chunk: chunk k+1 is checked on the
 # verifier's threads while chunk k executes.
@@ -50,6 +50,33 @@ class BlockError(LedgerError):
         super().__init__(f"{where}: {reason}")
         self.height = height
         self.reason = reason
+
+
+class FutureBlockError(BlockError):
+    """A block stamped further ahead of this replica's clock than the consortium's skew.
+
+    Not a fault of the chain (the block may be fine later): the replica refuses it now,
+    changes nothing, and takes it when its clock has caught up. ``ahead_ms`` is how far
+    ahead of the clock the block's time was.
+    """
+
+    reason_code = "future_block"
+
+    def __init__(self, height: int, block_time: int, now: int, skew_ms: int) -> None:
+        super().__init__(
+            height,
+            f"block time {block_time} is {block_time - now} ms ahead of this replica's clock"
+            f" (more than the {skew_ms} ms skew allowed)",
+        )
+        self.block_time = block_time
+        self.ahead_ms = block_time - now
+
+
+class NotProposerError(BlockError):
+    """A block or header signed by a member that is not the ordering service: a fork
+    attempt, refused whatever its source (peer, checkpoint, ordering log)."""
+
+    reason_code = "not_proposer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +98,25 @@ class BlockOutcome:
 
 
 def check_proposer(state: State, header: BlockHeader, signature: bytes) -> None:
-    """Raise :class:`BlockError` unless ``header``'s proposer may propose and signed it."""
+    """Raise :class:`BlockError` unless ``header``'s proposer may propose and signed it.
+
+    At height 0 the proposer is any founder of role ``member`` or ``orderer`` (the
+    block's one transaction is the configuration every founder signed); above it, only
+    the consortium's proposers (:func:`ledger.proposers`) in ``state``, which
+    :class:`NotProposerError` refuses everyone else with.
+    """
     member = get_member(state, header.proposer)
     if member is None or not member.active:
         raise BlockError(header.height, f"proposer {header.proposer!r} is not an active member")
-    if member.role not in PROPOSER_ROLES:
-        raise BlockError(header.height, f"proposer role {member.role!r} may not propose")
+    if header.height == 0:
+        if member.role not in PROPOSER_ROLES:
+            raise BlockError(0, f"proposer role {member.role!r} may not propose")
+    elif header.proposer not in proposers(state):
+        raise NotProposerError(
+            header.height,
+            f"{header.proposer!r} is not a proposer of this consortium (the ordering"
+            " service: gov.params ledger.proposers, else the members of role orderer)",
+        )
     try:
         verify_signature(member.signing_key, header.raw, signature)
     except SignatureError:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import Member, State, get_member
+from ledger import Member, State, get_member, index_row
 from token_incentive._book import get_account
 from token_incentive._errors import AdmissionRefused
 from token_incentive._params import CreditParams, params_from_state
@@ -47,9 +47,15 @@ class Admission:
 
 
 def published(state: State, member: str, list_type: str, now: int) -> Mapping[str, Any]:
-    """``member``'s ``pub.index`` row for ``list_type`` if it is non-empty and in date.
+    """``member``'s ``pub.index`` row for ``list_type`` if it is non-empty, in date and
+    not suspended.
 
-    Raises :class:`AdmissionRefused` (``not_publisher`` or ``stale_list``) otherwise.
+    A row is suspended when a complaint has shown that the snapshot the member serves
+    contradicts it (``pub.complain``, :mod:`ledger._pub`): a list nobody can verify
+    earns no query rights, until the member publishes a new epoch.
+
+    Raises :class:`AdmissionRefused` (``not_publisher``, ``stale_list`` or
+    ``suspended_list``) otherwise.
     """
     row: Any = state.get(PUB_INDEX, f"{member}/{list_type}")
     if not isinstance(row, dict) or not isinstance(row.get("size"), int) or row["size"] <= 0:
@@ -58,6 +64,14 @@ def published(state: State, member: str, list_type: str, now: int) -> Mapping[st
     if expires is not None and expires <= now:
         raise AdmissionRefused(
             "stale_list", f"{member}'s {list_type} list expired at {expires} (now {now})"
+        )
+    suspended = index_row(state, member, list_type)
+    if suspended is not None and suspended.suspended is not None:
+        raise AdmissionRefused(
+            "suspended_list",
+            f"{member}'s {list_type} list (epoch {row['epoch']}) is suspended: the snapshot it"
+            f" serves does not match its declaration (complaint at height"
+            f" {suspended.suspended['height']}); publish a new epoch",
         )
     return row
 

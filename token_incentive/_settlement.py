@@ -55,8 +55,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ledger import State, TxContext, Value, active_members
-from token_incentive._admission import PUB_INDEX
+from ledger import State, TxContext, Value, active_members, index_row
 from token_incentive._book import (
     ACCOUNTS,
     DISPUTES,
@@ -180,15 +179,15 @@ def _counts(state: State) -> dict[str, tuple[int, int]]:
 
 
 def _grants(state: State, p: CreditParams, end: int) -> dict[str, int]:
+    """The base grant per member: ``g0`` per priced list type whose ``pub.index`` row is
+    in force at the epoch's end — non-empty, in date, and not suspended by a complaint
+    that its snapshot contradicts it (``IndexRow.in_force``)."""
     out: dict[str, int] = {}
     for member in active_members(state, "member"):
         count = 0
         for list_type in p.price:
-            row: Any = state.get(PUB_INDEX, f"{member.id}/{list_type}")
-            if not isinstance(row, dict) or not isinstance(row.get("size"), int):
-                continue
-            expires = row.get("expires_at")
-            if row["size"] > 0 and (expires is None or expires > end):
+            row = index_row(state, member.id, list_type)
+            if row is not None and row.in_force(end):
                 count += 1
         if count:
             out[member.id] = p.grant * count

@@ -24,15 +24,23 @@ of what it answered (``gateway.sqlite``) and the orderer's ledger, and counts th
 elements answered with no charge on the ledger; :class:`ExposureProbe` samples, while
 attacks run, the largest number of elements answered to one querier and not yet
 charged.
+
+An attack that would break the consortium for the others (stopping the orderer, say)
+runs in a consortium of its own (:func:`start_consortium`), with the same tools:
+:meth:`World.stop` and :meth:`World.restart` a gateway, :meth:`Cheater.serve_ledger`
+runs a lying ``Ledger`` service on a member's address (the orderer's, when the test
+holds the orderer's key), :func:`forge_block` signs a block that is valid in every
+respect but the one under test, and :meth:`World.log_events` reads a gateway's log.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,17 +53,23 @@ from gateway import MemberCredentials, load_member_credentials
 from gateway._client import AdminClient
 from gateway._ledger_client import Committed, RemoteOrderer
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
+from gateway._pb.riskshare.ledger.v1 import ledger_pb2_grpc
 from gateway._pb.riskshare.psi.v1 import psi_pb2, psi_pb2_grpc
 from gateway._peers import open_channel
-from gateway._processes import GatewayProcess, start_gateways, stop_gateways
+from gateway._processes import GatewayProcess, start_gateway, start_gateways, stop_gateways
+from gateway._registry import consortium_registry
 from gateway._server import MAX_MESSAGE_BYTES
 from gateway._stubs import psi_stub
 from gateway._tls import server_credentials
 from ledger import (
     SEQ_TABLE,
+    Block,
+    BlockExecutor,
+    SignedTransaction,
     Store,
     add_oprf_key_body,
     approve_body,
+    make_block,
     propose_body,
     publish_index_body,
     sign_transaction,
@@ -76,8 +90,11 @@ __all__ = [
     "ExposureProbe",
     "Refusal",
     "World",
+    "forge_block",
+    "now_ms",
     "phones",
     "refusal",
+    "start_consortium",
     "start_world",
     "wait_for",
 ]
@@ -167,6 +184,35 @@ class World:
 
     def admin(self, member_id: str) -> AdminClient:
         return AdminClient(self.net.members[member_id].data_dir / "admin.sock")
+
+    def log_events(self, member_id: str, event: str | None = None) -> list[dict[str, Any]]:
+        """The JSON lines of ``member_id``'s gateway log (only ``event``'s, if named)."""
+        path = self.net.member(member_id).data_dir / "gateway.log"
+        if not path.exists():
+            return []
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line being written
+            if event is None or record.get("event") == event:
+                lines.append(record)
+        return lines
+
+    # -- gateways of a consortium of its own ----------------------------------------------
+
+    def stop(self, member_id: str) -> int:
+        """Stop ``member_id``'s gateway (SIGTERM, graceful); its exit code."""
+        gateway = self.gateways.pop(member_id)
+        return stop_gateways({member_id: gateway})[member_id]
+
+    def restart(self, member_id: str, timeout: float = 120.0) -> None:
+        """Start ``member_id``'s gateway again (after :meth:`stop`) and wait until it serves."""
+        member = self.net.member(member_id)
+        gateway = start_gateway(member_id, member.config_path)
+        self.gateways[member_id] = gateway
+        gateway.wait_serving(timeout)
 
     def signer(self, member_id: str) -> Cheater:
         """A client holding ``member_id``'s own credentials (honest or not)."""
@@ -315,7 +361,7 @@ class Cheater:
 
     @property
     def address(self) -> str:
-        return self.world.net.members[self.member_id].address
+        return self.world.net.member(self.member_id).address
 
     def channel(self, target: str) -> Any:
         if target not in self._channels:
@@ -457,6 +503,116 @@ class Cheater:
         )
         server.start()
         return server
+
+    def serve_ledger(self, servicer: ledger_pb2_grpc.LedgerServicer) -> None:
+        """Serve ``servicer`` as a ``Ledger`` service on this member's registered address
+        (a peer's read side, or, with the orderer's credentials, the orderer's)."""
+        creds = self.credentials
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=8),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        ledger_pb2_grpc.add_LedgerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+        server.add_secure_port(
+            self.address,
+            server_credentials(creds.tls_key_pem, creds.certificate_pem, creds.ca_pem),
+        )
+        server.start()
+        self._servers.append(server)
+
+    def stop_serving(self) -> None:
+        """Stop every server :meth:`serve` and :meth:`serve_ledger` started."""
+        for server in self._servers:
+            server.stop(0).wait()
+        self._servers.clear()
+
+    def sign(
+        self, kind: str, body: dict[str, Any], *, chain: bytes, **over: Any
+    ) -> SignedTransaction:
+        """A transaction of ours, signed but not sent (to put in a forged block)."""
+        self._seq = max(self._seq + 1, time.time_ns() // 1000 + 1000)
+        fields: dict[str, Any] = {
+            "chain": chain,
+            "member": self.member_id,
+            "kind": kind,
+            "body": body,
+            "seq": self._seq,
+            "time": now_ms(),
+        }
+        fields.update(over)
+        return sign_transaction(self.credentials.signing_key, **fields)
+
+
+def forge_block(
+    store: Store,
+    signer: Cheater,
+    txs: Sequence[SignedTransaction] = (),
+    *,
+    time_ms: int | None = None,
+) -> Block:
+    """The next block after ``store``'s head, proposed and signed by ``signer``: its
+    transactions executed with the consortium's contracts, so that the state digest,
+    the Merkle root and the chain are right and only what the test is about is not."""
+    head = store.head()
+    chain = store.chain_id
+    assert head is not None and chain is not None
+    block_time = now_ms() if time_ms is None else time_ms
+    executor = BlockExecutor(
+        store.state(),
+        consortium_registry(),
+        height=head.height + 1,
+        time=block_time,
+        prev_digest=head.state_digest,
+    )
+    for index, stx in enumerate(txs):
+        result = executor.execute(stx, index)
+        assert result.ok, result.reason
+    _, digest = executor.finish()
+    return make_block(
+        signer.credentials.signing_key,
+        chain=chain,
+        height=head.height + 1,
+        prev=head.hash,
+        time=block_time,
+        proposer=signer.member_id,
+        txs=[stx.raw for stx in txs],
+        state_digest=digest,
+    )
+
+
+def start_consortium(
+    root: Path,
+    members: Sequence[str],
+    *,
+    running: Sequence[str],
+    params: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Iterator[World]:
+    """A consortium of its own for an attack that would break the shared one: the
+    orderer and ``members`` (all of role ``member``), the gateways of ``running`` started
+    (the others hold keys only, like trudy), no lists."""
+    net = create_local_consortium(
+        root,
+        list(members),
+        params=dict(params or {}),
+        overrides={"query": {"snapshot_sync_seconds": 3600.0}, **(overrides or {})},
+    )
+    gateways = start_gateways(net, list(running))
+    world = World(net, gateways)
+    try:
+        for member_id in members:
+            if member_id not in running:
+                world.signer(member_id)
+        world.quiet()
+        yield world
+    finally:
+        for cheater in world.cheaters.values():
+            cheater.close()
+        stop_gateways(world.gateways)
 
 
 def start_world(root: Path, params: dict[str, Any] | None = None) -> Iterator[World]:

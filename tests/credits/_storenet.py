@@ -18,8 +18,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pysodium
+
 from cli._ledger import contract_registry
 from ledger import (
+    EMPTY_ROOT,
     ContractError,
     EmbeddedOrderer,
     Founder,
@@ -75,7 +78,12 @@ class StoreNet(Net):
             founders,
             time=t0,
             list_types=lts,
-            params={**default_params(), **(overrides or {})},
+            # The first member orders (consensus names the ordering service).
+            params={
+                **default_params(),
+                "ledger.proposers": [self.members[0]],
+                **(overrides or {}),
+            },
         )
         raw = self.config.encode()
         sigs = {f.id: sign_genesis(raw, key_of(f.id)) for f in founders}
@@ -155,7 +163,10 @@ class StoreNet(Net):
     ) -> None:
         when = self.last_time if now is None else now
         if not any(k[0] == member for k in self._index_epoch):
-            oprf = hashlib.sha256(member.encode()).digest()
+            # A valid ristretto255 element of this member's own (the pub contract checks).
+            oprf = pysodium.crypto_core_ristretto255_from_hash(
+                hashlib.sha512(member.encode()).digest()
+            )
             self.apply(member, "pub.add_oprf_key", add_oprf_key_body(key_id, oprf), when)
         index_epoch = self._index_epoch.get((member, list_type), 0) + 1
         self._index_epoch[member, list_type] = index_epoch
@@ -163,7 +174,10 @@ class StoreNet(Net):
             list_type=list_type,
             epoch=index_epoch,
             size=size,
-            root=hashlib.sha256(f"{member}/{list_type}/{index_epoch}".encode()).digest(),
+            # An empty index has the Merkle root of no tags (the pub contract checks).
+            root=EMPTY_ROOT
+            if size == 0
+            else hashlib.sha256(f"{member}/{list_type}/{index_epoch}".encode()).digest(),
             snapshot_digest=b"s" * 32,
             key_id=key_id,
             expires_at=expires_at,

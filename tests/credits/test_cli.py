@@ -72,7 +72,9 @@ class Chain:
         )
         # Wall-clock time: the CLI signs with the real clock, within the ledger's skew.
         self.t0 = time.time_ns() // 1_000_000
-        self.config = GenesisConfig("test", founders, time=self.t0, params=default_params())
+        # alpha orders (consensus names the ordering service).
+        params = {**default_params(), "ledger.proposers": ["alpha"]}
+        self.config = GenesisConfig("test", founders, time=self.t0, params=params)
         raw = self.config.encode()
         sigs = {f.id: sign_genesis(raw, key_of(f.id)) for f in founders}
         self.registry = contract_registry()

@@ -123,7 +123,10 @@ class Picker:
         if kind == 1:
             return self.bool()
         if kind == 2:
-            return self.integer()
+            # The ledger's codec refuses integers outside -2^64..2^64-1 (they would need
+            # a CBOR bignum tag): keep values encodable, at the edges of that range.
+            number = self.integer()
+            return number if -(1 << 64) <= number < 1 << 64 else (1 << 64) - 1
         if kind == 3:
             return self.pick(words) if words else self.text(8)
         if kind == 4:

@@ -64,10 +64,11 @@ def test_genesis_draft_sign_seal(tmp_path: Path) -> None:
     runner = CliRunner()
     cons = str(tmp_path / "cons")
     assert runner.invoke(app, ["consortium", "init", "--name", "G", "--dir", cons]).exit_code == 0
-    for member_id in ("bank-a", "bank-b"):
+    # The ordering service is a founder of role orderer: only it may propose blocks.
+    for member_id, role in (("bank-a", "member"), ("bank-b", "member"), ("orderer", "orderer")):
         args = ["member", "enroll", "--consortium", cons, "--id", member_id, "--name", member_id]
         args += ["--address", "127.0.0.1:7400", "--out", str(tmp_path / member_id)]
-        assert runner.invoke(app, args).exit_code == 0
+        assert runner.invoke(app, [*args, "--role", role]).exit_code == 0
     draft = runner.invoke(app, ["consortium", "genesis", "draft", "--dir", cons])
     assert draft.exit_code == 0, draft.output
     seal = [
@@ -83,7 +84,7 @@ def test_genesis_draft_sign_seal(tmp_path: Path) -> None:
     result = runner.invoke(app, seal)
     assert isinstance(result.exception, PkiError)
     assert not (tmp_path / "cons" / "genesis.block").exists()
-    for member_id in ("bank-a", "bank-b"):
+    for member_id in ("bank-a", "bank-b", "orderer"):
         sign = ["consortium", "genesis", "sign", "--dir", cons]
         result = runner.invoke(app, [*sign, "--member-dir", str(tmp_path / member_id)])
         assert result.exit_code == 0, result.output
@@ -93,7 +94,7 @@ def test_genesis_draft_sign_seal(tmp_path: Path) -> None:
     with Store(tmp_path / "ledger.sqlite") as store:
         Replica(store, consortium_registry()).apply(raw)
         members = {m.id for m in active_members(store.state())}
-    assert members == {"bank-a", "bank-b"}
+    assert members == {"bank-a", "bank-b", "orderer"}
     # Genesis is sealed: no more founders.
     args = ["member", "enroll", "--consortium", cons, "--id", "bank-c", "--name", "C"]
     result = runner.invoke(app, [*args, "--address", "h:1", "--out", str(tmp_path / "c")])

@@ -22,12 +22,12 @@ from typing import Any
 
 from ledger import EmbeddedOrderer, Store, add_oprf_key_body
 
-from .helpers import T0, key_for, make_net
+from .helpers import T0, key_for, make_net, point
 
 
 def tx_bytes(i: int) -> bytes:
     net = _NET
-    body = add_oprf_key_body(f"k{i}", i.to_bytes(32, "big"))
+    body = add_oprf_key_body(f"k{i}", point(i))
     return net.tx("m2", "pub.add_oprf_key", body, seq=i + 2).raw
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pysodium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger import (
@@ -27,6 +28,14 @@ from ledger import (
 )
 
 T0 = 1_700_000_000_000
+
+
+def point(*seed: object) -> bytes:
+    """A valid ristretto255 element (an OPRF public key the ``pub`` contract accepts),
+    distinct for each ``seed``: a member may not register another's key."""
+    return bytes(
+        pysodium.crypto_core_ristretto255_from_hash(hashlib.sha512(repr(seed).encode()).digest())
+    )
 
 
 def key_for(member: str) -> Ed25519PrivateKey:
@@ -94,12 +103,23 @@ def make_net(
     roles: Mapping[str, str] | None = None,
     params: Mapping[str, Any] | None = None,
     extra: Iterable[Contract] = (),
+    proposers: Iterable[str] | None = None,
 ) -> Net:
+    """A consortium of ``members``. Blocks are proposed by ``proposers`` (named in
+    genesis as ``ledger.proposers``); by default by any founder of role member or
+    orderer, so that a test may order with any of them (``None`` in ``params`` for
+    ``ledger.proposers`` leaves the consortium's own default: its role ``orderer``)."""
     roles = roles or {}
     founders = tuple(founder(m, roles.get(m, "member")) for m in members)
-    config = GenesisConfig(
-        consortium="test consortium", founders=founders, time=T0, params=dict(params or {})
+    named = (
+        [f.id for f in founders if f.role in ("member", "orderer")]
+        if proposers is None
+        else list(proposers)
     )
+    chosen = {"ledger.proposers": named, **dict(params or {})}
+    if chosen["ledger.proposers"] is None:
+        del chosen["ledger.proposers"]
+    config = GenesisConfig(consortium="test consortium", founders=founders, time=T0, params=chosen)
     raw = config.encode()
     signatures = {f.id: sign_genesis(raw, key_for(f.id)) for f in founders}
     registry = default_registry(extra)
@@ -131,7 +151,10 @@ def populate(net: Net, store: Store) -> dict[str, bytes]:
         ids[name] = stx.tx_id
 
     for m in ("m1", "m2", "m3"):
-        send(f"key-{m}", net.tx(m, "pub.add_oprf_key", {"key_id": "k1", "public_key": bytes(32)}))
+        send(
+            f"key-{m}",
+            net.tx(m, "pub.add_oprf_key", {"key_id": "k1", "public_key": point(m, "k1")}),
+        )
     o.cut()
     send(
         "index-m2",
@@ -156,7 +179,7 @@ def populate(net: Net, store: Store) -> dict[str, bytes]:
     send("approve-m2", net.tx("m2", "gov.approve", approve_body(pid)))
     send("approve-m3", net.tx("m3", "gov.approve", approve_body(pid)))
     o.cut()
-    send("key-m4", net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k1", b"\x04" * 32)))
+    send("key-m4", net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k1", point("m4", "k1"))))
     o.cut()
     replica = Replica(store, net.registry)
     for m in ("m1", "m2", "m3"):

@@ -50,7 +50,7 @@ from token_incentive import (
     sign_request,
 )
 
-from .helpers import T0, Net, key_for, make_net, populate
+from .helpers import T0, Net, key_for, make_net, point, populate
 
 # The installed console script, exactly as an operator runs it (exit codes come from
 # cli.main's error boundary, which CliRunner bypasses).
@@ -67,7 +67,9 @@ def _riskshare(*args: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> tuple[Net, Path, dict[str, bytes]]:
-    net = make_net(("m1", "m2", "m3", "obs"), roles={"obs": "observer"})
+    # The credits parameters too: `riskshare ledger verify` replays with the consortium's
+    # contracts, whose credits contract checks every parameter genesis writes.
+    net = make_net(("m1", "m2", "m3", "obs"), roles={"obs": "observer"}, params=default_params())
     base = tmp_path_factory.mktemp("chain")
     store = net.store(base / "ledger.sqlite")
     ids = populate(net, store)
@@ -87,7 +89,8 @@ def test_a_clean_chain_verifies(chain) -> None:
     with Store(base / "ledger.sqlite", create=False) as store:
         report = verify_chain(store, net.registry)
     assert report.blocks == 5 and report.txs == 1 + 3 + 2 + 2 + 1 and report.refused == 0
-    result = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(base)])
+    anchor = ["--genesis-hash", net.genesis.hash.hex()]
+    result = CliRunner().invoke(app, ["ledger", "verify", "--data-dir", str(base), *anchor])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: 5 blocks")
 
@@ -197,8 +200,8 @@ def _rich_chain(path: Path) -> Net:
     head = store.head()
     assert head is not None
     txs = [
-        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k2", b"\x03" * 32)).raw,
-        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", b"\x03" * 32), seq=2).raw,
+        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k2", point("m3", "k2"))).raw,
+        net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", point("m3", "k2")), seq=2).raw,
     ]
     executor = BlockExecutor(
         store.state(), registry, height=head.height + 1, time=T0, prev_digest=head.state_digest
@@ -367,10 +370,11 @@ def test_tampered_index_columns_results_and_state_are_caught(chain, copy: Path) 
 def test_the_riskshare_command_names_the_height_and_fault(rich, tmp_path: Path) -> None:
     """``riskshare ledger verify`` as installed (the console script, in a subprocess):
     exit 0 and "ok" on the clean chain, exit 2 and the height and fault on a flip."""
-    _, base = rich
+    net, base = rich
+    anchor = ("--genesis-hash", net.genesis.hash.hex())
     path = tmp_path / "ledger.sqlite"
     shutil.copy(base / "ledger.sqlite", path)
-    code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path))
+    code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path), *anchor)
     assert code == 0 and output.startswith("ok: 7 blocks, 13 transactions (1 refused)"), output
     cases = [
         ("txs", "raw", "height = 5 AND idx = 1", 40, "height 5: tx_root does not match"),
@@ -390,7 +394,7 @@ def test_the_riskshare_command_names_the_height_and_fault(rich, tmp_path: Path) 
         update = f"UPDATE {table} SET {column} = ? WHERE {where} AND ? = 0"
         _flip(path, select, update, (0,), position)
         before = _dump(path)
-        code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path))
+        code, output = _riskshare("ledger", "verify", "--data-dir", str(tmp_path), *anchor)
         assert code == 2, (table, column, output)
         assert output.startswith(f"error: {message}"), (message, output)
         assert _dump(path) == before
@@ -691,7 +695,9 @@ def test_genuine_equivocation_is_reported_as_a_stopped_replica(chain, copy: Path
     assert detail.startswith("equivocation at height 4: ") and "by 'm1'" in detail
     assert halted.chain.blocks == 5 and halted.report is not None
     assert not isinstance(halted, ChainVerificationError)  # nothing was tampered with
-    code, output = _riskshare("ledger", "verify", "--data-dir", str(copy))
+    code, output = _riskshare(
+        "ledger", "verify", "--data-dir", str(copy), "--genesis-hash", net.genesis.hash.hex()
+    )
     assert code == 2
     assert f"error: height 4: replica stopped by equivocation: {detail}" in output
     # A voter co-signing two headers for one height (ahead of the head) is the other kind.

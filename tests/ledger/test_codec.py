@@ -128,3 +128,70 @@ def test_canonical_cbor_unusual_values_take_cbor2_canonical_mode() -> None:
 
     for value in ({1: "a", 2: "b"}, {Text("b"): 1, "a": 2}, [Text("x")], {"b": True, "a": 1}):
         assert canonical_cbor(value) == cbor2.dumps(value, canonical=True)
+
+
+# -- no CBOR tags, ever (major type 6) ----------------------------------------------------
+
+_PREFIX = b"riskshare/t/v1\x00"
+_U64 = 2**64
+
+
+def _tagged(tag: int, inner: bytes) -> bytes:
+    """CBOR major type 6 (a tag) with argument ``tag``, in its shortest form, then ``inner``."""
+    if tag < 24:
+        head = bytes([0xC0 | tag])
+    elif tag < 1 << 8:
+        head = bytes([0xD8, tag])
+    elif tag < 1 << 16:
+        head = b"\xd9" + tag.to_bytes(2, "big")
+    elif tag < 1 << 32:
+        head = b"\xda" + tag.to_bytes(4, "big")
+    else:
+        head = b"\xdb" + tag.to_bytes(8, "big")
+    return head + inner
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Bignums, the tags cbor2 itself writes for an integer beyond 64 bits: the
+        # canonical re-encoding of their value is these very bytes.
+        cbor2.dumps(_U64),
+        cbor2.dumps(-_U64 - 1),
+        cbor2.dumps(2**200),
+        cbor2.dumps({"amount": _U64}),
+        cbor2.dumps([1, [2, -(2**70)]]),
+        # Every other tag number, around a value that would be fine untagged.
+        _tagged(0, cbor2.dumps("2024-01-01T00:00:00Z")),
+        _tagged(1, cbor2.dumps(0)),
+        _tagged(2, cbor2.dumps(b"\x01")),
+        _tagged(24, cbor2.dumps(cbor2.dumps(1))),
+        _tagged(28, cbor2.dumps([1])),
+        _tagged(55799, cbor2.dumps(1)),
+        _tagged(1 << 20, cbor2.dumps(b"")),
+    ],
+)
+def test_every_tag_is_refused(body: bytes) -> None:
+    with pytest.raises(EncodingError):
+        decode("t", 1, _PREFIX + body)
+
+
+@given(st.integers(min_value=-(2**300), max_value=2**300))
+def test_integers_are_exactly_the_64_bit_range(value: int) -> None:
+    """Integers with a CBOR head of their own (major types 0 and 1: -2^64 .. 2^64-1)
+    round-trip; any other has only a tagged form, and is refused both ways."""
+    if -_U64 <= value < _U64:
+        assert decode("t", 1, encode("t", 1, [value])) == [value]
+        return
+    with pytest.raises(EncodingError, match="64-bit"):
+        encode("t", 1, [value])
+    with pytest.raises(EncodingError, match="64-bit"):
+        check_value({"x": value})
+    with pytest.raises(EncodingError):
+        decode("t", 1, _PREFIX + cbor2.dumps([value]))
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1), st.binary(max_size=40))
+def test_arbitrary_tagged_bytes_are_refused(tag: int, inner: bytes) -> None:
+    with pytest.raises(EncodingError):
+        decode("t", 1, _PREFIX + _tagged(tag, inner))

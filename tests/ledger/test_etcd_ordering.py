@@ -33,7 +33,7 @@ from ledger import (
     verify_chain,
 )
 
-from .helpers import T0, Net, key_for, make_net
+from .helpers import T0, Net, key_for, make_net, point
 
 MEMBERS = ("m1", "m2", "m3")
 
@@ -84,7 +84,7 @@ class _Load:
             net.tx(
                 orderer.member,
                 "pub.add_oprf_key",
-                add_oprf_key_body(f"k{i}", bytes(32)),
+                add_oprf_key_body(f"k{i}", point(orderer.member, i)),
                 seq=i + 2,
             ).raw
             for i in range(count)

@@ -19,7 +19,7 @@ from ledger import (
     sign_checkpoint,
 )
 
-from .helpers import T0, Net, key_for, make_net
+from .helpers import T0, Net, key_for, make_net, point
 
 
 def _fork(net: Net, tmp_path: Path) -> tuple[Block, Block]:
@@ -33,7 +33,11 @@ def _fork(net: Net, tmp_path: Path) -> tuple[Block, Block]:
             key=key_for("m1"),
             clock=lambda: T0,
         )
-        o.submit(net.tx("m2", "pub.add_oprf_key", add_oprf_key_body(key_id, bytes(32)), seq=5).raw)
+        o.submit(
+            net.tx(
+                "m2", "pub.add_oprf_key", add_oprf_key_body(key_id, point("m2", key_id)), seq=5
+            ).raw
+        )
         o.cut()
         blocks.append(decode_block(o.store.block(1) or b""))
     return blocks[0], blocks[1]

@@ -30,7 +30,7 @@ from ledger import (
     withdraw_body,
 )
 
-from .helpers import T0, Net, founder, key_for, make_net
+from .helpers import T0, Net, founder, key_for, make_net, point
 
 
 def _no_big_prices(params: Mapping[str, Any]) -> None:
@@ -104,7 +104,9 @@ def test_genesis_needs_every_founder_signature() -> None:
             key=key_for("o"),
             registry=registry,
         )
-    bad_params = GenesisConfig("c", founders, T0, params={"demo.price": 101}).encode()
+    bad_params = GenesisConfig(
+        "c", founders, T0, params={"demo.price": 101, "ledger.proposers": ["m1"]}
+    ).encode()
     with pytest.raises(LedgerError, match=r"demo\.price must be at most 100"):
         build_genesis_block(
             bad_params,
@@ -137,7 +139,7 @@ def test_admission_needs_more_than_two_thirds_of_voters(chain: Chain) -> None:
     assert member is not None and member.active and member.since == chain.store.height
     assert chain.approve("m4", pid) == (False, "proposal is executed")
     # The new member can transact at once.
-    tx = chain.net.tx("m5", "pub.add_oprf_key", add_oprf_key_body("k", bytes(32)))
+    tx = chain.net.tx("m5", "pub.add_oprf_key", add_oprf_key_body("k", point("k")))
     assert chain.run(tx) == [(True, "")]
 
 
@@ -146,7 +148,7 @@ def test_removal_refuses_the_member_from_that_height_on(chain: Chain) -> None:
     for m in ("m1", "m3"):
         chain.approve(m, pid)
     assert get_member(chain.state(), "m4").status == "removed"  # type: ignore[union-attr]
-    tx = chain.net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k", bytes(32)))
+    tx = chain.net.tx("m4", "pub.add_oprf_key", add_oprf_key_body("k", point("k")))
     assert chain.run(tx) == [(False, "member 'm4' is removed")]
     # With m4 gone there are 3 voters; 2 approvals are not more than two thirds.
     pid = chain.propose("m1", "set_params", {"set": {"demo.price": 5}})
@@ -170,9 +172,9 @@ def test_key_rotation_switches_which_key_is_accepted(chain: Chain) -> None:
     member = get_member(chain.state(), "m2")
     assert member is not None and member.signing_key == public_key_bytes(new_key)
     assert member.tls_fingerprint == b"\x07" * 32
-    old = chain.net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", bytes(32)))
+    old = chain.net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point("k")))
     assert chain.run(old) == [(False, "bad signature by 'm2'")]
-    new = chain.net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", bytes(32)), key=new_key)
+    new = chain.net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point("k")), key=new_key)
     assert chain.run(new) == [(True, "")]
 
 
@@ -242,7 +244,7 @@ def test_publication_rules(chain: Chain) -> None:
         return chain.run(net.tx(member, "pub.publish_index", {**body, **changes}))[0]
 
     assert publish("m2", 1) == (False, "no active OPRF key 'k1'")
-    assert chain.run(net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k1", b"\x09" * 32))) == [
+    assert chain.run(net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k1", point(9)))) == [
         (True, "")
     ]
     assert publish("m2", 1) == (True, "")
@@ -258,7 +260,7 @@ def test_publication_rules(chain: Chain) -> None:
         "published_at": T0,
     }
     assert chain.state().get("pub.oprf_keys", "m2/k1") == {
-        "public_key": b"\x09" * 32,
+        "public_key": point(9),
         "since": T0,
         "active": True,
     }

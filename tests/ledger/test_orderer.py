@@ -22,11 +22,11 @@ from ledger import (
     verify_chain,
 )
 
-from .helpers import T0, Net, key_for, make_net
+from .helpers import T0, Net, key_for, make_net, point
 
 
 def _key_tx(net: Net, member: str, n: int) -> bytes:
-    return net.tx(member, "pub.add_oprf_key", add_oprf_key_body(f"k{n}", bytes([n % 256]) * 32)).raw
+    return net.tx(member, "pub.add_oprf_key", add_oprf_key_body(f"k{n}", point(member, n))).raw
 
 
 def test_embedded_cuts_by_size_and_count(tmp_path: Path) -> None:

@@ -24,13 +24,13 @@ from ledger import (
     verify_chain,
 )
 
-from .helpers import T0, Net, key_for, make_net
+from .helpers import T0, Net, key_for, make_net, point
 
 _OPRF_KEYS = "pub.oprf_keys"
 
 
 def _key_tx(net: Net, member: str, key_id: str) -> bytes:
-    return net.tx(member, "pub.add_oprf_key", add_oprf_key_body(key_id, bytes(32))).raw
+    return net.tx(member, "pub.add_oprf_key", add_oprf_key_body(key_id, point(member, key_id))).raw
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from ledger import (
     verify_chain,
 )
 
-from .helpers import T0, key_for, make_net
+from .helpers import T0, key_for, make_net, point
 
 NET = make_net(("m1", "m2", "m3"))
 MEMBERS = ("m1", "m2", "m3")
@@ -57,7 +57,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     def _tx(self, member: str, seq: int) -> SignedTransaction:
         self.keys += 1
-        body = add_oprf_key_body(f"k{self.keys}", self.keys.to_bytes(32, "big"))
+        body = add_oprf_key_body(f"k{self.keys}", point(self.keys))
         return NET.tx(member, "pub.add_oprf_key", body, seq=seq)
 
     def _snapshot(self) -> tuple[int, list[tuple[str, str, bytes]]]:

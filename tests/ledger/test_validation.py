@@ -23,7 +23,7 @@ from ledger import (
 )
 from ledger._codec import encode
 
-from .helpers import T0, Net, key_for, make_net
+from .helpers import T0, Net, key_for, make_net, point
 
 
 def _snapshot(store: Store) -> tuple[int, list[tuple[str, str, bytes]]]:
@@ -39,7 +39,7 @@ def net() -> Net:
 def orderer(net: Net, tmp_path: Path):
     store = net.store(tmp_path / "ledger.sqlite")
     o = EmbeddedOrderer(store, net.registry, member="m1", key=key_for("m1"), clock=lambda: T0)
-    o.submit(net.tx("m1", "pub.add_oprf_key", add_oprf_key_body("k1", b"\x01" * 32)).raw)
+    o.submit(net.tx("m1", "pub.add_oprf_key", add_oprf_key_body("k1", point(1))).raw)
     o.cut()
     yield o
     store.close()
@@ -55,17 +55,17 @@ def _refused(orderer, raw: bytes, reason: str) -> None:
 
 
 def test_wrong_signature(net: Net, orderer) -> None:
-    tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", b"\x02" * 32), key=key_for("m3"))
+    tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point(2)), key=key_for("m3"))
     _refused(orderer, tx.raw, "bad signature by 'm2'")
 
 
 def test_unknown_member(net: Net, orderer) -> None:
-    tx = net.tx("m9", "pub.add_oprf_key", add_oprf_key_body("k", b"\x02" * 32))
+    tx = net.tx("m9", "pub.add_oprf_key", add_oprf_key_body("k", point(2)))
     _refused(orderer, tx.raw, "unknown member 'm9'")
 
 
 def test_replayed_sequence_number(net: Net, orderer) -> None:
-    first = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", b"\x02" * 32), seq=7)
+    first = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point(2)), seq=7)
     assert orderer.submit(first.raw).accepted
     orderer.cut()
     # The same bytes again are recognised as committed, not applied twice ...
@@ -73,7 +73,7 @@ def test_replayed_sequence_number(net: Net, orderer) -> None:
     assert again.accepted and again.height == orderer.store.height
     # ... and new bytes that reuse (or go below) the sequence number are refused.
     for seq in (7, 3):
-        replay = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k2", b"\x03" * 32), seq=seq)
+        replay = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k2", point(3)), seq=seq)
         _refused(orderer, replay.raw, "is not above its last, 7")
 
 
@@ -87,7 +87,7 @@ def test_wrong_chain(net: Net, orderer) -> None:
         chain=hashlib.sha256(b"other").digest(),
         member="m2",
         kind="pub.add_oprf_key",
-        body=add_oprf_key_body("k", b"\x02" * 32),
+        body=add_oprf_key_body("k", point(2)),
         seq=50,
         time=T0,
     )
@@ -95,17 +95,17 @@ def test_wrong_chain(net: Net, orderer) -> None:
 
 
 def test_claimed_time_outside_the_skew_window(net: Net, orderer) -> None:
-    tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", b"\x02" * 32), time=T0 + 10**9)
+    tx = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point(2)), time=T0 + 10**9)
     _refused(orderer, tx.raw, "more than 300000 ms from block time")
 
 
 def test_role_not_allowed(net: Net, orderer) -> None:
-    tx = net.tx("obs", "pub.add_oprf_key", add_oprf_key_body("k", b"\x02" * 32))
+    tx = net.tx("obs", "pub.add_oprf_key", add_oprf_key_body("k", point(2)))
     _refused(orderer, tx.raw, "role 'observer' may not submit pub.add_oprf_key")
 
 
 def test_contract_rule(net: Net, orderer) -> None:
-    tx = net.tx("m1", "pub.add_oprf_key", add_oprf_key_body("k1", b"\x02" * 32))
+    tx = net.tx("m1", "pub.add_oprf_key", add_oprf_key_body("k1", point(2)))
     _refused(orderer, tx.raw, "key_id is already used")
 
 
@@ -153,10 +153,8 @@ def test_replica_records_an_invalid_transaction_and_applies_nothing_for_it(
 ) -> None:
     """A proposer that includes a bad transaction does not halt the chain."""
     store = net.store(tmp_path / "r.sqlite")
-    good = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", b"\x02" * 32))
-    forged = net.tx(
-        "m3", "pub.add_oprf_key", add_oprf_key_body("k", b"\x03" * 32), key=key_for("m2")
-    )
+    good = net.tx("m2", "pub.add_oprf_key", add_oprf_key_body("k", point(2)))
+    forged = net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k", point(3)), key=key_for("m2"))
     # Build the block the honest way for the good tx, and see what a replica says.
     o = EmbeddedOrderer(
         net.store(tmp_path / "o.sqlite"),
@@ -210,9 +208,9 @@ def test_replica_refuses_a_block_over_one_mebibyte(net: Net, tmp_path: Path) -> 
             "prev": head.hash,
             "time": T0,
             "proposer": "m1",
-            "tx_root": b"\x00" * 32,
+            "tx_root": point(0),
             "tx_count": 1,
-            "state_digest": b"\x00" * 32,
+            "state_digest": point(0),
         },
     )
     raw = b"riskshare/block/v1\x00" + cbor2.dumps(

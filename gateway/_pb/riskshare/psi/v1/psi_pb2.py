@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ariskshare/psi/v1/psi.proto\x12\x10riskshare.psi.v1\"\x10\n\x0eGetInfoRequest\"l\n\x08ListInfo\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x10\n\x08id_types\x18\x02 \x03(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x0e\n\x06labels\x18\x06 \x01(\x08\"\xc0\x01\n\x0bGatewayInfo\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x1a\n\x12normaliser_version\x18\x02 \x01(\t\x12)\n\x05lists\x18\x03 \x03(\x0b\x32\x1a.riskshare.psi.v1.ListInfo\x12\x18\n\x10software_version\x18\x04 \x01(\t\x12\x11\n\tmax_batch\x18\x05 \x01(\r\x12\x15\n\rledger_height\x18\x06 \x01(\x04\x12\x13\n\x0bledger_head\x18\x07 \x01(\x0c\")\n\x14GetCommitmentRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\"\xe7\x01\n\x0fIndexCommitment\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\tlist_type\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x0c\n\x04root\x18\x05 \x01(\x0c\x12\x17\n\x0fsnapshot_digest\x18\x06 \x01(\x0c\x12\x0e\n\x06key_id\x18\x07 \x01(\t\x12\x12\n\nexpires_at\x18\x08 \x01(\x04\x12\x15\n\rledger_height\x18\t \x01(\x04\x12\x1a\n\x12normaliser_version\x18\n \x01(\t\x12\x13\n\x0blabel_bytes\x18\x0b \x01(\r\"9\n\x15StreamSnapshotRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\"M\n\x12StreamDeltaRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x12\n\nfrom_epoch\x18\x02 \x01(\x04\x12\x10\n\x08to_epoch\x18\x03 \x01(\x04\"]\n\rSnapshotChunk\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0c\n\x04last\x18\x04 \x01(\x08\x12\x12\n\nfrom_epoch\x18\x05 \x01(\x04\"y\n\x0f\x45valuateRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x1a\n\x12normaliser_version\x18\x02 \x01(\t\x12\x16\n\x0esigned_request\x18\x03 \x01(\x0c\x12\x0f\n\x07\x62linded\x18\x04 \x01(\x0c\x12\x0e\n\x06key_id\x18\x05 \x01(\t\"k\n\x10\x45valuateResponse\x12\x11\n\tevaluated\x18\x01 \x01(\x0c\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x16\n\x0esigned_receipt\x18\x04 \x01(\x0c\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\"*\n\x14\x46\x65tchResponseRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\"p\n\x12\x42ucketQueryRequest\x12\x33\n\x08\x65valuate\x18\x01 \x01(\x0b\x32!.riskshare.psi.v1.EvaluateRequest\x12\x13\n\x0bprefix_bits\x18\x02 \x01(\r\x12\x10\n\x08prefixes\x18\x03 \x01(\x0c\"&\n\x06\x42ucket\x12\x0c\n\x04tags\x18\x01 \x01(\x0c\x12\x0e\n\x06labels\x18\x02 \x01(\x0c\"v\n\x13\x42ucketQueryResponse\x12\x34\n\x08\x65valuate\x18\x01 \x01(\x0b\x32\".riskshare.psi.v1.EvaluateResponse\x12)\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x18.riskshare.psi.v1.Bucket2\xf4\x04\n\x03Psi\x12J\n\x07GetInfo\x12 .riskshare.psi.v1.GetInfoRequest\x1a\x1d.riskshare.psi.v1.GatewayInfo\x12Z\n\rGetCommitment\x12&.riskshare.psi.v1.GetCommitmentRequest\x1a!.riskshare.psi.v1.IndexCommitment\x12\\\n\x0eStreamSnapshot\x12\'.riskshare.psi.v1.StreamSnapshotRequest\x1a\x1f.riskshare.psi.v1.SnapshotChunk0\x01\x12V\n\x0bStreamDelta\x12$.riskshare.psi.v1.StreamDeltaRequest\x1a\x1f.riskshare.psi.v1.SnapshotChunk0\x01\x12V\n\rEvaluateBatch\x12!.riskshare.psi.v1.EvaluateRequest\x1a\".riskshare.psi.v1.EvaluateResponse\x12Z\n\x0b\x42ucketQuery\x12$.riskshare.psi.v1.BucketQueryRequest\x1a%.riskshare.psi.v1.BucketQueryResponse\x12[\n\rFetchResponse\x12&.riskshare.psi.v1.FetchResponseRequest\x1a\".riskshare.psi.v1.EvaluateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ariskshare/psi/v1/psi.proto\x12\x10riskshare.psi.v1\"\x10\n\x0eGetInfoRequest\"l\n\x08ListInfo\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x10\n\x08id_types\x18\x02 \x03(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x0e\n\x06key_id\x18\x05 \x01(\t\x12\x0e\n\x06labels\x18\x06 \x01(\x08\"\xc0\x01\n\x0bGatewayInfo\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x1a\n\x12normaliser_version\x18\x02 \x01(\t\x12)\n\x05lists\x18\x03 \x03(\x0b\x32\x1a.riskshare.psi.v1.ListInfo\x12\x18\n\x10software_version\x18\x04 \x01(\t\x12\x11\n\tmax_batch\x18\x05 \x01(\r\x12\x15\n\rledger_height\x18\x06 \x01(\x04\x12\x13\n\x0bledger_head\x18\x07 \x01(\x0c\")\n\x14GetCommitmentRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\"\xe7\x01\n\x0fIndexCommitment\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\tlist_type\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0c\n\x04size\x18\x04 \x01(\x04\x12\x0c\n\x04root\x18\x05 \x01(\x0c\x12\x17\n\x0fsnapshot_digest\x18\x06 \x01(\x0c\x12\x0e\n\x06key_id\x18\x07 \x01(\t\x12\x12\n\nexpires_at\x18\x08 \x01(\x04\x12\x15\n\rledger_height\x18\t \x01(\x04\x12\x1a\n\x12normaliser_version\x18\n \x01(\t\x12\x13\n\x0blabel_bytes\x18\x0b \x01(\r\"9\n\x15StreamSnapshotRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\"M\n\x12StreamDeltaRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x12\n\nfrom_epoch\x18\x02 \x01(\x04\x12\x10\n\x08to_epoch\x18\x03 \x01(\x04\"\x91\x01\n\rSnapshotChunk\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\r\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0c\n\x04last\x18\x04 \x01(\x08\x12\x12\n\nfrom_epoch\x18\x05 \x01(\x04\x12\x18\n\x10served_statement\x18\x06 \x01(\x0c\x12\x18\n\x10served_signature\x18\x07 \x01(\x0c\"y\n\x0f\x45valuateRequest\x12\x11\n\tlist_type\x18\x01 \x01(\t\x12\x1a\n\x12normaliser_version\x18\x02 \x01(\t\x12\x16\n\x0esigned_request\x18\x03 \x01(\x0c\x12\x0f\n\x07\x62linded\x18\x04 \x01(\x0c\x12\x0e\n\x06key_id\x18\x05 \x01(\t\"k\n\x10\x45valuateResponse\x12\x11\n\tevaluated\x18\x01 \x01(\x0c\x12\r\n\x05proof\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\x12\x16\n\x0esigned_receipt\x18\x04 \x01(\x0c\x12\r\n\x05\x65poch\x18\x05 \x01(\x04\"*\n\x14\x46\x65tchResponseRequest\x12\x12\n\nreceipt_id\x18\x01 \x01(\t\"p\n\x12\x42ucketQueryRequest\x12\x33\n\x08\x65valuate\x18\x01 \x01(\x0b\x32!.riskshare.psi.v1.EvaluateRequest\x12\x13\n\x0bprefix_bits\x18\x02 \x01(\r\x12\x10\n\x08prefixes\x18\x03 \x01(\x0c\"&\n\x06\x42ucket\x12\x0c\n\x04tags\x18\x01 \x01(\x0c\x12\x0e\n\x06labels\x18\x02 \x01(\x0c\"v\n\x13\x42ucketQueryResponse\x12\x34\n\x08\x65valuate\x18\x01 \x01(\x0b\x32\".riskshare.psi.v1.EvaluateResponse\x12)\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x18.riskshare.psi.v1.Bucket2\xf4\x04\n\x03Psi\x12J\n\x07GetInfo\x12 .riskshare.psi.v1.GetInfoRequest\x1a\x1d.riskshare.psi.v1.GatewayInfo\x12Z\n\rGetCommitment\x12&.riskshare.psi.v1.GetCommitmentRequest\x1a!.riskshare.psi.v1.IndexCommitment\x12\\\n\x0eStreamSnapshot\x12\'.riskshare.psi.v1.StreamSnapshotRequest\x1a\x1f.riskshare.psi.v1.SnapshotChunk0\x01\x12V\n\x0bStreamDelta\x12$.riskshare.psi.v1.StreamDeltaRequest\x1a\x1f.riskshare.psi.v1.SnapshotChunk0\x01\x12V\n\rEvaluateBatch\x12!.riskshare.psi.v1.EvaluateRequest\x1a\".riskshare.psi.v1.EvaluateResponse\x12Z\n\x0b\x42ucketQuery\x12$.riskshare.psi.v1.BucketQueryRequest\x1a%.riskshare.psi.v1.BucketQueryResponse\x12[\n\rFetchResponse\x12&.riskshare.psi.v1.FetchResponseRequest\x1a\".riskshare.psi.v1.EvaluateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,20 +45,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMSNAPSHOTREQUEST']._serialized_end=705
   _globals['_STREAMDELTAREQUEST']._serialized_start=707
   _globals['_STREAMDELTAREQUEST']._serialized_end=784
-  _globals['_SNAPSHOTCHUNK']._serialized_start=786
-  _globals['_SNAPSHOTCHUNK']._serialized_end=879
-  _globals['_EVALUATEREQUEST']._serialized_start=881
-  _globals['_EVALUATEREQUEST']._serialized_end=1002
-  _globals['_EVALUATERESPONSE']._serialized_start=1004
-  _globals['_EVALUATERESPONSE']._serialized_end=1111
-  _globals['_FETCHRESPONSEREQUEST']._serialized_start=1113
-  _globals['_FETCHRESPONSEREQUEST']._serialized_end=1155
-  _globals['_BUCKETQUERYREQUEST']._serialized_start=1157
-  _globals['_BUCKETQUERYREQUEST']._serialized_end=1269
-  _globals['_BUCKET']._serialized_start=1271
-  _globals['_BUCKET']._serialized_end=1309
-  _globals['_BUCKETQUERYRESPONSE']._serialized_start=1311
-  _globals['_BUCKETQUERYRESPONSE']._serialized_end=1429
-  _globals['_PSI']._serialized_start=1432
-  _globals['_PSI']._serialized_end=2060
+  _globals['_SNAPSHOTCHUNK']._serialized_start=787
+  _globals['_SNAPSHOTCHUNK']._serialized_end=932
+  _globals['_EVALUATEREQUEST']._serialized_start=934
+  _globals['_EVALUATEREQUEST']._serialized_end=1055
+  _globals['_EVALUATERESPONSE']._serialized_start=1057
+  _globals['_EVALUATERESPONSE']._serialized_end=1164
+  _globals['_FETCHRESPONSEREQUEST']._serialized_start=1166
+  _globals['_FETCHRESPONSEREQUEST']._serialized_end=1208
+  _globals['_BUCKETQUERYREQUEST']._serialized_start=1210
+  _globals['_BUCKETQUERYREQUEST']._serialized_end=1322
+  _globals['_BUCKET']._serialized_start=1324
+  _globals['_BUCKET']._serialized_end=1362
+  _globals['_BUCKETQUERYRESPONSE']._serialized_start=1364
+  _globals['_BUCKETQUERYRESPONSE']._serialized_end=1482
+  _globals['_PSI']._serialized_start=1485
+  _globals['_PSI']._serialized_end=2113
 # @@protoc_insertion_point(module_scope)

@@ -95,18 +95,22 @@ class StreamDeltaRequest(_message.Message):
     def __init__(self, list_type: _Optional[str] = ..., from_epoch: _Optional[int] = ..., to_epoch: _Optional[int] = ...) -> None: ...
 
 class SnapshotChunk(_message.Message):
-    __slots__ = ("epoch", "index", "data", "last", "from_epoch")
+    __slots__ = ("epoch", "index", "data", "last", "from_epoch", "served_statement", "served_signature")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     INDEX_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     LAST_FIELD_NUMBER: _ClassVar[int]
     FROM_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SERVED_STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    SERVED_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     index: int
     data: bytes
     last: bool
     from_epoch: int
-    def __init__(self, epoch: _Optional[int] = ..., index: _Optional[int] = ..., data: _Optional[bytes] = ..., last: bool = ..., from_epoch: _Optional[int] = ...) -> None: ...
+    served_statement: bytes
+    served_signature: bytes
+    def __init__(self, epoch: _Optional[int] = ..., index: _Optional[int] = ..., data: _Optional[bytes] = ..., last: bool = ..., from_epoch: _Optional[int] = ..., served_statement: _Optional[bytes] = ..., served_signature: _Optional[bytes] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
     __slots__ = ("list_type", "normaliser_version", "signed_request", "blinded", "key_id")
