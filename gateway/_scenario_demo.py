@@ -37,7 +37,7 @@ from ledger import State, Store
 from scenarios import Scenario, ScenarioError, all_scenarios, get_scenario
 from scenarios.kit import Obj, format_minor
 
-__all__ = ["DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
+__all__ = ["DemoCheck", "DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +54,25 @@ class DemoStep:
         return self.expected == self.outcome
 
 
+@dataclass(frozen=True, slots=True)
+class DemoCheck:
+    """A figure on the ledger against the flow's independent computation of it."""
+
+    what: str
+    ledger: Any
+    independent: Any
+
+    @property
+    def correct(self) -> bool:
+        return bool(self.ledger == self.independent)
+
+
 @dataclass
 class ScenarioDemoReport:
     scenario: str
     setup_s: float = 0.0
     steps: list[DemoStep] = field(default_factory=list)
+    checks: list[DemoCheck] = field(default_factory=list)
     heads: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,13 +81,19 @@ class ScenarioDemoReport:
 
     @property
     def correct(self) -> bool:
-        return bool(self.steps) and all(s.correct for s in self.steps) and self.heads_equal
+        return (
+            bool(self.steps)
+            and all(s.correct for s in self.steps)
+            and all(c.correct for c in self.checks)
+            and self.heads_equal
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
             "setup_s": round(self.setup_s, 2),
             "steps": [dataclasses.asdict(s) | {"correct": s.correct} for s in self.steps],
+            "checks": [dataclasses.asdict(c) | {"correct": c.correct} for c in self.checks],
             "heads": self.heads,
             "heads_equal": self.heads_equal,
             "correct": self.correct,
@@ -161,6 +181,12 @@ class _Runner:
 
     def say(self, line: str) -> None:
         self._say(f"          {line}")
+
+    def check(self, what: str, ledger: Any, independent: Any) -> None:
+        found = DemoCheck(what, ledger, independent)
+        self.report.checks.append(found)
+        verdict = "= independent" if found.correct else f"<-- UNEXPECTED: independent {independent}"
+        self._say(f"          {what}: {ledger} {verdict}")
 
     def _describe(self, result: StepResult) -> str:
         where = f"height {result.height}, signed {'+'.join(result.signers)}"

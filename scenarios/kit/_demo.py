@@ -72,6 +72,11 @@ class DemoRun(Protocol):
         """Narrate (the demo prints it, indented, under the last step)."""
         ...
 
+    def check(self, what: str, ledger: Any, independent: Any) -> None:
+        """Compare a figure the ledger holds with the flow's own, independent
+        computation of it; the demo fails when they differ."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Demo:
