@@ -86,7 +86,8 @@ def accrue_to(loan: Mapping[str, Any], to: str, daycount: DayCount) -> dict[str,
     increment = total - loan["period_accrued"]
     if increment > 0:
         for lender, part in pro_rata(increment, loan["funded"]).items():
-            accrued[lender] = accrued.get(lender, 0) + part
+            if part:
+                accrued[lender] = accrued.get(lender, 0) + part
     return {**loan, "accrued": accrued, "period_accrued": total, "accrued_to": to}
 
 

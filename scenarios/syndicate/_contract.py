@@ -230,7 +230,7 @@ def _confirm_funding(v: View) -> Iterable[Primitive]:
     if loan["status"] != "NOTICED" or loan["funded_by"] != due:
         unfunded = sorted(set(due) - set(loan["funded_by"]))
         raise ContractError(f"not every lender has funded: waiting for {unfunded}")
-    loan["funded"] = dict(loan["notices"])
+    loan["funded"] = {m: n for m, n in loan["notices"].items() if n > 0}
     loan["outstanding"] = loan["amount"]
     loan["status"] = "ACTIVE"
     yield _with_loan(v, v.payload["loan"], loan)
