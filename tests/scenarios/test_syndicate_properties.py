@@ -319,12 +319,13 @@ class Syndicate(RuleBasedStateMachine):
     )
     def amend(self, term: str, voters: list[str], data: st.DataObject) -> None:
         aid = f"AM{self.steps}"
-        value: dict[str, Any] = {
+        values: dict[str, dict[str, Any]] = {
             "covenant": {"covenant": "max_leverage", "limit": 300},
             "margin": {"margin": 12_000},
             "maturity": {"maturity": "2029-06-30"},
             "commitment": {"amount": 2 * 10**12},
-        }[term]
+        }
+        value = values[term]
         self.step(
             data.draw(st.sampled_from(LENDERS)),
             "propose_amendment",
