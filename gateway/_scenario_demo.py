@@ -32,10 +32,11 @@ from gateway._scenario_client import (
     documents_hash,
     read_replica,
     step,
+    submit_tx,
 )
 from ledger import State, Store
 from scenarios import Scenario, ScenarioError, all_scenarios, get_scenario
-from scenarios.kit import Obj, format_minor
+from scenarios.kit import Leg, Obj, format_minor
 
 __all__ = ["DemoCheck", "DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
 
@@ -147,11 +148,28 @@ class _Runner:
             outcome, detail, obj = "refused", str(exc), None
         else:
             outcome, detail, obj = "applied", self._describe(result), result.obj
+        self._record(actor, say, "refused" if refused else "applied", outcome, detail, start)
+        return obj
+
+    def _record(
+        self, actor: str, say: str, expected: str, outcome: str, detail: str, start: float
+    ) -> None:
         ms = (time.perf_counter() - start) * 1000
-        expected = "refused" if refused else "applied"
         self.report.steps.append(DemoStep(actor, say, expected, outcome, detail, ms))
         mark = "" if outcome == expected else "  <-- UNEXPECTED"
         self._say(f"{actor:<9} {say}: {outcome} — {detail} [{ms:.0f} ms]{mark}")
+
+    def submit(
+        self, actor: str, say: str, legs: Sequence[Leg], *, refused: bool = False
+    ) -> Obj | None:
+        start = time.perf_counter()
+        try:
+            result = submit_tx(self._config(actor), self.scenario.name, legs)
+        except (GatewayError, ScenarioError) as exc:
+            outcome, detail, obj = "refused", str(exc), None
+        else:
+            outcome, detail, obj = "applied", self._describe(result), result.obj
+        self._record(actor, say, "refused" if refused else "applied", outcome, detail, start)
         return obj
 
     def authorize(
@@ -214,7 +232,9 @@ def run_scenario_demo(
     root = Path(tempfile.mkdtemp(prefix="riskshare-scenario-")) if workdir is None else workdir
     report = ScenarioDemoReport(scenario)
     started = time.perf_counter()
-    params = {} if demo.registry is None else {"fpreg.registry": demo.registry}
+    params = dict(demo.params)
+    if demo.registry is not None:
+        params["fpreg.registry"] = demo.registry
     net = create_local_consortium(root, list(demo.members), params=params)
     docs = root / "documents"
     docs.mkdir(exist_ok=True)

@@ -54,6 +54,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.scf",
     "scenarios.tf",
     "scenarios.syndicate",
+    "scenarios.equity",
 )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from scenarios.syndicate import DEMO, passes, pro_rata
-from tests.scenarios._private_book import PrivateBook
+from tests.scenarios._local_run import LocalRun
 
 F = "SYN-1"
 SHARES = {"bank-a": 300_000, "bank-b": 250_000, "bank-c": 200_000, "bank-d": 150_000}
@@ -30,7 +30,7 @@ TERMS = {
 
 
 def test_the_demo_flow_matches_its_independent_computation() -> None:
-    book = PrivateBook("syndicate", DEMO.members)
+    book = LocalRun("syndicate", DEMO.members)
     DEMO.flow(book)
     assert len(book.checks) == 37
     assert [c for c in book.checks if c[1] != c[2]] == []
@@ -44,8 +44,8 @@ def test_the_demo_flow_matches_its_independent_computation() -> None:
 
 
 @pytest.fixture
-def drawn() -> PrivateBook:
-    book = PrivateBook("syndicate", [*SHARES, "acme", "bank-x"])
+def drawn() -> LocalRun:
+    book = LocalRun("syndicate", [*SHARES, "acme", "bank-x"])
     book.run("bank-a", "syndicate.sign", F, TERMS)
     book.run("bank-a", "syndicate.satisfy_conditions", F, {})
     loan = {"loan": "L1", "amount": 4_000_000_00, "start": "2025-01-01", "maturity": "2026-01-01"}
@@ -58,9 +58,9 @@ def drawn() -> PrivateBook:
     return book
 
 
-def test_bad_input_is_refused_precisely_and_changes_nothing(drawn: PrivateBook) -> None:
+def test_bad_input_is_refused_precisely_and_changes_nothing(drawn: LocalRun) -> None:
     book = drawn
-    fresh = PrivateBook("syndicate", [*SHARES, "acme"])
+    fresh = LocalRun("syndicate", [*SHARES, "acme"])
     fresh.refused(
         "shares_whole",
         "bank-a",
@@ -173,7 +173,7 @@ def test_bad_input_is_refused_precisely_and_changes_nothing(drawn: PrivateBook) 
 
 
 def test_an_assignment_needs_consents_and_keeps_the_accrual_with_the_seller(
-    drawn: PrivateBook,
+    drawn: LocalRun,
 ) -> None:
     book = drawn
     trade = {
@@ -208,7 +208,7 @@ def test_an_assignment_needs_consents_and_keeps_the_accrual_with_the_seller(
     assert passes({"bank-e": True}, after.attrs["shares"], "covenant") is False
 
 
-def test_sacred_rights_need_every_lender(drawn: PrivateBook) -> None:
+def test_sacred_rights_need_every_lender(drawn: LocalRun) -> None:
     book = drawn
     book.run(
         "bank-b",

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from scenarios.syndicate import SHARE_UNITS
-from tests.scenarios._private_book import PrivateBook
+from tests.scenarios._local_run import LocalRun
 
 F = "SYN-1"
 LENDERS = ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e"]
@@ -63,7 +63,7 @@ def share_sets(draw: st.DrawFn) -> dict[str, int]:
 class Syndicate(RuleBasedStateMachine):
     @initialize(shares=share_sets(), act360=st.booleans(), consent=st.booleans())
     def sign(self, shares: dict[str, int], act360: bool, consent: bool) -> None:
-        self.book = PrivateBook("syndicate", [*LENDERS, BORROWER, "bank-x"], today="2030-01-01")
+        self.book = LocalRun("syndicate", [*LENDERS, BORROWER, "bank-x"], today="2030-01-01")
         self.basis = 360 if act360 else 365
         self.consent = consent
         terms = {
