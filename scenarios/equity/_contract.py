@@ -23,8 +23,9 @@ Three machines, each judging its own legs (``scenarios.kit``):
   sender's free holding into the instruction's own account (``instruction:<id>``), which
   only a step on that instruction can debit, and only ``settle`` (to the receiver) or
   ``release`` (back to the sender) does: a locked holding is usable by its
-  instruction alone, and cannot be spent twice. ``approve`` [receiver] designates the
-  receiving account. Both done, the instruction is ``READY``.
+  instruction alone, and cannot be spent twice. ``approve`` [receiver; the command
+  ``approve-receipt``] designates the receiving account. Both done, the instruction
+  is ``READY``.
 
 ``settle_batch`` is an ``equity.tx`` of several ``trade.settle`` legs submitted by the
 operator: each spawns its two instruction legs, and if any leg of any trade is refused
@@ -303,6 +304,7 @@ INSTRUCTIONS = Machine(
             frozenset({"receiver"}),
             effect=_approve,
             consortium_roles=_MEMBERS,
+            command="approve-receipt",
             help="Designate your account to receive (the receiver).",
         ),
         Transition(
