@@ -32,12 +32,13 @@ from gateway._scenario_client import (
     documents_hash,
     read_replica,
     step,
+    submit_tx,
 )
 from ledger import State, Store
 from scenarios import Scenario, ScenarioError, all_scenarios, get_scenario
-from scenarios.kit import Obj, format_minor
+from scenarios.kit import Leg, Obj, format_minor
 
-__all__ = ["DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
+__all__ = ["DemoCheck", "DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +55,25 @@ class DemoStep:
         return self.expected == self.outcome
 
 
+@dataclass(frozen=True, slots=True)
+class DemoCheck:
+    """A figure on the ledger against the flow's independent computation of it."""
+
+    what: str
+    ledger: Any
+    independent: Any
+
+    @property
+    def correct(self) -> bool:
+        return bool(self.ledger == self.independent)
+
+
 @dataclass
 class ScenarioDemoReport:
     scenario: str
     setup_s: float = 0.0
     steps: list[DemoStep] = field(default_factory=list)
+    checks: list[DemoCheck] = field(default_factory=list)
     heads: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,13 +82,19 @@ class ScenarioDemoReport:
 
     @property
     def correct(self) -> bool:
-        return bool(self.steps) and all(s.correct for s in self.steps) and self.heads_equal
+        return (
+            bool(self.steps)
+            and all(s.correct for s in self.steps)
+            and all(c.correct for c in self.checks)
+            and self.heads_equal
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
             "setup_s": round(self.setup_s, 2),
             "steps": [dataclasses.asdict(s) | {"correct": s.correct} for s in self.steps],
+            "checks": [dataclasses.asdict(c) | {"correct": c.correct} for c in self.checks],
             "heads": self.heads,
             "heads_equal": self.heads_equal,
             "correct": self.correct,
@@ -127,11 +148,28 @@ class _Runner:
             outcome, detail, obj = "refused", str(exc), None
         else:
             outcome, detail, obj = "applied", self._describe(result), result.obj
+        self._record(actor, say, "refused" if refused else "applied", outcome, detail, start)
+        return obj
+
+    def _record(
+        self, actor: str, say: str, expected: str, outcome: str, detail: str, start: float
+    ) -> None:
         ms = (time.perf_counter() - start) * 1000
-        expected = "refused" if refused else "applied"
         self.report.steps.append(DemoStep(actor, say, expected, outcome, detail, ms))
         mark = "" if outcome == expected else "  <-- UNEXPECTED"
         self._say(f"{actor:<9} {say}: {outcome} — {detail} [{ms:.0f} ms]{mark}")
+
+    def submit(
+        self, actor: str, say: str, legs: Sequence[Leg], *, refused: bool = False
+    ) -> Obj | None:
+        start = time.perf_counter()
+        try:
+            result = submit_tx(self._config(actor), self.scenario.name, legs)
+        except (GatewayError, ScenarioError) as exc:
+            outcome, detail, obj = "refused", str(exc), None
+        else:
+            outcome, detail, obj = "applied", self._describe(result), result.obj
+        self._record(actor, say, "refused" if refused else "applied", outcome, detail, start)
         return obj
 
     def authorize(
@@ -162,6 +200,12 @@ class _Runner:
     def say(self, line: str) -> None:
         self._say(f"          {line}")
 
+    def check(self, what: str, ledger: Any, independent: Any) -> None:
+        found = DemoCheck(what, ledger, independent)
+        self.report.checks.append(found)
+        verdict = "= independent" if found.correct else f"<-- UNEXPECTED: independent {independent}"
+        self._say(f"          {what}: {ledger} {verdict}")
+
     def _describe(self, result: StepResult) -> str:
         where = f"height {result.height}, signed {'+'.join(result.signers)}"
         obj = result.obj
@@ -188,7 +232,9 @@ def run_scenario_demo(
     root = Path(tempfile.mkdtemp(prefix="riskshare-scenario-")) if workdir is None else workdir
     report = ScenarioDemoReport(scenario)
     started = time.perf_counter()
-    params = {} if demo.registry is None else {"fpreg.registry": demo.registry}
+    params = dict(demo.params)
+    if demo.registry is not None:
+        params["fpreg.registry"] = demo.registry
     net = create_local_consortium(root, list(demo.members), params=params)
     docs = root / "documents"
     docs.mkdir(exist_ok=True)

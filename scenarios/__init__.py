@@ -6,6 +6,7 @@
 
 from scenarios._errors import FingerprintError, ScenarioError
 from scenarios._registry import (
+    RESERVED_COMMANDS,
     SCENARIO_MODULES,
     Scenario,
     all_contracts,
@@ -17,6 +18,7 @@ from scenarios._registry import (
 )
 
 __all__ = [
+    "RESERVED_COMMANDS",
     "SCENARIO_MODULES",
     "FingerprintError",
     "Scenario",

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "RESERVED_COMMANDS",
     "SCENARIO_MODULES",
     "Scenario",
     "all_contracts",
@@ -50,9 +51,29 @@ __all__ = [
     "pooled_registries",
 ]
 
+# The commands every generated ``riskshare <scenario>`` group has: a transition or a
+# declared command of the same name would be shadowed by one of them.
+RESERVED_COMMANDS = frozenset(
+    {
+        "approve",
+        "authorize",
+        "demo",
+        "list",
+        "observe",
+        "purge",
+        "registry-init",
+        "show",
+        "submit",
+        "sync",
+        "watch",
+    }
+)
+
 SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.scf",
     "scenarios.tf",
+    "scenarios.syndicate",
+    "scenarios.equity",
 )
 
 
@@ -107,6 +128,14 @@ class Scenario:
         for table in tables:
             if table not in self.contract.tables:
                 raise ScenarioError(f"{table!r} is not a table of {self.name}")
+        commands = [t.cli_name for m in self.machines for t in m.transitions.values()]
+        commands += [c.name for c in self.commands]
+        taken = sorted({c for c in commands if c in RESERVED_COMMANDS or commands.count(c) > 1})
+        if taken:
+            raise ScenarioError(
+                f"scenario {self.name!r}: commands {taken} are the generated group's own or "
+                "named twice (name the transition's command=)"
+            )
         pooled = [r.pool for r in self.registries if r.pool is not None]
         if len(pooled) != len(set(pooled)):
             raise ScenarioError(f"{self.name} has two registries in one pool")

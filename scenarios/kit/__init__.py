@@ -13,6 +13,8 @@
 - Rules on the post-state (:class:`Rule`), rules as versioned data on an object
   (``_catalogue``), whole-machine invariants (:class:`Invariant`).
 - Payload schemas rich enough for a generated command line (``_schema``, ``_types``).
+- Screening receipts (:class:`Screening`, :func:`use_screening`): a step backed by a
+  real riskshare query the member made, one item of its recorded receipt per step.
 - The fingerprint (duplicate) registry (:class:`FingerprintRegistry`,
   :class:`SimilarityIndex`, one across scenarios for registries of the same pool),
   with fingerprints computed by the registry's OPRF (the key in ``fpreg``,
@@ -140,6 +142,7 @@ from scenarios.kit._schema import (
     Schema,
     Str,
 )
+from scenarios.kit._screening import SCREENING_TTL_MS, use_screening
 from scenarios.kit._tx import (
     MAX_LEGS,
     TX_DOMAIN,
@@ -158,6 +161,7 @@ from scenarios.kit._types import (
     Member,
     Money,
     Ppm,
+    Screening,
     decimals_of,
 )
 from scenarios.kit._versions import contract_version, versions_param
@@ -182,6 +186,7 @@ __all__ = [
     "NEW",
     "OBSERVATION_DOMAIN",
     "RECEIPT_TTL_MS",
+    "SCREENING_TTL_MS",
     "TWO_THIRDS",
     "TX_DOMAIN",
     "Accrue",
@@ -243,6 +248,7 @@ __all__ = [
     "ReleaseFp",
     "Rule",
     "Schema",
+    "Screening",
     "SetAttr",
     "SetParty",
     "SetRules",
@@ -309,6 +315,7 @@ __all__ = [
     "tx_digest",
     "tx_message",
     "use_receipt",
+    "use_screening",
     "verify_record",
     "versions_param",
     "within_tolerance",

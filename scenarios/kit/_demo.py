@@ -12,12 +12,13 @@ gateway (DESIGN §2), hence the protocol.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
 from ledger import State
 from scenarios.kit._objects import Obj
+from scenarios.kit._tx import Leg
 
 __all__ = ["Demo", "DemoRun"]
 
@@ -46,6 +47,14 @@ class DemoRun(Protocol):
         whoever the step needs. The object after the step, or None when refused."""
         ...
 
+    def submit(
+        self, actor: str, say: str, legs: Sequence[Leg], *, refused: bool = False
+    ) -> Obj | None:
+        """Submit a transaction of several legs of the scenario's contract through
+        ``actor``'s gateway (a leg's version -1: as on its replica), all or nothing; the
+        first leg's object after it, or None when refused."""
+        ...
+
     def authorize(
         self, member: str, kind: str, object_id: str, payload: Mapping[str, Any] | None = None
     ) -> None:
@@ -72,12 +81,19 @@ class DemoRun(Protocol):
         """Narrate (the demo prints it, indented, under the last step)."""
         ...
 
+    def check(self, what: str, ledger: Any, independent: Any) -> None:
+        """Compare a figure the ledger holds with the flow's own, independent
+        computation of it; the demo fails when they differ."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Demo:
     """A demo: the members to start (each its own gateway process), the member holding
-    the fingerprint registry key if the flow fingerprints documents, and the flow."""
+    the fingerprint registry key if the flow fingerprints documents, the consortium
+    parameters it needs at genesis (a scenario's named roles), and the flow."""
 
     members: tuple[str, ...]
     flow: Callable[[DemoRun], None]
     registry: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)

@@ -10,7 +10,8 @@ The rules, in the order :meth:`Engine.run` applies them:
    is consumed once: no forks) and in one of the transition's from-states; the member
    taking the leg holds an allowed role (in a one-leg step, the submitter; in a
    multi-leg transaction, any signer, so each party authorises its own leg). Any
-   fingerprints in the payload consume one of the actor's recorded evaluations.
+   fingerprints in the payload consume one of the actor's recorded evaluations, and a
+   screening receipt one item of the actor's recorded query (``_screening``).
 3. The effect returns primitives (``_primitives``), which the engine applies: to the
    object, to holdings, to fingerprint registries; a :class:`Spawn` becomes one more
    leg, judged the same way by its own machine (an ``internal`` transition takes its
@@ -59,6 +60,7 @@ from scenarios.kit._primitives import (
 )
 from scenarios.kit._rules import Post, evaluate
 from scenarios.kit._schema import ID_PATTERN
+from scenarios.kit._screening import use_screening
 from scenarios.kit._tx import Leg, chain_id, tx_message
 from scenarios.kit._types import Documents, Fingerprints
 from scenarios.kit._versions import contract_version
@@ -135,11 +137,13 @@ class Engine:
         self.holdings = Holdings(contract)
         self.counters = f"{contract}.counters"
         self.receipts = f"{contract}.fp_receipts"
+        self.screenings = f"{contract}.screenings"
         self.feed = f"{contract}.feed"
 
     @property
     def tables(self) -> frozenset[str]:
         tables = set(self.holdings.tables) | {self.counters, self.receipts, self.feed}
+        tables.add(self.screenings)
         for machine in self.machines.values():
             tables |= machine.tables
         return frozenset(tables)
@@ -253,7 +257,9 @@ class _Run:
                 f"{machine.type} objects are confidential: their steps go through "
                 f"{machine.contract}.private"
             )
-        if self.private and (t.fingerprint_fields or machine.confidential is None):
+        if self.private and (
+            t.fingerprint_fields or t.screening_fields or machine.confidential is None
+        ):
             raise ContractError("a confidential step changes one confidential object only")
         checked = t.schema.check(payload)
         before = self._before(machine, object_id, version, t, chosen=parent is None)
@@ -275,6 +281,10 @@ class _Run:
                 actor,
                 spec.count(value),
                 self.ctx.block_time,
+            )
+        for name in t.screening_fields:
+            use_screening(
+                self.overlay, self.engine.screenings, checked[name], actor, self.ctx.block_time
             )
         view = View(
             machine=machine,

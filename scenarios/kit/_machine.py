@@ -38,7 +38,7 @@ from scenarios.kit._objects import Event, Obj
 from scenarios.kit._primitives import Primitive
 from scenarios.kit._rules import Invariant, Rule, in_force
 from scenarios.kit._schema import Schema
-from scenarios.kit._types import Fingerprints, Member
+from scenarios.kit._types import Fingerprints, Member, Screening
 
 if TYPE_CHECKING:
     from scenarios.kit._oracle import Observation
@@ -208,6 +208,10 @@ class Transition:
     def member_fields(self) -> tuple[str, ...]:
         """Payload fields naming members: the ledger indexes them with the co-signers."""
         return tuple(n for n, f in self.schema.fields.items() if isinstance(f, Member))
+
+    @property
+    def screening_fields(self) -> tuple[str, ...]:
+        return tuple(n for n, f in self.schema.fields.items() if isinstance(f, Screening))
 
     @property
     def fingerprint_fields(self) -> tuple[str, ...]:

@@ -40,6 +40,7 @@ __all__ = [
     "Member",
     "Money",
     "Ppm",
+    "Screening",
     "decimals_of",
 ]
 
@@ -214,3 +215,22 @@ class Fingerprints(_Meta):
 
     def example(self) -> str:
         return "(the invoice's fields)"
+
+
+@dataclass(frozen=True, slots=True)
+class Screening(_Meta):
+    """The id of a riskshare query receipt: the member screened something (a loan
+    applicant's identifier) against the consortium's lists, and the responder recorded
+    the answer as a ``credits.receipt``. The step consumes one item of it
+    (``scenarios.kit.use_screening``); the ledger keeps the id, never the answer."""
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str) or RECEIPT_ID.fullmatch(value) is None:
+            raise _bad(name, "the id of a recorded query receipt (64 hex digits)")
+        return value
+
+    def parse(self, name: str, text: str) -> str:
+        return self.check(name, text.strip().lower())
+
+    def example(self) -> str:
+        return "9f2c" + "0" * 60

@@ -112,16 +112,22 @@ class Net:
         freshness), so unit tests sign a request over a stand-in digest; the full OPRF
         flow is exercised in ``test_fingerprints``.
         """
+        return self.receipt(member, self.fp_registry, items, "fingerprint", family)
+
+    def receipt(self, member: str, responder: str, items: int, list_type: str, id_type: str) -> str:
+        """Record ``responder``'s signed answer to ``member``'s query of ``items``
+        identifiers on its ``list_type`` list (a ``credits.receipt``); its id."""
+        fingerprint = list_type == "fingerprint"
         self._requests += 1
         request = QueryRequest(
             request_id=self._requests.to_bytes(16, "big"),
             querier=member,
-            responder=self.fp_registry,
-            list_type="fingerprint",
-            id_type=family,
+            responder=responder,
+            list_type=list_type,
+            id_type=id_type,
             item_count=items,
-            purpose_code="fingerprint",
-            legal_basis="financing-registry",
+            purpose_code="fingerprint" if fingerprint else "fraud_check",
+            legal_basis="financing-registry" if fingerprint else "contract",
             consent_ref=None,
             blinded_digest=hashlib.sha256(b"blinded%d" % self._requests).digest(),
             seq=self._requests,
@@ -131,14 +137,14 @@ class Net:
         )
         signed = sign_request(request, self.keys[member])
         answer = QueryReceipt(signed.digest, hashlib.sha256(signed.data).digest(), self.now)
-        receipt = sign_receipt(answer, self.keys[self.fp_registry])
+        receipt = sign_receipt(answer, self.keys[responder])
         body = {
             "request": signed.data,
             "request_sig": signed.signature,
             "receipt": receipt.data,
             "receipt_sig": receipt.signature,
         }
-        self.submit(self.fp_registry, "credits.receipt", body)
+        self.submit(responder, "credits.receipt", body)
         return signed.receipt_id
 
     def fingerprints(
