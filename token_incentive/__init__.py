@@ -82,11 +82,13 @@ from token_incentive._views import (
     statement,
     supply,
 )
+from token_incentive._watch import WATCH_PURPOSE, WatchRow, watches
 
 __all__ = [
     "CANARY_PURPOSE",
     "ORACLE_LIST_TYPES",
     "PARAM_NAMES",
+    "WATCH_PURPOSE",
     "Admission",
     "AdmissionRefused",
     "BalanceView",
@@ -108,6 +110,7 @@ __all__ = [
     "SignedReceipt",
     "SignedRequest",
     "Statement",
+    "WatchRow",
     "admit",
     "balance_of",
     "blinded_digest",
@@ -151,4 +154,5 @@ __all__ = [
     "sign_request",
     "statement",
     "supply",
+    "watches",
 ]
