@@ -6,6 +6,8 @@ the in-memory net the other credits tests use.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ledger import ContractError
@@ -56,7 +58,7 @@ def test_a_watch_receipt_charges_the_term_counts_the_book_and_serves_nothing(net
     assert net.conservation_gap() == 0
     # Settlement pays no served reward for a watch.
     net.query("charlie", "bravo", LT, 3, now + 2)
-    body = compute_settlement(net.state, 0)
+    body: Any = compute_settlement(net.state, 0)
     served = {e["member"]: e["served"] for e in body["entries"]}
     assert served["bravo"] == 3 * params_from_state(net.state).serve_reward
 
