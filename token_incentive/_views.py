@@ -22,10 +22,12 @@ from token_incentive._book import (
     META,
     RECEIPTS,
     SETTLEMENTS,
+    epoch_at,
     epoch_bounds,
     epoch_key,
     get_account,
     last_settled,
+    schedule,
     totals,
 )
 from token_incentive._errors import CreditsError
@@ -38,6 +40,7 @@ __all__ = [
     "RecordedReceipt",
     "Statement",
     "balance_of",
+    "current_epoch",
     "dispute_of",
     "disputes",
     "find_receipt",
@@ -142,6 +145,12 @@ def recorded_receipt(state: State, receipt_id: str) -> RecordedReceipt | None:
         row["key_id"],
         row["status"],
     )
+
+
+def current_epoch(state: State, now: int) -> int:
+    """The credits epoch ``now`` falls in (read only: the schedule is not extended)."""
+    p = params_from_state(state)
+    return epoch_at(schedule(state, now, p.epoch_ms), now)
 
 
 def last_settled_epoch(state: State) -> int:
