@@ -29,7 +29,16 @@ from pathlib import Path
 from gateway._errors import GatewayError, InvalidRequestError
 from psi import StoreError, open_private_file
 
-__all__ = ["WATCH_SCHEMA_VERSION", "Alert", "Book", "Evaluation", "WatchStore", "tag_int"]
+__all__ = [
+    "WATCH_SCHEMA_VERSION",
+    "Alert",
+    "Book",
+    "Evaluation",
+    "WatchStore",
+    "WatchView",
+    "read_watch",
+    "tag_int",
+]
 
 WATCH_SCHEMA_VERSION = 1
 
@@ -362,3 +371,50 @@ class WatchStore:
                 "SELECT value FROM watch_entries WHERE book=? AND line=?", (book, line)
             ).fetchone()
         return None if row is None else str(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class WatchView:
+    """What the dashboard shows: books, evaluations and alerts (no identifier)."""
+
+    books: tuple[Book, ...]
+    evaluations: tuple[Evaluation, ...]
+    alerts: tuple[Alert, ...]
+
+
+def read_watch(path: Path) -> WatchView:
+    """Read ``watch.sqlite`` without creating or changing it (a page must leave no
+    trace); an absent file is an empty view."""
+    if not path.exists():
+        return WatchView((), (), ())
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+    try:
+        books = tuple(
+            Book(name, lt, it, size, created)
+            for name, lt, it, created, size in db.execute(
+                "SELECT b.name, b.list_type, b.id_type, b.created_ms,"
+                " (SELECT COUNT(*) FROM watch_entries e WHERE e.book = b.name)"
+                " FROM watch_books b ORDER BY b.name"
+            )
+        )
+        evaluations = tuple(
+            Evaluation(*row)
+            for row in db.execute(
+                "SELECT book, responder, key_id, epoch, until, evaluated_ms"
+                " FROM watch_evaluations ORDER BY book, responder"
+            )
+        )
+        alerts = tuple(
+            Alert(*row)
+            for row in db.execute(
+                "SELECT a.book, a.line, COALESCE(e.ref, ''), a.responder, a.list_type,"
+                " a.epoch, a.raised_ms, a.cleared_ms FROM watch_alerts a"
+                " LEFT JOIN watch_entries e ON e.book = a.book AND e.line = a.line"
+                " ORDER BY a.cleared_ms IS NOT NULL, a.raised_ms DESC LIMIT 1000"
+            )
+        )
+    except sqlite3.OperationalError:
+        return WatchView((), (), ())  # a file the gateway has not set up yet
+    finally:
+        db.close()
+    return WatchView(books, evaluations, alerts)

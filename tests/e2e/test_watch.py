@@ -70,6 +70,12 @@ class Run:
     def ledger(self, member_id: str) -> Store:
         return Store(self.data(member_id) / "ledger.sqlite", create=False)
 
+    def dashboard(self, path: str) -> str:
+        url = self.gateways["bank-a"].info["dashboard_url"].rstrip("/") + path
+        with urllib.request.urlopen(url, timeout=30) as page:
+            text: str = page.read().decode()
+        return text
+
     def alerts(self, *extra: str) -> list[dict[str, Any]]:
         out = _cli("watch", "alerts", "--json", "--data-dir", str(self.data("bank-a")), *extra)
         result: list[dict[str, Any]] = json.loads(out.stdout)
@@ -230,6 +236,9 @@ def test_a_listing_alerts_within_seconds_and_a_delisting_clears_it(run: Run) -> 
     _wait(lambda: _open(run) == {18}, 60, "delisting clears the alert")
     cleared = [a for a in run.alerts("--all") if a["line"] == line]
     assert cleared and cleared[0]["cleared_ms"] is not None
+    # The dashboard's watch page shows both, by line and reference.
+    page = run.dashboard("/watch")
+    assert "cust-18" in page and f"cust-{line}" in page and "cleared" in page
 
 
 def test_a_rotation_re_evaluates_the_book_and_charges_it(run: Run) -> None:
@@ -278,4 +287,5 @@ def test_no_book_identifier_leaves_the_watcher(run: Run) -> None:
     with urllib.request.urlopen(run.metrics, timeout=10) as page:
         haystacks.append(("bank-a:metrics", page.read()))
     haystacks.extend(("webhook", json.dumps(b).encode()) for b in run.hook.bodies)
+    haystacks.append(("bank-a:dashboard /watch", run.dashboard("/watch").encode()))
     assert group(scan(needles, haystacks)) == {}
