@@ -65,6 +65,7 @@ from ledger import (
     TxContext,
     build_genesis_block,
     public_key_bytes,
+    seed_member,
     sign_genesis,
     sign_transaction,
 )
@@ -232,7 +233,7 @@ def bench_distributions(cycles: int) -> dict[str, Any]:
     state = MemoryState()
     for m in [*lenders, "acme"]:
         row = LedgerMember(m, m, "member", "active", b"\0" * 32, b"\0" * 32, "", 0)
-        state.put("gov.members", m, row.to_row())
+        seed_member(state, row)
     engine = engine_for("syndicate")
     height = 0
     now = 20_000 * MS_PER_DAY  # 2024-10-04; the cycles' dates are before it

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         _query,
         _scenario,
         _version,
+        _watch,
     )
 
     _version.register(app)
@@ -41,6 +42,7 @@ def register(app: typer.Typer) -> None:
     _feedback.register(app)
     _dispute.register(app)
     _canary.register(app)
+    _watch.register(app)
     _scenario.register(app)  # one group per registered scenario (scenarios.SCENARIO_MODULES)
     _unwrap_help(app)
 

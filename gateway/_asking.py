@@ -99,6 +99,9 @@ class Answered:
     hits: tuple[bool, ...]
     labels: tuple[Any, ...]
     epoch: int
+    # Snapshot mode: the first 8 bytes of each verified output (the snapshot's tag), which
+    # a watchlist keeps to test later snapshot deltas against (gateway._watcher).
+    tags: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,7 @@ def judge(
         hits=tuple(h is not None for h in found),
         labels=tuple(h.label if h is not None else None for h in found),
         epoch=epoch,
+        tags=tuple(out.tag[:8] for out in outputs) if context.snapshot is not None else (),
     )
 
 

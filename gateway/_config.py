@@ -128,6 +128,14 @@ class DashboardSection:
 
 
 @dataclass(frozen=True, slots=True)
+class WatchSection:
+    # Watchlists (gateway._watcher): how often the replica is polled for new epochs of
+    # watched lists, and where alerts are POSTed as JSON (empty: nowhere).
+    poll_seconds: float = 1.0
+    webhook: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     member: MemberSection
     gateway: GatewaySection
@@ -136,6 +144,7 @@ class Config:
     query: QuerySection = field(default_factory=QuerySection)
     log: LogSection = field(default_factory=LogSection)
     dashboard: DashboardSection = field(default_factory=DashboardSection)
+    watch: WatchSection = field(default_factory=WatchSection)
     source: Path | None = None
 
     @property
@@ -149,6 +158,10 @@ class Config:
     @property
     def index_path(self) -> Path:
         return self.member.data_dir / "index.sqlite"
+
+    @property
+    def watch_path(self) -> Path:
+        return self.member.data_dir / "watch.sqlite"
 
     @property
     def snapshot_dir(self) -> Path:
@@ -182,6 +195,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "query": QuerySection,
     "log": LogSection,
     "dashboard": DashboardSection,
+    "watch": WatchSection,
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -328,6 +342,10 @@ def _check(config: Config) -> None:
         raise ConfigError(f"gateway.admin_socket: {config.admin_socket} is too long for a socket")
     if not 0 <= config.dashboard.port <= 65535 or config.dashboard.probe_seconds <= 0:
         raise ConfigError("dashboard.port must be 0-65535 and dashboard.probe_seconds positive")
+    if not 0.05 <= config.watch.poll_seconds <= 3600:
+        raise ConfigError("watch.poll_seconds must be between 0.05 and 3600")
+    if config.watch.webhook and not config.watch.webhook.startswith(("http://", "https://")):
+        raise ConfigError("watch.webhook must be an http:// or https:// URL")
     if config.log.level not in _LOG_LEVELS:
         raise ConfigError(f"log.level must be one of {', '.join(sorted(_LOG_LEVELS))}")
 

@@ -89,6 +89,18 @@ class Metrics:
             multiprocess_mode="max",
         )
 
+        # Watchlists (gateway._watcher): alerts by the responder whose list raised them.
+        self.watch_alerts = Counter(
+            "riskshare_watch_alerts_total",
+            "Watchlist alerts raised: a watched book line newly listed by a peer",
+            ["peer", "list_type"],
+        )
+        self.watch_alerts_cleared = Counter(
+            "riskshare_watch_alerts_cleared_total",
+            "Watchlist alerts cleared: the peer delisted the watched book line",
+            ["peer", "list_type"],
+        )
+
 
 _metrics: Metrics | None = None
 

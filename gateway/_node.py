@@ -51,6 +51,8 @@ from gateway._server import (
 )
 from gateway._snapshots import SnapshotBook
 from gateway._sync import LedgerFollower
+from gateway._watch_store import WatchStore
+from gateway._watcher import Watcher
 from ledger import (
     EmbeddedOrderer,
     EtcdLog,
@@ -156,6 +158,17 @@ class Node:
             legal_basis=config.query.legal_basis,
             metrics=metrics,
             refunds=self._claim_refund,
+        )
+        self.watch_store = WatchStore(config.watch_path)
+        self.watcher = Watcher(
+            member_id=self.member_id,
+            store=self.watch_store,
+            ledger=self.reader,
+            querier=self.querier,
+            snapshots=self.snapshots,
+            now_ms=now_ms,
+            metrics=metrics,
+            webhook=config.watch.webhook,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -274,6 +287,7 @@ class Node:
             threading.Thread(target=_warm_pool, name="warm-pool", daemon=True),
             threading.Thread(target=self._record_loop, name="recorder", daemon=True),
             threading.Thread(target=self._snapshot_loop, name="snapshots", daemon=True),
+            threading.Thread(target=self._watch_loop, name="watch", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -307,6 +321,7 @@ class Node:
                 if self.ordering_log is not None:
                     self.ordering_log.close()
         self.querier.close()
+        self.watch_store.close()
         self.local.close()
         self.reader.close()
         self.store.close()
@@ -349,6 +364,19 @@ class Node:
                 if self._stop.is_set():
                     return  # a fetch cancelled by stop(), not a failure
                 _log.error("snapshot sync failed", exc_info=True)
+
+    def _watch_loop(self) -> None:
+        # Only members query, so only they watch (an observer holds no book).
+        me = get_member(self.store.state(), self.member_id)
+        if me is None or me.role != "member":
+            return
+        while not self._stop.wait(self.config.watch.poll_seconds):
+            try:
+                self.watcher.tick()
+            except Exception:
+                if self._stop.is_set():
+                    return
+                _log.error("watch failed", exc_info=True)
 
     def sync_snapshots(self, members: list[str], now_ms: int) -> dict[str, str]:
         kinds = sorted(list_types(self.store.state()))

@@ -96,6 +96,7 @@ from psi import (
 )
 from token_incentive import (
     CANARY_PURPOSE,
+    WATCH_PURPOSE,
     CreditsError,
     MessageError,
     QueryRequest,
@@ -121,6 +122,9 @@ class MemberAnswer:
     epoch: int = 0
     attempts: int = 0
     refund_pending: bool = False
+    # Snapshot mode: the first 8 bytes of each verified output (the snapshot's tag), which
+    # a watchlist keeps to test later snapshot deltas against (gateway._watcher).
+    tags: tuple[bytes, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -238,7 +242,9 @@ class Querier:
                 for m in targets
             ]
             answers = [f.result() for f in futures]
-            if purpose != CANARY_PURPOSE:
+            # Canary probes report nothing, and a watch evaluation takes no hits
+            # (token_incentive._watch): its alerts come from the tags.
+            if purpose not in (CANARY_PURPOSE, WATCH_PURPOSE):
                 self._keep_hits(answers, now)
         return QueryResult(list_type, id_type, tuple(accepted), tuple(rejected), tuple(answers))
 
@@ -517,6 +523,7 @@ class Querier:
             labels=verdict.labels,
             receipt_id=signed.receipt_id,
             epoch=verdict.epoch,
+            tags=verdict.tags,
         )
 
 
@@ -541,4 +548,5 @@ def _with_attempts(answer: MemberAnswer, attempts: int) -> MemberAnswer:
         answer.epoch,
         attempts,
         answer.refund_pending,
+        answer.tags,
     )

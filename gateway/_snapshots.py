@@ -51,14 +51,17 @@ from ledger import (
     index_rows,
     verify_signature,
 )
-from psi import Commitment, ProtocolError, Snapshot
+from psi import Commitment, Delta, ProtocolError, Snapshot
 
-__all__ = ["Complain", "SnapshotBook", "published_commitment", "publishers"]
+__all__ = ["Complain", "OnChange", "SnapshotBook", "published_commitment", "publishers"]
 
 _log = logging.getLogger("riskshare.gateway.snapshots")
 
 # Files a pub.complain (the statement bytes and the peer's signature over them).
 Complain = Callable[[bytes, bytes], None]
+# Told of every newly verified snapshot: (peer, list type, snapshot, the verified delta
+# that produced it, or None when it was taken whole). The watchlists listen.
+OnChange = Callable[[str, str, Snapshot, Delta | None], None]
 
 
 def publishers(store: Store, list_type: str, now_ms: int, exclude: str = "") -> list[str]:
@@ -123,7 +126,13 @@ class SnapshotBook:
         self._held: dict[tuple[str, str], _Held] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
+        self._listeners: list[OnChange] = []
         directory.mkdir(parents=True, exist_ok=True)
+
+    def subscribe(self, listener: OnChange) -> None:
+        """Call ``listener`` after each new snapshot is verified and held (in the thread
+        that synced it, under that list's lock, so one list's changes arrive in order)."""
+        self._listeners.append(listener)
 
     def _path(self, member_id: str, list_type: str) -> Path:
         return self._dir / f"{member_id}.{list_type}.snap"
@@ -186,11 +195,14 @@ class SnapshotBook:
         if held is not None and held.snapshot.commitment == commitment:
             return held.snapshot
         snapshot = None
+        delta: Delta | None = None
         if held is None:
             snapshot = self._load_saved(member_id, list_type, commitment)
         try:
             if snapshot is None and held is not None and held.snapshot.epoch < commitment.epoch:
-                snapshot = self._delta(stub, member_id, held.snapshot, commitment)
+                bridged = self._delta(stub, member_id, held.snapshot, commitment)
+                if bridged is not None:
+                    snapshot, delta = bridged
             if snapshot is None:
                 data, served = self._fetch(
                     stub.StreamSnapshot(
@@ -224,11 +236,17 @@ class SnapshotBook:
             epoch=snapshot.epoch,
             entries=len(snapshot),
         )
+        for listener in self._listeners:
+            try:
+                listener(member_id, list_type, snapshot, delta)
+            except Exception:
+                # A listener's failure is its own; the verified snapshot stands.
+                _log.error("snapshot listener failed", exc_info=True)
         return snapshot
 
     def _delta(
         self, stub: Any, member_id: str, snapshot: Snapshot, commitment: Commitment
-    ) -> Snapshot | None:
+    ) -> tuple[Snapshot, Delta] | None:
         """The new epoch from the held one and a delta; ``None`` to take it whole (no
         delta bridges the epochs, or the delta does not verify: only a whole snapshot
         comes with the statement a complaint needs)."""
@@ -249,7 +267,7 @@ class SnapshotBook:
                 return None  # no delta bridges the epochs (a key rotation): take it whole
             raise
         try:
-            return snapshot.apply_delta(data, commitment)
+            return snapshot.apply_delta(data, commitment), Delta.from_bytes(data)
         except ProtocolError:
             log_event(
                 _log,

@@ -109,6 +109,7 @@ from ledger._members import (
     params,
     proposers,
     require_member_signature,
+    seed_member,
     supermajority,
     voters,
 )
@@ -308,6 +309,7 @@ __all__ = [
     "require_member_signature",
     "retire_oprf_key_body",
     "root_from_leaf_hashes",
+    "seed_member",
     "sign_checkpoint",
     "sign_genesis",
     "sign_transaction",

@@ -61,6 +61,7 @@ __all__ = [
     "params",
     "proposers",
     "require_member_signature",
+    "seed_member",
     "supermajority",
     "voters",
 ]
@@ -139,6 +140,13 @@ def get_member(state: State, member_id: str) -> Member | None:
             _members.clear()
         _members[key] = member
     return member
+
+
+def seed_member(state: State, member: Member) -> None:
+    """Write ``member`` straight into ``state``, for a benchmark or test that runs a
+    contract on a bare state with no genesis. A live chain gains members only through
+    the ``gov`` contract."""
+    state.put(MEMBERS, member.id, member.to_row())
 
 
 def active_members(state: State, role: str | None = None) -> Iterator[Member]:

@@ -95,7 +95,7 @@ from psi._errors import (
     StoreError,
     UnknownTypeError,
 )
-from psi._formats import Commitment, decode_elements, encode_elements
+from psi._formats import Commitment, Delta, decode_elements, encode_elements
 from psi._labels import LABEL_BYTES, TAG_BYTES, Label
 from psi._merkle import (
     EMPTY_ROOT,
@@ -136,6 +136,7 @@ __all__ = [
     "ApplyReport",
     "BucketTooSmall",
     "Commitment",
+    "Delta",
     "DeltaUnavailable",
     "Entry",
     "Hit",

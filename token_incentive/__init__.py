@@ -76,6 +76,7 @@ from token_incentive._views import (
     Statement,
     balance_of,
     canary_committed,
+    current_epoch,
     dispute_of,
     disputes,
     find_receipt,
@@ -89,12 +90,14 @@ from token_incentive._views import (
     statement,
     supply,
 )
+from token_incentive._watch import WATCH_PURPOSE, WatchRow, watches
 
 __all__ = [
     "CANARY_PURPOSE",
     "ORACLE_LIST_TYPES",
     "PARAM_NAMES",
     "SETTLEMENT_COMPONENTS",
+    "WATCH_PURPOSE",
     "Admission",
     "AdmissionRefused",
     "BalanceView",
@@ -118,6 +121,7 @@ __all__ = [
     "SignedReceipt",
     "SignedRequest",
     "Statement",
+    "WatchRow",
     "admit",
     "balance_of",
     "blinded_digest",
@@ -131,6 +135,7 @@ __all__ = [
     "compute_settlement",
     "confirm_body",
     "credits_contract",
+    "current_epoch",
     "default_params",
     "delisted_body",
     "dispute_body",
@@ -165,4 +170,5 @@ __all__ = [
     "sign_request",
     "statement",
     "supply",
+    "watches",
 ]

@@ -97,11 +97,13 @@ def admit_member(
     *,
     listed: bool | None,
     pending_charge: int = 0,
+    unit: int | None = None,
 ) -> Admission:
     """:func:`admit` for a querier already looked up (``member``, maybe ``None``).
 
     ``listed`` says whether ``list_type`` is registered, when the caller has read it;
-    ``pending_charge`` is what answers not yet on the ledger will charge the querier.
+    ``pending_charge`` is what answers not yet on the ledger will charge the querier;
+    ``unit`` the charge per item when it is not the list's price (a watch evaluation).
     """
     if member is None or not member.active or member.role != "member":
         raise AdmissionRefused("not_member", f"{querier} is not an active member that may query")
@@ -112,7 +114,7 @@ def admit_member(
     if isinstance(items, bool) or not isinstance(items, int) or not 1 <= items <= p.max_items:
         raise AdmissionRefused("bad_items", f"item count must be in [1, {p.max_items}]")
     published(state, querier, list_type, now)
-    charge = p.price[list_type] * items
+    charge = (p.price[list_type] if unit is None else unit) * items
     balance = get_account(state, querier).balance - pending_charge
     if balance - charge < -p.overdraft:
         pending = f" (after {pending_charge} not yet recorded)" if pending_charge else ""

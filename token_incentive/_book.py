@@ -26,6 +26,8 @@ Tables (all owned by the ``credits`` contract; keys are text, values plain CBOR)
 - ``credits.canary_probes``: ``<epoch:012d>/<observer>/<responder>`` → canary probe
   elements recorded free in the epoch (at most the observer's open canaries).
 - ``credits.delist``: ``<holder>/<list type>/<receipt id>`` → an obligation to delist.
+- ``credits.watches``: ``<watcher>/<responder>/<list type>`` → the latest watch
+  evaluation's size, epoch, term and key (``_watch``).
 - ``credits.meta``: ``"schedule"`` → epoch segments; ``"last_settled"`` → the last
   settled epoch; ``"totals"`` → the conservation counters.
 
@@ -48,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import State, TxContext, Value, consortium_info
+from token_incentive._watch import WATCHES
 
 __all__ = [
     "ACCOUNTS",
@@ -112,6 +115,7 @@ TABLES = frozenset(
         CANARY_PROBES,
         DELIST,
         META,
+        WATCHES,
     }
 )
 

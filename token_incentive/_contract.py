@@ -104,6 +104,7 @@ from token_incentive._messages import (
 from token_incentive._params import CreditParams, check_params, params_from_state
 from token_incentive._settlement import apply_settlement, compute_settlement
 from token_incentive._util import field, window_open
+from token_incentive._watch import WATCH_PURPOSE, record_watch
 
 __all__ = [
     "CANARY_PURPOSE",
@@ -237,6 +238,7 @@ def check_request(
         p,
         listed=True,
         pending_charge=pending.charge,
+        unit=p.watch_charge(req.list_type) if req.purpose_code == WATCH_PURPOSE else None,
     )
     return CheckedRequest(admission.charge, False, index, key_id)
 
@@ -387,16 +389,35 @@ def _receipt(state: State, ctx: TxContext) -> None:
             state.put(
                 CANARY_PROBES, probe_key(epoch, req.querier, ctx.member), used + req.item_count
             )
-    charge = 0 if canary else _price(p, req.list_type) * req.item_count
+    # A member's watch evaluation pays for the epochs it buys (token_incentive._watch).
+    watch = (
+        querier.role == "member"
+        and req.purpose_code == WATCH_PURPOSE
+        and req.list_type not in ORACLE_LIST_TYPES
+    )
+    unit = p.watch_charge(req.list_type) if watch else _price(p, req.list_type)
+    charge = 0 if canary else unit * req.item_count
     if charge:
         move(state, req.querier, -charge, kind="charge", ref=rid, ctx=ctx)
         add_spent(state, epoch, req.querier, charge)
         add_totals(state, charges=charge)
-    if not canary and req.list_type not in ORACLE_LIST_TYPES:
+    if not canary and not watch and req.list_type not in ORACLE_LIST_TYPES:
         key = f"{epoch_key(epoch)}/{ctx.member}/{req.querier}"
         served: Any = state.get(SERVED, key)
         state.put(SERVED, key, (served or 0) + req.item_count)
     ix = index_row(state, ctx.member, req.list_type)
+    if watch:
+        record_watch(
+            state,
+            watcher=req.querier,
+            responder=ctx.member,
+            list_type=req.list_type,
+            items=req.item_count,
+            epoch=epoch,
+            watch_epochs=p.watch_epochs,
+            key_id=req.key_id if req.key_id is not None else (None if ix is None else ix.key_id),
+            now=now,
+        )
     state.put(
         RECEIPTS,
         rid,
@@ -426,6 +447,8 @@ def _receipt(state: State, ctx: TxContext) -> None:
             "status": "recorded",
             "hits": None,
             "hit_state": None,
+            # Only watch receipts carry the key, so every other row keeps its bytes.
+            **({"watch": True} if watch else {}),
         },
     )
 
@@ -499,13 +522,15 @@ def _apply_refund(
     )
     add_spent(state, r["epoch"], r["querier"], -charge)
     add_totals(state, refunds=charge)
-    key = f"{epoch_key(r['epoch'])}/{r['responder']}/{r['querier']}"
-    served: Any = state.get(SERVED, key)
-    left = (served or 0) - r["items"]
-    if left > 0:
-        state.put(SERVED, key, left)
-    else:
-        state.delete(SERVED, key)
+    if not r.get("watch"):
+        # A watch evaluation counted nothing served (token_incentive._watch).
+        key = f"{epoch_key(r['epoch'])}/{r['responder']}/{r['querier']}"
+        served: Any = state.get(SERVED, key)
+        left = (served or 0) - r["items"]
+        if left > 0:
+            state.put(SERVED, key, left)
+        else:
+            state.delete(SERVED, key)
     state.put(
         RECEIPTS,
         rid,

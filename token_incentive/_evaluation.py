@@ -124,6 +124,9 @@ def _hits(state: State, ctx: TxContext) -> None:
                 r = _own_receipt(state, ctx, rid)
                 if r["status"] != "recorded" or r["canary"]:
                     raise ContractError(f"receipt {rid} takes no hits (status {r['status']})")
+                if r.get("watch"):
+                    # A watch is paid for by its term, not rewarded by hits (_watch).
+                    raise ContractError(f"receipt {rid} is a watch evaluation: it takes no hits")
                 if r["hits"] is not None:
                     raise ContractError(f"the hits of receipt {rid} were reported before")
                 if not window_open(r, ctx.block_time, p):

@@ -15,7 +15,13 @@ Units:
 - ``credits.decay`` (λ) is ``[num, den]``, the fraction of a positive balance kept at
   each settlement, ``0 <= num < den``;
 - ``credits.quality_prior`` (a0, b0) are Beta pseudo-counts, integers;
-- times are milliseconds.
+- times are milliseconds;
+- ``credits.watch_price`` is milli-credits per watched identifier **per epoch**, per
+  list type; a list type it does not name costs ⌈c_L / watch_epochs⌉ (the query price
+  spread over 30 day-long epochs, by default). One watch evaluation buys
+  ``credits.watch_epochs`` epochs and is charged ``watch_price · watch_epochs`` per
+  identifier up front, which must be at least c_L: calling a lookup a watch never
+  makes it cheaper than a query (``token_incentive._watch``).
 
 The constraint that keeps every query credit-negative for the two members involved,
 α + β·max w_L < min c_L, reads in these units ``1000·α + β·max(w_L) < 1000·min(c_L)``.
@@ -27,7 +33,7 @@ false positives cannot pay.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -76,10 +82,14 @@ _DEFAULTS: dict[str, Value] = {
     # Open canary commitments an observer may hold: each buys one free probe per
     # responder and epoch, so this bounds what an observer can test for nothing.
     "credits.max_canaries": 1_000,
+    # Watchlists (token_incentive._watch): one evaluation of a watched book buys 30
+    # epochs (30 days at the default epoch); no list type priced apart from c_L.
+    "credits.watch_epochs": 30,
+    "credits.watch_price": {},
 }
 # Parameters added after the first release: a chain whose genesis predates one uses
 # its default until governance sets it.
-_LATER = frozenset({"credits.max_canaries"})
+_LATER = frozenset({"credits.max_canaries", "credits.watch_epochs", "credits.watch_price"})
 
 PARAM_NAMES = frozenset(_DEFAULTS)
 
@@ -107,12 +117,27 @@ class CreditParams:
     prior_b: int
     max_items: int
     max_canaries: int
+    watch_epochs: int = 30
+    # Explicit per-epoch watch prices; ``watch_price_of`` derives the rest from c_L.
+    watch_price: Mapping[str, int] = field(default_factory=dict)
 
     def decayed(self, balance: int) -> int:
         """λ·B rounded down for a positive balance; a debt does not decay."""
         if balance <= 0:
             return balance
         return balance * self.decay_num // self.decay_den
+
+    def watch_price_of(self, list_type: str) -> int:
+        """Milli-credits per watched identifier per epoch on ``list_type``."""
+        explicit = self.watch_price.get(list_type)
+        if explicit is not None:
+            return explicit
+        price = self.price.get(list_type, max(self.price.values()))
+        return -(-price // self.watch_epochs)
+
+    def watch_charge(self, list_type: str) -> int:
+        """What one watch evaluation charges per identifier: ``watch_epochs`` epochs."""
+        return self.watch_price_of(list_type) * self.watch_epochs
 
     def quality(self, tp: int, fp: int) -> Fraction:
         """q = (TP + a0) / (TP + FP + a0 + b0), exact."""
@@ -205,6 +230,8 @@ def load_params(values: Mapping[str, Any]) -> CreditParams:
         prior_b=prior_b,
         max_items=_int(values, "credits.max_items", 1),
         max_canaries=_int(_with_later(values), "credits.max_canaries", 0),
+        watch_epochs=_int(_with_later(values), "credits.watch_epochs", 1),
+        watch_price=_watch_prices(_with_later(values), price),
     )
     max_w, min_c = max(weight.values()), min(price.values())
     # α + β·max w/1000 < min c, multiplied through by 1000 to stay in integers.
@@ -218,7 +245,28 @@ def load_params(values: Mapping[str, Any]) -> CreditParams:
             "credits.penalty must be at least β·max w_L, what one confirmed hit can pay: "
             f"{p.penalty} < {p.hit_reward}·{max_w}/1000"
         )
+    for list_type in price:
+        if p.watch_charge(list_type) < price[list_type]:
+            raise ParamsError(
+                f"credits.watch_price[{list_type}] · credits.watch_epochs must be at least"
+                f" the query price {price[list_type]}: a watch evaluation may not be a"
+                " cheaper query"
+            )
     return p
+
+
+def _watch_prices(values: Mapping[str, Any], price: Mapping[str, int]) -> dict[str, int]:
+    """``credits.watch_price``: a map (maybe empty) from priced list types to prices >= 1."""
+    value = values.get("credits.watch_price")
+    if not isinstance(value, dict):
+        raise ParamsError("parameter credits.watch_price must be a map of list type to integer")
+    if not value:
+        return {}
+    out = _per_list(values, "credits.watch_price", 1)
+    unknown = sorted(set(out) - set(price))
+    if unknown:
+        raise ParamsError(f"credits.watch_price names list types without a price: {unknown}")
+    return out
 
 
 def check_params(values: Mapping[str, Value]) -> None:

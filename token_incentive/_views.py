@@ -23,10 +23,12 @@ from token_incentive._book import (
     META,
     RECEIPTS,
     SETTLEMENTS,
+    epoch_at,
     epoch_bounds,
     epoch_key,
     get_account,
     last_settled,
+    schedule,
     totals,
 )
 from token_incentive._errors import CreditsError
@@ -43,6 +45,7 @@ __all__ = [
     "Statement",
     "balance_of",
     "canary_committed",
+    "current_epoch",
     "dispute_of",
     "disputes",
     "find_receipt",
@@ -190,6 +193,12 @@ def canary_committed(state: State, commitment: bytes) -> bool:
     """An observer committed this canary and has not yet revealed it."""
     row: Any = state.get(CANARIES, commitment.hex())
     return isinstance(row, dict) and row.get("status") == "committed"
+
+
+def current_epoch(state: State, now: int) -> int:
+    """The credits epoch ``now`` falls in (read only: the schedule is not extended)."""
+    p = params_from_state(state)
+    return epoch_at(schedule(state, now, p.epoch_ms), now)
 
 
 def last_settled_epoch(state: State) -> int:

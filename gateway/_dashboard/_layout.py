@@ -33,6 +33,7 @@ NAV = (
     ("/ranking", "Ranking"),
     ("/lists", "Lists"),
     ("/peers", "Peers"),
+    ("/watch", "Watch"),
     ("/governance", "Governance"),
 )
 

@@ -11,9 +11,10 @@ from gateway._dashboard._layout import kv, link, page, stat, table, tree
 from gateway._dashboard._lists import lists_view, sync_time_ms
 from gateway._dashboard._peers import PeerRow, peer_rows
 from gateway._dashboard._queries import QueryFilter, list_queries
+from gateway._watch_store import read_watch
 from ledger import consortium_info, get_member
 
-__all__ = ["governance_page", "lists_page", "overview_page", "peers_page"]
+__all__ = ["governance_page", "lists_page", "overview_page", "peers_page", "watch_page"]
 
 
 def overview_page(ctx: Context, params: Params) -> bytes:
@@ -293,3 +294,58 @@ def governance_page(ctx: Context, params: Params) -> bytes:
         ),
     ]
     return page("Governance", ctx.member, body, active="/governance")
+
+
+def watch_page(ctx: Context, params: Params) -> bytes:
+    """Watchlists: books by size, whom they are evaluated against, and alerts. A book
+    line is named by its number and the member's own reference, never its identifier."""
+    view = read_watch(ctx.data_dir / "watch.sqlite")
+    evaluated: dict[str, list[str]] = {}
+    for e in view.evaluations:
+        evaluated.setdefault(e.book, []).append(f"{e.responder} (epochs {e.epoch}–{e.until - 1})")
+    books = [
+        (b.name, b.list_type, b.id_type, b.size, "; ".join(evaluated.get(b.name, [])) or "—")
+        for b in view.books
+    ]
+    alerts = [
+        (
+            a.book,
+            a.line,
+            a.ref or "—",
+            a.responder,
+            a.list_type,
+            a.epoch,
+            utc(a.raised_ms),
+            "open" if a.cleared_ms is None else f"cleared {utc(a.cleared_ms)}",
+        )
+        for a in view.alerts
+    ]
+    open_count = sum(1 for a in view.alerts if a.cleared_ms is None)
+    body = [
+        el("p", f"{open_count} open alert(s).", class_="note"),
+        table(
+            [
+                "book",
+                "line",
+                "reference",
+                "listed by",
+                "list type",
+                "epoch",
+                "raised (UTC)",
+                "state",
+            ],
+            alerts,
+            numeric=[1, 5],
+            empty="No alert.",
+            id_="alerts",
+        ),
+        el("h2", "Books"),
+        table(
+            ["book", "list type", "id type", "identifiers", "evaluated under the key of"],
+            books,
+            numeric=[3],
+            empty="No book watched (riskshare watch add).",
+            id_="books",
+        ),
+    ]
+    return page("Watchlists", ctx.member, body, active="/watch")

@@ -28,7 +28,17 @@ from gateway import load_member_credentials
 from ledger import ProofError, decode_tx_proof, verify_tx_proof
 from tests.dashboard.conftest import TOKEN, Demo
 
-PAGES = ["/", "/ledger", "/queries", "/credits", "/ranking", "/lists", "/peers", "/governance"]
+PAGES = [
+    "/",
+    "/ledger",
+    "/queries",
+    "/credits",
+    "/ranking",
+    "/lists",
+    "/peers",
+    "/watch",
+    "/governance",
+]
 TITLES = {
     "/": "Overview",
     "/ledger": "Ledger explorer",
@@ -37,6 +47,7 @@ TITLES = {
     "/ranking": "Evaluation ranking",
     "/lists": "Index status per list type",
     "/peers": "Peers",
+    "/watch": "Watchlists",
     "/governance": "Governance",
 }
 

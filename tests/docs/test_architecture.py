@@ -78,15 +78,19 @@ def test_pure_cores_import_no_io() -> None:
 
 
 def _owners() -> dict[str, str]:
-    """Each ledger table -> the package whose contract writes it."""
+    """Each ledger table -> the package whose contract writes it (a table named like a
+    transaction kind, as the kit's ``<scenario>.private``, is left out: the name is
+    also the kind, which anyone may submit)."""
     from gateway._registry import consortium_registry
 
     owners: dict[str, str] = {}
+    kinds: set[str] = set()
     for contract in consortium_registry().contracts:
         modules = {h.__module__.split(".")[0] for h in contract.handlers.values()}
         assert len(modules) == 1, f"{contract.name}'s handlers live in {modules}"
         owners.update(dict.fromkeys(contract.tables, modules.pop()))
-    return owners
+        kinds.update(contract.handlers)
+    return {table: owner for table, owner in owners.items() if table not in kinds}
 
 
 def _string_constants(path: Path) -> set[str]:
