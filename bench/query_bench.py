@@ -34,7 +34,8 @@ is shared and noisy: compare ratios. APSI is not installed here; its online figu
 With ``--profile DIR`` (needs ``py-spy`` on the PATH or in the venv), every gateway
 process and its children are sampled with py-spy for the throughput phase; the raw
 stacks go to DIR and the JSON gains each profile's top functions by own samples and
-the share of samples spent under a few named parts of the query path.
+the share of samples in a few named parts of the query path (by innermost frame). The
+profiler slows the gateways down: read throughput from a run without it.
 
 Usage: .venv/bin/python bench/query_bench.py [--quick] [--json] [--profile DIR]
 """
@@ -160,16 +161,19 @@ def _tree_cpu_s(roots: list[int]) -> float:
     return total
 
 
-# Parts of the query path whose inclusive share of samples a profile reports.
+# Where a profile's samples land, by the file of the innermost Python frame (C calls,
+# libsodium's or SQLite's, are charged to the Python frame that made them).
 PROFILE_PARTS = {
-    "grpc (Python side of calls)": "grpc/",
-    "sqlite": "sqlite3",
-    "ledger replica/orderer apply": "_execute.py",
-    "psi evaluation/verification": "psi/_oprf.py",
-    "signing/verifying": "_messages.py",
-    "protobuf": "protobuf",
-    "logging": "logging/",
-}
+    "grpc runtime": ("grpc/",),
+    "threads, queues, locks": ("threading.py", "concurrent/futures", "queue.py"),
+    "ledger store (SQLite)": ("ledger/_store.py",),
+    "gateway local state (SQLite)": ("gateway/_localstate.py",),
+    "ledger validation and apply": (
+        "ledger/_execute.py", "ledger/_codec.py", "ledger/_state.py", "ledger/_tx.py",
+        "ledger/_block.py", "ledger/_replica.py", "ledger/_orderer.py", "token_incentive/",
+    ),
+    "cryptography (libsodium, OpenSSL)": ("pysodium/", "cryptography/", "psi/", "ledger/_sig.py"),
+}  # fmt: skip
 
 
 def _start_profilers(pids: dict[str, int], seconds: float, out: Path) -> list[Any]:
@@ -178,7 +182,7 @@ def _start_profilers(pids: dict[str, int], seconds: float, out: Path) -> list[An
     return [
         subprocess.Popen(
             [
-                spy, "record", "--format", "raw", "--subprocesses", "--nonblocking",
+                spy, "record", "--format", "raw", "--subprocesses",
                 "--function", "--rate", "100",
                 "--duration", str(int(seconds)), "--pid", str(pid),
                 "--output", str(out / f"{name}.txt"),
@@ -191,7 +195,8 @@ def _start_profilers(pids: dict[str, int], seconds: float, out: Path) -> list[An
 
 
 def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
-    """A py-spy raw profile's top functions by own samples, and named parts' shares."""
+    """A py-spy raw profile's top functions by own samples, and the parts' shares (the
+    rest is the gateway's own code, the admin and peer services, and the interpreter)."""
     own: dict[str, int] = {}
     parts = dict.fromkeys(PROFILE_PARTS, 0)
     total = 0
@@ -200,12 +205,13 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
         if not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = stack.split(";")
+        leaf = stack.split(";")[-1]
         total += count
-        own[frames[-1]] = own.get(frames[-1], 0) + count
-        for part, needle in PROFILE_PARTS.items():
-            if needle in stack:
+        own[leaf] = own.get(leaf, 0) + count
+        for part, needles in PROFILE_PARTS.items():
+            if any(needle in leaf for needle in needles):
                 parts[part] += count
+                break
     ranked = sorted(own.items(), key=lambda kv: -kv[1])[:top]
     return {
         "samples": total,
@@ -271,8 +277,8 @@ def _latency(socket: Path, responder: str, index_n: int, count: int) -> dict[str
 
 
 def _throughput(
-    socket: Path, responder: str, index_n: int, clients: int, seconds: float, pids: list[int]
-) -> dict[str, float]:
+    socket: Path, responder: str, index_n: int, clients: int, seconds: float, pids: dict[str, int]
+) -> dict[str, Any]:
     done = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -287,7 +293,8 @@ def _throughput(
             done[k] = i
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    own, gateways = time.process_time(), _tree_cpu_s(pids)
+    own = time.process_time()
+    before = {name: _tree_cpu_s([pid]) for name, pid in pids.items()}
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -295,13 +302,17 @@ def _throughput(
         thread.join()
     elapsed = time.perf_counter() - started
     queries = max(1, sum(done))
+    spent = {name: _tree_cpu_s([pid]) - before[name] for name, pid in pids.items()}
     return {
         "throughput_qps": sum(done) / elapsed,
         "throughput_clients": clients,
         "throughput_queries": sum(done),
         # Includes the ledger's share: the orderer recording each receipt and every
         # replica applying it (one receipt per query), which runs during the phase too.
-        "gateway_cpu_ms_per_query": (_tree_cpu_s(pids) - gateways) / queries * 1e3,
+        "gateway_cpu_ms_per_query": sum(spent.values()) / queries * 1e3,
+        "gateway_cpu_ms_per_query_by_process": {
+            name: round(cpu / queries * 1e3, 3) for name, cpu in spent.items()
+        },
         "bench_clients_cpu_ms_per_query": (time.process_time() - own) / queries * 1e3,
     }
 
@@ -441,12 +452,11 @@ def main() -> None:
         _latency(socket, "bank-b", index_n, 20)  # warm channels and caches
         out.update(_latency(socket, "bank-b", index_n, latency_n))
         log("throughput ...")
-        pids = [g.process.pid for g in running.values()]
+        pids = {name: g.process.pid for name, g in running.items()}
         seconds = 5.0 if args.quick else 15.0
         profilers = []
         if args.profile is not None:
-            named = {name: g.process.pid for name, g in running.items()}
-            profilers = _start_profilers(named, seconds, args.profile)
+            profilers = _start_profilers(pids, seconds, args.profile)
             time.sleep(1.0)  # py-spy attaches before the phase starts
         out.update(_throughput(socket, "bank-b", index_n, 8, seconds, pids))
         for profiler in profilers:
