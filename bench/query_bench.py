@@ -32,7 +32,10 @@ is shared and noisy: compare ratios. APSI is not installed here; its online figu
 (0.12 s for one item against 10^6, DESIGN §10) is quoted, not measured.
 
 With ``--profile DIR`` (needs ``py-spy`` on the PATH or in the venv), every gateway
-process and its children are sampled with py-spy for the throughput phase; the raw
+process and its children are sampled with py-spy for the throughput phase, counting
+only threads that hold the GIL (py-spy cannot tell an idle thread from a running one
+on these machines, so without ``--gil`` waiting threads fill the profile; C code that
+releases the GIL, libsodium's and SQLite's, is then not sampled); the raw
 stacks go to DIR and the JSON gains each profile's top functions by own samples and
 the share of samples in a few named parts of the query path (by innermost frame). The
 profiler slows the gateways down: read throughput from a run without it.
@@ -182,7 +185,7 @@ def _start_profilers(pids: dict[str, int], seconds: float, out: Path) -> list[An
     return [
         subprocess.Popen(
             [
-                spy, "record", "--format", "raw", "--subprocesses",
+                spy, "record", "--format", "raw", "--subprocesses", "--gil",
                 "--function", "--rate", "100",
                 "--duration", str(int(seconds)), "--pid", str(pid),
                 "--output", str(out / f"{name}.txt"),
