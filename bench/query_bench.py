@@ -65,11 +65,10 @@ import pysodium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import gateway  # noqa: F401  (pins the TLS 1.2 cipher list before grpc loads)
-from gateway._client import AdminClient
-from gateway._localnet import LocalConsortium, create_local_consortium
-from gateway._processes import start_gateways, stop_gateways
+from gateway.admin import AdminClient
+from gateway.devnet import LocalConsortium, create_local_consortium, start_gateways, stop_gateways
 from psi import Entry, IndexStore, generate_key_pair
-from psi._group import hash_to_group
+from psi.hazmat import hash_to_group
 
 LT = "transaction_fraud"
 APSI_ONLINE_1_IN_1M_S = 0.12  # DESIGN §10, published figure (not run here)
