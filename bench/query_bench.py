@@ -13,13 +13,34 @@ core) and the embedded orderer recording every receipt:
 - screening 10^4 identifiers in one query, proofs verified, against openmined.psi
   2.0.6's request + process + intersect on the same data in the same run (the median
   of three runs each; ours once the ledger has recorded the throughput phase);
-- the verified snapshot's size per entry on the querier.
+- the verified snapshot's size per entry on the querier;
+- the **cryptographic limit** of a one-identifier query, from the primitives in the same
+  run: one hash to group (RFC 9380 expand_message_xmd + libsodium ``from_hash``), six
+  ristretto255 scalar multiplications (blind, evaluate, the DLEQ proof's two, its
+  verification's, unblind — counted as the issue states them), two Ed25519 signatures
+  (request, receipt) and three verifications (the responder checks the request, the
+  querier the receipt, the ledger the receipt transaction), each timed on its own in
+  CPU µs. ``crypto_limit_qps`` = cores × 10^6 / that sum; the bench reports
+  ``throughput_vs_crypto_limit`` (target ≥ 0.3) and ``p50_vs_crypto_time`` (target
+  ≤ 4);
+- the CPU every gateway process (and its children: workers, evaluation pools) spent
+  per query in the throughput phase, and the bench clients' own, from ``/proc``: what
+  a query costs beyond its cryptography.
 
 Every answer is checked against the list (a wrong answer stops the bench). The machine
 is shared and noisy: compare ratios. APSI is not installed here; its online figure
 (0.12 s for one item against 10^6, DESIGN §10) is quoted, not measured.
 
-Usage: .venv/bin/python bench/query_bench.py [--quick] [--json]
+With ``--profile DIR`` (needs ``py-spy`` on the PATH or in the venv), every gateway
+process and its children are sampled with py-spy for the throughput phase, counting
+only threads that hold the GIL (py-spy cannot tell an idle thread from a running one
+on these machines, so without ``--gil`` waiting threads fill the profile; C code that
+releases the GIL, libsodium's and SQLite's, is then not sampled); the raw
+stacks go to DIR and the JSON gains each profile's top functions by own samples and
+the share of samples in a few named parts of the query path (by innermost frame). The
+profiler slows the gateways down: read throughput from a run without it.
+
+Usage: .venv/bin/python bench/query_bench.py [--quick] [--json] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -29,6 +50,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -39,10 +61,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pysodium
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 import gateway  # noqa: F401  (pins the TLS 1.2 cipher list before grpc loads)
 from gateway.admin import AdminClient
 from gateway.devnet import LocalConsortium, create_local_consortium, start_gateways, stop_gateways
 from psi import Entry, IndexStore, generate_key_pair
+from psi.hazmat import hash_to_group
 
 LT = "transaction_fraud"
 APSI_ONLINE_1_IN_1M_S = 0.12  # DESIGN §10, published figure (not run here)
@@ -55,6 +81,145 @@ def _phone(i: int) -> str:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# One query's cryptography, as the issue counts it (module docstring).
+SCALAR_MULTS = 6
+SIGNATURES = 2
+VERIFICATIONS = 3
+
+
+def _cpu_us(fn: Callable[[], object], n: int) -> float:
+    """CPU µs per call of ``fn`` (thread time: robust to other people's load)."""
+    fn()
+    started = time.thread_time()
+    for _ in range(n):
+        fn()
+    return (time.thread_time() - started) / n * 1e6
+
+
+def crypto_limit(n: int = 2000) -> dict[str, float]:
+    """One query's cryptographic cost from the primitives, and the two-core limit."""
+    dst = b"HashToGroup-OPRFV1-\x01-ristretto255-SHA512"
+    message = os.urandom(48)
+    scalar = pysodium.crypto_core_ristretto255_scalar_random()
+    point = pysodium.crypto_core_ristretto255_random()
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    data = os.urandom(300)
+    signature = key.sign(data)
+    costs = {
+        "hash_to_group_us": _cpu_us(lambda: hash_to_group(message, dst), n),
+        "scalar_mult_us": _cpu_us(
+            lambda: pysodium.crypto_scalarmult_ristretto255(scalar, point), n
+        ),
+        "sign_us": _cpu_us(lambda: key.sign(data), n),
+        "verify_us": _cpu_us(
+            lambda: pysodium.crypto_sign_verify_detached(signature, data, public), n
+        ),
+    }
+    crypto = (
+        costs["hash_to_group_us"]
+        + SCALAR_MULTS * costs["scalar_mult_us"]
+        + SIGNATURES * costs["sign_us"]
+        + VERIFICATIONS * costs["verify_us"]
+    )
+    cores = os.cpu_count() or 1
+    return {
+        **costs,
+        "crypto_us_per_query": crypto,
+        "crypto_limit_qps": cores * 1e6 / crypto,
+    }
+
+
+def _tree_cpu_s(roots: list[int]) -> float:
+    """CPU seconds (user + system) of ``roots`` and every live descendant, from /proc.
+
+    A descendant that exited since is not counted: gateways keep their workers and
+    pools for their whole life, so none exits during a phase.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    wanted = set(roots)
+    total = 0.0
+    for pid in cpu:
+        p = pid
+        while p > 1:
+            if p in wanted:
+                total += cpu[pid]
+                break
+            p = parent.get(p, 0)
+    return total
+
+
+# Where a profile's samples land, by the file of the innermost Python frame (C calls,
+# libsodium's or SQLite's, are charged to the Python frame that made them).
+PROFILE_PARTS = {
+    "grpc runtime": ("grpc/",),
+    "threads, queues, locks": ("threading.py", "concurrent/futures", "queue.py"),
+    "ledger store (SQLite)": ("ledger/_store.py",),
+    "gateway local state (SQLite)": ("gateway/_localstate.py",),
+    "ledger validation and apply": (
+        "ledger/_execute.py", "ledger/_codec.py", "ledger/_state.py", "ledger/_tx.py",
+        "ledger/_block.py", "ledger/_replica.py", "ledger/_orderer.py", "token_incentive/",
+    ),
+    "cryptography (libsodium, OpenSSL)": ("pysodium/", "cryptography/", "psi/", "ledger/_sig.py"),
+}  # fmt: skip
+
+
+def _start_profilers(pids: dict[str, int], seconds: float, out: Path) -> list[Any]:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                spy, "record", "--format", "raw", "--subprocesses", "--gil",
+                "--function", "--rate", "100",
+                "--duration", str(int(seconds)), "--pid", str(pid),
+                "--output", str(out / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]  # fmt: skip
+
+
+def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
+    """A py-spy raw profile's top functions by own samples, and the parts' shares (the
+    rest is the gateway's own code, the admin and peer services, and the interpreter)."""
+    own: dict[str, int] = {}
+    parts = dict.fromkeys(PROFILE_PARTS, 0)
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        count = int(count_text)
+        leaf = stack.split(";")[-1]
+        total += count
+        own[leaf] = own.get(leaf, 0) + count
+        for part, needles in PROFILE_PARTS.items():
+            if any(needle in leaf for needle in needles):
+                parts[part] += count
+                break
+    ranked = sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    return {
+        "samples": total,
+        "top_own": [[frame, round(n / max(1, total), 3)] for frame, n in ranked],
+        "parts": {part: round(n / max(1, total), 3) for part, n in parts.items()},
+    }
 
 
 def _build_index(data_dir: Path, values: list[str]) -> float:
@@ -114,8 +279,8 @@ def _latency(socket: Path, responder: str, index_n: int, count: int) -> dict[str
 
 
 def _throughput(
-    socket: Path, responder: str, index_n: int, clients: int, seconds: float
-) -> dict[str, float]:
+    socket: Path, responder: str, index_n: int, clients: int, seconds: float, pids: dict[str, int]
+) -> dict[str, Any]:
     done = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -130,13 +295,28 @@ def _throughput(
             done[k] = i
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    own = time.process_time()
+    before = {name: _tree_cpu_s([pid]) for name, pid in pids.items()}
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    return {"throughput_qps": sum(done) / elapsed, "throughput_clients": clients}
+    queries = max(1, sum(done))
+    spent = {name: _tree_cpu_s([pid]) - before[name] for name, pid in pids.items()}
+    return {
+        "throughput_qps": sum(done) / elapsed,
+        "throughput_clients": clients,
+        "throughput_queries": sum(done),
+        # Includes the ledger's share: the orderer recording each receipt and every
+        # replica applying it (one receipt per query), which runs during the phase too.
+        "gateway_cpu_ms_per_query": sum(spent.values()) / queries * 1e3,
+        "gateway_cpu_ms_per_query_by_process": {
+            name: round(cpu / queries * 1e3, 3) for name, cpu in spent.items()
+        },
+        "bench_clients_cpu_ms_per_query": (time.process_time() - own) / queries * 1e3,
+    }
 
 
 def _settle(net: LocalConsortium, timeout: float = 300.0) -> float:
@@ -230,12 +410,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10^5 entries, under a minute")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--keep", type=Path, default=None, help="keep the files here")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy every gateway in the throughput phase"
+    )
     args = parser.parse_args()
     index_n = 100_000 if args.quick else 1_000_000
     latency_n = 200 if args.quick else 1000
     screen_q = 10_000
     root = args.keep or Path(tempfile.mkdtemp(prefix="riskshare-qbench-"))
     out: dict[str, Any] = {"index_entries": index_n, "cores": os.cpu_count()}
+    out.update(crypto_limit())
     net = create_local_consortium(
         root,
         ["bank-a", "bank-b"],
@@ -257,7 +441,8 @@ def main() -> None:
     )
     _build_index(net.members["bank-a"].data_dir, [_phone(10**9 - 1 - i) for i in range(100)])
     log("starting the orderer and two gateways ...")
-    running = start_gateways(net)
+    # A shared machine can be slow to start three gateways and their workers.
+    running = start_gateways(net, timeout=900)
     try:
         started = time.perf_counter()
         _wait_ready(net, "bank-a", "bank-b", timeout=900)
@@ -269,7 +454,19 @@ def main() -> None:
         _latency(socket, "bank-b", index_n, 20)  # warm channels and caches
         out.update(_latency(socket, "bank-b", index_n, latency_n))
         log("throughput ...")
-        out.update(_throughput(socket, "bank-b", index_n, 8, 5.0 if args.quick else 15.0))
+        pids = {name: g.process.pid for name, g in running.items()}
+        seconds = 5.0 if args.quick else 15.0
+        profilers = []
+        if args.profile is not None:
+            profilers = _start_profilers(pids, seconds, args.profile)
+            time.sleep(1.0)  # py-spy attaches before the phase starts
+        out.update(_throughput(socket, "bank-b", index_n, 8, seconds, pids))
+        for profiler in profilers:
+            profiler.wait(timeout=120)
+        if args.profile is not None:
+            out["profile"] = {
+                path.stem: summarise_profile(path) for path in sorted(args.profile.glob("*.txt"))
+            }
         log("waiting for the ledger to record the throughput phase ...")
         out["settle_before_screening_s"] = _settle(net)
         log(f"screening 10^4 identifiers, {SCREEN_RUNS} runs ...")
@@ -281,7 +478,14 @@ def main() -> None:
     out["screen_ratio_to_openmined"] = out["screen_s"] / out["openmined_screen_s"]
     out["apsi_online_published_s"] = APSI_ONLINE_1_IN_1M_S
     out["speedup_vs_apsi_published"] = APSI_ONLINE_1_IN_1M_S / (out["latency_p50_ms"] / 1000)
+    out["throughput_vs_crypto_limit"] = out["throughput_qps"] / out["crypto_limit_qps"]
+    out["p50_vs_crypto_time"] = out["latency_p50_ms"] * 1000 / out["crypto_us_per_query"]
+    out["gateway_cpu_vs_crypto"] = (
+        out["gateway_cpu_ms_per_query"] * 1000 / out["crypto_us_per_query"]
+    )
     out["targets"] = {
+        "throughput_vs_crypto_limit": ">= 0.3",
+        "p50_vs_crypto_time": "<= 4",
         "latency_p50_ms": 5.0,
         "latency_p99_ms": 20.0,
         "screen_ratio_to_openmined": "< 1",

@@ -129,23 +129,26 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
         sent: set[tuple[int, str]] = set()
         while self._active(context):
             progressed = False
-            for h in self._store.checkpointed_heights(height):
-                info = self._store.block_info(h)
-                if info is None:
+            for (
+                h,
+                member,
+                header_hash,
+                signature,
+                header,
+                proposer_sig,
+            ) in self._store.checkpoints_on_blocks(height):
+                if (h, member) in sent:
                     continue
-                for member, header_hash, signature in self._store.checkpoints(h):
-                    if (h, member) in sent or header_hash != info.hash:
-                        continue
-                    sent.add((h, member))
-                    progressed = True
-                    cp = Checkpoint(info.header, info.signature, member, signature)
-                    yield ledger_pb2.Checkpoint(
-                        height=h,
-                        header_hash=header_hash,
-                        member_id=member,
-                        signature=signature,
-                        encoded=cp.encode(),
-                    )
+                sent.add((h, member))
+                progressed = True
+                cp = Checkpoint(header, proposer_sig, member, signature)
+                yield ledger_pb2.Checkpoint(
+                    height=h,
+                    header_hash=header_hash,
+                    member_id=member,
+                    signature=signature,
+                    encoded=cp.encode(),
+                )
             if not request.follow:
                 return
             # Late checkpoints for old heights are rare; rescan a window behind the

@@ -390,6 +390,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         receipt = sign_receipt(
             QueryReceipt(signed.digest, response_digest(evaluated, proof), now), self._key
         )
+        packed = encode_elements(evaluated)  # stored and sent: packed once
         self._local.record_answer(
             Answered(
                 receipt_id=signed.receipt_id,
@@ -401,7 +402,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
                 request_sig=signed.signature,
                 receipt=receipt.data,
                 receipt_sig=receipt.signature,
-                response=encode_elements(evaluated) + proof,
+                response=packed + proof,
                 key_id=key_id,
             )
         )
@@ -413,7 +414,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
                 len(blinded)
             )
         response = psi_pb2.EvaluateResponse(
-            evaluated=encode_elements(evaluated),
+            evaluated=packed,
             proof=proof,
             key_id=key_id,
             signed_receipt=receipt.to_bytes(),

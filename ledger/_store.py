@@ -597,6 +597,28 @@ class Store:
             ).fetchall()
             return [(m, bytes(h), bytes(s)) for m, h, s in rows]
 
+    def checkpoints_on_blocks(
+        self, from_height: int = 0
+    ) -> list[tuple[int, str, bytes, bytes, bytes, bytes]]:
+        """Every checkpoint from ``from_height`` on that names the held block's hash, as
+        ``(height, member, header_hash, signature, header, proposer_signature)``.
+
+        One query for what a checkpoint stream sends, instead of two per height: the
+        stream runs it after every new block and checkpoint.
+        """
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT c.height, c.member, c.header_hash, c.signature, b.header, b.signature"
+                " FROM checkpoints c JOIN blocks b"
+                " ON b.height = c.height AND b.hash = c.header_hash"
+                " WHERE c.height >= ? ORDER BY c.height, c.member",
+                (from_height,),
+            ).fetchall()
+            return [
+                (h, m, bytes(hh), bytes(sig), bytes(hd), bytes(ps))
+                for h, m, hh, sig, hd, ps in rows
+            ]
+
     def checkpointed_heights(self, from_height: int = 0) -> list[int]:
         with self._read_lock:
             rows = self._reader.execute(

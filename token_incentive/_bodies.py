@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger import State, Value
 from token_incentive._errors import CreditsError
-from token_incentive._messages import SignedReceipt, SignedRequest
+from token_incentive._messages import QueryReceipt, SignedReceipt, SignedRequest
 from token_incentive._settlement import compute_settlement, settlement_due
 
 __all__ = [
@@ -32,14 +32,15 @@ __all__ = [
 Body = dict[str, Value]
 
 
-def receipt_body(request: SignedRequest, receipt: SignedReceipt) -> Body:
-    """``credits.receipt``, submitted by the responder."""
-    return {
-        "request": request.data,
-        "request_sig": request.signature,
-        "receipt": receipt.data,
-        "receipt_sig": receipt.signature,
-    }
+def receipt_body(request: SignedRequest, receipt: SignedReceipt | QueryReceipt) -> Body:
+    """``credits.receipt`` (body version 2), submitted by the responder.
+
+    The receipt's own signature stays off the ledger: the responder's transaction
+    signature covers the receipt's bytes (``token_incentive._contract``). The querier
+    still holds the separately signed receipt it was given with the answer.
+    """
+    data = receipt.data if isinstance(receipt, SignedReceipt) else receipt.to_bytes()
+    return {"request": request.data, "request_sig": request.signature, "receipt": data}
 
 
 def refund_body(

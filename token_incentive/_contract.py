@@ -3,27 +3,34 @@
 Rules the handlers keep (the evaluation kinds are in ``_evaluation``):
 
 ``credits.receipt`` — submitted by the responder, carrying the querier's signed request
-and its own signed receipt. A receipt records a fact: this member answered that
-request. The responder judged the request before answering (:func:`check_request`:
-freshness, list types, reciprocity, credit admission, canary bounds, the OPRF key), and
-the ledger does not judge it again: whatever the querier's standing became between
-the answer and its recording (its request aged, its list expired, another answer spent
-its balance, it was removed), the answer is recorded and charged. A balance taken
-below −OD that way is a debt: it blocks the querier's next admission and is penalised
-at settlement (``_settlement``). What the ledger checks is the fact itself: both
-signatures verify under the members' registered keys (a removed querier's key still
-identifies it), the receipt commits to the request's exact bytes, the request names
-the submitter as responder and another member as querier, the item count is positive,
-the answer time the responder signed is within ``request_ttl`` of the request's time
-and not after the block, and the request was not recorded before (its receipt id is
-derived from the querier and its request id). Then, atomically: the querier is debited
-c_L·items (burned), the items are added to the responder's served count for the
-querier in the current epoch (rewarded at settlement, capped at m), and the receipt is
-recorded with the OPRF key the request named (a request naming none stands for the
-responder's current ``pub.index`` key), against which a refund is judged. An
-observer's canary probe (purpose ``canary``) is free up to its open canary
-commitments per responder and epoch (``credits.canary_probes`` counts them) and charges
-and rewards nobody; a probe beyond that bound is charged like any query.
+and its receipt. The responder's transaction signature is its signature over the
+receipt (body version 2: ``request``, ``request_sig``, ``receipt``): the submitter must be
+the responder, and it signs the body that carries the receipt's exact bytes, so a
+second signature by the same key over the same bytes would prove nothing more and cost
+every replica one more verification per receipt. A version-1 body, recorded before,
+also carries ``receipt_sig`` (the receipt signed on its own), which is checked as it
+always was: the ledger keeps such bodies forever and replays them.
+
+A receipt records a fact: this member answered that request. The responder judged the
+request before answering (:func:`check_request`: freshness, list types, reciprocity,
+credit admission, canary bounds, the OPRF key), and the ledger does not judge it again:
+whatever the querier's standing became between the answer and its recording (its request
+aged, its list expired, another answer spent its balance, it was removed), the answer is
+recorded and charged. A balance taken below −OD that way is a debt: it blocks the
+querier's next admission and is penalised at settlement (``_settlement``). What the
+ledger checks is the fact itself: the signatures verify under the members' registered
+keys (a removed querier's key still identifies it), the receipt commits to the request's
+exact bytes, the request names the submitter as responder and another member as querier,
+the item count is positive, the answer time the responder signed is within
+``request_ttl`` of the request's time and not after the block, and the request was not
+recorded before (its receipt id is derived from the querier and its request id). Then,
+atomically: the querier is debited c_L·items (burned), the items are added to the
+responder's served count for the querier in the current epoch (rewarded at settlement,
+capped at m), and the receipt is recorded with the OPRF key the request named (a request
+naming none stands for the responder's current ``pub.index`` key), against which a
+refund is judged. An observer's canary probe (purpose ``canary``) is free up to its open
+canary commitments per responder and epoch (``credits.canary_probes`` counts them) and
+charges and rewards nobody; a probe beyond that bound is charged like any query.
 
 Oracle evaluations (list types in :data:`ORACLE_LIST_TYPES`: the scenarios' fingerprint
 registry) are metered the same way: the evaluator — a member or an observer — judges
@@ -95,6 +102,7 @@ from token_incentive._evaluation import (
     open_canaries,
 )
 from token_incentive._messages import (
+    QueryReceipt,
     QueryRequest,
     SignedReceipt,
     SignedRequest,
@@ -121,8 +129,10 @@ __all__ = [
 CANARY_PURPOSE = "canary"
 # Evaluations under an OPRF key that no published list is made with; see the docstring.
 ORACLE_LIST_TYPES = frozenset({"fingerprint"})
-# Written by the ledger's publication contract (``ledger._pub``); read here.
-_RECEIPT_FIELDS = frozenset({"request", "request_sig", "receipt", "receipt_sig"})
+# A credits.receipt body: version 2 (the transaction's signature is the responder's over
+# the receipt), and version 1 with the receipt's own signature (the module docstring).
+_RECEIPT_FIELDS = frozenset({"request", "request_sig", "receipt"})
+_RECEIPT_FIELDS_V1 = _RECEIPT_FIELDS | {"receipt_sig"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +337,9 @@ def _require_signature(member: Member, message: bytes, signature: bytes) -> None
 def _check_answer(
     state: State,
     signed: SignedRequest,
-    sreceipt: SignedReceipt,
+    data: bytes,
+    receipt: QueryReceipt,
+    receipt_sig: bytes | None,
     responder: str,
     now: int,
     p: CreditParams,
@@ -347,10 +359,13 @@ def _check_answer(
     if me.role != "member" and req.list_type not in ORACLE_LIST_TYPES:
         raise MessageError(f"{me.role} {responder} answers no list, only oracle evaluations")
     _require_signature(querier, signed.data, signed.signature)
-    _require_signature(me, sreceipt.data, sreceipt.signature)
-    if sreceipt.receipt.request_digest != signed.digest:
+    if receipt_sig is not None:
+        # Version 1; in version 2 the transaction's signature, verified by the ledger
+        # under the submitter's key before any handler runs, is the responder's.
+        _require_signature(me, data, receipt_sig)
+    if receipt.request_digest != signed.digest:
         raise ContractError("the receipt does not commit to this request")
-    answered = sreceipt.receipt.time
+    answered = receipt.time
     if abs(answered - req.time) > p.request_ttl_ms:
         raise MessageError(
             f"the answer time {answered} is more than {p.request_ttl_ms} ms from the"
@@ -361,23 +376,33 @@ def _check_answer(
     return querier
 
 
-def _receipt(state: State, ctx: TxContext) -> None:
-    body = ctx.body
-    if body.keys() != _RECEIPT_FIELDS:
-        raise ContractError("a credits.receipt body has request, request_sig, receipt, receipt_sig")
+def _receipt_parts(body: Mapping[str, Any]) -> tuple[SignedRequest, bytes, bytes | None]:
+    """A receipt body's signed request, receipt bytes and (version 1) receipt signature."""
+    keys = body.keys()
+    if keys != _RECEIPT_FIELDS and keys != _RECEIPT_FIELDS_V1:
+        raise ContractError(
+            "a credits.receipt body has request, request_sig, receipt"
+            " (and receipt_sig in version 1)"
+        )
     signed = SignedRequest.from_parts(
         field(body, "request", bytes), field(body, "request_sig", bytes)
     )
-    sreceipt = SignedReceipt.from_parts(
-        field(body, "receipt", bytes), field(body, "receipt_sig", bytes)
-    )
+    data = field(body, "receipt", bytes)
+    if "receipt_sig" not in keys:
+        return signed, data, None
+    return signed, data, SignedReceipt.from_parts(data, field(body, "receipt_sig", bytes)).signature
+
+
+def _receipt(state: State, ctx: TxContext) -> None:
+    signed, data, receipt_sig = _receipt_parts(ctx.body)
+    receipt = QueryReceipt.from_bytes(data)
     p = params_from_state(state)
     now = ctx.block_time
     req = signed.request
     rid = signed.receipt_id
     if state.get(RECEIPTS, rid) is not None:
         raise ContractError(f"request {req.request_id.hex()} of {req.querier} was recorded before")
-    querier = _check_answer(state, signed, sreceipt, ctx.member, now, p)
+    querier = _check_answer(state, signed, data, receipt, receipt_sig, ctx.member, now, p)
     epoch = epoch_at(update_schedule(state, now, p.epoch_ms), now)
     if epoch <= last_settled(state):
         raise ContractError(f"epoch {epoch} is already settled")
@@ -432,10 +457,10 @@ def _receipt(state: State, ctx: TxContext) -> None:
             "epoch": epoch,
             "height": ctx.height,
             "time": now,
-            "answered_at": sreceipt.receipt.time,
+            "answered_at": receipt.time,
             "request_digest": signed.digest,
             "blinded_digest": req.blinded_digest,
-            "response_digest": sreceipt.receipt.response_digest,
+            "response_digest": receipt.response_digest,
             "index": {
                 "epoch": None if ix is None else ix.epoch,
                 "root": None if ix is None else ix.root,
@@ -578,14 +603,15 @@ def _parties(kind: str, body: Mapping[str, Any]) -> list[str]:
 
 
 def _signed_payloads(kind: str, body: Mapping[str, Any]) -> list[tuple[str, bytes, bytes]]:
-    """The two signatures a receipt carries, so the validator can check them in parallel."""
+    """The signatures a receipt body carries (one, or two in version 1), so the validator
+    can check them in parallel."""
     if kind != "credits.receipt":
         return []
     req = SignedRequest.from_parts(body["request"], body["request_sig"]).request
-    return [
-        (req.querier, body["request"], body["request_sig"]),
-        (req.responder, body["receipt"], body["receipt_sig"]),
-    ]
+    checks = [(req.querier, body["request"], body["request_sig"])]
+    if "receipt_sig" in body:
+        checks.append((req.responder, body["receipt"], body["receipt_sig"]))
+    return checks
 
 
 def _reads(kind: str, body: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from token_incentive import CreditsError, SignedReceipt, SignedRequest
+from token_incentive import CreditsError, QueryReceipt, SignedReceipt, SignedRequest
 
 __all__ = ["WITHHELD", "display", "display_body"]
 
@@ -67,15 +67,22 @@ def display(value: Any, key: str | None = None) -> Any:
 def _receipt_body(body: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         request = SignedRequest.from_parts(body["request"], body["request_sig"])
-        receipt = SignedReceipt.from_parts(body["receipt"], body["receipt_sig"])
+        receipt = QueryReceipt.from_bytes(body["receipt"])
+        # Body version 2 carries no receipt signature: the transaction's is the
+        # responder's over the receipt (docs/PROTOCOL.md).
+        signature = body.get("receipt_sig")
+        if signature is not None:
+            SignedReceipt.from_parts(body["receipt"], signature)
     except (CreditsError, KeyError, TypeError):
         return None
     return {
         "receipt_id": request.receipt_id,
         "request": display(dataclasses.asdict(request.request)),
         "request_signature": request.signature.hex(),
-        "receipt": display(dataclasses.asdict(receipt.receipt)),
-        "receipt_signature": receipt.signature.hex(),
+        "receipt": display(dataclasses.asdict(receipt)),
+        "receipt_signature": (
+            signature.hex() if isinstance(signature, bytes) else "the transaction's signature"
+        ),
     }
 
 

@@ -38,6 +38,7 @@ from token_incentive import (
     credits_contract,
     default_params,
     params_from_state,
+    receipt_body,
     response_digest,
     sign_receipt,
     sign_request,
@@ -245,11 +246,16 @@ class Net:
         signer: str | None = None,
         evaluated: list[bytes] | None = None,
         proof: bytes = b"p" * 64,
+        version: int = 2,
     ) -> dict[str, Any]:
+        """A ``credits.receipt`` body: version 2 (the transaction's signature is the
+        responder's), or version 1 with the receipt signed by ``signer`` on its own."""
         evaluated = evaluated if evaluated is not None else [os.urandom(32) for _ in self._blinded]
         receipt = QueryReceipt(signed.digest, response_digest(evaluated, proof), now)
-        sreceipt = sign_receipt(receipt, key_of(signer or signed.request.responder))
         self.responses[signed.receipt_id] = (list(self._blinded), evaluated, proof)
+        if version == 2 and signer is None:
+            return receipt_body(signed, receipt)
+        sreceipt = sign_receipt(receipt, key_of(signer or signed.request.responder))
         return {
             "request": signed.data,
             "request_sig": signed.signature,

@@ -68,8 +68,11 @@ def test_signatures_and_binding_are_checked(net: Net) -> None:
     body = net.receipt_body(signed, now)
     forged = dict(body, request_sig=key_of("charlie").sign(signed.data))
     assert "bad signature by 'alpha'" in net.refused("bravo", "credits.receipt", forged, now)
+    # A version-1 body's receipt signature is checked on its own.
     by_other = net.receipt_body(signed, now, signer="charlie")
     assert "bad signature by 'bravo'" in net.refused("bravo", "credits.receipt", by_other, now)
+    bad_length = dict(net.receipt_body(signed, now, version=1), receipt_sig=b"x" * 63)
+    assert "64 bytes" in net.refused("bravo", "credits.receipt", bad_length, now)
     other = net.request("alpha", "bravo", LT, 2, now)
     mixed = dict(body, request=other.data, request_sig=other.signature)
     assert "does not commit" in net.refused("bravo", "credits.receipt", mixed, now)
@@ -78,6 +81,31 @@ def test_signatures_and_binding_are_checked(net: Net) -> None:
     assert "request, request_sig" in net.refused(
         "bravo", "credits.receipt", {**body, "extra": 1}, now
     )
+    no_request_sig = {k: v for k, v in body.items() if k != "request_sig"}
+    assert "request, request_sig" in net.refused("bravo", "credits.receipt", no_request_sig, now)
+
+
+def test_one_responder_signature_per_receipt_and_version_1_still_records(net: Net) -> None:
+    """Body version 2 carries no receipt signature (the transaction's is the responder's,
+    and only the responder may submit it); a version-1 body, with the receipt signed on
+    its own, records and charges exactly as before."""
+    now = T0 + 1000
+    new = net.request("alpha", "bravo", LT, 2, now)
+    body = net.receipt_body(new, now)
+    assert set(body) == {"request", "request_sig", "receipt"}
+    assert "addressed to bravo" in net.refused("charlie", "credits.receipt", body, now)
+    net.apply("bravo", "credits.receipt", body, now)
+    old = net.request("alpha", "bravo", LT, 3, now)
+    legacy = net.receipt_body(old, now, version=1)
+    assert set(legacy) == {"request", "request_sig", "receipt", "receipt_sig"}
+    net.apply("bravo", "credits.receipt", legacy, now + 1)
+    rows = [net.receipt(new.receipt_id), net.receipt(old.receipt_id)]
+    assert [(r["items"], r["charge"], r["answered_at"]) for r in rows] == [
+        (2, 2000, now),
+        (3, 3000, now),
+    ]
+    assert net.balance("alpha") == -5000
+    assert net.conservation_gap() == 0
 
 
 def test_request_freshness_and_normaliser(net: Net) -> None:

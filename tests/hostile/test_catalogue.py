@@ -377,10 +377,13 @@ def test_forged_receipts(net: Net, unchanged: None) -> None:
         **receipt_body(real, _answer(net, real)),
         "request": data,
     }
-    # The receipt is signed by bank-b, not by the responder that records it.
-    cases["receipt not signed by the responder"] = receipt_body(
-        real, _answer(net, real, responder="bank-b")
-    )
+    # A version-1 body whose receipt is signed by bank-b, not by the responder that
+    # records it (version 2 has no receipt signature: the transaction's is bank-a's).
+    by_b = _answer(net, real, responder="bank-b")
+    cases["receipt not signed by the responder"] = {
+        **receipt_body(real, by_b),
+        "receipt_sig": by_b.signature,
+    }
     codes = {}
     for name, body in cases.items():
         raw = net.tx("bank-a", "credits.receipt", body)

@@ -129,6 +129,27 @@ def test_checkpoints_are_checked_and_finality_needs_a_supermajority(
     replica.checkpoint("m3", key_for("m3"))
     assert replica.final_height() == 1
     assert replica.signers(1) == ["m1", "m2", "m3"]
+    # What a checkpoint stream sends: each stored vote with the header it names.
+    rows = replica.store.checkpoints_on_blocks(1)
+    assert [(h, m) for h, m, *_ in rows] == [(1, "m1"), (1, "m2"), (1, "m3")]
+    assert {(hh, hd, ps) for _, _, hh, _, hd, ps in rows} == {
+        (a.header.hash, a.header.raw, a.signature)
+    }
+    assert replica.store.checkpoints_on_blocks(2) == []
+
+
+def test_a_checkpoint_stream_sends_only_votes_for_the_held_block(net: Net, tmp_path: Path) -> None:
+    """A vote stored ahead of its block, or for another header, is not sent with the
+    held block's header (the stream rescans, so it goes out once its block is held)."""
+    a, b = _fork(net, tmp_path)
+    store = net.store(tmp_path / "r.sqlite")
+    replica = Replica(store, net.registry)
+    replica.apply(a.raw)
+    store.add_checkpoint(1, "m2", b.header.hash, bytes(64))
+    store.add_checkpoint(2, "m3", bytes(32), bytes(64))
+    assert store.checkpoints_on_blocks(0) == []
+    replica.checkpoint("m1", key_for("m1"))
+    assert [(h, m) for h, m, *_ in store.checkpoints_on_blocks(0)] == [(1, "m1")]
 
 
 def test_a_replica_with_a_clock_refuses_blocks_from_the_future(net: Net, tmp_path: Path) -> None:
