@@ -33,7 +33,10 @@ root over the answers, checked and applied like one receipt): an assumption unti
 issue 20's part 2 lands and can be measured.
 
 Usage: .venv/bin/python bench/scale_model.py [--quick] [--json] [--members 100]
-       [--qps 1000] [--entries 10000000] [--fanout 1|99] [--interval 1.0]
+       [--qps 1000] [--entries 10000000] [--fanout 1 99] [--interval 1 10]
+       [--gateway-ms MS]
+
+Each pair of ``--fanout`` and ``--interval`` values is one projection.
 """
 
 from __future__ import annotations
@@ -217,9 +220,12 @@ def etcd_costs(root: Path, seconds: float) -> dict[str, float]:
     }
 
 
-def project(units: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """Per member of the consortium described by ``args``."""
-    m, q, n, fanout, interval = args.members, args.qps, args.entries, args.fanout, args.interval
+def project(
+    units: dict[str, Any], args: argparse.Namespace, fanout: int, interval: float
+) -> dict[str, Any]:
+    """Per member of the consortium described by ``args``, asking ``fanout`` members per
+    query, its responders aggregating receipts over ``interval`` seconds."""
+    m, q, n = args.members, args.qps, args.entries
     fanout = min(fanout, m - 1)
     crypto, snap, led, etcd = units["query"], units["snapshot"], units["ledger"], units["etcd"]
     gateway_us = args.gateway_ms * 1000
@@ -335,8 +341,12 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--qps", type=float, default=1000.0, help="queries/s per member")
     parser.add_argument("--entries", type=int, default=10**7, help="entries per list")
-    parser.add_argument("--fanout", type=int, default=1, help="members asked per query")
-    parser.add_argument("--interval", type=float, default=1.0, help="aggregation interval, s")
+    parser.add_argument(
+        "--fanout", type=int, nargs="+", default=[1, 99], help="members asked per query"
+    )
+    parser.add_argument(
+        "--interval", type=float, nargs="+", default=[1.0, 10.0], help="aggregation interval, s"
+    )
     parser.add_argument("--churn", type=float, default=0.01, help="list share changed a day")
     parser.add_argument("--deltas-per-day", type=float, default=24.0, help="per list")
     parser.add_argument("--rotation-days", type=float, default=30.0, help="OPRF key rotation")
@@ -355,18 +365,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scale-model-") as tmp:
         units["ledger"] = ledger_costs(2000 if args.quick else 10_000, Path(tmp))
         units["etcd"] = etcd_costs(Path(tmp), 3.0 if args.quick else 10.0)
-    result = {
+    result: dict[str, Any] = {
         "command": "bench/scale_model.py " + " ".join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "load_before_after": [load_before, os.getloadavg()[0]]},
         "units": {k: {kk: round(vv, 3) for kk, vv in v.items()} for k, v in units.items()},
-        "projection": project(units, args),
+        "projections": [
+            project(units, args, fanout, interval)
+            for fanout in args.fanout
+            for interval in args.interval
+        ],
         "seconds": round(time.monotonic() - started, 1),
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print(json.dumps(result["units"], indent=2))
-    print(json.dumps(result["projection"], indent=2))
+    for projection in result["projections"]:
+        print(json.dumps(projection, indent=2))
 
 
 if __name__ == "__main__":

@@ -317,9 +317,16 @@ def _network(cons: Consortium) -> Network:
     return cons.network
 
 
-def _failures(records: list[QueryRecord], since: float, until: float) -> dict[str, int]:
-    window = [r for r in records if since <= r.started <= until]
-    return {**stats(window, until - since).failures, "queries": len(window)}
+def _failures(records: list[QueryRecord], since: float, until: float) -> dict[str, Any]:
+    """The queries in flight at any moment of [since, until]: how many, how they ended."""
+    window = [r for r in records if r.started <= until and r.started + r.ms / 1000 >= since]
+    summary = stats(window, until - since)
+    return {
+        "queries": len(window),
+        "answered": summary.ok,
+        "failed": summary.failures,
+        "max_ms": round(max((r.ms for r in window), default=0.0), 1),
+    }
 
 
 def _answered_again(load: LoadGenerator, querier: str, targets: list[str], timeout: float) -> float:
