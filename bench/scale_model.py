@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pysodium
 
-from bench.ledger_bench import Workload, bench_embedded, bench_replica
+from bench.ledger_bench import Workload, _fresh, bench_embedded, bench_replica
 from ledger import EtcdLog, LocalEtcdCluster
 from psi import Commitment, Snapshot, derive_key_pair, prepare_query
 from psi._formats import Delta, TagColumns, encode_snapshot, snapshot_digest
@@ -185,9 +185,11 @@ def snapshots(entries: int, changes: int) -> dict[str, float]:
 def ledger_costs(receipts: int, root: Path) -> dict[str, float]:
     work = Workload.make(receipts)
     source = root / "orderer.sqlite"
-    embedded = bench_embedded(work, source)
+    # Each in a fresh process, as ledger_bench does: a replica in the orderer's process
+    # would find every signature already checked.
+    embedded = _fresh(bench_embedded, work, source)
     replica_path = root / "replica.sqlite"
-    replica = bench_replica(work, source, replica_path)
+    replica = _fresh(bench_replica, work, source, replica_path)
     size = sum(
         p.stat().st_size for p in root.glob("replica.sqlite*") if p.is_file()
     )  # the WAL checkpointed or not, what the replica holds

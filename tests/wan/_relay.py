@@ -77,6 +77,7 @@ class Delay:
 
     def __init__(self, seconds: float, control: Path | None = None) -> None:
         self.seconds = seconds
+        self._base = seconds
         self._control = control
 
     async def follow(self) -> None:
@@ -85,8 +86,8 @@ class Delay:
         while True:
             with contextlib.suppress(OSError, ValueError):
                 text = self._control.read_text().strip()
-                if text:
-                    self.seconds = float(text) / 1000
+                # An empty file: back to the delay the relay was started with.
+                self.seconds = float(text) / 1000 if text else self._base
             await asyncio.sleep(0.1)
 
 
