@@ -99,6 +99,19 @@ class RunningServer:
         self.server.stop(grace).wait()
 
 
+# A silent partition (a link down, a firewall or NAT dropping the connection's state:
+# no RST, no FIN) leaves a connection that looks open, and a follower's block stream
+# on it waits for good. Clients ping every KEEPALIVE_MS, also on a stream with nothing
+# to send, and drop the connection after KEEPALIVE_TIMEOUT_MS without an answer: a dead
+# peer is noticed within 15 s (30 + 10 s, or never once an idle stream had used up
+# gRPC's default of two pings without data, before; docs/RELIABILITY.md, "Over a
+# network"). The server accepts pings twice as often, so that a ping arriving a little
+# early is never held against the client (two strikes close the connection).
+KEEPALIVE_MS = 10_000
+KEEPALIVE_TIMEOUT_MS = 5_000
+MIN_PING_INTERVAL_MS = KEEPALIVE_MS // 2
+
+
 def _options(reuse_port: bool) -> list[tuple[str, Any]]:
     return [
         ("grpc.so_reuseport", 1 if reuse_port else 0),
@@ -106,7 +119,7 @@ def _options(reuse_port: bool) -> list[tuple[str, Any]]:
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         # Peers keep long-lived channels; let them ping to keep NAT state alive.
         ("grpc.keepalive_permit_without_calls", 1),
-        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.min_ping_interval_without_data_ms", MIN_PING_INTERVAL_MS),
     ]
 
 
