@@ -196,6 +196,8 @@ def ledger_costs(receipts: int, root: Path) -> dict[str, float]:
     return {
         "receipts": receipts,
         "orderer_cpu_us_per_receipt": embedded["cpu_us"],
+        # The part on the orderer's one applying thread: the sequential bound.
+        "orderer_thread_us_per_receipt": embedded["main_us"],
         "replica_cpu_us_per_receipt": replica["cpu_us"],
         "replica_bytes_per_receipt": size / receipts,
         "receipt_tx_bytes": sum(len(r) for r in work.receipts) / receipts,
@@ -260,6 +262,11 @@ def project(
         "per_receipt": tx_plain * led["orderer_cpu_us_per_receipt"] / 1e6,
         "aggregated": tx_aggregated * led["orderer_cpu_us_per_receipt"] / 1e6,
     }
+    # One orderer applies transactions one after another on one thread.
+    orderer_thread = {
+        "per_receipt": tx_plain * led["orderer_thread_us_per_receipt"] / 1e6,
+        "aggregated": tx_aggregated * led["orderer_thread_us_per_receipt"] / 1e6,
+    }
     tx_bytes = led["receipt_tx_bytes"]
     etcd_mib_s = {
         "per_receipt": tx_plain * tx_bytes / MIB,
@@ -285,24 +292,18 @@ def project(
         mode: querier_cores + responder_cores + replica_cores[mode] + delta_apply_cores
         for mode in ("per_receipt", "aggregated")
     }
+    # Rates against one server's capacity (1.0 = full); storage apart, as time to fill.
     verdicts = {
-        # One orderer applies every transaction in turn (the rules run under the GIL):
-        # its CPU per transaction is the bound, whatever the cores.
-        "ordering (one orderer applying in turn), per receipt": orderer_cores["per_receipt"],
-        "ordering (one orderer applying in turn), aggregated": orderer_cores["aggregated"],
-        "ledger (replica CPU), per receipt": replica_cores["per_receipt"] / args.server_cores,
-        "ledger (replica CPU), aggregated": replica_cores["aggregated"] / args.server_cores,
+        "ordering thread, per receipt": orderer_thread["per_receipt"],
+        "ordering thread, aggregated": orderer_thread["aggregated"],
+        "replica CPU, per receipt": replica_cores["per_receipt"] / args.server_cores,
+        "replica CPU, aggregated": replica_cores["aggregated"] / args.server_cores,
         "query CPU (both sides)": (querier_cores + responder_cores) / args.server_cores,
         "etcd append bandwidth, per receipt": etcd_mib_s["per_receipt"] / etcd["mib_per_s"],
         "etcd append bandwidth, aggregated": etcd_mib_s["aggregated"] / etcd["mib_per_s"],
-        "replica disk per year, per receipt": growth_gb_day["per_receipt"]
-        * 365
-        / (args.server_disk_tb * 1e3),
-        "replica disk per year, aggregated": growth_gb_day["aggregated"]
-        * 365
-        / (args.server_disk_tb * 1e3),
         "network": (query_mbit + delta_mbit + rotation_mbit) / (args.server_gbit * 1e3),
     }
+    disk_days = {mode: args.server_disk_tb * 1e3 / growth for mode, growth in growth_gb_day.items()}
     return {
         "members": m,
         "queries_per_s_per_member": q,
@@ -321,10 +322,11 @@ def project(
             "total_aggregated": round(cores_total["aggregated"], 1),
         },
         "orderer_cores": {k: round(v, 2) for k, v in orderer_cores.items()},
+        "orderer_thread_load": {k: round(v, 2) for k, v in orderer_thread.items()},
         "ledger_tx_per_s": {"per_receipt": tx_plain, "aggregated": round(tx_aggregated)},
         "etcd_mib_per_s": {k: round(v, 2) for k, v in etcd_mib_s.items()},
-        "etcd_blocks_per_s_1mib": {k: round(v, 2) for k, v in etcd_mib_s.items()},
         "replica_growth_gb_per_day": {k: round(v, 1) for k, v in growth_gb_day.items()},
+        "replica_disk_full_in_days": {k: round(v, 1) for k, v in disk_days.items()},
         "snapshot_storage_gb": round(snapshot_gb, 1),
         "sync_mbit_per_s": {
             "deltas": round(delta_mbit, 2),
@@ -333,6 +335,9 @@ def project(
         "query_traffic_mbit_per_s": round(query_mbit, 1),
         "fraction_of_one_server": {k: round(v, 3) for k, v in verdicts.items()},
         "saturates_first": max(verdicts, key=lambda k: verdicts[k]),
+        "saturates_first_aggregated": max(
+            (k for k in verdicts if "per receipt" not in k), key=lambda k: verdicts[k]
+        ),
     }
 
 

@@ -207,6 +207,13 @@ def latency(cons: WanConsortium, plan: WanPlan, history: list[QueryRecord]) -> d
         "no_delay": local,
         "single_p50_over_rtt_ms": round(wan["single_p50_ms"] - wan["bare_rtt_p50_ms"], 1),
         "single_p50_without_delay_ms": local["single_p50_ms"],
+        # What the network itself adds (same queries, same processes, delay on vs off):
+        # one round trip for a single query, and no more for a broadcast, whose round
+        # trips to every responder overlap; the rest is CPU on a shared machine.
+        "network_share_single_ms": round(wan["single_p50_ms"] - local["single_p50_ms"], 1),
+        "network_share_broadcast_ms": round(
+            wan["broadcast"]["p50_ms"] - local["broadcast"]["p50_ms"], 1
+        ),
         "failed_or_wrong": wrong + wrong_local,
     }
 
