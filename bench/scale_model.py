@@ -42,7 +42,6 @@ Each pair of ``--fanout`` and ``--interval`` values is one projection.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -57,15 +56,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pysodium
 
 from bench.ledger_bench import Workload, _fresh, bench_embedded, bench_replica
-from ledger import EtcdLog, LocalEtcdCluster
-from psi import Commitment, Snapshot, derive_key_pair, prepare_query
-from psi._formats import Delta, TagColumns, encode_snapshot, snapshot_digest
-from psi._oprf import key_id
-from psi._parallel import evaluate_batch
+from ledger.etcd import EtcdLog, LocalEtcdCluster
+from psi import (
+    Entry,
+    IndexStore,
+    Snapshot,
+    derive_key_pair,
+    evaluate_batch,
+    generate_key_pair,
+    prepare_query,
+)
 
 LIST = "transaction_fraud"
 MIB = 1024 * 1024
-_KEY_ID = key_id(derive_key_pair(b"s" * 32, b"riskshare scale model").public)
 
 
 def _cpu_us(fn: Callable[[], object], n: int) -> float:
@@ -97,7 +100,7 @@ def query_crypto(n: int, sig: dict[str, float]) -> dict[str, float]:
     rng = os.urandom
 
     def phone(i: int) -> str:
-        return f"13{i:09d}"
+        return _phone(i)
 
     # Matching answers, made once, to time the querier's proof check and finalize.
     answers: dict[int, tuple[list[bytes], bytes]] = {}
@@ -142,36 +145,36 @@ def query_crypto(n: int, sig: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def _commitment(cols: TagColumns, epoch: int, data: bytes) -> Commitment:
-    return Commitment(
-        list_type=LIST,
-        epoch=epoch,
-        size=len(cols),
-        tags_root=hashlib.sha256(b"root").digest(),
-        snapshot_digest=snapshot_digest(data),
-        key_id=_KEY_ID,
-        normaliser_version="1",
-        label_bytes=0,
-    )
+def _phone(i: int) -> str:
+    return f"13{i:09d}"
 
 
-def snapshots(entries: int, changes: int) -> dict[str, float]:
-    """Bytes per entry and per delta change; CPU to apply a delta to ``entries``."""
-    key_id = _KEY_ID
-    tags = [os.urandom(8) for _ in range(entries)]
-    cols = TagColumns.from_records([(t, b"") for t in tags], 0)
-    data = encode_snapshot(LIST, key_id, 1, cols)
-    base = Snapshot.load(data, _commitment(cols, 1, data))
-    removed = tuple(sorted((t, b"") for t in tags[:changes]))
-    added = tuple(sorted((os.urandom(8), b"") for _ in range(changes)))
-    new_cols = TagColumns.from_records([(t, b"") for t in tags[changes:]] + list(added), 0)
-    new_data = encode_snapshot(LIST, key_id, 2, new_cols)
-    target = _commitment(new_cols, 2, new_data)
-    delta = Delta(LIST, key_id, 1, 2, 0, removed, added).to_bytes()
+def snapshots(entries: int, changes: int, root: Path) -> dict[str, float]:
+    """Bytes per entry and per delta change; CPU to apply a delta to ``entries``.
+
+    A real index (``psi.IndexStore``, tags without labels) exports the snapshot and the
+    delta a querier fetches; the querier's ``Snapshot.apply_delta`` checks the result
+    against the new epoch's commitment, as the gateway's snapshot book does.
+    """
+    now = int(time.time())
+    with IndexStore(root / "index.sqlite") as store:
+        store.create_list(LIST, generate_key_pair(os.urandom), labels=False)
+        store.apply(LIST, [Entry("phone", _phone(i)) for i in range(entries)], now=now)
+        first = store.commitment(LIST)
+        data = store.export_snapshot(LIST)
+        base = Snapshot.load(data, first)
+        store.apply(
+            LIST,
+            [Entry("phone", _phone(entries + i)) for i in range(changes)],
+            [("phone", _phone(i)) for i in range(changes)],
+            now=now,
+        )
+        second = store.commitment(LIST)
+        delta = store.export_delta(LIST, first.epoch)
     started = time.process_time()
-    applied = base.apply_delta(delta, target)
+    applied = base.apply_delta(delta, second)
     apply_s = time.process_time() - started
-    assert applied.to_bytes() == new_data
+    assert len(applied) == entries
     return {
         "snapshot_entries": entries,
         "snapshot_bytes_per_entry": len(data) / entries,
@@ -368,8 +371,8 @@ def main() -> None:
     units: dict[str, Any] = {}
     units["signatures"] = signatures(n * 5)
     units["query"] = query_crypto(n, units["signatures"])
-    units["snapshot"] = snapshots(10**5 if args.quick else 10**6, 1000)
     with tempfile.TemporaryDirectory(prefix="scale-model-") as tmp:
+        units["snapshot"] = snapshots(20_000 if args.quick else 200_000, 1000, Path(tmp))
         units["ledger"] = ledger_costs(2000 if args.quick else 10_000, Path(tmp))
         units["etcd"] = etcd_costs(Path(tmp), 3.0 if args.quick else 10.0)
     result: dict[str, Any] = {
