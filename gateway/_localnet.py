@@ -42,6 +42,8 @@ class LocalMember:
     data_dir: Path
     config_path: Path
     address: str
+    # Where the gateway binds, when not at ``address`` (behind a relay or a NAT).
+    listen: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,9 @@ def _config(
     overrides: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, Any]:
     ledger: dict[str, Any] = {"genesis": str(genesis), "block_interval": 0.1}
+    listen = member.listen or member.address
     if serve_orderer:
-        ledger.update(serve_orderer=True, orderer_listen=member.address)
+        ledger.update(serve_orderer=True, orderer_listen=listen)
     else:
         ledger["orderer"] = orderer_address
     sections: dict[str, dict[str, Any]] = {
@@ -90,7 +93,7 @@ def _config(
             "data_dir": str(member.data_dir),
         },
         "gateway": {
-            "listen": member.address,
+            "listen": listen,
             "workers": workers,
             "threads": 8,
             "grace_seconds": 2.0,
@@ -115,10 +118,15 @@ def create_local_consortium(
     params: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     roles: Mapping[str, str] | None = None,
+    addresses: Mapping[str, str] | None = None,
+    listen: Mapping[str, str] | None = None,
 ) -> LocalConsortium:
     """Create CA, keys, genesis and configs for an orderer plus ``member_ids``.
 
     Every member has role ``member`` unless ``roles`` names another (``observer``).
+    ``addresses`` gives a party (``orderer`` included) the address its peers dial
+    (certificate and genesis) instead of a free port on ``host``; ``listen`` the address
+    its gateway binds when that differs (a namespace whose relay owns the address).
     """
     now = dt.datetime.now(dt.UTC)
     init_consortium(root / "consortium", name, now=now, params=dict(params or {}))
@@ -133,7 +141,8 @@ def create_local_consortium(
             member_dir=root / "members" / member_id,
             data_dir=root / "data" / member_id,
             config_path=root / "config" / f"{member_id}.toml",
-            address=f"{host}:{port}",
+            address=(addresses or {}).get(member_id, f"{host}:{port}"),
+            listen=(listen or {}).get(member_id, ""),
         )
         record = enroll_member(
             ca,

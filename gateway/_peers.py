@@ -46,7 +46,7 @@ import grpc
 
 from gateway._enroll import MemberCredentials
 from gateway._errors import PeerIdentityError, UnavailableError
-from gateway._server import MAX_MESSAGE_BYTES
+from gateway._server import KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES
 from gateway._tls import channel_credentials, peer_certificate, tls13_context
 from ledger import Member, Store, get_member
 
@@ -80,8 +80,12 @@ def _sealed_channel(credentials: MemberCredentials) -> Any:
 _OPTIONS = [
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
+    # Keepalive: a peer or orderer behind a silent partition is noticed within 15 s
+    # (gateway/_server.py, KEEPALIVE_MS); pings go on over idle streams and channels.
+    ("grpc.keepalive_time_ms", KEEPALIVE_MS),
+    ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
     # A peer that was down must be usable again within a second or two of coming back,
     # not after gRPC's default backoff of up to two minutes.
     ("grpc.initial_reconnect_backoff_ms", 200),
