@@ -55,6 +55,7 @@ from bench.ledger_bench import (
     key_of,
     registry_for,
 )
+from ledger import MEMBERS as MEMBERS_TABLE
 from ledger import (
     EmbeddedOrderer,
     Founder,
@@ -232,7 +233,7 @@ def bench_distributions(cycles: int) -> dict[str, Any]:
     state = MemoryState()
     for m in [*lenders, "acme"]:
         row = LedgerMember(m, m, "member", "active", b"\0" * 32, b"\0" * 32, "", 0)
-        state.put("gov.members", m, row.to_row())
+        state.put(MEMBERS_TABLE, m, row.to_row())
     engine = engine_for("syndicate")
     height = 0
     now = 20_000 * MS_PER_DAY  # 2024-10-04; the cycles' dates are before it
@@ -243,7 +244,7 @@ def bench_distributions(cycles: int) -> dict[str, Any]:
         height += 1
         ctx = TxContext(
             hashlib.sha256(b"%d" % height).digest(),
-            "syndicate.private",
+            FACILITIES.kind("private"),
             actor,
             "member",
             height,
