@@ -244,7 +244,7 @@ def bench_distributions(cycles: int) -> dict[str, Any]:
         height += 1
         ctx = TxContext(
             hashlib.sha256(b"%d" % height).digest(),
-            "syndicate.private",
+            FACILITIES.kind("private"),
             actor,
             "member",
             height,

@@ -48,6 +48,7 @@ from scenarios.kit import (
     Money,
     Ppm,
     Schema,
+    Screening,
     Str,
     decimals_of,
     parse_minor,
@@ -91,7 +92,7 @@ def echo_step(result: Any, as_json: bool) -> None:
     typer.echo(f"  height {result.height}  tx {result.tx_id.hex()[:16]}  signed by {signers}")
 
 
-_SCALARS = (Int, Str, Enum, Date, Money, Ppm, Member, Bytes, Bool)
+_SCALARS = (Int, Str, Enum, Date, Money, Ppm, Member, Bytes, Bool, Screening)
 _INVOICE_HELP = {
     "seller": "Invoice seller id (tax id / USCC).",
     "buyer": "Invoice buyer id.",

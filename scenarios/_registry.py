@@ -74,6 +74,7 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.tf",
     "scenarios.syndicate",
     "scenarios.equity",
+    "scenarios.abs",
 )
 
 

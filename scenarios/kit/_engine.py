@@ -40,6 +40,7 @@ from typing import Any
 
 from ledger import (
     ContractError,
+    EncodingError,
     Overlay,
     State,
     TxContext,
@@ -190,7 +191,11 @@ class Engine:
                 raise ContractError("a confidential step is signed by endorsements only")
             signers = frozenset({ctx.member, *endorsers})
         else:
-            message = tx_message(chain_id(state), self.contract, legs)
+            try:
+                message = tx_message(chain_id(state), self.contract, legs)
+            except EncodingError as exc:
+                # A payload the codec cannot encode is a bad body like any other.
+                raise ContractError(f"the transaction cannot be encoded: {exc}") from None
             for member_id, signature in sorted(cosigs.items()):
                 if member_id == ctx.member:
                     raise ContractError("the submitter signs the transaction, not a co-signature")

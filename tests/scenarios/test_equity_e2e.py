@@ -109,7 +109,8 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]
     try:
         yield Consortium(net, gateways, root)
     finally:
-        codes = stop_gateways(gateways)
+        # Generous: under load a process may take a while to drain and exit cleanly.
+        codes = stop_gateways(gateways, timeout=120)
         assert all(code == 0 for code in codes.values()), codes
 
 

@@ -209,11 +209,11 @@ def test_a_transition_may_not_shadow_a_generated_command() -> None:
 
 def test_registered_scenarios_join_the_ledger_registry() -> None:
     names = [s.name for s in all_scenarios()]
-    assert names[:2] == ["scf", "tf"] and {"syndicate", "equity"} <= set(names)
+    assert names[:2] == ["scf", "tf"] and {"syndicate", "equity", "abs"} <= set(names)
     assert [c.name for c in all_contracts()] == ["fpreg", *names]
     assert get_scenario("tf").spec == "SCENARIOS.md §7"
     with pytest.raises(ScenarioError):
-        get_scenario("abs")
+        get_scenario("nope")
     assert scenarios.machine_for("tf.resolve_alert").type == "alert"
     assert scenarios.machine_for("scf.redeem").type == "certificate"
     with pytest.raises(ScenarioError):

@@ -117,7 +117,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
     try:
         yield Book(net, gateways, root)
     finally:
-        codes = stop_gateways(gateways)
+        # Generous: under load a process may take a while to drain and exit cleanly.
+        codes = stop_gateways(gateways, timeout=120)
         assert all(code == 0 for code in codes.values()), codes
 
 

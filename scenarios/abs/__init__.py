@@ -1,0 +1,40 @@
+"""Asset securitisation: an auto-loan ABS (SCENARIOS.md §1)."""
+
+from scenarios._registry import Scenario
+from scenarios.abs._contract import (
+    CONTRACT,
+    CURRENCY,
+    LOANS,
+    MAX_AMOUNT,
+    NAME,
+    PLANS,
+    TRANCHES,
+    breaches,
+    pool_balance,
+    pool_loans,
+)
+from scenarios.abs._waterfall import LINES, waterfall
+
+SCENARIO = Scenario(
+    name=NAME,
+    title="Asset securitisation: an auto-loan ABS",
+    spec="SCENARIOS.md §1",
+    contract=CONTRACT,
+    machines=(LOANS, PLANS),
+)
+
+__all__ = [
+    "CONTRACT",
+    "CURRENCY",
+    "LINES",
+    "LOANS",
+    "MAX_AMOUNT",
+    "NAME",
+    "PLANS",
+    "SCENARIO",
+    "TRANCHES",
+    "breaches",
+    "pool_balance",
+    "pool_loans",
+    "waterfall",
+]
