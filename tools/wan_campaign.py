@@ -4,6 +4,7 @@ Usage (as root: it creates network namespaces):
     .venv/bin/python tools/wan_campaign.py --long        # 6 members, ~10 min
     .venv/bin/python tools/wan_campaign.py               # the short one (as in make test)
     .venv/bin/python tools/wan_campaign.py --long --rtt-ms 60 --json out.json
+    .venv/bin/python tools/wan_campaign.py --long --latency-only --rtt-ms 100
 
 Every party in its own Linux network namespace: the orderer, each member and each of
 three etcd members, joined by a bridge, each behind a delaying TCP relay so that every
@@ -44,12 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wan_campaign", description=__doc__.split("\n")[0])
     parser.add_argument("--long", action="store_true", help="the long campaign")
     parser.add_argument("--rtt-ms", type=float, help="round trip of every link (default 30)")
+    parser.add_argument(
+        "--latency-only", action="store_true", help="latency, commit, throughput; no partitions"
+    )
     parser.add_argument("--workdir", type=Path, help="keep every file here (default: temporary)")
     parser.add_argument("--json", type=Path, help="also write the summary to this file")
     args = parser.parse_args(argv)
     plan = LONG if args.long else SHORT
     if args.rtt_ms is not None:
         plan = dataclasses.replace(plan, rtt_ms=args.rtt_ms)
+    if args.latency_only:
+        plan = dataclasses.replace(plan, partitions=False)
     root = args.workdir or Path(tempfile.mkdtemp(prefix="riskshare-wan-"))
     root.mkdir(parents=True, exist_ok=True)
 
