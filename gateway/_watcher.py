@@ -11,9 +11,10 @@ Rules, in order (issue 19; the leakage is stated in docs/THREAT_MODEL.md):
 2. An evaluation is **due** (:func:`due`) when there is none for that responder, when
    the responder's ``pub.index`` names another OPRF key (a rotation: the old outputs
    match nothing the new snapshots hold), or when the credits epoch has reached the
-   end of the term the last one paid for. Books larger than ``credits.max_items`` go
-   in several requests; an evaluation interrupted part way is not kept (its answered
-   batches are charged) and is run again whole.
+   end of the term the last one paid for. A book goes in requests of
+   :data:`WATCH_BATCH` identifiers (the default ``gateway.max_batch``); an evaluation
+   interrupted part way is not kept (its answered batches are charged) and is run
+   again whole.
 3. After an evaluation the whole verified snapshot is checked against the book's
    outputs. After that only **deltas** are: each verified snapshot the snapshot book
    takes (``SnapshotBook.subscribe``) brings the delta that produced it; its added
@@ -52,6 +53,10 @@ from token_incentive import WATCH_PURPOSE, current_epoch, params_from_state
 __all__ = ["Watcher", "delta_changes", "due"]
 
 _log = logging.getLogger("riskshare.gateway.watch")
+
+# Identifiers per evaluation request: the default ``gateway.max_batch`` every responder
+# accepts (a larger request is refused whole, before any work).
+WATCH_BATCH = 10_000
 
 
 def due(evaluation: Evaluation | None, key_id: str, epoch: int) -> bool:
@@ -142,8 +147,9 @@ class Watcher:
         p = params_from_state(self._ledger.state())
         rows = self.store.values(book.name)
         tags: list[tuple[int, int]] = []
-        for start in range(0, len(rows), p.max_items):
-            chunk = rows[start : start + p.max_items]
+        batch = min(WATCH_BATCH, p.max_items)
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
             result = self._querier.query(
                 book.list_type,
                 book.id_type,

@@ -57,6 +57,7 @@ from token_incentive._params import (
     load_params,
     params_from_state,
 )
+from token_incentive._regulator import MemberEpoch, regulator_report
 from token_incentive._settlement import (
     HitPayment,
     compute_settlement,
@@ -100,6 +101,7 @@ __all__ = [
     "HitPayment",
     "InvalidResponse",
     "JournalLine",
+    "MemberEpoch",
     "MessageError",
     "ParamsError",
     "QueryReceipt",
@@ -148,6 +150,7 @@ __all__ = [
     "receipt_id",
     "recorded_receipt",
     "refund_body",
+    "regulator_report",
     "resolve_body",
     "response_digest",
     "settlement_due",
