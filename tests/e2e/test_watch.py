@@ -301,6 +301,11 @@ def test_the_regulators_report_matches_each_members_statement(run: Run) -> None:
         totals = json.loads(own.stdout)["totals"]
         assert rows[member_id]["charged"] == totals.get("charged", 0), member_id
         assert rows[member_id]["refunded"] == totals.get("refunded", 0), member_id
+    # The regulator's dashboard shows the same report.
+    url = run.gateways["regulator"].info["dashboard_url"].rstrip("/") + "/regulator?epoch=0"
+    with urllib.request.urlopen(url, timeout=30) as page:
+        text = page.read().decode()
+    assert ("Epoch 0" in text and f"{len(BOOK):,}" in text) or str(len(BOOK)) in text
 
 
 def test_no_book_identifier_leaves_the_watcher(run: Run) -> None:
@@ -325,4 +330,7 @@ def test_no_book_identifier_leaves_the_watcher(run: Run) -> None:
         haystacks.append(("bank-a:metrics", page.read()))
     haystacks.extend(("webhook", json.dumps(b).encode()) for b in run.hook.bodies)
     haystacks.append(("bank-a:dashboard /watch", run.dashboard("/watch").encode()))
+    url = run.gateways["regulator"].info["dashboard_url"].rstrip("/") + "/regulator?epoch=0"
+    with urllib.request.urlopen(url, timeout=30) as page:
+        haystacks.append(("regulator:dashboard /regulator", page.read()))
     assert group(scan(needles, haystacks)) == {}
