@@ -54,6 +54,10 @@ __all__ = ["Watcher", "delta_changes", "due"]
 
 _log = logging.getLogger("riskshare.gateway.watch")
 
+# After a failed evaluation (a refusal: no reciprocity, no credit; or no answer), wait
+# this long before asking that publisher again, so a refusal is not repeated every poll.
+RETRY_AFTER_MS = 30_000
+
 # Identifiers per evaluation request: the default ``gateway.max_batch`` every responder
 # accepts (a larger request is refused whole, before any work).
 WATCH_BATCH = 10_000
@@ -109,6 +113,8 @@ class Watcher:
         self._deadline_ms = deadline_ms
         # One evaluation at a time: a second would be charged for nothing.
         self._evaluating = threading.Lock()
+        # (book, publisher) -> when its failed evaluation may be tried again.
+        self._retry_at: dict[tuple[str, str], int] = {}
         snapshots.subscribe(self.on_snapshot)
 
     # -- the loop (rule 5) -------------------------------------------------------------
@@ -140,8 +146,15 @@ class Watcher:
         epoch = current_epoch(state, now)
         if not due(self.store.evaluation(book.name, responder), row.key_id, epoch):
             return
+        if now < self._retry_at.get((book.name, responder), 0):
+            return
         with self._evaluating:
-            self._evaluate(book, responder, row.key_id, epoch, now)
+            try:
+                self._evaluate(book, responder, row.key_id, epoch, now)
+            except GatewayError:
+                self._retry_at[(book.name, responder)] = now + RETRY_AFTER_MS
+                raise
+            self._retry_at.pop((book.name, responder), None)
 
     def _evaluate(self, book: Book, responder: str, key_id: str, epoch: int, now: int) -> None:
         p = params_from_state(self._ledger.state())
