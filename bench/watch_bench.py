@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pysodium
 
 import gateway  # noqa: F401  (pins the TLS 1.2 cipher list before grpc loads)
-from gateway import WatchStore, add_watch_book
 from gateway.devnet import create_local_consortium, load_list, start_gateways, stop_gateways
+from gateway.watch import WatchStore, add_watch_book
 from psi import hazmat as g
 from psi import hazmat as o
 from psi import prf_input

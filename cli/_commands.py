@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
         _lists,
         _member,
         _query,
+        _regulator,
         _scenario,
         _version,
         _watch,
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
     _dispute.register(app)
     _canary.register(app)
     _watch.register(app)
+    _regulator.register(app)
     _scenario.register(app)  # one group per registered scenario (scenarios.SCENARIO_MODULES)
     _unwrap_help(app)
 

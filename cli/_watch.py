@@ -55,7 +55,7 @@ def add_cmd(
 
     Example: riskshare watch add --file customers.csv --list-type transaction_fraud --id-type phone
     """
-    from gateway import add_watch_book, read_book_file
+    from gateway.watch import add_watch_book, read_book_file
 
     rows = read_book_file(file, column, ref_column)
     book = add_watch_book(
@@ -76,7 +76,7 @@ def remove_cmd(
 
     Example: riskshare watch remove customers
     """
-    from gateway import remove_watch_book
+    from gateway.watch import remove_watch_book
 
     remove_watch_book(_data_dir(data_dir), name)
     typer.echo(f"removed {name}")
@@ -88,7 +88,7 @@ def list_cmd(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 
     Example: riskshare watch list --json
     """
-    from gateway import watch_books
+    from gateway.watch import watch_books
 
     books = watch_books(_data_dir(data_dir))
     if as_json:
@@ -127,7 +127,7 @@ def alerts_cmd(
 
     Example: riskshare watch alerts --json
     """
-    from gateway import watch_alerts
+    from gateway.watch import watch_alerts
 
     found = watch_alerts(
         _data_dir(data_dir), include_cleared=include_cleared, with_values=show_values

@@ -43,23 +43,10 @@ from gateway._pki import (
 from gateway._ratelimit import RateLimiter, TokenBucket
 from gateway._rotation import KEY_GRACE_MS, Rotation, rotate_oprf_key
 from gateway._tls import probe_refuses_tls12, tls13_pinned
-from gateway._watch_store import Alert, Book, WatchStore
-from gateway._watchlists import (
-    BookRejected,
-    WatchedBook,
-    add_watch_book,
-    read_book_file,
-    remove_watch_book,
-    watch_alerts,
-    watch_books,
-)
 
 __all__ = [
     "KEY_GRACE_MS",
     "MEMBER_URI_PREFIX",
-    "Alert",
-    "Book",
-    "BookRejected",
     "CertificateAuthority",
     "Config",
     "ConfigError",
@@ -83,9 +70,6 @@ __all__ = [
     "UnauthenticatedError",
     "UnavailableError",
     "VersionMismatchError",
-    "WatchStore",
-    "WatchedBook",
-    "add_watch_book",
     "authenticate",
     "certificate_fingerprint",
     "create_root_ca",
@@ -101,11 +85,7 @@ __all__ = [
     "parse_config",
     "peer_identity",
     "probe_refuses_tls12",
-    "read_book_file",
-    "remove_watch_book",
     "rotate_oprf_key",
     "tls13_pinned",
-    "watch_alerts",
-    "watch_books",
     "write_private_key",
 ]

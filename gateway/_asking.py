@@ -99,8 +99,8 @@ class Answered:
     hits: tuple[bool, ...]
     labels: tuple[Any, ...]
     epoch: int
-    # Snapshot mode: the first 8 bytes of each verified output (the snapshot's tag), which
-    # a watchlist keeps to test later snapshot deltas against (gateway._watcher).
+    # Snapshot mode: the first 8 bytes of each verified output (the snapshot's tag),
+    # which a watchlist keeps to test later deltas against (gateway._watcher).
     tags: tuple[bytes, ...] = ()
 
 
@@ -185,9 +185,11 @@ def judge(
             reply.evaluated, reply.proof, f"{responder}'s proof does not verify; refund claimed"
         )
     found: list[Hit | None]
+    tags: tuple[bytes, ...] = ()
     if context.snapshot is not None:
         found = [context.snapshot.lookup(out) for out in outputs]
         epoch = context.snapshot.epoch
+        tags = tuple(out.tag[:8] for out in outputs)
     else:
         found = []
         for out, answer in zip(outputs, reply.buckets, strict=True):
@@ -205,7 +207,7 @@ def judge(
         hits=tuple(h is not None for h in found),
         labels=tuple(h.label if h is not None else None for h in found),
         epoch=epoch,
-        tags=tuple(out.tag[:8] for out in outputs) if context.snapshot is not None else (),
+        tags=tags,
     )
 
 

@@ -11,9 +11,10 @@ Rules, in order (issue 19; the leakage is stated in docs/THREAT_MODEL.md):
 2. An evaluation is **due** (:func:`due`) when there is none for that responder, when
    the responder's ``pub.index`` names another OPRF key (a rotation: the old outputs
    match nothing the new snapshots hold), or when the credits epoch has reached the
-   end of the term the last one paid for. Books larger than ``credits.max_items`` go
-   in several requests; an evaluation interrupted part way is not kept (its answered
-   batches are charged) and is run again whole.
+   end of the term the last one paid for. A book goes in requests of
+   :data:`WATCH_BATCH` identifiers (the default ``gateway.max_batch``); an evaluation
+   interrupted part way is not kept (its answered batches are charged) and is run
+   again whole.
 3. After an evaluation the whole verified snapshot is checked against the book's
    outputs. After that only **deltas** are: each verified snapshot the snapshot book
    takes (``SnapshotBook.subscribe``) brings the delta that produced it; its added
@@ -52,6 +53,14 @@ from token_incentive import WATCH_PURPOSE, current_epoch, params_from_state
 __all__ = ["Watcher", "delta_changes", "due"]
 
 _log = logging.getLogger("riskshare.gateway.watch")
+
+# After a failed evaluation (a refusal: no reciprocity, no credit; or no answer), wait
+# this long before asking that publisher again, so a refusal is not repeated every poll.
+RETRY_AFTER_MS = 30_000
+
+# Identifiers per evaluation request: the default ``gateway.max_batch`` every responder
+# accepts (a larger request is refused whole, before any work).
+WATCH_BATCH = 10_000
 
 
 def due(evaluation: Evaluation | None, key_id: str, epoch: int) -> bool:
@@ -104,6 +113,8 @@ class Watcher:
         self._deadline_ms = deadline_ms
         # One evaluation at a time: a second would be charged for nothing.
         self._evaluating = threading.Lock()
+        # (book, publisher) -> when its failed evaluation may be tried again.
+        self._retry_at: dict[tuple[str, str], int] = {}
         snapshots.subscribe(self.on_snapshot)
 
     # -- the loop (rule 5) -------------------------------------------------------------
@@ -135,15 +146,23 @@ class Watcher:
         epoch = current_epoch(state, now)
         if not due(self.store.evaluation(book.name, responder), row.key_id, epoch):
             return
+        if now < self._retry_at.get((book.name, responder), 0):
+            return
         with self._evaluating:
-            self._evaluate(book, responder, row.key_id, epoch, now)
+            try:
+                self._evaluate(book, responder, row.key_id, epoch, now)
+            except GatewayError:
+                self._retry_at[(book.name, responder)] = now + RETRY_AFTER_MS
+                raise
+            self._retry_at.pop((book.name, responder), None)
 
     def _evaluate(self, book: Book, responder: str, key_id: str, epoch: int, now: int) -> None:
         p = params_from_state(self._ledger.state())
         rows = self.store.values(book.name)
         tags: list[tuple[int, int]] = []
-        for start in range(0, len(rows), p.max_items):
-            chunk = rows[start : start + p.max_items]
+        batch = min(WATCH_BATCH, p.max_items)
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
             result = self._querier.query(
                 book.list_type,
                 book.id_type,

@@ -57,6 +57,7 @@ from token_incentive._params import (
     load_params,
     params_from_state,
 )
+from token_incentive._regulator import MemberEpoch, regulator_report
 from token_incentive._settlement import (
     HitPayment,
     compute_settlement,
@@ -108,6 +109,7 @@ __all__ = [
     "HitPayment",
     "InvalidResponse",
     "JournalLine",
+    "MemberEpoch",
     "MessageError",
     "ParamsError",
     "QueryReceipt",
@@ -161,6 +163,7 @@ __all__ = [
     "recorded_receipt",
     "recorded_receipts",
     "refund_body",
+    "regulator_report",
     "resolve_body",
     "response_digest",
     "settlement_due",

@@ -174,6 +174,12 @@ def _receipt(receipt_id: str, row: Mapping[str, Any]) -> RecordedReceipt:
     )
 
 
+def current_epoch(state: State, now: int) -> int:
+    """The credits epoch ``now`` falls in (read only: the schedule is not extended)."""
+    p = params_from_state(state)
+    return epoch_at(schedule(state, now, p.epoch_ms), now)
+
+
 def recorded_receipt(state: State, receipt_id: str) -> RecordedReceipt | None:
     """The recorded answer ``receipt_id``, or ``None``."""
     row: Any = state.get(RECEIPTS, receipt_id)
@@ -193,12 +199,6 @@ def canary_committed(state: State, commitment: bytes) -> bool:
     """An observer committed this canary and has not yet revealed it."""
     row: Any = state.get(CANARIES, commitment.hex())
     return isinstance(row, dict) and row.get("status") == "committed"
-
-
-def current_epoch(state: State, now: int) -> int:
-    """The credits epoch ``now`` falls in (read only: the schedule is not extended)."""
-    p = params_from_state(state)
-    return epoch_at(schedule(state, now, p.epoch_ms), now)
 
 
 def last_settled_epoch(state: State) -> int:

@@ -34,6 +34,7 @@ NAV = (
     ("/lists", "Lists"),
     ("/peers", "Peers"),
     ("/watch", "Watch"),
+    ("/regulator", "Regulator"),
     ("/governance", "Governance"),
 )
 

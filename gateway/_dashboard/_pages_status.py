@@ -13,8 +13,16 @@ from gateway._dashboard._peers import PeerRow, peer_rows
 from gateway._dashboard._queries import QueryFilter, list_queries
 from gateway._watch_store import read_watch
 from ledger import consortium_info, get_member
+from token_incentive import CreditsError, current_epoch, regulator_report
 
-__all__ = ["governance_page", "lists_page", "overview_page", "peers_page", "watch_page"]
+__all__ = [
+    "governance_page",
+    "lists_page",
+    "overview_page",
+    "peers_page",
+    "regulator_page",
+    "watch_page",
+]
 
 
 def overview_page(ctx: Context, params: Params) -> bytes:
@@ -349,3 +357,71 @@ def watch_page(ctx: Context, params: Params) -> bytes:
         ),
     ]
     return page("Watchlists", ctx.member, body, active="/watch")
+
+
+def _counts(by_status: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "—"
+
+
+def regulator_page(ctx: Context, params: Params) -> bytes:
+    """The regulator's epoch report (``token_incentive.regulator_report``): per member,
+    from the ledger alone; ``?epoch=N`` (default: the epoch in progress)."""
+    state = ctx.store.state()
+    head = ctx.store.head()
+    raw = params.get("epoch", "").strip()
+    try:
+        # The epoch of the newest block: a page reads the ledger, not the clock.
+        epoch = int(raw) if raw else current_epoch(state, 0 if head is None else head.time)
+    except (ValueError, CreditsError):
+        epoch = 0
+    epoch = max(0, epoch)
+    rows = [
+        (
+            r.member,
+            r.made,
+            r.items_made,
+            credits(r.charged),
+            credits(r.refunded),
+            r.served,
+            r.items_served,
+            r.hits_reported,
+            r.hits_received,
+            r.confirmed,
+            r.disputed,
+            _counts(r.disputes_filed),
+            _counts(r.disputes_against),
+            r.watched,
+        )
+        for r in regulator_report(state, epoch)
+    ]
+    body = [
+        el(
+            "p",
+            f"Epoch {epoch}, computed from this replica's ledger alone (no identifier is on"
+            " the ledger); riskshare regulator report --epoch N prints the same.",
+            class_="note",
+        ),
+        table(
+            [
+                "member",
+                "made",
+                "items",
+                "charged",
+                "refunded",
+                "served",
+                "items served",
+                "hits reported",
+                "hits received",
+                "confirmed",
+                "disputed",
+                "disputes filed",
+                "disputes against",
+                "watched identifiers",
+            ],
+            rows,
+            numeric=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13],
+            empty="No activity in this epoch.",
+            id_="report",
+        ),
+    ]
+    return page("Regulator's report", ctx.member, body, active="/regulator")

@@ -44,6 +44,7 @@ from gateway._dashboard._pages_status import (
     lists_page,
     overview_page,
     peers_page,
+    regulator_page,
     watch_page,
 )
 from gateway._log import log_event
@@ -65,6 +66,7 @@ _PAGES: dict[str, Callable[[Context, Params], bytes]] = {
     "/lists": lists_page,
     "/peers": peers_page,
     "/watch": watch_page,
+    "/regulator": regulator_page,
     "/governance": governance_page,
 }
 _BLOCK = re.compile(r"/ledger/block/([0-9]{1,19})\Z")

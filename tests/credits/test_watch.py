@@ -18,6 +18,8 @@ from token_incentive import (
     compute_settlement,
     params_from_state,
     refund_body,
+    regulator_report,
+    statement,
     watches,
 )
 
@@ -114,3 +116,31 @@ def test_governance_sets_a_dearer_watch_price(net: Net) -> None:
     assert net.receipt(rid)["charge"] == 3 * 100 * 10
     (row,) = watches(net.state)
     assert row.until == row.epoch + 10
+
+
+def test_the_regulator_report_reconciles_with_every_members_statement(net: Net) -> None:
+    now = T0 + 1000
+    ab = net.query("alpha", "bravo", LT, 3, now)
+    ac = net.query("alpha", "charlie", LT, 2, now + 1)
+    cb = net.query("charlie", "bravo", LT, 4, now + 2)
+    net.query("alpha", "bravo", LT, 50, now + 3, purpose=WATCH_PURPOSE)
+    net.apply("alpha", "credits.hits", {"items": [[ab, ac], [ab]]}, now + 10)
+    net.apply(
+        "alpha", "credits.feedback", {"receipt": ab, "action": "dispute", "hits": [1]}, now + 11
+    )
+    net.apply("alpha", "credits.feedback", {"receipt": ac, "action": "confirm"}, now + 12)
+    rows = {r.member: r for r in regulator_report(net.state, 0)}
+    a, b, c = rows["alpha"], rows["bravo"], rows["charlie"]
+    assert (a.made, a.items_made, a.served, a.watched) == (3, 55, 0, 50)
+    assert (b.made, b.served, b.items_served) == (0, 3, 57)
+    assert (c.made, c.served) == (1, 1)
+    assert (a.hits_reported, b.hits_received, c.hits_received) == (3, 2, 1)
+    assert (a.confirmed, a.disputed) == (1, 1)
+    assert a.disputes_filed == {"filed": 1} and b.disputes_against == {"filed": 1}
+    # The next epoch: no query, but the watch's term still covers it.
+    (later,) = regulator_report(net.state, 1)
+    assert (later.member, later.made, later.watched) == ("alpha", 0, 50) and cb
+    for member, row in rows.items():
+        totals = statement(net.state, member, 0, 0).totals
+        assert row.charged == totals.get("charged", 0), member
+        assert row.refunded == totals.get("refunded", 0), member

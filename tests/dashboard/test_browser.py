@@ -37,6 +37,7 @@ PAGES = [
     "/lists",
     "/peers",
     "/watch",
+    "/regulator",
     "/governance",
 ]
 TITLES = {
@@ -48,6 +49,7 @@ TITLES = {
     "/lists": "Index status per list type",
     "/peers": "Peers",
     "/watch": "Watchlists",
+    "/regulator": "Regulator's report",
     "/governance": "Governance",
 }
 

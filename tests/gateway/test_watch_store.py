@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import BookRejected, InvalidRequestError, add_watch_book
+from gateway import InvalidRequestError
 from gateway._watch_store import Evaluation, WatchStore, read_watch, tag_int
 from gateway._watcher import delta_changes, due
+from gateway.watch import BookRejected, add_watch_book
 from psi import Delta
 
 
