@@ -338,6 +338,24 @@ def prepare(
             normalised = invoice.normalised()
             for target, source in spec.fills.items():
                 payload[target] = getattr(normalised, source)
+        elif (
+            isinstance(spec, Fingerprints)
+            and value is not None
+            and hasattr(value, "fingerprint_inputs")
+        ):
+            # A declared document kind (an insured loss): its own inputs, evaluated alike.
+            evaluated = value.fingerprint_inputs()
+            asked = [*evaluated.exact, *evaluated.similar]
+            if client is None:
+                with ScenarioClient.from_config(config) as own:
+                    fps, receipt = own.fingerprint(spec.family, asked)
+            else:
+                fps, receipt = client.fingerprint(spec.family, asked)
+            payload[name] = {
+                "exact": fps[: len(evaluated.exact)],
+                "similar": fps[len(evaluated.exact) :],
+                "receipt": receipt,
+            }
         elif value is None and spec.default_attr and name not in payload:
             obj = _object(config, scenario.name, object_id)
             payload[name] = obj.attrs[spec.default_attr]

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway._client import AdminClient
+from gateway._demo import wait_published
 from gateway._errors import GatewayError
-from gateway._localnet import LocalConsortium, create_local_consortium
+from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._processes import start_gateways, stop_gateways
 from gateway._scenario_client import (
     ScenarioClient,
@@ -36,6 +38,7 @@ from gateway._scenario_client import (
 from ledger import State, Store
 from scenarios import Scenario, ScenarioError, all_scenarios, get_scenario
 from scenarios.kit import Obj, format_minor
+from token_incentive import recorded_receipt
 
 __all__ = ["DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
 
@@ -146,6 +149,51 @@ class _Runner:
         with self._client(actor) as client:
             return client.fingerprint(family, inputs)
 
+    def observe(self, series: str, as_of: str, value: int, scale: int) -> None:
+        oracle = self.scenario.demo.oracle if self.scenario.demo else None
+        if oracle is None:
+            raise ScenarioError(f"the {self.scenario.name} demo names no oracle")
+        start = time.perf_counter()
+        with self._client(oracle) as client:
+            result = client.observe(self.scenario.name, series, as_of, value, scale)
+        ms = (time.perf_counter() - start) * 1000
+        say = f"observe {series} on {as_of}: {format_minor(value, scale)}"
+        detail = f"height {result.height}, signed by the oracle"
+        self.report.steps.append(DemoStep(oracle, say, "applied", "applied", detail, ms))
+        self._say(f"{oracle:<9} {say}: applied — {detail} [{ms:.0f} ms]")
+
+    def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
+        with AdminClient(self.net.members[actor].data_dir / "admin.sock") as client:
+            reply = client.query(self._list_type(), id_type, [value])
+        answers = [a for a in reply.answers if not a.error_code]
+        if not answers:
+            raise ScenarioError(f"{actor}'s screening query was answered by nobody")
+        receipt = answers[0].receipt.decode()
+        hit = any(any(a.hits) for a in answers)
+        deadline = time.monotonic() + 120
+        while recorded_receipt(self.state(actor), receipt) is None:
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"screening receipt {receipt} was not recorded in time")
+            time.sleep(0.1)
+        self._say(
+            f"{actor:<9} screen a {id_type} ({'hit' if hit else 'no hit'}): receipt "
+            f"{receipt[:16]}… recorded"
+        )
+        return receipt, hit
+
+    def _list_type(self) -> str:
+        demo = self.scenario.demo
+        types = {row[0] for rows in (demo.lists if demo else {}).values() for row in rows}
+        if len(types) != 1:
+            raise ScenarioError("a demo that screens loads lists of exactly one list type")
+        return types.pop()
+
+    def held(self, member: str, object_id: str) -> Obj:
+        with self._client(member) as client:
+            row = client.private_state(self.scenario.name, object_id)
+        row.pop("confidential", None)
+        return Obj.from_row(row)
+
     def document_hash(self) -> bytes:
         return documents_hash([self.document])
 
@@ -188,8 +236,14 @@ def run_scenario_demo(
     root = Path(tempfile.mkdtemp(prefix="riskshare-scenario-")) if workdir is None else workdir
     report = ScenarioDemoReport(scenario)
     started = time.perf_counter()
-    params = {} if demo.registry is None else {"fpreg.registry": demo.registry}
+    params: dict[str, Any] = {}
+    if demo.registry is not None:
+        params["fpreg.registry"] = demo.registry
+    if demo.oracle is not None:
+        params[f"{scenario}.oracle"] = demo.oracle
     net = create_local_consortium(root, list(demo.members), params=params)
+    for member, rows in demo.lists.items():
+        load_list(net.members[member], [(*row, 1) for row in rows])
     docs = root / "documents"
     docs.mkdir(exist_ok=True)
     document = docs / "document.pdf"
@@ -197,6 +251,8 @@ def run_scenario_demo(
     say(f"starting {len(demo.members)} member gateways and the orderer in {root}")
     gateways = start_gateways(net)
     try:
+        if demo.lists:
+            wait_published(net, list(demo.lists))
         if demo.registry is not None:
             with ScenarioClient(net.members[demo.registry].data_dir / "admin.sock") as client:
                 client.init_registry()

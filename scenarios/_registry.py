@@ -53,6 +53,7 @@ __all__ = [
 SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.scf",
     "scenarios.tf",
+    "scenarios.ins",
 )
 
 

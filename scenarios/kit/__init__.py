@@ -44,9 +44,14 @@ from scenarios.kit._declare import Calculator, Listing, Precheck, Supplies
 from scenarios.kit._demo import Demo, DemoRun
 from scenarios.kit._documents import (
     DOCUMENT_NORMALISER_VERSION,
+    LOSS,
+    SIMILAR_LOSS_DAYS,
     Document,
+    DocumentKind,
+    FingerprintDocument,
     FingerprintInputs,
     Invoice,
+    Loss,
 )
 from scenarios.kit._endorse import (
     Proposal,
@@ -140,6 +145,7 @@ from scenarios.kit._schema import (
     Schema,
     Str,
 )
+from scenarios.kit._screening import screening_receipt
 from scenarios.kit._tx import (
     MAX_LEGS,
     TX_DOMAIN,
@@ -173,6 +179,7 @@ __all__ = [
     "FPREG",
     "FP_SIZE",
     "ID_PATTERN",
+    "LOSS",
     "MAJORITY",
     "MAX_FINGERPRINTS",
     "MAX_LEGS",
@@ -182,6 +189,7 @@ __all__ = [
     "NEW",
     "OBSERVATION_DOMAIN",
     "RECEIPT_TTL_MS",
+    "SIMILAR_LOSS_DAYS",
     "TWO_THIRDS",
     "TX_DOMAIN",
     "Accrue",
@@ -198,6 +206,7 @@ __all__ = [
     "Demo",
     "DemoRun",
     "Document",
+    "DocumentKind",
     "Documents",
     "Effect",
     "Engine",
@@ -205,6 +214,7 @@ __all__ = [
     "Event",
     "FeedEvent",
     "Field",
+    "FingerprintDocument",
     "FingerprintInputs",
     "FingerprintRegistry",
     "FingerprintRequest",
@@ -219,6 +229,7 @@ __all__ = [
     "ListOf",
     "Listing",
     "Lock",
+    "Loss",
     "Machine",
     "MapOf",
     "Member",
@@ -304,6 +315,7 @@ __all__ = [
     "request_fingerprints",
     "round_half_up",
     "run_private",
+    "screening_receipt",
     "sign_observation",
     "trigger_first",
     "tx_digest",

@@ -12,7 +12,7 @@ gateway (DESIGN §2), hence the protocol.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
@@ -64,6 +64,20 @@ class DemoRun(Protocol):
         """The hash of the demo's sample trade document (kept behind the gateway)."""
         ...
 
+    def observe(self, series: str, as_of: str, value: int, scale: int) -> None:
+        """The demo's oracle records a signed observation (``riskshare <name> observe``)."""
+        ...
+
+    def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
+        """``actor`` screens an identifier against every other member's list through the
+        risk-sharing network (``riskshare query``): the receipt's id, once it is
+        recorded on ``actor``'s replica, and whether any list holds it."""
+        ...
+
+    def held(self, member: str, object_id: str) -> Obj:
+        """A confidential object as ``member`` (a party) holds it behind its gateway."""
+        ...
+
     def state(self, member: str) -> State:
         """``member``'s own replica, read-only, as it is now."""
         ...
@@ -76,8 +90,13 @@ class DemoRun(Protocol):
 @dataclass(frozen=True, slots=True)
 class Demo:
     """A demo: the members to start (each its own gateway process), the member holding
-    the fingerprint registry key if the flow fingerprints documents, and the flow."""
+    the fingerprint registry key if the flow fingerprints documents, the flow; the
+    member the scenario's ``<name>.oracle`` parameter names, if it reads observations;
+    and the risk-sharing lists members load before the flow (member →
+    ``(list_type, id_type, value)``), if it screens."""
 
     members: tuple[str, ...]
     flow: Callable[[DemoRun], None]
     registry: str | None = None
+    oracle: str | None = None
+    lists: Mapping[str, Sequence[tuple[str, str, str]]] = field(default_factory=dict)
