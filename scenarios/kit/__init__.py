@@ -39,7 +39,15 @@ from scenarios.kit._catalogue import (
     within_tolerance,
 )
 from scenarios.kit._contract import build_contract, contract_kinds
-from scenarios.kit._dates import MS_PER_DAY, add_months, add_years, day_of, days_between, parse_date
+from scenarios.kit._dates import (
+    MS_PER_DAY,
+    BankingCalendar,
+    add_months,
+    add_years,
+    day_of,
+    days_between,
+    parse_date,
+)
 from scenarios.kit._declare import Calculator, Listing, Precheck, Supplies
 from scenarios.kit._demo import Demo, DemoRun
 from scenarios.kit._documents import (
@@ -194,6 +202,7 @@ __all__ = [
     "TX_DOMAIN",
     "Accrue",
     "Allocate",
+    "BankingCalendar",
     "Bool",
     "Burn",
     "Bytes",
