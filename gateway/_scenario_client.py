@@ -34,7 +34,7 @@ from gateway._errors import DeadlineError, GatewayError, UnavailableError
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
 from gateway._scenario_tx import encode_legs, encode_payload
 from gateway._scenarios import OBJECT_DOMAIN
-from ledger import Store, decode, encode
+from ledger import Store, decode
 from scenarios import Scenario, ScenarioError, engine_for, get_scenario
 from scenarios.kit import (
     Document,
@@ -47,6 +47,7 @@ from scenarios.kit import (
     Obj,
     Precheck,
     Transition,
+    documents_digest,
 )
 
 __all__ = [
@@ -272,8 +273,7 @@ def documents_hash(paths: Sequence[Path]) -> bytes:
     """One hash over the documents, in the order given: the hash put on the ledger."""
     if not paths:
         raise ScenarioError("name at least one document (--doc)")
-    digests = [hashlib.sha256(Path(p).read_bytes()).digest() for p in paths]
-    return hashlib.sha256(encode("scenario-documents", 1, digests)).digest()
+    return documents_digest([hashlib.sha256(Path(p).read_bytes()).digest() for p in paths])
 
 
 def read_replica(config: Path) -> Store:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "RESERVED_COMMANDS",
     "SCENARIO_MODULES",
     "Scenario",
     "all_contracts",
@@ -49,6 +50,23 @@ __all__ = [
     "machine_for",
     "pooled_registries",
 ]
+
+# The commands every scenario group has (``cli._scenario``): no transition may take one.
+RESERVED_COMMANDS = frozenset(
+    {
+        "approve",
+        "authorize",
+        "demo",
+        "list",
+        "observe",
+        "purge",
+        "registry-init",
+        "show",
+        "submit",
+        "sync",
+        "watch",
+    }
+)
 
 SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.scf",
@@ -103,6 +121,13 @@ class Scenario:
                 f"scenario {self.name!r}: every kind needs its machine in machines= "
                 f"(missing {missing}, extra {sorted(kinds - set(self.contract.handlers))})"
             )
+        for machine in self.machines:
+            for t in machine.transitions.values():
+                if not t.internal and t.cli_name in RESERVED_COMMANDS:
+                    raise ScenarioError(
+                        f"{self.name}.{t.name}: its command {t.cli_name!r} is one every "
+                        "scenario group has; name it with command="
+                    )
         tables = [r.table for r in self.registries]
         tables += [s.machine.objects_table for s in self.supplies]
         for table in tables:

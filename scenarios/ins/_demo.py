@@ -130,7 +130,7 @@ def _motor(run: DemoRun) -> None:
     run.step(
         "insurer-a",
         "approve C-A1 for the whole assessment",
-        "ins.approve",
+        "ins.approve_claim",
         "P-A1",
         {"claim": "C-A1", "amount": MOTOR["assessed"]},
         refused=True,
@@ -138,7 +138,7 @@ def _motor(run: DemoRun) -> None:
     run.step(
         "insurer-a",
         "approve C-A1 up to the cap",
-        "ins.approve",
+        "ins.approve_claim",
         "P-A1",
         {"claim": "C-A1", "amount": payable},
     )

@@ -422,7 +422,7 @@ _TRANSITIONS = (
         help="Assess a notified claim (its registration must be on the claim registry).",
     ),
     Transition(
-        "approve",
+        "approve_claim",
         _ISSUED,
         _ISSUED,
         _INSURER,

@@ -60,6 +60,7 @@ from scenarios.kit._documents import (
     FingerprintInputs,
     Invoice,
     Loss,
+    documents_digest,
 )
 from scenarios.kit._endorse import (
     Proposal,
@@ -294,6 +295,7 @@ __all__ = [
     "day_of",
     "days_between",
     "decimals_of",
+    "documents_digest",
     "eligible",
     "endorse",
     "evaluate",

@@ -24,13 +24,15 @@ Invalid fields raise :class:`ScenarioError` naming the field.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol
 
+from ledger import encode
 from scenarios._errors import ScenarioError
 from scenarios.kit._fingerprints import fingerprint_input
 
@@ -44,6 +46,7 @@ __all__ = [
     "FingerprintInputs",
     "Invoice",
     "Loss",
+    "documents_digest",
 ]
 
 DOCUMENT_NORMALISER_VERSION = 1
@@ -270,3 +273,10 @@ LOSS = DocumentKind(
     },
     Loss.from_fields,
 )
+
+
+def documents_digest(digests: Sequence[bytes]) -> bytes:
+    """The one hash a step records for documents kept behind a gateway (a ``Documents``
+    field), from each document's SHA-256, in order: what a contract compares when it
+    checks that a registration covers exactly the documents presented."""
+    return hashlib.sha256(encode("scenario-documents", 1, list(digests))).digest()

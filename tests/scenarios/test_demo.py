@@ -104,3 +104,45 @@ def test_an_unknown_scenario_is_one_error_line_and_exit_2() -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("error: ") and "nope" in proc.stderr
+
+
+def test_ins_demo_figures_match_an_independent_computation() -> None:
+    from scenarios.ins._demo import LAYER, LINES, MOTOR, PARAMETRIC
+
+    proc = riskshare("demo", "--scenario", "ins")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-2:] == ["ledger heads all equal", "every step as the spec says"]
+    assert not [line for line in lines if "UNEXPECTED" in line]
+    figures = [line.split("figures: ", 1)[1] for line in lines if "figures: " in line]
+    # The motor claim: min(assessed, limit − deductible, sum insured − nothing paid yet).
+    motor = min(MOTOR["assessed"], MOTOR["limit"] - MOTOR["deductible"], MOTOR["sum_insured"])
+    # The flight: delayed past the threshold, so the fixed payout.
+    assert PARAMETRIC["observed"] >= PARAMETRIC["delay_minutes"]
+    # Premium shares: the premium pro rata to the signed lines, which sum to 100 %.
+    assert sum(LINES.values()) == 1_000_000
+    shares = {r: LAYER["premium"] * line // 1_000_000 for r, line in LINES.items()}
+    assert sum(shares.values()) == LAYER["premium"]  # these lines divide it exactly
+
+    def money(minor: int) -> str:
+        return f"{minor // 100:,}.{minor % 100:02d}"
+
+    assert figures == [
+        f"motor C-A1 paid {money(motor)}",
+        f"parametric F-1 paid {money(PARAMETRIC['payout'])}",
+        *(f"{r} premium share {money(shares[r])}" for r in sorted(LINES)),
+    ]
+    steps = [line for line in lines if line[:9].strip() in {"insurer-a", "insurer-b", "broker"}]
+    refused = [line.split(":")[0].split(None, 1)[1] for line in steps if ": refused" in line]
+    assert refused == [
+        "issue P-B1 before its review",
+        "mark the flagged C-B1 paid",
+        "resolve C-B1~C-A1 before insurer-a authorised it",
+        "approve C-A1 for the whole assessment",
+        "pay C-A1 before the registry says PAID",
+        "claim P-A2 before the oracle's observation",
+        "bind L-1 with 80 % signed",
+    ]
+    assert any("register the same crash (typed differently): applied" in s and
+               "C-B1 DUPLICATE_FLAGGED" in s for s in steps)  # fmt: skip
+    assert any("a person reviews the hit on P-B1: applied" in s for s in steps)

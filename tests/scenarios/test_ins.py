@@ -222,7 +222,7 @@ def test_approval_and_payment(ins: Insurance) -> None:
         "exceeds the assessment",
         POLICIES,
         "insurer-a",
-        "approve",
+        "approve_claim",
         "P-1",
         {"claim": "C-1", "amount": 24_000_01},
     )
@@ -230,11 +230,13 @@ def test_approval_and_payment(ins: Insurance) -> None:
         r"min\(limit − deductible, sum insured − paid\) = 1950000",
         POLICIES,
         "insurer-a",
-        "approve",
+        "approve_claim",
         "P-1",
         {"claim": "C-1", "amount": 19_500_01},
     )
-    ins.private(POLICIES, "insurer-a", "approve", "P-1", {"claim": "C-1", "amount": 19_500_00})
+    ins.private(
+        POLICIES, "insurer-a", "approve_claim", "P-1", {"claim": "C-1", "amount": 19_500_00}
+    )
     ins.refused_private(
         "REGISTERED on the claim registry; it must be PAID",
         POLICIES,
@@ -249,9 +251,16 @@ def test_approval_and_payment(ins: Insurance) -> None:
     assert paid.attrs["claims"]["C-1"]["paid"] == 19_500_00
     # The second claim is capped by what is left of the sum insured: 30,000 − 19,500.
     ins.refused_private(
-        "= 1050000", POLICIES, "insurer-a", "approve", "P-1", {"claim": "C-2", "amount": 10_500_01}
+        "= 1050000",
+        POLICIES,
+        "insurer-a",
+        "approve_claim",
+        "P-1",
+        {"claim": "C-2", "amount": 10_500_01},
     )
-    ins.private(POLICIES, "insurer-a", "approve", "P-1", {"claim": "C-2", "amount": 10_500_00})
+    ins.private(
+        POLICIES, "insurer-a", "approve_claim", "P-1", {"claim": "C-2", "amount": 10_500_00}
+    )
     ins.refused_private(
         "claim 'C-1' is PAID, not APPROVED",
         POLICIES,

@@ -240,7 +240,9 @@ def test_every_payment_is_capped(
         ins.private(POLICIES, "insurer-a", "assess", "P-1", {"claim": claim, "amount": assessed})
         allowed = amount <= min(assessed, limit - deductible, sum_insured - paid)
         try:
-            ins.private(POLICIES, "insurer-a", "approve", "P-1", {"claim": claim, "amount": amount})
+            ins.private(
+                POLICIES, "insurer-a", "approve_claim", "P-1", {"claim": claim, "amount": amount}
+            )
         except ContractError:
             assert not allowed
             continue
