@@ -40,7 +40,7 @@ from scenarios import Scenario, ScenarioError, all_scenarios, get_scenario
 from scenarios.kit import Obj, format_minor
 from token_incentive import recorded_receipt
 
-__all__ = ["DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
+__all__ = ["DemoStep", "ScenarioDemoReport", "run_all_demos", "run_scenario_demo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class ScenarioDemoReport:
     scenario: str
     setup_s: float = 0.0
     steps: list[DemoStep] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     heads: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +80,7 @@ class ScenarioDemoReport:
             "steps": [dataclasses.asdict(s) | {"correct": s.correct} for s in self.steps],
             "heads": self.heads,
             "heads_equal": self.heads_equal,
+            "notes": self.notes,
             "correct": self.correct,
         }
 
@@ -208,6 +210,7 @@ class _Runner:
         self._stores.clear()
 
     def say(self, line: str) -> None:
+        self.report.notes.append(line)
         self._say(f"          {line}")
 
     def _describe(self, result: StepResult) -> str:
@@ -249,7 +252,8 @@ def run_scenario_demo(
     document = docs / "document.pdf"
     document.write_bytes(b"%PDF-1.7 sample trade document, kept behind the gateway")
     say(f"starting {len(demo.members)} member gateways and the orderer in {root}")
-    gateways = start_gateways(net)
+    # Generous: on a loaded machine eight Python processes take a while to come up.
+    gateways = start_gateways(net, timeout=600)
     try:
         if demo.lists:
             wait_published(net, list(demo.lists))
@@ -266,7 +270,7 @@ def run_scenario_demo(
             runner.close()
         report.heads = _heads(net)
     finally:
-        stop_gateways(gateways)
+        stop_gateways(gateways, timeout=120)
         if workdir is None:
             shutil.rmtree(root, ignore_errors=True)
     return report
@@ -283,3 +287,16 @@ def _heads(net: LocalConsortium) -> dict[str, str]:
         if len(set(heads.values())) == 1 or time.monotonic() > deadline:
             return heads
         time.sleep(0.1)
+
+
+def run_all_demos(*, say: Callable[[str], None] = lambda _: None) -> list[ScenarioDemoReport]:
+    """Every registered scenario's demo, one after another, each on its own fresh
+    consortium (one consortium of every demo's members would be some two dozen gateway
+    processes at once); the reports in registration order."""
+    reports = []
+    for registered in all_scenarios():
+        if registered.demo is None:
+            continue
+        say(f"== {registered.name}: {registered.title}")
+        reports.append(run_scenario_demo(registered.name, say=say))
+    return reports

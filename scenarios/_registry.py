@@ -72,6 +72,8 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.scf",
     "scenarios.tf",
     "scenarios.ins",
+    "scenarios.lc",
+    "scenarios.cust",
 )
 
 
@@ -112,6 +114,8 @@ class Scenario:
         tables the contract does not own."""
         from scenarios.kit import contract_kinds
 
+        if self.name == "all":
+            raise ScenarioError("'all' names every scenario (riskshare demo --scenario all)")
         if self.contract.name != self.name:
             raise ScenarioError(f"scenario {self.name!r} registers contract {self.contract.name!r}")
         kinds = contract_kinds(self.name, self.machines, oracle=self.oracle)

@@ -128,7 +128,7 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]
     # Reciprocity: a member asks only if it publishes the list type itself.
     for member, phone in (("insurer-a", "13900000003"), ("insurer-b", "13900000002")):
         load_list(net.members[member], [("transaction_fraud", "phone", phone, 1)])
-    gateways = start_gateways(net)
+    gateways = start_gateways(net, timeout=600)
     try:
         wait_published(net, ["insurer-a", "insurer-b"])
         found = Consortium(net, gateways, root)
