@@ -74,7 +74,14 @@ from adapters._model import (
     Reject,
     SourceRow,
 )
-from adapters._normalise import ID_TYPES, NORMALISER_VERSION, fold, normalise
+from adapters._normalise import (
+    ID_TYPES,
+    NORMALISER_VERSION,
+    cn_id_check_char,
+    fold,
+    luhn_valid,
+    normalise,
+)
 from adapters._plan import EntryChanges, RowChanges, StagedRow, dedupe, plan_rows, resolve_entries
 from adapters._psi_sink import PsiIndexSink
 from adapters._publish import StagedEpoch, pending_epochs, publish, resume_pending, stage_epochs
@@ -127,6 +134,7 @@ __all__ = [
     "StagingError",
     "SyncRecord",
     "SyncSummary",
+    "cn_id_check_char",
     "dedupe",
     "evidence_commitment",
     "evidence_root",
@@ -134,6 +142,7 @@ __all__ = [
     "import_source",
     "lists_status",
     "load_mapping",
+    "luhn_valid",
     "mask",
     "normalise",
     "open_entry_evidence",

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+import psi
+
 __all__ = [
     "LAUNCH_LIST_TYPES",
     "EntryKey",
@@ -39,16 +41,11 @@ class ListTypePolicy:
     retention_days: int | None
 
 
-_YEAR = 365
+#: The launch policies, from psi's one definition of the launch list types.
 LAUNCH_LIST_TYPES: Mapping[str, ListTypePolicy] = MappingProxyType(
     {
-        "transaction_fraud": ListTypePolicy(
-            frozenset({"cn_id", "phone", "bank_card", "account", "device"}), 5 * _YEAR + 1
-        ),
-        # "closure + 2 years": the source knows the closure date, so it must send
-        # expires_at; without one the entry stays until it is delisted.
-        "high_risk_account": ListTypePolicy(frozenset({"account", "bank_card"}), None),
-        "marketing_abuse": ListTypePolicy(frozenset({"phone", "device", "cn_id"}), 2 * _YEAR),
+        name: ListTypePolicy(frozenset(t.id_types), t.retention_days)
+        for name, t in psi.LAUNCH_LIST_TYPES.items()
     }
 )
 

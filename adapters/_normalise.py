@@ -34,6 +34,7 @@ import re
 from collections.abc import Callable
 from operator import mul
 
+import psi
 from adapters._errors import Rejected
 
 __all__ = [
@@ -46,7 +47,8 @@ __all__ = [
     "normalise",
 ]
 
-NORMALISER_VERSION = "v1"
+# The version is psi's: the PRF input carries it, so the two can never disagree.
+NORMALISER_VERSION = psi.NORMALISER_VERSION
 
 # Longer input than this is not an identifier of any type; refusing it early bounds the
 # work a hostile source row can cause.

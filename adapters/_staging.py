@@ -188,10 +188,6 @@ class Staging:
         elif version[0] != SCHEMA_VERSION:
             raise StagingError(f"{self.path} has staging schema {version[0]}, not {SCHEMA_VERSION}")
 
-    @classmethod
-    def in_data_dir(cls, data_dir: str | Path) -> Staging:
-        return cls(Path(data_dir) / FILE_NAME)
-
     def close(self) -> None:
         self.db.close()
 

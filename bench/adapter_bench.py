@@ -39,8 +39,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters import import_source, sync_sources
-from adapters._normalise import cn_id_check_char, luhn_valid
+from adapters import cn_id_check_char, import_source, luhn_valid, sync_sources
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FULLWIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789"}

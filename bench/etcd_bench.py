@@ -31,10 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger._etcd import EtcdLog
-from ledger._etcd_client import EtcdClient
-from ledger._etcd_local import LocalEtcdCluster
-from ledger._etcdpb import rpc_pb2
+from ledger.etcd import EtcdClient, EtcdLog, LocalEtcdCluster, rpc_pb2
 
 
 def _timed(workers: int, seconds: float, work: Callable[[int, float], int]) -> float:

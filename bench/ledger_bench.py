@@ -73,7 +73,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import pysodium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway._registry import consortium_registry
+from gateway.setup import consortium_registry, launch_id_types, launch_list_types
 from ledger import (
     BatchVerifier,
     Contract,
@@ -171,7 +171,14 @@ class Workload:
         params = default_params()
         params["credits.overdraft"] = 10**15  # the load must not run anyone out of credit
         params["ledger.proposers"] = [MEMBERS[0]]  # the first member orders
-        config = GenesisConfig("bench", founders, T0, params=params)
+        config = GenesisConfig(
+            "bench",
+            founders,
+            T0,
+            list_types=launch_list_types(),
+            id_types=launch_id_types(),
+            params=params,
+        )
         raw = config.encode()
         self.chain = config.chain_id
         self.genesis = build_genesis_block(
@@ -412,8 +419,7 @@ def bench_replica(work: Workload, source: Path, path: Path) -> dict[str, Any]:
 
 
 def bench_etcd(work: Workload, base: Path) -> dict[str, Any]:
-    from ledger._etcd import EtcdLog
-    from ledger._etcd_local import LocalEtcdCluster
+    from ledger.etcd import EtcdLog, LocalEtcdCluster
 
     registry = registry_for(work.floor)
     with (

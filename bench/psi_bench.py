@@ -48,8 +48,8 @@ from psi import (
     prepare_query,
     prf_input,
 )
-from psi import _group as g
-from psi import _oprf as o
+from psi import hazmat as g
+from psi import hazmat as o
 
 LT = "transaction_fraud"
 

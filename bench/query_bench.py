@@ -40,9 +40,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gateway  # noqa: F401  (pins the TLS 1.2 cipher list before grpc loads)
-from gateway._client import AdminClient
-from gateway._localnet import LocalConsortium, create_local_consortium
-from gateway._processes import start_gateways, stop_gateways
+from gateway.admin import AdminClient
+from gateway.devnet import LocalConsortium, create_local_consortium, start_gateways, stop_gateways
 from psi import Entry, IndexStore, generate_key_pair
 
 LT = "transaction_fraud"

@@ -30,15 +30,15 @@ Secrets = Annotated[
     Path,
     typer.Option("--secrets", help="The observer's canary secrets file (JSON lines, 0600)."),
 ]
-CANARIES = "credits.canaries"
 
 
 def _committed(store: Any) -> Any:
+    from token_incentive import canary_committed
+
     state = store.state()
 
     def check(commitment: bytes) -> bool:
-        row: Any = state.get(CANARIES, commitment.hex())
-        return isinstance(row, dict) and row.get("status") == "committed"
+        return canary_committed(state, commitment)
 
     return check
 
@@ -64,7 +64,7 @@ def commit_cmd(
 
     Example: riskshare canary commit --secrets canaries.jsonl --config observer.toml < values.txt
     """
-    from gateway._canary import append_secrets, make_canaries
+    from gateway.credits import append_secrets, make_canaries
     from ledger import consortium_info
     from token_incentive import canary_commit_body
 
@@ -104,7 +104,7 @@ def _reveal(
     data_dir: Path | None,
     passphrase_env: str | None,
 ) -> None:
-    from gateway._canary import load_secrets, pick_canary
+    from gateway.credits import load_secrets, pick_canary
     from token_incentive import canary_reveal_body, find_receipt
 
     with open_ledger(replica_dir(data_dir, config)) as store:
@@ -142,8 +142,8 @@ def probe_cmd(
 
     Example: riskshare canary probe --secrets canaries.jsonl --config observer.toml --reveal
     """
-    from gateway._canary import load_secrets
-    from gateway._client import AdminClient
+    from gateway.admin import AdminClient
+    from gateway.credits import load_secrets
     from token_incentive import CANARY_PURPOSE
 
     if config is None:
@@ -205,10 +205,12 @@ def probe_cmd(
 
 
 def _await_receipt(data_dir: Path | None, receipt: str, timeout: float = 60.0) -> None:
+    from token_incentive import recorded_receipt
+
     deadline = time.monotonic() + timeout
     while True:
         with open_ledger(data_dir) as store:
-            if store.state().get("credits.receipts", receipt) is not None:
+            if recorded_receipt(store.state(), receipt) is not None:
                 return
         if time.monotonic() > deadline:
             raise typer.BadParameter(f"receipt {receipt[:16]} is not recorded yet; reveal later")

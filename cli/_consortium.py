@@ -54,7 +54,7 @@ def init_cmd(
 
     Example: riskshare consortium init --name "Demo consortium" --dir ./consortium
     """
-    from gateway._consortium import init_consortium
+    from gateway.setup import init_consortium
 
     init_consortium(
         directory,
@@ -83,11 +83,11 @@ def genesis_draft_cmd(directory: DirOption = Path("consortium")) -> None:
     Example: riskshare consortium genesis draft --dir ./consortium
     """
     import hashlib
-    import time
 
-    from gateway._genesis import draft_genesis
+    from gateway.setup import draft_genesis
+    from ledger import now_ms
 
-    config = draft_genesis(directory, time_ms=time.time_ns() // 1_000_000)
+    config = draft_genesis(directory, time_ms=now_ms())
     typer.echo(
         f"genesis drafted: {len(config)} bytes, chain id {hashlib.sha256(config).hexdigest()}"
     )
@@ -103,7 +103,7 @@ def genesis_sign_cmd(
 
     Example: riskshare consortium genesis sign --member-dir members/bank-a
     """
-    from gateway._genesis import sign_genesis_draft
+    from gateway.setup import sign_genesis_draft
 
     path = sign_genesis_draft(directory, member_dir, passphrase_from_env(passphrase_env))
     typer.echo(f"signed: {path}")
@@ -121,7 +121,7 @@ def genesis_seal_cmd(
 
     Example: riskshare consortium genesis seal --member-dir members/bank-a
     """
-    from gateway._genesis import seal_genesis
+    from gateway.setup import seal_genesis
 
     raw = seal_genesis(directory, member_dir, passphrase_from_env(passphrase_env))
     typer.echo(f"genesis sealed: {directory / 'genesis.block'} ({len(raw)} bytes)")

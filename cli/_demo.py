@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
 
             run_scenario(scenario, as_json)
             return
-        from gateway._demo import run_demo
+        from gateway.devnet import run_demo
 
         say = (lambda _: None) if as_json else (lambda line: typer.echo(f"• {line}"))
         report = run_demo(members, listed=listed, workdir=directory, workers=workers, say=say)
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _print(report: object) -> None:
-    from gateway._demo import DemoReport
+    from gateway.devnet import DemoReport
 
     assert isinstance(report, DemoReport)
     typer.echo(f"set-up took {report.setup_s:.1f} s")

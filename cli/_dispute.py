@@ -87,20 +87,16 @@ def show_cmd(dispute: DisputeArg, data_dir: DataDir = None, as_json: AsJson = Fa
 
     Example: riskshare dispute show 3fa9c2e1 --data-dir ./node1
     """
-    from gateway._evidence import published_size
-    from token_incentive import dispute_of
+    from gateway.credits import published_size
+    from token_incentive import dispute_of, recorded_receipt
 
     with open_ledger(data_dir) as store:
         d = dispute_of(store.state(), dispute)
-        receipt: Any = store.state().get("credits.receipts", d["id"])
-        index = receipt["index"] if isinstance(receipt, dict) else {}
-        size = (
-            published_size(store, d["holder"], d["list_type"], index["epoch"])
-            if index.get("epoch") is not None
-            else None
-        )
-    d["index_epoch"], d["index_size"] = index.get("epoch"), size
-    d["evidence_root"] = index.get("evidence_root")
+        receipt = recorded_receipt(store.state(), d["id"])
+        epoch = None if receipt is None else receipt.index_epoch
+        size = None if epoch is None else published_size(store, d["holder"], d["list_type"], epoch)
+    d["index_epoch"], d["index_size"] = epoch, size
+    d["evidence_root"] = None if receipt is None else receipt.evidence_root
     if as_json:
         typer.echo(json.dumps(_jsonable(d), indent=2, sort_keys=True))
         return
@@ -220,7 +216,7 @@ def evidence_cmd(
 
     Example: riskshare dispute evidence 3fa9c2e1 --config member.toml < disputed.txt
     """
-    from gateway._evidence import dispute_openings
+    from gateway.credits import dispute_openings
 
     who = acting_member(member, config)
     directory = replica_dir(data_dir, config)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +32,7 @@ def serve_cmd(config: ConfigOption = Path("member.toml")) -> None:
 
     Example: riskshare gateway serve --config member.toml
     """
-    from gateway._daemon import ServeInfo, serve
+    from gateway.daemon import ServeInfo, serve
 
     def ready(info: ServeInfo) -> None:
         line = {
@@ -62,7 +61,8 @@ def status_cmd(
 
     Example: riskshare gateway status --config member.toml --json
     """
-    from gateway._client import gateway_status
+    from gateway.admin import gateway_status
+    from ledger import now_ms
 
     status = gateway_status(config)
     if as_json:
@@ -77,7 +77,7 @@ def status_cmd(
     since = (
         ""
         if backlog["oldest_ms"] is None
-        else f", oldest {max(0, time.time_ns() // 1_000_000 - backlog['oldest_ms']) // 1000} s ago"
+        else f", oldest {max(0, now_ms() - backlog['oldest_ms']) // 1000} s ago"
     )
     typer.echo(
         f"backlog    {waiting} answer(s) not yet recorded ({backlog['pending']} pending,"
@@ -107,7 +107,7 @@ def submit_cmd(
 
     Example: riskshare gateway submit approve.tx --config member.toml
     """
-    from gateway._client import submit_signed_file
+    from gateway.admin import submit_signed_file
 
     done = submit_signed_file(config, transaction)
     typer.echo(f"transaction {done.tx_id} committed at height {done.height}")

@@ -13,7 +13,6 @@ the block height, and the proposal's approvals. With ``--out`` they sign offline
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,16 +20,13 @@ import typer
 
 from cli._ledger import DataDir, open_ledger
 from cli._submit import ConfigOpt, KeyOpt, MemberOpt, OutOpt, PassEnvOpt, replica_dir, send
+from ledger import now_ms
 
 __all__ = ["parse_args", "register", "sign_governance"]
 
 app = typer.Typer(help="Propose and approve consortium changes.", no_args_is_help=True)
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _show(row: dict[str, Any], as_json: bool) -> None:
@@ -62,7 +58,7 @@ def list_cmd(
     from ledger import proposals
 
     with open_ledger(data_dir) as store:
-        for row in proposals(store.state(), _now_ms(), status):
+        for row in proposals(store.state(), now_ms(), status):
             _show(row, as_json)
 
 
@@ -79,7 +75,7 @@ def show_cmd(
     from ledger import jsonable, proposal_status
 
     with open_ledger(data_dir) as store:
-        row = proposal_status(store.state(), proposal, _now_ms())
+        row = proposal_status(store.state(), proposal, now_ms())
     _show(row, as_json)
     if not as_json:
         typer.echo(f"args     {json.dumps(jsonable(row['args']), sort_keys=True)}")
@@ -156,7 +152,7 @@ def sign_governance(
     key = load_private_key(key_file, passphrase)
     if not isinstance(key, Ed25519PrivateKey):
         raise LedgerError(f"{key_file} is not an Ed25519 key")
-    now = _now_ms()
+    now = now_ms()
     with open_ledger(data_dir) as store:
         chain = store.chain_id
         if chain is None:
@@ -176,7 +172,7 @@ def _after(data_dir: Path | None, config: Path | None, proposal: str, height: in
     with open_ledger(replica_dir(data_dir, config)) as store:
         if store.height < height:
             return
-        row = proposal_status(store.state(), proposal, _now_ms())
+        row = proposal_status(store.state(), proposal, now_ms())
     _show(row, False)
 
 
@@ -202,7 +198,7 @@ def propose_cmd(
     """
     from ledger import propose_body
 
-    expires = None if expires_days is None else _now_ms() + expires_days * 86_400_000
+    expires = None if expires_days is None else now_ms() + expires_days * 86_400_000
     body = propose_body(action, parse_args(arg or [], args_json), expires)
     tx, height = send(
         "gov.propose",

@@ -62,7 +62,7 @@ def contract_registry() -> ContractRegistry:
     The set of contracts is a consensus rule, so ``verify`` replays with exactly the one
     the gateway assembles (gov, pub, credits, every scenario).
     """
-    from gateway._registry import consortium_registry
+    from gateway.setup import consortium_registry
 
     return consortium_registry()
 
@@ -236,10 +236,10 @@ def verify_cmd(
 
     Example: riskshare ledger verify --config member.toml --checkpoint 1200:9f3a...e1
     """
-    from ledger import LedgerError, verify_chain
+    from ledger import LedgerError, now_ms, verify_chain
 
     if config is not None:
-        from gateway._config import load_config
+        from gateway.setup import load_config
 
         loaded = load_config(config)
         data_dir = data_dir or loaded.member.data_dir
@@ -266,7 +266,7 @@ def verify_cmd(
             contract_registry(),
             genesis_hash=anchor,
             checkpoint=trusted,
-            now=time.time_ns() // 1_000_000,
+            now=now_ms(),
         )
     anchored = (
         f"anchored on genesis {report.genesis_hash.hex()}"

@@ -35,7 +35,6 @@ from rich.progress import (
 
 from adapters import (
     EvidenceOpening,
-    ListTypePolicy,
     SyncSummary,
     import_source,
     lists_status,
@@ -45,7 +44,7 @@ from adapters import (
 )
 from cli._files import write_private
 
-__all__ = ["ledger_policies", "register"]
+__all__ = ["register"]
 
 app = typer.Typer(help="Import, sync and inspect the member's own lists.", no_args_is_help=True)
 
@@ -71,24 +70,9 @@ MaxShare = Annotated[
 ]
 
 
-def ledger_policies(data_dir: Path) -> dict[str, ListTypePolicy] | None:
-    """The list-type policies on the member's replica, if the data directory holds one."""
-    path = data_dir / "ledger.sqlite"
-    if not path.is_file():
-        return None
-    from ledger import Store, list_types
-
-    with Store(path, create=False) as store:
-        if store.height < 0:
-            return None
-        rows = list_types(store.state())
-    return {
-        name: ListTypePolicy(frozenset(row["id_types"]), int(row["retention_days"]))
-        for name, row in rows.items()
-    }
-
-
 def _policies(data_dir: Path) -> dict[str, Any]:
+    from gateway.setup import ledger_policies
+
     policies = ledger_policies(data_dir)
     return {} if policies is None else {"policies": policies}
 

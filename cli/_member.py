@@ -49,7 +49,7 @@ def enroll_cmd(
     Example: riskshare member enroll --id bank-a --name "Bank A" --address 127.0.0.1:7401
     """
     from gateway import enroll_member, load_ca
-    from gateway._consortium import add_founder
+    from gateway.setup import add_founder
 
     now = dt.datetime.now(dt.UTC)
     ca = load_ca(consortium / "ca", passphrase_from_env(ca_passphrase_env))

@@ -31,12 +31,14 @@ from cli._files import write_private
 
 __all__ = ["register"]
 
-_BATCH = 1000
 # Optional per-row columns of a --file, signed into that row's request.
 FIELD_COLUMNS = ("purpose", "legal_basis", "consent_ref")
 
-# (purpose, legal basis, consent reference); "" means "the default".
+# (purpose, legal basis, consent reference); "" means "the default" (as
+# gateway.admin.Fields, spelled here so that --help does not import the gateway).
 Fields = tuple[str, str, str]
+# A progress bar only for more than one request's worth (gateway.admin.BATCH).
+_BATCH = 1000
 
 
 def _values_from_file(path: Path, column: str) -> tuple[list[str], list[Fields] | None]:
@@ -74,22 +76,6 @@ def _values_from_stdin() -> list[str]:
     return values
 
 
-def _chunks(
-    count: int, fields: Sequence[Fields] | None, default: Fields
-) -> list[tuple[Fields, list[int]]]:
-    """Positions grouped by their (purpose, basis, consent), in batches of ``_BATCH``."""
-    groups: dict[Fields, list[int]] = {}
-    for i in range(count):
-        own = fields[i] if fields is not None else ("", "", "")
-        key = (own[0] or default[0], own[1] or default[1], own[2] or default[2])
-        groups.setdefault(key, []).append(i)
-    return [
-        (key, positions[start : start + _BATCH])
-        for key, positions in groups.items()
-        for start in range(0, len(positions), _BATCH)
-    ]
-
-
 @contextmanager
 def _progress(total: int, enabled: bool) -> Iterator[Any]:
     if not enabled or total <= _BATCH or not sys.stderr.isatty():
@@ -124,72 +110,24 @@ def run_query(
     consent_ref: str = "",
     fields: Sequence[Fields] | None = None,
 ) -> dict[str, Any]:
-    """Query ``values`` in batches through the local gateway; one merged result.
+    """``gateway.admin.screen`` with a progress bar on a terminal."""
+    from gateway.admin import screen
 
-    ``fields``, one per value, override ``purpose``, ``legal_basis`` and ``consent_ref``
-    for that value where not empty.
-    """
-    from gateway._client import AdminClient
-
-    results: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
-    answers: dict[str, dict[str, Any]] = {}
-    default = (purpose, legal_basis, consent_ref)
-    with AdminClient.from_config(config) as client, _progress(len(values), progress) as bar:
-        for (code, basis, consent), positions in _chunks(len(values), fields, default):
-            chunk = [values[i] for i in positions]
-            reply = client.query(
-                list_type,
-                id_type,
-                chunk,
-                members=members,
-                purpose=code,
-                deadline_ms=deadline_ms,
-                bucket_mode=bucket_mode,
-                legal_basis=basis,
-                consent_ref=consent,
-            )
-            skipped = {r.index for r in reply.rejected}
-            rejected += [{"index": positions[r.index], "reason": r.reason} for r in reply.rejected]
-            accepted = [i for i in range(len(chunk)) if i not in skipped]
-            rows: list[dict[str, Any]] = [
-                {"index": positions[i], "value": chunk[i], "members": []} for i in accepted
-            ]
-            for answer in reply.answers:
-                seen = answers.setdefault(
-                    answer.member_id,
-                    {"member": answer.member_id, "errors": [], "receipts": [], "hits": 0},
-                )
-                if answer.error_code:
-                    seen["errors"].append({"code": answer.error_code, "message": answer.error})
-                    continue
-                seen["receipts"].append(answer.receipt.decode())
-                for position, hit in enumerate(answer.hits):
-                    if hit:
-                        seen["hits"] += 1
-                        label = answer.labels[position] if answer.labels else None
-                        entry: dict[str, Any] = {"member": answer.member_id}
-                        if label is not None and label.present:
-                            entry["reason"] = label.reason
-                            entry["listed_month"] = label.listed_month
-                        rows[position]["members"].append(entry)
-            results += rows
-            if bar is not None:
-                bar[0].advance(bar[1], len(chunk))
-    results.sort(key=lambda row: row["index"])
-    rejected.sort(key=lambda row: row["index"])
-    for row in results:
-        row["hit"] = bool(row["members"])
-    return {
-        "list_type": list_type,
-        "id_type": id_type,
-        "queried": len(values),
-        "accepted": len(results),
-        "rejected": rejected,
-        "hits": sum(1 for r in results if r["hit"]),
-        "results": results,
-        "answers": list(answers.values()),
-    }
+    with _progress(len(values), progress) as bar:
+        return screen(
+            config,
+            list_type,
+            id_type,
+            values,
+            members=members,
+            purpose=purpose,
+            deadline_ms=deadline_ms,
+            bucket_mode=bucket_mode,
+            legal_basis=legal_basis,
+            consent_ref=consent_ref,
+            fields=fields,
+            progress=None if bar is None else (lambda n: bar[0].advance(bar[1], n)),
+        )
 
 
 def _print_human(result: dict[str, Any], limit: int = 50) -> None:

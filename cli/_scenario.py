@@ -91,7 +91,7 @@ def register(root: typer.Typer) -> None:
 def run_demo(scenario: str, as_json: bool) -> None:
     """Run ``scenario``'s demo flow across a local consortium (``all``: every registered
     scenario's, one after another); exit 2 if anything disagrees."""
-    from gateway._scenario_demo import run_all_demos, run_scenario_demo
+    from gateway.scenario import run_all_demos, run_scenario_demo
 
     say = (lambda _: None) if as_json else typer.echo
     if scenario == "all":
@@ -169,7 +169,7 @@ def _add_step(
     options = schema_options(t.schema)
 
     def body(object_id: str, **values: Any) -> None:
-        from gateway._scenario_client import step
+        from gateway.scenario import step
 
         base = read_payload(t.schema, values.pop("payload_file"), values.pop("sets") or [])
         inputs = from_options(t.schema, options, values, base)
@@ -220,7 +220,7 @@ def _add_authorize(group: typer.Typer, scenario: "Scenario") -> None:
             options.setdefault(option.flag, option)
 
     def body(first: str, second: str | None, **values: Any) -> None:
-        from gateway._scenario_client import ScenarioClient, prepare
+        from gateway.scenario import ScenarioClient, prepare
 
         if second is None:
             if len(cosigned) != 1:

@@ -69,7 +69,7 @@ def _add_listing(group: typer.Typer, scenario: "Scenario", declared: "Listing") 
     flags = sorted(declared.flags)
 
     def body(**values: Any) -> None:
-        from gateway._scenario_client import listing
+        from gateway.scenario import listing
 
         chosen = [f for f in flags if values.get(f"flag_{f}")]
         typer.echo(json.dumps(listing(values["config"], declared, chosen), indent=2))
@@ -120,7 +120,7 @@ def _add_precheck(group: typer.Typer, scenario: "Scenario", declared: "Precheck"
     options = document_options(declared.field, spec, {})
 
     def body(**values: Any) -> None:
-        from gateway._scenario_client import precheck
+        from gateway.scenario import precheck
 
         document = from_options(t.schema, options, values, {})[declared.field]
         typer.echo(json.dumps(precheck(values["config"], declared, document), indent=2))
@@ -150,7 +150,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
         object_id: Annotated[str, typer.Argument(metavar="OBJECT", help="An object id.")],
         config: ConfigOption = _DEFAULT,
     ) -> None:
-        from gateway._scenario_client import load_object
+        from gateway.scenario import load_object
 
         typer.echo(json.dumps(load_object(config, name, object_id), indent=2, sort_keys=True))
 
@@ -167,7 +167,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
         everyone: Annotated[bool, typer.Option("--all", help="Not only yours.")] = False,
         config: ConfigOption = _DEFAULT,
     ) -> None:
-        from gateway._scenario_client import list_objects
+        from gateway.scenario import list_objects
 
         found = list_objects(config, name, types=type_ or [], states=state or [], mine=not everyone)
         typer.echo(json.dumps(found, indent=2))
@@ -185,7 +185,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
         config: ConfigOption = _DEFAULT,
         as_json: JsonOption = False,
     ) -> None:
-        from gateway._scenario_client import submit_tx
+        from gateway.scenario import submit_tx
 
         legs, cosigners = _legs(name, tx_file)
         echo_step(submit_tx(config, name, legs, cosigners), as_json)
@@ -202,7 +202,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
         ttl: Annotated[int, typer.Option(help="Seconds the approval lasts.")] = 3600,
         config: ConfigOption = _DEFAULT,
     ) -> None:
-        from gateway._scenario_client import ScenarioClient
+        from gateway.scenario import ScenarioClient
 
         legs, _ = _legs(name, tx_file)
         with ScenarioClient.from_config(config) as client:
@@ -228,7 +228,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
             f"key and commit it.\n\nExample: riskshare {name} registry-init --config registry.toml",
         )
         def registry_init_cmd(config: ConfigOption = _DEFAULT) -> None:
-            from gateway._scenario_client import ScenarioClient
+            from gateway.scenario import ScenarioClient
 
             with ScenarioClient.from_config(config) as client:
                 public, kid = client.init_registry()
@@ -247,7 +247,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
         limit: Annotated[int, typer.Option(help="Stop after this many events (0: none).")] = 0,
         config: ConfigOption = _DEFAULT,
     ) -> None:
-        from gateway._scenario_client import ScenarioClient
+        from gateway.scenario import ScenarioClient
 
         with ScenarioClient.from_config(config) as client:
             for n, event in enumerate(client.watch(name, from_height, follow=follow), 1):
@@ -265,7 +265,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
             f"against its commitment on your replica.\n\nExample: riskshare {name} sync",
         )
         def sync_cmd(config: ConfigOption = _DEFAULT) -> None:
-            from gateway._scenario_client import ScenarioClient
+            from gateway.scenario import ScenarioClient
 
             with ScenarioClient.from_config(config) as client:
                 fetched, missing = client.sync_private(name)
@@ -279,7 +279,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
             f"Example: riskshare {name} purge",
         )
         def purge_cmd(config: ConfigOption = _DEFAULT) -> None:
-            from gateway._scenario_client import ScenarioClient
+            from gateway.scenario import ScenarioClient
 
             with ScenarioClient.from_config(config) as client:
                 purged = client.purge_private(name)
@@ -302,7 +302,7 @@ def add_local_commands(group: typer.Typer, scenario: "Scenario") -> None:
             config: ConfigOption = _DEFAULT,
             as_json: JsonOption = False,
         ) -> None:
-            from gateway._scenario_client import ScenarioClient
+            from gateway.scenario import ScenarioClient
 
             with ScenarioClient.from_config(config) as client:
                 echo_step(client.observe(name, series, as_of, value, scale), as_json)

@@ -204,7 +204,7 @@ def schema_options(schema: Schema) -> list[Option]:
 
 
 def _invoice(spec: Fingerprints, values: Mapping[str, Any], payload: Mapping[str, Any]) -> Any:
-    from gateway._scenario_client import DocumentSet
+    from gateway.scenario import DocumentSet
 
     given = {key: values.get(key) for key in spec.options}
     currency = given.get("currency") or "CNY"

@@ -126,7 +126,7 @@ def send(
         raise typer.BadParameter("--key signs offline and needs --out; the gateway uses its own")
     if member and member != acting_member(None, config):
         raise typer.BadParameter(f"the gateway of {config} signs as its own member, not {member}")
-    from gateway._client import submit_transaction
+    from gateway.admin import submit_transaction
 
     done = submit_transaction(config, kind, body)
     typer.echo(f"{what} committed at height {done.height} (transaction {done.tx_id})")

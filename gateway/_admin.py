@@ -13,24 +13,22 @@ is an answer, not an error.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from gateway._dashboard import URL_FILE
 from gateway._errors import InvalidRequestError
 from gateway._ledger_client import Committed
 from gateway._pb.riskshare.admin.v1 import admin_pb2, admin_pb2_grpc
-from ledger import LedgerError, decode, get_member
+from gateway._stubs import ADMIN_BODY_DOMAIN
+from ledger import LedgerError, decode, get_member, now_ms
 from psi import Label
 from token_incentive import CANARY_PURPOSE
 
 if TYPE_CHECKING:
     from gateway._node import Node
 
-__all__ = ["BODY_DOMAIN", "AdminService"]
+__all__ = ["AdminService"]
 
-# The admin protocol's encoding of a transaction body (canonical CBOR, ledger codec).
-BODY_DOMAIN = ("admin-body", 1)
 _MAX_TIMEOUT_S = 120.0
 
 
@@ -105,7 +103,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         )
 
     def SyncSnapshots(self, request: Any, context: Any) -> Any:
-        self._node.sync_snapshots(list(request.members), time.time_ns() // 1_000_000)
+        self._node.sync_snapshots(list(request.members), now_ms())
         return admin_pb2.SyncResponse(peers=self._node.peer_status())
 
     def ReloadIndex(self, request: Any, context: Any) -> Any:
@@ -116,7 +114,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if not request.kind:
             raise InvalidRequestError("a transaction kind is required")
         try:
-            body = decode(*BODY_DOMAIN, bytes(request.body))
+            body = decode(*ADMIN_BODY_DOMAIN, bytes(request.body))
         except LedgerError as exc:
             raise InvalidRequestError(f"the body is not a canonical admin body: {exc}") from None
         if not isinstance(body, dict):

@@ -18,7 +18,8 @@ import grpc
 from gateway._config import load_config
 from gateway._errors import DeadlineError, GatewayError, UnavailableError
 from gateway._pb.riskshare.admin.v1 import admin_pb2
-from gateway._stubs import admin_stub
+from gateway._status import error_from_rpc
+from gateway._stubs import ADMIN_BODY_DOMAIN, admin_stub
 from ledger import encode
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "submit_signed_file",
     "submit_transaction",
 ]
-
-_BODY_DOMAIN = ("admin-body", 1)  # gateway._admin.BODY_DOMAIN
 
 
 class TransactionRefused(GatewayError):
@@ -72,12 +71,7 @@ class AdminClient:
         try:
             return getattr(self._stub, method)(request, timeout=timeout or self._timeout)
         except grpc.RpcError as exc:
-            code = exc.code()
-            if code == grpc.StatusCode.UNAVAILABLE:
-                raise UnavailableError("the gateway is not answering on its admin socket") from None
-            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise DeadlineError("the gateway did not answer in time") from None
-            raise GatewayError(f"{code.name}: {exc.details()}") from None
+            raise admin_error(exc) from None
 
     def status(self) -> Any:
         return self._call("Status", admin_pb2.StatusRequest())
@@ -122,7 +116,7 @@ class AdminClient:
         """Have the gateway sign ``kind``/``body`` with its key and submit it."""
         request = admin_pb2.SubmitRequest(
             kind=kind,
-            body=encode(*_BODY_DOMAIN, dict(body)),
+            body=encode(*ADMIN_BODY_DOMAIN, dict(body)),
             wait=wait,
             timeout_ms=timeout_ms,
         )
@@ -203,3 +197,13 @@ def gateway_status(config_path: Path) -> dict[str, Any]:
             for p in reply.peers
         ],
     }
+
+
+def admin_error(exc: grpc.RpcError) -> GatewayError:
+    """``error_from_rpc`` for the member's own gateway: the status leads the message,
+    as the CLI prints it."""
+    error = error_from_rpc(exc, "the gateway")
+    if error.code not in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+        text = str(error).removeprefix("the gateway refused: ")
+        error.args = (f"{error.code}: {text}",)
+    return error

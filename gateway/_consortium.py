@@ -25,6 +25,7 @@ from typing import Any
 
 import tomli_w
 
+import psi
 from gateway._enroll import Enrolment, init_ca, load_enrolment
 from gateway._errors import ConfigError, PkiError
 from gateway._pki import load_certificate
@@ -44,19 +45,19 @@ SPEC, FOUNDERS, SIGNATURES, GENESIS_BLOCK = (
     "genesis.block",
 )
 
-# DESIGN §7, in days. The ledger's gov.list_types is the one source of truth on a live
-# network (`riskshare lists` reads it from the replica); these are genesis' defaults and
-# agree with the adapters' table: five years counts a leap day (5 x 365 + 1); for
-# high_risk_account "closure + 2 years" is the source's expires_at, and an entry without
-# one is kept two years from listing.
-_DEFAULT_LIST_TYPES: dict[str, dict[str, Any]] = {
-    "transaction_fraud": {
-        "id_types": ["cn_id", "phone", "bank_card", "account", "device"],
-        "retention_days": 5 * 365 + 1,
-    },
-    "high_risk_account": {"id_types": ["account", "bank_card"], "retention_days": 2 * 365},
-    "marketing_abuse": {"id_types": ["phone", "device", "cn_id"], "retention_days": 2 * 365},
-}
+
+def launch_list_types() -> dict[str, dict[str, Any]]:
+    """psi's launch list types as genesis carries them (``gov.list_types`` on a live
+    network is the authority; ``riskshare lists`` reads it from the replica)."""
+    return {
+        name: {"id_types": list(t.id_types), "retention_days": t.retention_days}
+        for name, t in psi.LAUNCH_LIST_TYPES.items()
+    }
+
+
+def launch_id_types() -> dict[str, dict[str, Any]]:
+    """psi's launch identifier types as genesis carries them."""
+    return {name: {"description": t.description} for name, t in psi.LAUNCH_ID_TYPES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +66,7 @@ class GenesisSpec:
 
     consortium: str
     normaliser_version: str = "v1"
-    list_types: Mapping[str, Mapping[str, Any]] = field(
-        default_factory=lambda: dict(_DEFAULT_LIST_TYPES)
-    )
+    list_types: Mapping[str, Mapping[str, Any]] = field(default_factory=launch_list_types)
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def to_toml(self) -> str:
@@ -92,7 +91,7 @@ class GenesisSpec:
         name = raw.get("consortium")
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(f"{SPEC}: consortium (a name) is required")
-        lists = raw.get("list_types", _DEFAULT_LIST_TYPES)
+        lists = raw.get("list_types", launch_list_types())
         if not isinstance(lists, dict) or not lists:
             raise ConfigError(f"{SPEC}: list_types must be a non-empty table")
         for list_type, row in lists.items():

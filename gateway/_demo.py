@@ -30,6 +30,7 @@ from gateway._errors import GatewayError
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._processes import start_gateways, stop_gateways
 from ledger import Store
+from token_incentive import balance_of, recorded_receipts
 
 __all__ = ["DemoQuery", "DemoReport", "run_demo", "sample_lists", "wait_published"]
 
@@ -216,21 +217,20 @@ def _views(
             state = store.state()
             head = store.head()
             heads[member_id] = head.hash.hex() if head else ""
-            receipts = [row for _, row in state.scan("credits.receipts") if isinstance(row, dict)]
+            receipts = list(recorded_receipts(state))
             counts[member_id] = len(receipts)
             if member_id == "orderer":
                 continue
-            account: Any = state.get("credits.accounts", member_id) or {}
-            made = [r for r in receipts if r["querier"] == member_id]
-            served = [r for r in receipts if r["responder"] == member_id]
+            made = [r for r in receipts if r.querier == member_id]
+            served = [r for r in receipts if r.responder == member_id]
             views[member_id] = {
                 "height": store.height,
                 "head": heads[member_id][:16],
                 "queries_made": len(made),
-                "items_asked": sum(r["items"] for r in made),
+                "items_asked": sum(r.items for r in made),
                 "queries_served": len(served),
-                "items_served": sum(r["items"] for r in served),
-                "balance_mcredits": account.get("balance", 0),
+                "items_served": sum(r.items for r in served),
+                "balance_mcredits": balance_of(state, member_id).balance,
             }
     return views, heads, counts
 

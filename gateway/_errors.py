@@ -16,6 +16,7 @@ __all__ = [
     "PermissionDeniedError",
     "PkiError",
     "RateLimitedError",
+    "RefusedError",
     "ReplayError",
     "UnauthenticatedError",
     "UnavailableError",
@@ -24,7 +25,15 @@ __all__ = [
 
 
 class GatewayError(Exception):
-    """Base class of every error raised by `gateway`."""
+    """Base class of every error raised by `gateway`.
+
+    An error that came back from another process over gRPC (``gateway._status.
+    error_from_rpc``) carries the status ``code`` name and the peer's machine-readable
+    ``reason_code``; the message is for people.
+    """
+
+    code: str = ""
+    reason_code: str = ""
 
 
 class ConfigError(GatewayError):
@@ -73,6 +82,11 @@ class UnavailableError(GatewayError):
 
 class DeadlineError(GatewayError):
     """A peer did not answer before the deadline."""
+
+
+class RefusedError(GatewayError):
+    """A peer or the local gateway refused a request for a reason no subclass names
+    (its ``code`` and ``reason_code`` say which)."""
 
 
 class LedgerRefusedError(GatewayError):

@@ -39,7 +39,7 @@ from adapters import (
 )
 from gateway._errors import GatewayError
 from ledger import Store
-from token_incentive import dispute_of, evidence_body
+from token_incentive import dispute_of, evidence_body, recorded_receipt
 
 __all__ = [
     "DisputeOpenings",
@@ -50,7 +50,6 @@ __all__ = [
     "staging_epoch",
 ]
 
-RECEIPTS = "credits.receipts"
 # Staging epochs searched back from the newest for the one an index epoch came from.
 _SEARCH = 10_000
 
@@ -137,8 +136,8 @@ def dispute_openings(
         raise GatewayError(f"dispute {d['id'][:16]} is against {d['holder']}, not {member}")
     if d["status"] != "filed":
         raise GatewayError(f"dispute {d['id'][:16]} is {d['status']}, not awaiting evidence")
-    receipt: Any = state.get(RECEIPTS, d["id"])
-    if not isinstance(receipt, dict):
+    receipt = recorded_receipt(state, d["id"])
+    if receipt is None:
         raise GatewayError(f"no receipt {d['id'][:16]} on the local replica")
     if not values and d["kind"] == "canary":
         values = [str(d["canary"]["record"]["value"])]
@@ -146,18 +145,17 @@ def dispute_openings(
         raise GatewayError(
             f"the dispute names {len(d['hits'])} hit(s); give one identifier for each, in order"
         )
-    index = receipt["index"]
-    root = index.get("evidence_root")
-    if not isinstance(root, bytes):
+    root, epoch = receipt.evidence_root, receipt.index_epoch
+    if not isinstance(root, bytes) or epoch is None:
         raise GatewayError("the index this receipt was answered from committed no evidence root")
-    list_type, id_type = str(receipt["list_type"]), str(receipt["id_type"])
+    list_type, id_type = receipt.list_type, receipt.id_type
     path = data_dir / STAGING_FILE
     if not path.is_file():
         raise GatewayError(f"no staging store at {path}")
     with Staging(path) as staging:
-        record = staging_epoch(staging, list_type, int(index["epoch"]))
+        record = staging_epoch(staging, list_type, epoch)
     if record is None:
-        raise GatewayError(f"no {list_type} list epoch became index epoch {index['epoch']}")
+        raise GatewayError(f"no {list_type} list epoch became index epoch {epoch}")
     if record.evidence_root != root:
         raise GatewayError("the staging epoch's evidence root is not the one on the ledger")
     openings: list[EvidenceOpening] = []

@@ -19,12 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from gateway._consortium import FOUNDERS, GENESIS_BLOCK, SIGNATURES, founders, load_spec
+from gateway._consortium import (
+    FOUNDERS,
+    GENESIS_BLOCK,
+    SIGNATURES,
+    founders,
+    launch_id_types,
+    load_spec,
+)
 from gateway._enroll import load_member_credentials
 from gateway._errors import PkiError
 from gateway._registry import consortium_registry
 from ledger import (
-    DEFAULT_ID_TYPES,
     Founder,
     GenesisConfig,
     build_genesis_block,
@@ -63,7 +69,7 @@ def draft_genesis(directory: Path, *, time_ms: int) -> bytes:
         ),
         time=time_ms,
         list_types=spec.list_types,
-        id_types=DEFAULT_ID_TYPES,
+        id_types=launch_id_types(),
         normaliser_version=spec.normaliser_version,
         params=params,
     ).encode()

@@ -32,13 +32,12 @@ from gateway._ledger_client import TxSubmitter
 from gateway._localstate import LocalState
 from gateway._log import log_event
 from ledger import Store
-from token_incentive import CreditsError, hits_body
+from token_incentive import CreditsError, hits_body, recorded_receipt
 
 __all__ = ["HitReporter"]
 
 _log = logging.getLogger("riskshare.gateway.hits")
 
-RECEIPTS = "credits.receipts"
 # How long a report waits for the receipts of responders that have not recorded yet.
 _STRAGGLER_MS = 60 * 60_000
 _RESUBMIT_MS = 30_000
@@ -55,15 +54,8 @@ class HitReporter:
 
     def _open(self, receipt_id: str, state: Any) -> bool | None:
         """True: recorded and open for hits; False: recorded, closed; None: not recorded."""
-        row: Any = state.get(RECEIPTS, receipt_id)
-        if not isinstance(row, dict):
-            return None
-        return (
-            row.get("querier") == self.member_id
-            and row.get("status") == "recorded"
-            and row.get("hits") is None
-            and not row.get("canary")
-        )
+        row = recorded_receipt(state, receipt_id)
+        return None if row is None else row.open_for_hits(self.member_id)
 
     def report(self, now_ms: int) -> int:
         """Submit every report whose receipts are settled; how many were submitted."""

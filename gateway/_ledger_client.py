@@ -21,7 +21,6 @@ is proposer-signed and replayed before it is applied (:class:`ledger.Replica`).
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,10 +28,11 @@ from typing import Any, Protocol
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway._errors import DeadlineError, GatewayError, UnavailableError
+from gateway._errors import DeadlineError, GatewayError
 from gateway._localstate import LocalState
 from gateway._pb.riskshare.ledger.v1 import ledger_pb2
 from gateway._peers import PeerChannels
+from gateway._status import error_from_rpc
 from gateway._stubs import ledger_stub
 from ledger import (
     SEQ_TABLE,
@@ -40,6 +40,7 @@ from ledger import (
     Orderer,
     Store,
     active_members,
+    now_ms,
     sign_transaction,
 )
 
@@ -67,6 +68,7 @@ class Committed:
     height: int | None = None
     ok: bool = False
     reason: str = ""
+    code: str = ""  # why it was refused before any block, for programs (ledger.REFUSAL_CODES)
 
 
 class OrdererLink(Protocol):
@@ -86,7 +88,7 @@ class LocalOrderer:
     def submit(self, raw: bytes, *, wait: bool, timeout: float) -> Committed:
         sub = self.orderer.submit(raw)
         if not sub.accepted:
-            return Committed(sub.tx_id, False, reason=sub.reason)
+            return Committed(sub.tx_id, False, reason=sub.reason, code=sub.code)
         if sub.height is not None:
             return Committed(sub.tx_id, True, sub.height, True)
         if not wait:
@@ -103,15 +105,6 @@ class LocalOrderer:
         return self.orderer.store.height
 
 
-def _orderer_failure(code: grpc.StatusCode) -> GatewayError:
-    """The error for an orderer call that failed with ``code``."""
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DeadlineError("the orderer did not answer in time")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
-        return UnavailableError(f"orderer unavailable: {code.name}")
-    return GatewayError(f"orderer refused the call: {code.name}")
-
-
 class RemoteOrderer:
     """The orderer's ``Ledger`` service over a mutual-TLS channel."""
 
@@ -126,10 +119,11 @@ class RemoteOrderer:
                 wait_for_ready=True,
             )
         except grpc.RpcError as exc:
-            code = exc.code()
-            if code == grpc.StatusCode.FAILED_PRECONDITION:
-                return Committed(b"", False, reason=exc.details() or "refused")
-            raise _orderer_failure(code) from None
+            error = error_from_rpc(exc, "the orderer")
+            if error.code == "FAILED_PRECONDITION":
+                reason = str(error).removeprefix("the orderer refused: ")
+                return Committed(b"", False, reason=reason, code=error.reason_code)
+            raise error from None
         in_block = reply.committed or bool(reply.reason)
         return Committed(
             bytes(reply.tx_id),
@@ -145,7 +139,7 @@ class RemoteOrderer:
                 ledger_pb2.GetHeadRequest(), timeout=timeout, wait_for_ready=True
             )
         except grpc.RpcError as exc:
-            raise _orderer_failure(exc.code()) from None
+            raise error_from_rpc(exc, "the orderer") from None
         # An empty head (no genesis yet) has no hash; height 0 with a hash is block 0.
         return int(head.height) if head.hash else -1
 
@@ -194,11 +188,11 @@ class TxSubmitter:
         """Sign and submit one transaction; with ``wait``, return once it is in a block."""
         with self._lock:
             for _attempt in range(3):
-                raw = self.sign(kind, body, time.time_ns() // 1_000_000)
+                raw = self.sign(kind, body, now_ms())
                 result = self.link.submit(raw, wait=False, timeout=timeout)
                 # Another tool signing for this member may have used a higher number in
                 # the meantime; sign again above it rather than fail.
-                if result.accepted or "sequence number" not in result.reason:
+                if result.accepted or result.code != "stale_sequence":
                     break
         if not result.accepted or result.height is not None or not wait:
             return result

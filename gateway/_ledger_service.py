@@ -90,7 +90,9 @@ class LedgerService(ledger_pb2_grpc.LedgerServicer):
             raise PermissionDeniedError("this gateway does not order transactions")
         sub = self._orderer.submit(bytes(request.transaction))
         if not sub.accepted:
-            raise ContractError(sub.reason)
+            # The code travels as the status' reason (gateway._status): the submitter acts
+            # on it, never on the text.
+            raise ContractError(sub.reason, sub.code or "refused")
         if sub.height is not None:
             return ledger_pb2.SubmitResponse(tx_id=sub.tx_id, height=sub.height, committed=True)
         if not request.wait:

@@ -27,6 +27,7 @@ import tomli_w
 from gateway._consortium import add_founder, init_consortium
 from gateway._enroll import enroll_member, load_ca
 from gateway._genesis import create_genesis
+from ledger import now_ms
 
 __all__ = ["LocalConsortium", "LocalMember", "create_local_consortium", "free_ports", "load_list"]
 
@@ -148,7 +149,7 @@ def create_local_consortium(
     # The orderer proposes blocks but a founder with role member must sign genesis
     # first in line; every founder signs.
     dirs = [locals_[m].member_dir for m in member_ids] + [locals_[ORDERER].member_dir]
-    create_genesis(root / "consortium", dirs, time_ms=time.time_ns() // 1_000_000)
+    create_genesis(root / "consortium", dirs, time_ms=now_ms())
     genesis = root / "consortium" / "genesis.block"
     orderer = locals_[ORDERER]
     (root / "config").mkdir(parents=True, exist_ok=True)

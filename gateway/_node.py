@@ -63,17 +63,15 @@ from ledger import (
     complain_body,
     consortium_info,
     get_member,
+    index_row,
     list_types,
+    now_ms,
 )
 from psi import IndexStore, default_pool, encode_elements
 
 __all__ = ["Node"]
 
 _log = logging.getLogger("riskshare.gateway.node")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _warm_pool() -> None:
@@ -101,7 +99,7 @@ class Node:
         # Block time is bounded by this machine's clock plus the consortium's skew
         # (ledger.Replica): a proposer cannot move "now" into the future for the
         # contracts; such a block waits until our clock catches up (gateway._sync).
-        self.replica = Replica(self.store, self.registry, clock=_now_ms)
+        self.replica = Replica(self.store, self.registry, clock=now_ms)
         if self.store.height < 0:
             self._apply_genesis()
         self._check_registration()
@@ -280,12 +278,6 @@ class Node:
         for thread in self._threads:
             thread.start()
 
-    @property
-    def orderer_port(self) -> int:
-        if self.orderer is None or not self._servers:
-            raise GatewayError("this node does not serve the orderer")
-        return self._servers[0].port
-
     def stop(self, grace: float = 2.0) -> None:
         self._stop.set()
         for service in self._ledger_services:
@@ -352,7 +344,7 @@ class Node:
         interval = self.config.query.snapshot_sync_seconds
         while not self._stop.wait(interval):
             try:
-                self.sync_snapshots([], time.time_ns() // 1_000_000)
+                self.sync_snapshots([], now_ms())
             except Exception:
                 if self._stop.is_set():
                     return  # a fetch cancelled by stop(), not a failure
@@ -378,13 +370,13 @@ class Node:
             out = []
             for list_type in index.list_types():
                 commitment = index.commitment(list_type)
-                row: Any = self.store.state().get("pub.index", f"{self.member_id}/{list_type}")
+                row = index_row(self.store.state(), self.member_id, list_type)
                 out.append(
                     admin_pb2.SnapshotStatus(
                         list_type=list_type,
                         epoch=commitment.epoch,
                         size=commitment.size,
-                        verified=isinstance(row, dict) and row.get("epoch") == commitment.epoch,
+                        verified=row is not None and row.epoch == commitment.epoch,
                     )
                 )
             return out

@@ -54,6 +54,18 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters import Rejected, normalise
+from gateway._asking import (
+    RETRYABLE,
+    BucketRefuted,
+    Context,
+    Failure,
+    RefundDue,
+    Reply,
+    bucket_bits,
+    bucket_prefixes,
+    judge,
+    retry_after,
+)
 from gateway._errors import (
     GatewayError,
     PeerIdentityError,
@@ -65,41 +77,35 @@ from gateway._log import log_event
 from gateway._pb.riskshare.psi.v1 import psi_pb2
 from gateway._peers import PeerChannels
 from gateway._snapshots import SnapshotBook, published_commitment, publishers
-from gateway._status import REASON_KEY
+from gateway._status import error_from_rpc
 from gateway._stubs import psi_stub
-from ledger import Store, bucket_max_bits, consortium_info, get_member
+from ledger import (
+    Store,
+    bucket_max_bits,
+    consortium_info,
+    get_member,
+    index_row,
+    now_ms,
+    oprf_key,
+)
 from psi import (
     BUCKET_MAX_BITS,
-    Hit,
     PendingQuery,
-    ProtocolError,
     PsiError,
-    bucket_bits_for,
-    bucket_lookup,
-    bucket_prefix,
-    decode_elements,
-    encode_elements,
     prepare_query,
-    prf_input,
 )
 from token_incentive import (
     CANARY_PURPOSE,
     CreditsError,
     MessageError,
     QueryRequest,
-    SignedReceipt,
     hit_report,
-    response_digest,
     sign_request,
 )
 
 __all__ = ["MemberAnswer", "Querier", "QueryResult"]
 
 _log = logging.getLogger("riskshare.gateway.querier")
-
-PUB_INDEX = "pub.index"
-OPRF_KEYS = "pub.oprf_keys"
-_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +138,6 @@ class QueryResult:
     def hit(self, position: int) -> bool:
         """Whether the accepted identifier at ``position`` is listed by any responder."""
         return any(a.ok and a.hits[position] for a in self.answers)
-
-
-class _Refused(Exception):
-    def __init__(self, code: str, message: str, reason: str = "") -> None:
-        super().__init__(message)
-        self.code, self.message, self.reason = code, message, reason
 
 
 class Querier:
@@ -218,7 +218,7 @@ class Querier:
                 accepted.append(position)
             except Rejected as exc:
                 rejected.append((position, exc.reason))
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         targets = list(members) or publishers(self._store, list_type, now, exclude=self.member_id)
         if self.member_id in targets:
             raise PermissionDeniedError("a member may not query itself")
@@ -289,19 +289,17 @@ class Querier:
                     )
                     outcome = "hit" if any(answer.hits) else "miss"
                     return _with_attempts(answer, attempts)
-                except _Refused as refusal:
-                    retry = refusal.code in {c.name for c in _RETRYABLE} or (
-                        refusal.reason == "rate_limited"
-                    )
-                    if not retry or attempts > self._retries:
-                        outcome = refusal.code
+                except Failure as failure:
+                    wait = retry_after(failure, attempts, self._retries)
+                    if wait is None:
+                        outcome = failure.code
                         return MemberAnswer(
                             responder,
-                            error_code=refusal.code,
-                            error=refusal.message,
+                            error_code=failure.code,
+                            error=failure.message,
                             attempts=attempts,
                         )
-                    time.sleep(min(2.0, 0.1 * 2**attempts))
+                    time.sleep(wait)
         except PeerIdentityError as exc:
             # Its address presents a certificate the ledger does not register for it.
             outcome = "UNAUTHENTICATED"
@@ -340,31 +338,33 @@ class Querier:
                 ms=round(elapsed * 1000, 3),
             )
 
-    def _context(self, responder: str, list_type: str, bucket_mode: bool) -> dict[str, Any]:
+    def _context(self, responder: str, list_type: str, bucket_mode: bool) -> Context:
         state = self._store.state()
         member = get_member(state, responder)
         if member is None or not member.active or member.role != "member":
             raise GatewayError(f"{responder} is not an active member")
-        row: Any = state.get(PUB_INDEX, f"{responder}/{list_type}")
-        if not isinstance(row, dict):
+        row = index_row(state, responder, list_type)
+        if row is None:
             raise GatewayError(f"{responder} publishes no {list_type} list")
-        key: Any = state.get(OPRF_KEYS, f"{responder}/{row['key_id']}")
-        if not isinstance(key, dict):
-            raise GatewayError(f"{responder} committed no OPRF key {row['key_id']}")
+        key = oprf_key(state, responder, row.key_id)
+        if key is None:
+            raise GatewayError(f"{responder} committed no OPRF key {row.key_id}")
+        commitment = published_commitment(self._store, responder, list_type, 0)
         info = consortium_info(state)
-        assert info is not None
+        assert info is not None and commitment is not None
         snapshot = None if bucket_mode else self._snapshots.current(responder, list_type)
         cap = bucket_max_bits(state)
-        return {
-            "member": member,
-            "key_id": row["key_id"],
-            "public_key": key["public_key"],
-            "size": row["size"],
-            "epoch": row["epoch"],
-            "bucket_cap": BUCKET_MAX_BITS if cap is None else cap,
-            "normaliser": str(info["normaliser_version"]),
-            "snapshot": snapshot,
-        }
+        return Context(
+            member=member,
+            key_id=row.key_id,
+            public_key=key.public_key,
+            size=row.size,
+            epoch=row.epoch,
+            bucket_cap=BUCKET_MAX_BITS if cap is None else cap,
+            normaliser=str(info["normaliser_version"]),
+            commitment=commitment,
+            snapshot=snapshot,
+        )
 
     def _request(
         self,
@@ -392,7 +392,7 @@ class Querier:
             consent_ref=consent,
             blinded_digest=pending.digest(),
             seq=self._next_seq(),
-            time=time.time_ns() // 1_000_000,
+            time=now_ms(),
             normaliser_version=normaliser,
             key_id=key_id,
         )
@@ -406,174 +406,128 @@ class Querier:
         values: list[str],
         purpose: tuple[str, str, str | None],
         deadline_ms: int,
-        context: dict[str, Any],
+        context: Context,
         lost: list[tuple[PendingQuery, Any]],
     ) -> MemberAnswer:
         try:
             # Pinned to the certificate the ledger registers (gateway._peers).
             channel = self._peers.channel(responder, wait=deadline_ms / 1000)
         except PeerIdentityError as exc:
-            raise _Refused("UNAUTHENTICATED", str(exc)) from None
+            raise Failure("UNAUTHENTICATED", str(exc)) from None
         except UnavailableError as exc:
-            raise _Refused("UNAVAILABLE", str(exc)) from None
+            raise Failure("UNAVAILABLE", str(exc)) from None
         stub = psi_stub(channel)
         for pending, signed in list(lost):
             recovered = self._recover(stub, signed.receipt_id, deadline_ms)
             if recovered is not None:
                 lost.remove((pending, signed))
-                return self._verify(
-                    responder, list_type, pending, signed, recovered, context, [], 0
-                )
+                return self._answer(responder, list_type, context, pending, signed, recovered, 0)
+        bits = bucket_bits(context, responder, list_type, self._refuted.get((responder, list_type)))
         try:
             pending = prepare_query(list_type, [(id_type, v) for v in values], self._rng)
         except PsiError as exc:
-            raise _Refused("INVALID_ARGUMENT", f"cannot query: {exc}") from None
+            raise Failure("INVALID_ARGUMENT", f"cannot query: {exc}") from None
         signed = self._request(
-            pending,
-            responder,
-            list_type,
-            id_type,
-            purpose,
-            context["normaliser"],
-            context["key_id"],
+            pending, responder, list_type, id_type, purpose, context.normaliser, context.key_id
         )
         evaluate = psi_pb2.EvaluateRequest(
             list_type=list_type,
-            normaliser_version=context["normaliser"],
+            normaliser_version=context.normaliser,
             signed_request=signed.to_bytes(),
             blinded=pending.request(),
-            key_id=context["key_id"],
+            key_id=context.key_id,
         )
-        snapshot = context["snapshot"]
-        # Snapshot mode (and a stored answer recovered after a lost reply) has no buckets.
-        bits = 0
-        buckets: list[Any] = []
         try:
-            if snapshot is None:
-                refuted = self._refuted.get((responder, list_type))
-                if refuted is not None and refuted[0] == context["epoch"]:
-                    raise _Refused(
-                        "FAILED_PRECONDITION",
-                        f"bucket mode is refused for {responder}'s {list_type} list until it"
-                        f" publishes a new epoch: at epoch {refuted[0]} its {refuted[1]}",
-                    )
-                if context["bucket_cap"] == 0:
-                    raise _Refused("FAILED_PRECONDITION", "the consortium disabled bucket mode")
-                bits = bucket_bits_for(context["size"], context["bucket_cap"])
-                if bits == 0:
-                    raise _Refused("FAILED_PRECONDITION", "the list is too small for bucket mode")
-                width = -(-bits // 8)
-                prefixes = b"".join(
-                    bucket_prefix(prf_input(list_type, id_type, v), bits).to_bytes(width, "big")
-                    for v in values
-                )
+            if bits:
                 reply = stub.BucketQuery(
                     psi_pb2.BucketQueryRequest(
-                        evaluate=evaluate, prefix_bits=bits, prefixes=prefixes
+                        evaluate=evaluate,
+                        prefix_bits=bits,
+                        prefixes=bucket_prefixes(list_type, id_type, values, bits),
                     ),
                     timeout=deadline_ms / 1000,
                     wait_for_ready=True,
                 )
-                response, buckets = reply.evaluate, [b.tags for b in reply.buckets]
+                answer = _reply(reply.evaluate, [b.tags for b in reply.buckets])
             else:
-                response = stub.EvaluateBatch(
-                    evaluate, timeout=deadline_ms / 1000, wait_for_ready=True
+                answer = _reply(
+                    stub.EvaluateBatch(evaluate, timeout=deadline_ms / 1000, wait_for_ready=True)
                 )
         except grpc.RpcError as exc:
-            if exc.code() in _RETRYABLE:
-                # The next attempt checks the responder's certificate again: if its
-                # address now presents another one, that is the answer, not a timeout.
-                self._peers.forget(responder, channel)
-                recovered = self._recover(stub, signed.receipt_id, deadline_ms)
-                if recovered is not None and snapshot is not None:
-                    response = recovered
-                else:
-                    if snapshot is not None:
-                        lost.append((pending, signed))
-                    raise _Refused(exc.code().name, exc.details() or "") from None
-            else:
-                reason = dict(exc.trailing_metadata() or ()).get(REASON_KEY, "")
-                raise _Refused(exc.code().name, exc.details() or "", str(reason)) from None
-        return self._verify(responder, list_type, pending, signed, response, context, buckets, bits)
+            error = error_from_rpc(exc)
+            if error.code not in RETRYABLE:
+                raise Failure(error.code, str(error), error.reason_code) from None
+            # The next attempt checks the responder's certificate again: if its address
+            # now presents another one, that is the answer, not a timeout.
+            self._peers.forget(responder, channel)
+            # A stored answer has no buckets: only snapshot mode can recover one.
+            recovered = None if bits else self._recover(stub, signed.receipt_id, deadline_ms)
+            if recovered is None:
+                if not bits:
+                    lost.append((pending, signed))
+                raise Failure(error.code, str(error)) from None
+            answer = recovered
+        return self._answer(responder, list_type, context, pending, signed, answer, bits)
 
-    def _recover(self, stub: Any, receipt_id: str, deadline_ms: int) -> Any | None:
+    def _recover(self, stub: Any, receipt_id: str, deadline_ms: int) -> Reply | None:
         """The stored answer to a request whose reply was lost, if the responder has one."""
         try:
-            return stub.FetchResponse(
-                psi_pb2.FetchResponseRequest(receipt_id=receipt_id), timeout=deadline_ms / 1000
+            return _reply(
+                stub.FetchResponse(
+                    psi_pb2.FetchResponseRequest(receipt_id=receipt_id),
+                    timeout=deadline_ms / 1000,
+                )
             )
         except grpc.RpcError:
             return None
 
-    def _verify(
+    def _answer(
         self,
         responder: str,
         list_type: str,
+        context: Context,
         pending: PendingQuery,
         signed: Any,
-        response: Any,
-        context: dict[str, Any],
-        buckets: list[bytes],
+        reply: Reply,
         bits: int,
     ) -> MemberAnswer:
-        member = context["member"]
-        try:
-            receipt = SignedReceipt.from_bytes(bytes(response.signed_receipt))
-            receipt.verify(member.signing_key)
-            evaluated = decode_elements(bytes(response.evaluated))
-            proof = bytes(response.proof)
-        except (MessageError, ProtocolError):
-            # Without a valid receipt nothing can be recorded against us: no charge.
-            raise _Refused(
-                "DATA_LOSS", f"{responder} sent an answer without a valid receipt"
-            ) from None
-        if receipt.receipt.request_digest != signed.digest:
-            raise _Refused("DATA_LOSS", f"{responder}'s receipt is for another request")
-        if receipt.receipt.response_digest != response_digest(evaluated, proof):
-            raise _Refused("DATA_LOSS", f"{responder}'s receipt does not match its answer")
-        try:
-            outputs = pending.finish(evaluated, proof, context["public_key"])
-        except ProtocolError:
-            # Signed but wrong: the receipt will charge us, so claim the refund.
+        """Act on the core's verdict: answer, claim the refund, or refute bucket mode."""
+        verdict = judge(responder, context, pending, signed.digest, reply, bits)
+        if isinstance(verdict, RefundDue):
             if self._refunds is not None:
-                self._refunds(signed.receipt_id, pending.blinded, encode_elements(evaluated), proof)
+                self._refunds(signed.receipt_id, pending.blinded, verdict.evaluated, verdict.proof)
             return MemberAnswer(
                 responder,
                 error_code="DATA_LOSS",
-                error=f"{responder}'s proof does not verify; refund claimed",
+                error=verdict.message,
                 receipt_id=signed.receipt_id,
                 refund_pending=self._refunds is not None,
             )
-        snapshot = context["snapshot"]
-        found: list[Hit | None]
-        if snapshot is not None:
-            found = [snapshot.lookup(out) for out in outputs]
-        else:
-            commitment = published_commitment(self._store, responder, list_type, 0)
-            assert commitment is not None
-            found = []
-            for out, answer in zip(outputs, buckets, strict=True):
-                prefix = bucket_prefix(prf_input(out.list_type, out.id_type, out.value), bits)
-                try:
-                    found.append(bucket_lookup(answer, out, commitment, bits=bits, prefix=prefix))
-                except ProtocolError as exc:
-                    # Charged all the same (the receipt covers the evaluation, not the
-                    # buckets, so no refund claim can succeed), but never used, and this
-                    # epoch is not asked in bucket mode again.
-                    self._refuted[(responder, list_type)] = (commitment.epoch, str(exc))
-                    return MemberAnswer(
-                        responder,
-                        error_code="DATA_LOSS",
-                        error=f"{responder}'s {exc}; answer refused",
-                        receipt_id=signed.receipt_id,
-                    )
+        if isinstance(verdict, BucketRefuted):
+            self._refuted[(responder, list_type)] = (verdict.epoch, verdict.why)
+            return MemberAnswer(
+                responder,
+                error_code="DATA_LOSS",
+                error=f"{responder}'s {verdict.why}; answer refused",
+                receipt_id=signed.receipt_id,
+            )
         return MemberAnswer(
             responder,
-            hits=tuple(h is not None for h in found),
-            labels=tuple(h.label if h is not None else None for h in found),
+            hits=verdict.hits,
+            labels=verdict.labels,
             receipt_id=signed.receipt_id,
-            epoch=snapshot.epoch if snapshot is not None else int(response.epoch),
+            epoch=verdict.epoch,
         )
+
+
+def _reply(response: Any, buckets: Sequence[bytes] = ()) -> Reply:
+    return Reply(
+        bytes(response.signed_receipt),
+        bytes(response.evaluated),
+        bytes(response.proof),
+        int(response.epoch),
+        tuple(bytes(b) for b in buckets),
+    )
 
 
 def _with_attempts(answer: MemberAnswer, attempts: int) -> MemberAnswer:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,20 +54,27 @@ from gateway._recording import (
 )
 from gateway._rotation import KEY_GRACE_MS, RetainedKeys
 from gateway._settle import Settler
-from ledger import Store, add_oprf_key_body, publish_index_body, retire_oprf_key_body
+from ledger import (
+    Store,
+    add_oprf_key_body,
+    index_row,
+    now_ms,
+    oprf_key,
+    publish_index_body,
+    retire_oprf_key_body,
+)
 from psi import IndexStore, decode_elements
 from token_incentive import (
     SignedReceipt,
     SignedRequest,
     receipt_body,
+    recorded_receipt,
     refund_body,
 )
 
 __all__ = ["Recorder"]
 
 _log = logging.getLogger("riskshare.gateway.recorder")
-
-PUB_INDEX, OPRF_KEYS, RECEIPTS = "pub.index", "pub.oprf_keys", "credits.receipts"
 
 
 class Recorder:
@@ -81,7 +87,7 @@ class Recorder:
         index_path: Path,
         metrics: Any | None = None,
         retained: RetainedKeys | None = None,
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        clock_ms: Callable[[], int] = now_ms,
     ) -> None:
         self.member_id = member_id
         self._clock = clock_ms
@@ -120,8 +126,8 @@ class Recorder:
                 commitment = index.commitment(list_type)
                 key_id = commitment.key_id.hex()
                 state = self._store.state()
-                row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
-                shown = row.get("epoch", -1) if isinstance(row, dict) else -1
+                row = index_row(state, self.member_id, list_type)
+                shown = -1 if row is None else row.epoch
                 here = self._epochs.get(list_type, -1)
                 # The evidence (a read of lists.sqlite) only for an epoch still to publish.
                 evidence = (
@@ -133,7 +139,7 @@ class Recorder:
                 plan = plan_publication(
                     epoch=commitment.epoch,
                     size=commitment.size,
-                    key_shown=state.get(OPRF_KEYS, f"{self.member_id}/{key_id}") is not None,
+                    key_shown=oprf_key(state, self.member_id, key_id) is not None,
                     key_added_here=key_id in self._keys_added,
                     shown_epoch=shown,
                     published_here=here,
@@ -197,15 +203,15 @@ class Recorder:
         retired = []
         for key_id, list_type in self._retained.held():
             state = self._store.state()
-            row: Any = state.get(PUB_INDEX, f"{self.member_id}/{list_type}")
-            oprf: Any = state.get(OPRF_KEYS, f"{self.member_id}/{key_id}")
+            row = index_row(state, self.member_id, list_type)
+            oprf = oprf_key(state, self.member_id, key_id)
             decision = plan_retirement(
                 key_id=key_id,
-                published_key_id=row.get("key_id") if isinstance(row, dict) else None,
-                published_at=row.get("published_at") if isinstance(row, dict) else None,
+                published_key_id=None if row is None else row.key_id,
+                published_at=None if row is None else row.published_at,
                 grace_ms=KEY_GRACE_MS,
                 unrecorded=self._local.unrecorded(key_id),
-                active_on_ledger=isinstance(oprf, dict) and oprf.get("active") is True,
+                active_on_ledger=oprf is not None and oprf.active,
                 now=now_ms,
             )
             if decision is Retirement.WAIT:
@@ -233,9 +239,9 @@ class Recorder:
 
     def _recorded_at(self, receipt_id: str) -> int | None:
         """The height at which the ledger recorded our receipt for this answer, if it did."""
-        row: Any = self._store.state().get(RECEIPTS, receipt_id)
-        if isinstance(row, dict) and row.get("responder") == self.member_id:
-            return int(row["height"])
+        row = recorded_receipt(self._store.state(), receipt_id)
+        if row is not None and row.responder == self.member_id:
+            return row.height
         return None
 
     def drain(self, limit: int = 1000) -> int:
@@ -319,7 +325,7 @@ class Recorder:
         claimed = 0
         state = self._store.state()
         for receipt_id, blinded, evaluated, proof, _ in self._local.refunds("waiting"):
-            if state.get(RECEIPTS, receipt_id) is None:
+            if recorded_receipt(state, receipt_id) is None:
                 continue  # not recorded (yet): nothing was charged
             body = refund_body(
                 receipt_id, decode_elements(blinded), decode_elements(evaluated), proof

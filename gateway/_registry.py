@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import functools
 
-from ledger import ContractRegistry, State, default_registry
+from ledger import ContractRegistry, State, default_registry, oprf_key
 from psi import ProtocolError, verify_evaluation
 from scenarios import all_contracts
 from token_incentive import InvalidResponse, ResponseCheck, credits_contract
 
-__all__ = ["OPRF_KEYS", "consortium_registry", "verify_voprf_response"]
-
-OPRF_KEYS = "pub.oprf_keys"
+__all__ = ["consortium_registry", "verify_voprf_response"]
 
 
 def verify_voprf_response(state: State, check: ResponseCheck) -> None:
@@ -29,11 +27,11 @@ def verify_voprf_response(state: State, check: ResponseCheck) -> None:
     Deterministic and pure over ledger state, as a contract rule must be.
     """
     key_id = check.key_id if isinstance(check.key_id, str) else ""
-    row = state.get(OPRF_KEYS, f"{check.responder}/{key_id}")
-    if not isinstance(row, dict) or not isinstance(row.get("public_key"), bytes):
+    key = oprf_key(state, check.responder, key_id)
+    if key is None:
         raise InvalidResponse(f"{check.responder} committed no OPRF key {key_id!r}")
     try:
-        verify_evaluation(row["public_key"], check.blinded, check.evaluated, check.proof)
+        verify_evaluation(key.public_key, check.blinded, check.evaluated, check.proof)
     except ProtocolError:
         raise InvalidResponse("the answer or its DLEQ proof does not verify") from None
 

@@ -64,7 +64,15 @@ from gateway._localstate import Answered, LocalState
 from gateway._pb.riskshare.psi.v1 import psi_pb2, psi_pb2_grpc
 from gateway._ratelimit import RateLimiter
 from gateway._rotation import RetainedKeys
-from ledger import ServedSnapshot, Store, consortium_info, list_types
+from ledger import (
+    ServedSnapshot,
+    Store,
+    consortium_info,
+    index_row,
+    list_types,
+    now_ms,
+    oprf_key,
+)
 from psi import (
     MAX_BATCH,
     Commitment,
@@ -86,6 +94,7 @@ from token_incentive import (
     blinded_digest,
     check_request,
     open_canaries,
+    recorded_receipt,
     response_digest,
     sign_receipt,
 )
@@ -95,13 +104,6 @@ __all__ = ["CHUNK_BYTES", "PsiService"]
 _log = logging.getLogger("riskshare.gateway.responder")
 
 CHUNK_BYTES = 1 << 20
-RECEIPTS = "credits.receipts"
-PUB_INDEX = "pub.index"
-OPRF_KEYS = "pub.oprf_keys"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class PsiService(psi_pb2_grpc.PsiServicer):
@@ -118,7 +120,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         max_batch: int = 10_000,
         software_version: str = "",
         metrics: Any | None = None,
-        clock_ms: Callable[[], int] = _now_ms,
+        clock_ms: Callable[[], int] = now_ms,
         index: IndexStore | None = None,
         retained: RetainedKeys | None = None,
     ) -> None:
@@ -171,8 +173,8 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         key = None if self._retained is None else self._retained.get(key_id)
         if key is not None and self._retained is not None:
             key = key if (key_id, list_type) in self._retained.held() else None
-        row: Any = self._store.state().get(OPRF_KEYS, f"{self.member_id}/{key_id}")
-        if key is None or not (isinstance(row, dict) and row.get("active") is True):
+        row = oprf_key(self._store.state(), self.member_id, key_id)
+        if key is None or row is None or not row.active:
             raise VersionMismatchError(
                 f"the querier expects another {list_type} OPRF key than ours"
             )
@@ -185,10 +187,10 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         return str(info["normaliser_version"])
 
     def _published_key(self, list_type: str) -> str:
-        row: Any = self._store.state().get(PUB_INDEX, f"{self.member_id}/{list_type}")
-        if not isinstance(row, dict):
+        row = index_row(self._store.state(), self.member_id, list_type)
+        if row is None:
             raise StoreError(f"no {list_type} list is published on the ledger")
-        return str(row["key_id"])
+        return row.key_id
 
     # -- information -------------------------------------------------------------------
 
@@ -318,7 +320,7 @@ class PsiService(psi_pb2_grpc.PsiServicer):
         if req.blinded_digest != blinded_digest(chunks):
             raise MessageError("the request commits to other blinded elements")
         receipt_id = signed.receipt_id
-        if self._local.seen(receipt_id) or self._store.state().get(RECEIPTS, receipt_id):
+        if self._local.seen(receipt_id) or recorded_receipt(self._store.state(), receipt_id):
             raise ReplayError("this request was answered before")
         self._elements.charge(peer.id, len(chunks), time.monotonic())
         now = self._clock()

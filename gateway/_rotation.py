@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import ledger
 from gateway._errors import GatewayError
 from gateway._localstate import connect_state
 from psi import IndexStore, KeyPair, Progress, PsiError, generate_key_pair
@@ -128,7 +128,7 @@ def rotate_oprf_key(
     index_path = data_dir / "index.sqlite"
     if not index_path.exists():
         raise GatewayError(f"no index at {index_path}; import a list first")
-    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    now = ledger.now_ms() if now_ms is None else now_ms
     index = IndexStore(index_path)
     keys = RetainedKeys(data_dir / "gateway.sqlite")
     try:

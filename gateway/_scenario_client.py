@@ -29,8 +29,9 @@ from typing import Any
 
 import grpc
 
+from gateway._client import admin_error
 from gateway._config import load_config
-from gateway._errors import DeadlineError, GatewayError, UnavailableError
+from gateway._errors import UnavailableError
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
 from gateway._scenario_tx import encode_legs, encode_payload
 from gateway._scenarios import OBJECT_DOMAIN
@@ -133,7 +134,7 @@ class ScenarioClient:
         try:
             return getattr(self._stub, method)(request, timeout=self._timeout)
         except grpc.RpcError as exc:
-            raise _translate(exc) from None
+            raise admin_error(exc) from None
 
     def _result(self, reply: Any) -> StepResult:
         raw = bytes(reply.object)
@@ -217,7 +218,7 @@ class ScenarioClient:
                     "signers": list(event.signers),
                 }
         except grpc.RpcError as exc:
-            raise _translate(exc) from None
+            raise admin_error(exc) from None
 
     def observe(self, contract: str, series: str, as_of: str, value: int, scale: int) -> StepResult:
         request = scenarios_pb2.ObserveRequest(
@@ -258,15 +259,6 @@ class ScenarioClient:
     def init_registry(self) -> tuple[bytes, bytes]:
         reply = self._call("InitRegistry", scenarios_pb2.InitRegistryRequest())
         return bytes(reply.public_key), bytes(reply.key_id)
-
-
-def _translate(exc: grpc.RpcError) -> GatewayError:
-    code = exc.code()
-    if code == grpc.StatusCode.UNAVAILABLE:
-        return UnavailableError(f"the gateway is unavailable: {exc.details()}")
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DeadlineError("the gateway did not answer in time")
-    return GatewayError(f"{code.name}: {exc.details()}")
 
 
 def documents_hash(paths: Sequence[Path]) -> bytes:

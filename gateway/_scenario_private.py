@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +34,8 @@ from gateway._log import log_event
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2
 from gateway._scenario_store import PrivateStore
 from gateway._scenario_tx import Approvals, Built, decode_payload
-from ledger import ContractError, State, Store, encode
+from gateway._status import error_from_rpc
+from ledger import ContractError, State, Store, encode, now_ms
 from scenarios import ScenarioError, engine_for
 from scenarios.kit import (
     MS_PER_DAY,
@@ -71,10 +71,6 @@ _PEER_TIMEOUT_S = 15.0
 # connect, so the calls wait for one); the quorum decides whether the step goes on.
 _PARTY_TIMEOUT_S = 15.0  # a busy party's replica may need seconds to reach the height
 _REPLICA_WAIT_S = 10.0
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _wait_height(store: Store, height: int) -> None:
@@ -131,7 +127,7 @@ class PrivatePeer:
         if int(request.min_height) > self._store.height + 1000:
             raise ContractError("the proposer's ledger is far ahead of this replica")
         _wait_height(self._store, int(request.min_height))
-        now = _now_ms()
+        now = now_ms()
         if abs(proposal.time - now) > _SKEW_MS:
             raise ContractError("the proposal's time is too far from this member's clock")
         if self._me not in proposal.endorsers:
@@ -167,7 +163,7 @@ class PrivatePeer:
         if row is None or not row.may_hold(peer) or not row.may_hold(self._me):
             raise PermissionDeniedError("neither a party nor an observer of this object")
         verify_record(state, record)
-        self._private.put(record, committed=True, now_ms=_now_ms())
+        self._private.put(record, committed=True, now_ms=now_ms())
 
     def fetch(self, peer: str, request: Any) -> bytes:
         state = self._store.state()
@@ -269,7 +265,7 @@ class PrivateAdmin:
         if committed.height is None:
             raise DeadlineError("the step is queued but not yet in a block")
         _wait_height(self._store, committed.height)
-        self._private.put(record, committed=True, now_ms=_now_ms())
+        self._private.put(record, committed=True, now_ms=now_ms())
         self._deliver(record, committed.height)
         return record, committed.height, committed.tx_id, sorted(signatures)
 
@@ -284,7 +280,7 @@ class PrivateAdmin:
         payload: dict[str, Any],
         endorsers: tuple[str, ...],
     ) -> tuple[Proposal, PrivateRecord]:
-        now = _now_ms()
+        now = now_ms()
         return propose(
             engine,
             state,
@@ -322,7 +318,7 @@ class PrivateAdmin:
                 reply = stub.Endorse(ask, timeout=_PARTY_TIMEOUT_S, wait_for_ready=True)
                 signatures[member] = bytes(reply.signature)
             except grpc.RpcError as exc:
-                refusals.append(_refusal(member, exc))
+                refusals.append(error_from_rpc(exc, member))
         return signatures, refusals
 
     def _deliver(self, record: PrivateRecord, height: int) -> None:
@@ -390,7 +386,7 @@ class PrivateAdmin:
             if record is None:
                 missing.append(row.hid.hex())
                 continue
-            self._private.put(record, committed=True, now_ms=_now_ms())
+            self._private.put(record, committed=True, now_ms=now_ms())
             fetched += 1
         return fetched, missing
 
@@ -440,13 +436,6 @@ def _stub(peers: PeerChannels, member: str) -> Any:
     from gateway._scenarios import scenarios_stub
 
     return scenarios_stub(peers.channel(member))
-
-
-def _refusal(member: str, exc: grpc.RpcError) -> Exception:
-    # One mapping of a peer's status to our errors, shared with the public steps.
-    from gateway._scenarios import _peer_refusal
-
-    return _peer_refusal(member, exc)
 
 
 def object_bytes(record: PrivateRecord) -> bytes:

@@ -39,6 +39,7 @@ from gateway._errors import (
     DeadlineError,
     PeerError,
     PermissionDeniedError,
+    RefusedError,
     ReplayError,
     UnavailableError,
 )
@@ -58,12 +59,14 @@ from gateway._scenario_tx import (
     preview,
 )
 from gateway._server import Service
+from gateway._status import error_from_rpc
 from ledger import (
     ContractError,
     ContractRegistry,
     Store,
     encode,
     get_member,
+    now_ms,
     require_member_signature,
 )
 from psi import KeyPair, decode_elements, encode_elements, generate_key_pair, key_id
@@ -136,10 +139,6 @@ def add_scenario_admin(servicer: scenarios_pb2_grpc.ScenarioAdminServicer) -> Se
     return Service(SCENARIO_ADMIN_SERVICE, register)
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _wait_for(found: Callable[[], int | None], seconds: float) -> int | None:
     """Poll ``found`` until it returns a value, for at most ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -177,7 +176,7 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         local: LocalState,
         elements: RateLimiter,
         rng: Callable[[int], bytes] = os.urandom,
-        clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        clock_ms: Callable[[], int] = now_ms,
     ) -> None:
         self._me = member_id
         self._key = signing_key
@@ -212,7 +211,7 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
             bytes(request.payload),
             bytes(request.tx),
         )
-        now = _now_ms()
+        now = now_ms()
         signature = self._key.sign(built.message)
         # Previewed as the requester will submit it, with our signature added.
         outcome = preview(built, state, peer.id, self._store.height + 1, now, {self._me: signature})
@@ -318,19 +317,6 @@ class ScenarioPeerService(scenarios_pb2_grpc.ScenariosServicer):
         )
 
 
-def _peer_refusal(member: str, exc: grpc.RpcError) -> Exception:
-    code, details = exc.code(), exc.details() or ""
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        return ContractError(f"{member} refused: {details}")
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDeniedError(f"{member} refused: {details}")
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DeadlineError(f"{member} did not answer in time")
-    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
-        return UnavailableError(f"{member} is unavailable ({code.name})")
-    return PeerError(f"{member} answered {code.name}: {details}")
-
-
 class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
     """What the member's own tools ask its gateway (admin socket, the supervisor)."""
 
@@ -373,7 +359,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
                 continue
             try:
                 cosigs[member] = self._ask(member, built, request)
-            except (ContractError, PermissionDeniedError, DeadlineError, UnavailableError) as exc:
+            except (RefusedError, PermissionDeniedError, DeadlineError, UnavailableError) as exc:
                 # Asked of every member of a party set, a quorum may be reached without
                 # some of them; whether it is, the ledger's rules say (below).
                 refusals.append(exc)
@@ -419,7 +405,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         try:
             reply = stub.Cosign(ask, timeout=_PEER_TIMEOUT_S, wait_for_ready=True)
         except grpc.RpcError as exc:
-            raise _peer_refusal(member, exc) from None
+            raise error_from_rpc(exc, member) from None
         state = self._store.state()
         try:
             require_member_signature(state, member, built.message, bytes(reply.signature))
@@ -430,7 +416,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
     def _missing(self, built: Built, cosigs: dict[str, bytes]) -> list[str]:
         node = self._node
         outcome = preview(
-            built, self._store.state(), node.member_id, self._store.height + 1, _now_ms(), cosigs
+            built, self._store.state(), node.member_id, self._store.height + 1, now_ms(), cosigs
         )
         return [m for m in outcome.missing if m != node.member_id]
 
@@ -443,7 +429,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
 
     def Authorize(self, request: Any, context: Any) -> Any:
         ttl = int(request.ttl_seconds) or 3600
-        expires = _now_ms() + ttl * 1000
+        expires = now_ms() + ttl * 1000
         digest = bytes(request.digest)
         if digest:
             if len(digest) != 32:
@@ -529,7 +515,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         return scenarios_pb2.PrivateSyncResponse(fetched=fetched, missing=missing)
 
     def PurgePrivate(self, request: Any, context: Any) -> Any:
-        purged = self._privacy.purge(request.contract, _now_ms())
+        purged = self._privacy.purge(request.contract, now_ms())
         return scenarios_pb2.PrivateSyncResponse(purged=purged)
 
     def Fingerprint(self, request: Any, context: Any) -> Any:
@@ -540,7 +526,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
         if registry_row is None or not registry_row.active:
             raise UnavailableError(f"the registry {registry} is not an active member")
         kid, key_row = active_key(state)
-        now = _now_ms()
+        now = now_ms()
         try:
             pending = request_fingerprints(
                 [bytes(x) for x in request.inputs],
@@ -563,7 +549,7 @@ class ScenarioAdminService(scenarios_pb2_grpc.ScenarioAdminServicer):
                 ask, timeout=_PEER_TIMEOUT_S, wait_for_ready=True
             )
         except grpc.RpcError as exc:
-            raise _peer_refusal(registry, exc) from None
+            raise error_from_rpc(exc, registry) from None
         try:
             answer = FingerprintResponse(
                 tuple(decode_elements(bytes(reply.evaluated), max_count=MAX_FINGERPRINTS)),

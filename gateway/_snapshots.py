@@ -38,6 +38,7 @@ from gateway._errors import PeerError, UnavailableError
 from gateway._log import log_event
 from gateway._pb.riskshare.psi.v1 import psi_pb2
 from gateway._peers import PeerChannels
+from gateway._status import error_from_rpc
 from gateway._stubs import psi_stub
 from ledger import (
     LedgerError,
@@ -47,6 +48,7 @@ from ledger import (
     consortium_info,
     get_member,
     index_row,
+    index_rows,
     verify_signature,
 )
 from psi import Commitment, ProtocolError, Snapshot
@@ -54,8 +56,6 @@ from psi import Commitment, ProtocolError, Snapshot
 __all__ = ["Complain", "SnapshotBook", "published_commitment", "publishers"]
 
 _log = logging.getLogger("riskshare.gateway.snapshots")
-
-PUB_INDEX = "pub.index"
 
 # Files a pub.complain (the statement bytes and the peer's signature over them).
 Complain = Callable[[bytes, bytes], None]
@@ -66,16 +66,12 @@ def publishers(store: Store, list_type: str, now_ms: int, exclude: str = "") -> 
     date, and not suspended by a complaint (``ledger.IndexRow.in_force``)."""
     state = store.state()
     found = []
-    for key, _ in state.scan(PUB_INDEX):
-        member_id, _, kind = key.rpartition("/")
-        if kind != list_type or member_id == exclude:
+    for row in index_rows(state):
+        if row.list_type != list_type or row.member == exclude or not row.in_force(now_ms):
             continue
-        row = index_row(state, member_id, kind)
-        if row is None or not row.in_force(now_ms):
-            continue
-        member = get_member(state, member_id)
+        member = get_member(state, row.member)
         if member is not None and member.active and member.role == "member":
-            found.append(member_id)
+            found.append(row.member)
     return sorted(found)
 
 
@@ -84,20 +80,20 @@ def published_commitment(
 ) -> Commitment | None:
     """The psi commitment a member's ``pub.index`` row stands for."""
     state = store.state()
-    row: Any = state.get(PUB_INDEX, f"{member_id}/{list_type}")
+    row = index_row(state, member_id, list_type)
     info = consortium_info(state)
-    if not isinstance(row, dict) or info is None:
+    if row is None or info is None:
         return None
     try:
-        key_id = bytes.fromhex(row["key_id"])
+        key_id = bytes.fromhex(row.key_id)
     except (ValueError, TypeError):
         return None
     return Commitment(
         list_type=list_type,
-        epoch=row["epoch"],
-        size=row["size"],
-        tags_root=row["root"],
-        snapshot_digest=row["snapshot_digest"],
+        epoch=row.epoch,
+        size=row.size,
+        tags_root=row.root,
+        snapshot_digest=row.snapshot_digest,
         key_id=key_id,
         normaliser_version=str(info["normaliser_version"]),
         label_bytes=label_bytes,
@@ -182,7 +178,7 @@ class SnapshotBook:
             label_bytes = self._label_bytes(member_id, list_type, stub)
         except grpc.RpcError as exc:
             if held is None:
-                raise UnavailableError(f"{member_id} is unreachable ({exc.code().name})") from None
+                raise error_from_rpc(exc, member_id) from None
             label_bytes = held.label_bytes
         commitment = published_commitment(self._store, member_id, list_type, label_bytes)
         if commitment is None:
@@ -213,8 +209,9 @@ class SnapshotBook:
                 f"{member_id}'s {list_type} snapshot does not match the ledger"
             ) from None
         except grpc.RpcError as exc:
+            error = error_from_rpc(exc, member_id)
             raise UnavailableError(
-                f"cannot fetch {member_id}'s {list_type} snapshot ({exc.code().name})"
+                f"cannot fetch {member_id}'s {list_type} snapshot: {error}"
             ) from None
         self._save(member_id, list_type, snapshot)
         with self._lock:
@@ -248,7 +245,7 @@ class SnapshotBook:
                 )
             )
         except grpc.RpcError as exc:
-            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            if error_from_rpc(exc).code == "FAILED_PRECONDITION":
                 return None  # no delta bridges the epochs (a key rotation): take it whole
             raise
         try:

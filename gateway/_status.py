@@ -27,6 +27,7 @@ from gateway._errors import (
     PermissionDeniedError,
     PkiError,
     RateLimitedError,
+    RefusedError,
     ReplayError,
     UnauthenticatedError,
     UnavailableError,
@@ -44,7 +45,7 @@ from psi import (
 )
 from token_incentive import AdmissionRefused, CreditsError, MessageError
 
-__all__ = ["REASON_KEY", "Refusal", "refusal_for"]
+__all__ = ["REASON_KEY", "Refusal", "error_from_rpc", "refusal_for"]
 
 REASON_KEY = "riskshare-reason"
 
@@ -104,13 +105,62 @@ _ADMISSION: dict[str, grpc.StatusCode] = {
 
 def refusal_for(exc: BaseException) -> Refusal:
     """The status a caller sees for ``exc``."""
+    if isinstance(exc, GatewayError) and exc.code in grpc.StatusCode.__members__:
+        # A peer's refusal (error_from_rpc), passed on as it came.
+        code = grpc.StatusCode[exc.code]
+        return Refusal(code, exc.reason_code or code.name.lower(), str(exc))
     if isinstance(exc, AdmissionRefused):
         code = _ADMISSION.get(exc.code, grpc.StatusCode.FAILED_PRECONDITION)
         return Refusal(code, exc.code, str(exc) or exc.code)
     for cls, code, reason, public in _TABLE:
         if isinstance(exc, cls):
-            reason = getattr(exc, "reason_code", reason)
+            reason = getattr(exc, "reason_code", "") or reason
             if public is None:
                 return Refusal(code, reason, str(exc) or reason)
             return Refusal(code, reason, public, opaque=True)
     return Refusal(grpc.StatusCode.INTERNAL, "internal", "internal error", opaque=True)
+
+
+# The client side: a status (and its reason) back into the domain error it stands for.
+_BY_STATUS: dict[grpc.StatusCode, type[GatewayError]] = {
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.ALREADY_EXISTS: ReplayError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidRequestError,
+}
+_BY_REASON: dict[str, type[GatewayError]] = {
+    "rate_limited": RateLimitedError,
+    "version_mismatch": VersionMismatchError,
+    "ledger_refused": LedgerRefusedError,
+}
+
+
+def error_from_rpc(exc: grpc.RpcError, peer: str = "") -> GatewayError:
+    """The domain error a failed call stands for: the one client-side mapping.
+
+    The reason (``REASON_KEY`` in the trailing metadata) decides where it names a
+    domain error, else the status code; anything else is a :class:`RefusedError`.
+    ``code`` and ``reason_code`` are set on the error, so a caller decides on them and
+    never on the text; :func:`refusal_for` sends such an error on with the same status
+    and reason. ``peer`` names who answered, for the message.
+    """
+    code = exc.code() if callable(getattr(exc, "code", None)) else None
+    status = code if isinstance(code, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+    trailing = getattr(exc, "trailing_metadata", None)
+    metadata = dict(trailing() or ()) if callable(trailing) else {}
+    reason = str(metadata.get(REASON_KEY, ""))
+    details = getattr(exc, "details", None)
+    text = (details() if callable(details) else "") or status.name.lower()
+    who = peer or "the peer"
+    if status is grpc.StatusCode.DEADLINE_EXCEEDED:
+        text = f"{who} did not answer in time"
+    elif status is grpc.StatusCode.UNAVAILABLE:
+        text = f"{who} is unavailable: {text}"
+    elif peer:
+        text = f"{peer} refused: {text}"
+    cls = _BY_REASON.get(reason) or _BY_STATUS.get(status, RefusedError)
+    error = cls(text)
+    error.code, error.reason_code = status.name, reason
+    return error

@@ -8,7 +8,11 @@ from gateway._pb.riskshare.admin.v1 import admin_pb2_grpc
 from gateway._pb.riskshare.ledger.v1 import ledger_pb2_grpc
 from gateway._pb.riskshare.psi.v1 import psi_pb2_grpc
 
-__all__ = ["admin_stub", "ledger_stub", "psi_stub"]
+__all__ = ["ADMIN_BODY_DOMAIN", "admin_stub", "ledger_stub", "psi_stub"]
+
+# The CBOR domain of an admin request's body: the client encodes it and the admin
+# service decodes it, so it lives with the stubs both sides import.
+ADMIN_BODY_DOMAIN = ("admin-body", 1)
 
 
 def psi_stub(channel: Any) -> Any:

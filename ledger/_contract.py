@@ -42,11 +42,14 @@ Value = None | bool | int | str | bytes | list[Any] | dict[str, Any]
 
 
 class ContractError(LedgerError):
-    """A contract refused a transaction; ``reason`` says why, for the submitter."""
+    """A contract refused a transaction; ``reason`` says why, for people, and
+    ``reason_code`` the rule that refused it, for programs (``refused`` unless the
+    contract names one)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, reason_code: str = "refused") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.reason_code = reason_code
 
 
 class State(Protocol):

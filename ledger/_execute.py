@@ -85,10 +85,35 @@ class TxResult:
     seq: int | None = None
     time: int | None = None
     parties: tuple[str, ...] = ()
+    # Machine-readable, for submitters to act on (``reason`` is for people): one of
+    # REFUSAL_CODES, or a contract's own ``ContractError.reason_code``.
+    code: str = ""
+
+
+#: The ledger's own refusal codes (a contract refusal carries the contract's code, or
+#: ``refused``). ``stale_sequence`` is the one a submitter acts on: sign again, above.
+REFUSAL_CODES = frozenset(
+    {
+        "stale_sequence",
+        "clock_skew",
+        "not_member",
+        "bad_signature",
+        "wrong_chain",
+        "role",
+        "genesis",
+        "malformed",
+        "contract_failed",
+        "refused",
+    }
+)
 
 
 class _Refused(Exception):
     """Internal: a check failed; carries the reason recorded for the transaction."""
+
+    def __init__(self, reason: str, code: str = "refused") -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 def max_clock_skew(state: State) -> int:
@@ -170,49 +195,54 @@ class BlockExecutor:
                 check_value(value)
             parties = self._parties(stx)
         except _Refused as exc:
-            return self._refused(index, tx_id, stx, str(exc))
+            return self._refused(index, tx_id, stx, str(exc), exc.code)
         except ContractError as exc:
-            return self._refused(index, tx_id, stx, exc.reason)
+            return self._refused(index, tx_id, stx, exc.reason, exc.reason_code)
         except LedgerError as exc:
-            return self._refused(index, tx_id, stx, str(exc))
+            return self._refused(index, tx_id, stx, str(exc), "refused")
         except Exception as exc:  # A contract bug must not halt the chain; see module doc.
-            return self._refused(index, tx_id, stx, f"contract failed: {type(exc).__name__}")
+            reason = f"contract failed: {type(exc).__name__}"
+            return self._refused(index, tx_id, stx, reason, "contract_failed")
         overlay.commit()
         return TxResult(index, tx_id, True, "", t.member, t.kind, t.seq, t.time, parties)
 
     @staticmethod
-    def _refused(index: int, tx_id: bytes, stx: SignedTransaction, reason: str) -> TxResult:
+    def _refused(
+        index: int, tx_id: bytes, stx: SignedTransaction, reason: str, code: str
+    ) -> TxResult:
         t = stx.tx
-        return TxResult(index, tx_id, False, reason, t.member, t.kind, t.seq, t.time)
+        return TxResult(index, tx_id, False, reason, t.member, t.kind, t.seq, t.time, code=code)
 
     def _admit(self, state: State, stx: SignedTransaction) -> str:
         """Steps 2–7; returns the member's role."""
         t = stx.tx
         if t.kind == GENESIS_KIND:
-            raise _Refused("gov.genesis is only valid at height 0")
+            raise _Refused("gov.genesis is only valid at height 0", "genesis")
         if t.chain != self.chain:
-            raise _Refused("transaction is for another chain")
+            raise _Refused("transaction is for another chain", "wrong_chain")
         member = get_member(state, t.member)
         if member is None:
-            raise _Refused(f"unknown member {t.member!r}")
+            raise _Refused(f"unknown member {t.member!r}", "not_member")
         if not member.active:
-            raise _Refused(f"member {t.member!r} is {member.status}")
+            raise _Refused(f"member {t.member!r} is {member.status}", "not_member")
         try:
             verify_signature(member.signing_key, stx.payload, stx.signature)
         except SignatureError:
-            raise _Refused(f"bad signature by {t.member!r}") from None
+            raise _Refused(f"bad signature by {t.member!r}", "bad_signature") from None
         roles = self._registry.allowed_roles(t.kind)  # raises for an unknown kind
         if roles is not None and member.role not in roles:
-            raise _Refused(f"role {member.role!r} may not submit {t.kind}")
+            raise _Refused(f"role {member.role!r} may not submit {t.kind}", "role")
         last = state.get(SEQ_TABLE, t.member)
         if isinstance(last, int) and t.seq <= last:
             raise _Refused(
-                f"sequence number {t.seq} of {t.member!r} is not above its last, {last} (replay?)"
+                f"sequence number {t.seq} of {t.member!r} is not above its last, {last} (replay?)",
+                "stale_sequence",
             )
         window = max_clock_skew(state)
         if abs(t.time - self.time) > window:
             raise _Refused(
-                f"claimed time {t.time} is more than {window} ms from block time {self.time}"
+                f"claimed time {t.time} is more than {window} ms from block time {self.time}",
+                "clock_skew",
             )
         return member.role
 
@@ -248,14 +278,14 @@ class BlockExecutor:
     def _admit_genesis_signer(self, state: State, stx: SignedTransaction) -> None:
         t = stx.tx
         if t.chain != self.chain:
-            raise _Refused("transaction is for another chain")
+            raise _Refused("transaction is for another chain", "wrong_chain")
         member = get_member(state, t.member)
         if member is None or not member.active:
             raise _Refused(f"genesis signer {t.member!r} is not a founder")
         try:
             verify_signature(member.signing_key, stx.payload, stx.signature)
         except SignatureError:
-            raise _Refused(f"bad signature by {t.member!r}") from None
+            raise _Refused(f"bad signature by {t.member!r}", "bad_signature") from None
 
     def _parties(self, stx: SignedTransaction) -> tuple[str, ...]:
         contract = self._registry.contract_for(stx.tx.kind)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -34,8 +33,6 @@ from ledger._state import MemoryState
 from ledger._tx import sign_transaction
 
 __all__ = [
-    "DEFAULT_ID_TYPES",
-    "DEFAULT_LIST_TYPES",
     "Founder",
     "GenesisConfig",
     "build_genesis_block",
@@ -44,27 +41,6 @@ __all__ = [
 ]
 
 GENESIS_DOMAIN, GENESIS_VERSION = "genesis", 1
-
-# DESIGN §7: the launch list types, their identifier types and default retention.
-DEFAULT_LIST_TYPES: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {
-        "transaction_fraud": {
-            "id_types": ["cn_id", "phone", "bank_card", "account", "device"],
-            "retention_days": 5 * 365,
-        },
-        "high_risk_account": {"id_types": ["account", "bank_card"], "retention_days": 2 * 365},
-        "marketing_abuse": {"id_types": ["phone", "device", "cn_id"], "retention_days": 2 * 365},
-    }
-)
-DEFAULT_ID_TYPES: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {
-        "cn_id": {"description": "PRC resident identity card number (18 digits)"},
-        "phone": {"description": "mainland mobile number"},
-        "bank_card": {"description": "bank card number (Luhn)"},
-        "account": {"description": "bank_code|account digits"},
-        "device": {"description": "device fingerprint, lower-case hex"},
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +68,10 @@ class GenesisConfig:
     consortium: str
     founders: tuple[Founder, ...]
     time: int
-    list_types: Mapping[str, Mapping[str, Any]] = field(
-        default_factory=lambda: dict(DEFAULT_LIST_TYPES)
-    )
-    id_types: Mapping[str, Mapping[str, Any]] = field(
-        default_factory=lambda: dict(DEFAULT_ID_TYPES)
-    )
+    # The ledger holds whatever list and id types the founders sign; their launch
+    # definitions live in psi, and the gateway fills them in (ledger imports no psi).
+    list_types: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    id_types: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     normaliser_version: str = "v1"
     params: Mapping[str, Any] = field(default_factory=dict)
 

@@ -190,6 +190,14 @@ def list_types(state: State) -> dict[str, Mapping[str, Any]]:
     return {name: row for name, row in state.scan(LIST_TYPES)}  # type: ignore[misc]
 
 
+def list_type_id_types(state: State, list_type: str) -> frozenset[str] | None:
+    """The identifier types ``list_type`` admits, or ``None`` if it is not registered."""
+    row = state.get(LIST_TYPES, list_type)
+    if not isinstance(row, dict):
+        return None
+    return frozenset(row.get("id_types", ()))
+
+
 def consortium_info(state: State) -> Mapping[str, Any] | None:
     return state.get(CONSORTIUM, "info")  # type: ignore[return-value]
 

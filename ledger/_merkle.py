@@ -12,14 +12,20 @@ elements is refused, and a consistency proof from a tree of size 0 is refused ra
 than accepted vacuously — it proves nothing, and accepting it would let a caller
 believe a check happened. Verification raises :class:`ProofError`; it never returns
 ``False``.
+
+The hashing, the tree hash and inclusion proofs are psi's (its index commitments need
+them, and psi imports nothing of ours); the ledger adds consistency proofs and its own
+error type.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
+import psi
 from ledger._errors import LedgerError
+from psi import EMPTY_ROOT, MerkleAccumulator, leaf_hash, merkle_root
+from psi.hazmat import node_hash
 
 __all__ = [
     "EMPTY_ROOT",
@@ -34,19 +40,10 @@ __all__ = [
 ]
 
 _HASH_SIZE = 32
-EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 class ProofError(LedgerError):
     """A Merkle inclusion or consistency proof does not verify."""
-
-
-def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def _split(n: int) -> int:
@@ -55,26 +52,11 @@ def _split(n: int) -> int:
 
 
 def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
-    """MTH over leaves given by their leaf hashes, computed bottom-up in O(n).
-
-    Pairing adjacent nodes level by level and carrying an odd last node up unchanged
-    yields exactly the RFC's left-heavy split, because every left subtree is a
-    perfect tree of power-of-two size.
-    """
-    if not hashes:
-        return EMPTY_ROOT
-    level = list(hashes)
-    while len(level) > 1:
-        paired = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
-    return level[0]
-
-
-def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """The RFC 9162 Merkle Tree Hash of ``leaves`` (the raw leaf data)."""
-    return root_from_leaf_hashes([leaf_hash(leaf) for leaf in leaves])
+    """MTH over leaves given by their leaf hashes."""
+    acc = MerkleAccumulator()
+    for h in hashes:
+        acc.append_hash(h)
+    return acc.root()
 
 
 def _subtree(hashes: Sequence[bytes]) -> bytes:
@@ -85,17 +67,18 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """The audit path (RFC 9162 §2.1.3.1) for leaf ``index`` among ``leaves``."""
     if not 0 <= index < len(leaves):
         raise ProofError(f"leaf index {index} is outside a tree of size {len(leaves)}")
-    return _path(index, [leaf_hash(leaf) for leaf in leaves])
+    return psi.inclusion_proof(leaves, index)
 
 
-def _path(m: int, hashes: Sequence[bytes]) -> list[bytes]:
-    n = len(hashes)
-    if n <= 1:
-        return []
-    k = _split(n)
-    if m < k:
-        return [*_path(m, hashes[:k]), _subtree(hashes[k:])]
-    return [*_path(m - k, hashes[k:]), _subtree(hashes[:k])]
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Check that ``leaf`` (a leaf *hash*) sits at ``index`` in the tree of ``size``
+    whose root is ``root`` (RFC 9162 §2.1.3.2)."""
+    try:
+        psi.verify_inclusion(leaf, index, size, proof, root)
+    except psi.ProtocolError as exc:
+        raise ProofError(str(exc)) from None
 
 
 def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
@@ -118,37 +101,6 @@ def _subproof(m: int, hashes: Sequence[bytes], complete: bool) -> list[bytes]:
 def _check_hash(value: bytes, what: str) -> None:
     if len(value) != _HASH_SIZE:
         raise ProofError(f"{what} is {len(value)} bytes, not {_HASH_SIZE}")
-
-
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> None:
-    """Check that ``leaf`` (a leaf *hash*) sits at ``index`` in the tree of ``size``
-    whose root is ``root`` (RFC 9162 §2.1.3.2)."""
-    _check_hash(leaf, "leaf hash")
-    _check_hash(root, "root")
-    for element in proof:
-        _check_hash(element, "proof element")
-    if not 0 <= index < size:
-        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    fn, sn = index, size - 1
-    r = leaf
-    for p in proof:
-        if sn == 0:
-            raise ProofError("inclusion proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = _node(p, r)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = _node(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("inclusion proof is shorter than the tree is deep")
-    if r != root:
-        raise ProofError("inclusion proof does not lead to the root")
 
 
 def verify_consistency(
@@ -185,13 +137,13 @@ def verify_consistency(
         if sn == 0:
             raise ProofError("consistency proof is longer than the tree is deep")
         if fn & 1 or fn == sn:
-            fr = _node(c, fr)
-            sr = _node(c, sr)
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            sr = _node(sr, c)
+            sr = node_hash(sr, c)
         fn >>= 1
         sn >>= 1
     if sn != 0:

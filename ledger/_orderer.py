@@ -54,6 +54,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger._block import MAX_BLOCK_BYTES, Block, block_size, make_block
+from ledger._clock import now_ms
 from ledger._codec import EncodingError
 from ledger._contract import ContractRegistry, State
 from ledger._errors import LedgerError
@@ -86,6 +87,7 @@ class Submission:
     accepted: bool
     reason: str = ""
     height: int | None = None  # set when the transaction was already committed
+    code: str = ""  # why it was refused, for programs (ledger.REFUSAL_CODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +130,6 @@ _KEEP_SETTLED = 100_000
 _FATAL = (BlockError, EquivocationError, StoreError, OrdererError)
 
 
-def _now_ms() -> int:
-    return _time.time_ns() // 1_000_000
-
-
 class Orderer:
     """Accepts transactions and orders them into blocks; see the module docstring."""
 
@@ -146,7 +144,7 @@ class Orderer:
         max_block_bytes: int = MAX_BLOCK_BYTES,
         max_block_txs: int = 20_000,
         block_interval: float = 0.2,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
         verifier: BatchVerifier | None = None,
     ) -> None:
         if not block_size(0, 0) < max_block_bytes <= MAX_BLOCK_BYTES:
@@ -224,7 +222,9 @@ class Orderer:
                 decoded.append(decode_transaction(raw))
             except EncodingError as exc:
                 tx_id = hashlib.sha256(raw).digest()
-                decoded.append(Submission(tx_id, False, f"malformed transaction: {exc}"))
+                decoded.append(
+                    Submission(tx_id, False, f"malformed transaction: {exc}", code="malformed")
+                )
         # Signatures are checked chunk by chunk in the background, so checking chunk k+1
         # (C code, the GIL released) overlaps applying chunk k (Python, under the lock).
         signed = [d for d in decoded if isinstance(d, SignedTransaction)]
@@ -289,7 +289,7 @@ class Orderer:
             committed = self.store.tx(tx_id)
             if committed is not None and committed.ok:
                 return Submission(tx_id, True, "already committed", committed.height)
-            return Submission(tx_id, False, result.reason)
+            return Submission(tx_id, False, result.reason, code=result.code)
         self._pending.append(stx)
         self._results.append(result)
         self._bytes += size

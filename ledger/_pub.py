@@ -56,7 +56,7 @@ queriers use psi's ``BUCKET_MAX_BITS``. Read it with :func:`bucket_max_bits`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,12 +77,15 @@ __all__ = [
     "OPRF_KEYS",
     "PUB",
     "IndexRow",
+    "OprfKey",
     "ServedSnapshot",
     "add_oprf_key_body",
     "bucket_max_bits",
     "check_params",
     "complain_body",
     "index_row",
+    "index_rows",
+    "oprf_key",
     "publish_index_body",
     "retire_oprf_key_body",
 ]
@@ -237,11 +240,7 @@ class IndexRow:
         return self.size > 0 and in_date and self.suspended is None
 
 
-def index_row(state: State, member: str, list_type: str) -> IndexRow | None:
-    """``member``'s ``pub.index`` row for ``list_type``, or ``None`` if it has none."""
-    row = state.get(INDEX, f"{member}/{list_type}")
-    if not isinstance(row, dict):
-        return None
+def _index(member: str, list_type: str, row: Mapping[str, Any]) -> IndexRow:
     return IndexRow(
         member=member,
         list_type=list_type,
@@ -255,6 +254,42 @@ def index_row(state: State, member: str, list_type: str) -> IndexRow | None:
         published_at=row["published_at"],
         suspended=row.get("suspended"),
     )
+
+
+def index_row(state: State, member: str, list_type: str) -> IndexRow | None:
+    """``member``'s ``pub.index`` row for ``list_type``, or ``None`` if it has none."""
+    row = state.get(INDEX, f"{member}/{list_type}")
+    if not isinstance(row, dict):
+        return None
+    return _index(member, list_type, row)
+
+
+def index_rows(state: State, member: str | None = None) -> Iterator[IndexRow]:
+    """Every published index commitment (of ``member``, if given), by member and then
+    list type."""
+    for key, row in state.scan(INDEX, "" if member is None else f"{member}/"):
+        if isinstance(row, dict):
+            member, _, list_type = key.partition("/")
+            yield _index(member, list_type, row)
+
+
+@dataclass(frozen=True, slots=True)
+class OprfKey:
+    """A member's OPRF public key, as ``pub.oprf_keys`` holds it."""
+
+    member: str
+    key_id: str
+    public_key: bytes
+    since: int
+    active: bool
+
+
+def oprf_key(state: State, member: str, key_id: str) -> OprfKey | None:
+    """``member``'s OPRF key ``key_id`` (active or retired), or ``None``."""
+    row = state.get(OPRF_KEYS, f"{member}/{key_id}")
+    if not isinstance(row, dict):
+        return None
+    return OprfKey(member, key_id, row["public_key"], row["since"], bool(row["active"]))
 
 
 # -- handlers -----------------------------------------------------------------------------

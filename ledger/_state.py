@@ -177,11 +177,6 @@ class Overlay:
                 if not isinstance(value, _Tombstone):
                     yield value
 
-    @property
-    def tables_written(self) -> frozenset[str]:
-        """The tables this overlay has buffered writes for."""
-        return frozenset(t for t, rows in self._tables.items() if rows)
-
     def commit(self) -> None:
         """Fold the buffered writes into the base and clear the buffer."""
         base = self._base

@@ -16,9 +16,7 @@ Keys and evaluation (RFC 9497, VOPRF mode)::
     key = derive_key_pair(seed32, info)          # RFC 9497 DeriveKeyPair
     key.public, key.key_id                       # what the ledger records
     evaluate(key, data) -> bytes                 # direct server Evaluate (64-byte output)
-    evaluate_batch(key, blinded, rng, pool=...) -> (evaluated, proof)
-    blind_batch(inputs, rng) -> (blinds, blinded)
-    finalize_batch(inputs, blinds, blinded, evaluated, proof, public_key) -> outputs
+    evaluate_batch(key, blinded, rng, pool=...) -> (evaluated, proof)   # the responder's
     verify_evaluation(public_key, blinded, evaluated, proof)   # third party, no blinds
     WorkerPool(processes), set_default_pool(pool)  # batches >= 256 use worker processes
 
@@ -58,10 +56,12 @@ Querier::
 
 Formats: ``Commitment.to_bytes() / from_bytes()`` (what the ledger records),
 ``encode_elements`` / ``decode_elements`` (n × 32-byte batches), ``batch_digest``.
-RFC 9162 Merkle helpers for everyone's use: ``merkle_root``, ``MerkleAccumulator``,
-``leaf_hash``, ``node_hash``, ``inclusion_proof``, ``verify_inclusion``.
-``membership_demo()`` runs a whole query in one process (the foundation demo; the
-consortium demo in ``gateway`` now backs ``riskshare demo``).
+RFC 9162 Merkle hashing for everyone's use (the one implementation: the ledger's tx
+roots use it too): ``merkle_root``, ``MerkleAccumulator``, ``leaf_hash``,
+``inclusion_proof``, ``verify_inclusion``.
+
+The primitives under these recipes (group operations, single protocol steps, the
+querier's batched blind and finalize, Merkle node hashing) are in ``psi.hazmat``.
 
 How a querier trusts 8-byte snapshot tags it cannot hash into the 16-byte-tag Merkle
 root: the commitment also carries the SHA-256 of the canonical snapshot encoding (see
@@ -86,7 +86,6 @@ bucket under 4096 entries, and the querier refuses an answer that holds one.
 """
 
 from psi._api import BUCKET_MAX_BITS, bucket_bits_for, evaluate, verify_evaluation
-from psi._demo import DemoQuery, DemoReport, membership_demo
 from psi._errors import (
     BucketTooSmall,
     DeltaUnavailable,
@@ -104,20 +103,21 @@ from psi._merkle import (
     inclusion_proof,
     leaf_hash,
     merkle_root,
-    node_hash,
     verify_inclusion,
 )
 from psi._oprf import MAX_BATCH, KeyPair, derive_key_pair, generate_key_pair, key_id
-from psi._parallel import (
-    WorkerPool,
-    blind_batch,
-    default_pool,
-    evaluate_batch,
-    finalize_batch,
-    set_default_pool,
-)
+from psi._parallel import WorkerPool, default_pool, evaluate_batch, set_default_pool
 from psi._query import Hit, PendingQuery, QueryOutput, batch_digest, prepare_query
-from psi._registry import DEFAULT_REGISTRY, NORMALISER_VERSION, Registry, prf_input
+from psi._registry import (
+    DEFAULT_REGISTRY,
+    LAUNCH_ID_TYPES,
+    LAUNCH_LIST_TYPES,
+    NORMALISER_VERSION,
+    IdType,
+    ListType,
+    Registry,
+    prf_input,
+)
 from psi._snapshot import Snapshot, bucket_lookup, bucket_prefix
 from psi._store import MIN_BUCKET, ApplyReport, Entry, IndexStore, Progress
 from psi._tables import open_private_file
@@ -127,6 +127,8 @@ __all__ = [
     "DEFAULT_REGISTRY",
     "EMPTY_ROOT",
     "LABEL_BYTES",
+    "LAUNCH_ID_TYPES",
+    "LAUNCH_LIST_TYPES",
     "MAX_BATCH",
     "MIN_BUCKET",
     "NORMALISER_VERSION",
@@ -135,14 +137,14 @@ __all__ = [
     "BucketTooSmall",
     "Commitment",
     "DeltaUnavailable",
-    "DemoQuery",
-    "DemoReport",
     "Entry",
     "Hit",
+    "IdType",
     "IdentifierError",
     "IndexStore",
     "KeyPair",
     "Label",
+    "ListType",
     "MerkleAccumulator",
     "PendingQuery",
     "Progress",
@@ -155,7 +157,6 @@ __all__ = [
     "UnknownTypeError",
     "WorkerPool",
     "batch_digest",
-    "blind_batch",
     "bucket_bits_for",
     "bucket_lookup",
     "bucket_prefix",
@@ -165,14 +166,11 @@ __all__ = [
     "encode_elements",
     "evaluate",
     "evaluate_batch",
-    "finalize_batch",
     "generate_key_pair",
     "inclusion_proof",
     "key_id",
     "leaf_hash",
-    "membership_demo",
     "merkle_root",
-    "node_hash",
     "open_private_file",
     "prepare_query",
     "prf_input",

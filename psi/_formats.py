@@ -40,7 +40,7 @@ from itertools import pairwise
 from psi import _group as g
 from psi._codec import Reader, frame, u8, u64
 from psi._errors import ProtocolError
-from psi._labels import LABEL_BYTES, SNAPSHOT_TAG_BYTES, TAG_BYTES
+from psi._labels import LABEL_BYTES, TAG_BYTES
 
 __all__ = [
     "BUCKET_DOMAIN",
@@ -133,17 +133,6 @@ class TagColumns:
         self.tags = tags
         self.labels = labels
         self.label_bytes = label_bytes
-
-    @classmethod
-    def from_records(cls, records: Sequence[tuple[bytes, bytes]], label_bytes: int) -> TagColumns:
-        """Build from ``(tag, sealed_label)`` pairs (tags of 8 or 16 bytes), sorting them."""
-        recs = sorted((t[:SNAPSHOT_TAG_BYTES], lab) for t, lab in records)
-        if any(len(lab) != label_bytes for _, lab in recs):
-            raise ProtocolError("label of the wrong size")
-        tags = array("Q", b"".join(t for t, _ in recs))
-        if array("Q", [1]).tobytes()[0] == 1:
-            tags.byteswap()
-        return cls(tags, b"".join(lab for _, lab in recs), label_bytes)
 
     @classmethod
     def from_bytes(cls, tag_bytes: bytes, labels: bytes, label_bytes: int) -> TagColumns:

@@ -149,15 +149,16 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
 def verify_inclusion(
     leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
 ) -> None:
-    """RFC 9162 §2.1.3.2: check an audit path for a leaf hash; raises ``ProtocolError``."""
-    if not 0 <= index < size:
-        raise ProtocolError("leaf index outside the tree")
+    """RFC 9162 §2.1.3.2: check that ``leaf`` (a leaf *hash*) sits at ``index`` in the tree
+    of ``size`` whose root is ``root``; raises ``ProtocolError`` saying what is wrong."""
     if len(leaf) != 32 or len(root) != 32 or any(len(p) != 32 for p in proof):
-        raise ProtocolError("hashes must be 32 bytes")
+        raise ProtocolError("leaf hash, root and proof elements must be 32 bytes")
+    if not 0 <= index < size:
+        raise ProtocolError(f"leaf index {index} is outside a tree of size {size}")
     fn, sn, r = index, size - 1, leaf
     for p in proof:
         if sn == 0:
-            raise ProtocolError("inclusion proof is too long")
+            raise ProtocolError("inclusion proof is longer than the tree is deep")
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             while not fn & 1 and fn != 0:
@@ -167,5 +168,7 @@ def verify_inclusion(
             r = node_hash(r, p)
         fn >>= 1
         sn >>= 1
-    if sn != 0 or r != root:
+    if sn != 0:
+        raise ProtocolError("inclusion proof is shorter than the tree is deep")
+    if r != root:
         raise ProtocolError("inclusion proof does not lead to the root")

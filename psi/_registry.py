@@ -25,8 +25,12 @@ from psi._errors import IdentifierError, UnknownTypeError
 __all__ = [
     "DEFAULT_REGISTRY",
     "DEFAULT_SHAPES",
+    "LAUNCH_ID_TYPES",
+    "LAUNCH_LIST_TYPES",
     "NORMALISER_VERSION",
     "PRF_INPUT_DOMAIN",
+    "IdType",
+    "ListType",
     "Registry",
     "encode_prf_input",
     "prf_input",
@@ -35,22 +39,56 @@ __all__ = [
 NORMALISER_VERSION = "v1"
 PRF_INPUT_DOMAIN = b"riskshare/psi/prf-input/v1"
 
-#: Normalised shapes of normaliser v1 (DESIGN §7; the same rules ``adapters`` enforces).
-DEFAULT_SHAPES: Mapping[str, str] = MappingProxyType(
+
+@dataclass(frozen=True, slots=True)
+class IdType:
+    """One identifier type: its normalised shape (a regular expression) and what it is."""
+
+    shape: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListType:
+    """One list type: the identifier types it admits and its default retention.
+
+    ``retention_days`` counts from listing when a source sends no expiry of its own.
+    """
+
+    id_types: tuple[str, ...]
+    retention_days: int
+
+
+#: DESIGN §7's identifier types under normaliser v1 (``adapters`` enforces the same rules).
+#: This table and ``LAUNCH_LIST_TYPES`` are the one definition: the ledger's genesis
+#: defaults, the adapters' policies and the consortium spec are all built from them.
+LAUNCH_ID_TYPES: Mapping[str, IdType] = MappingProxyType(
     {
-        "cn_id": r"\d{17}[\dX]",
-        "phone": r"1[3-9]\d{9}",
-        "bank_card": r"\d{12,19}",
-        "account": r"[0-9A-Z]{3,12}\|\d{6,34}",
-        "device": r"[0-9a-f]{8,128}",
+        "cn_id": IdType(r"\d{17}[\dX]", "PRC resident identity card number (18 digits)"),
+        "phone": IdType(r"1[3-9]\d{9}", "mainland mobile number"),
+        "bank_card": IdType(r"\d{12,19}", "bank card number (Luhn)"),
+        "account": IdType(r"[0-9A-Z]{3,12}\|\d{6,34}", "bank_code|account digits"),
+        "device": IdType(r"[0-9a-f]{8,128}", "device fingerprint, lower-case hex"),
     }
 )
 
-_DEFAULT_LISTS: Mapping[str, tuple[str, ...]] = {
-    "transaction_fraud": ("cn_id", "phone", "bank_card", "account", "device"),
-    "high_risk_account": ("account", "bank_card"),
-    "marketing_abuse": ("phone", "device", "cn_id"),
-}
+_YEAR = 365
+#: DESIGN §7's launch list types. Five years counts one leap day (5 x 365 + 1). For
+#: ``high_risk_account`` "closure + 2 years" is the source's own expiry (it knows the
+#: closure date); an entry sent without one is kept two years from listing.
+LAUNCH_LIST_TYPES: Mapping[str, ListType] = MappingProxyType(
+    {
+        "transaction_fraud": ListType(
+            ("cn_id", "phone", "bank_card", "account", "device"), 5 * _YEAR + 1
+        ),
+        "high_risk_account": ListType(("account", "bank_card"), 2 * _YEAR),
+        "marketing_abuse": ListType(("phone", "device", "cn_id"), 2 * _YEAR),
+    }
+)
+
+DEFAULT_SHAPES: Mapping[str, str] = MappingProxyType(
+    {name: t.shape for name, t in LAUNCH_ID_TYPES.items()}
+)
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
 
@@ -125,7 +163,7 @@ class Registry:
         return check
 
 
-DEFAULT_REGISTRY = Registry.from_mapping(_DEFAULT_LISTS)
+DEFAULT_REGISTRY = Registry.from_mapping({k: t.id_types for k, t in LAUNCH_LIST_TYPES.items()})
 
 
 def _field(data: bytes) -> bytes:

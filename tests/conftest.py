@@ -18,6 +18,13 @@ from gateway._tls import pin_tls13_environment
 pin_tls13_environment()
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Hypothesis' per-example deadline is a time assertion: on a busy machine (CI beside two
+# CPU hogs) a 200 ms example is no bug, nor is slow data generation. Correctness is what
+# the properties check.
+settings.register_profile("riskshare", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("riskshare")
 
 _CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -19,20 +19,16 @@ can map it to a precise gRPC status. Pure: ``now`` is an argument.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from ledger import Member, State, get_member, index_row
+from ledger import IndexRow, Member, State, get_member, index_row, list_type_id_types
 from token_incentive._book import get_account
 from token_incentive._errors import AdmissionRefused
 from token_incentive._params import CreditParams, params_from_state
 
-__all__ = ["LIST_TYPES", "PUB_INDEX", "Admission", "admit", "admit_member", "published"]
+__all__ = ["Admission", "admit", "admit_member", "published"]
 
 # Written by the ledger's governance and publication contracts; read here.
-LIST_TYPES = "gov.list_types"
-PUB_INDEX = "pub.index"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +42,7 @@ class Admission:
     balance_after: int
 
 
-def published(state: State, member: str, list_type: str, now: int) -> Mapping[str, Any]:
+def published(state: State, member: str, list_type: str, now: int) -> IndexRow:
     """``member``'s ``pub.index`` row for ``list_type`` if it is non-empty, in date and
     not suspended.
 
@@ -57,21 +53,19 @@ def published(state: State, member: str, list_type: str, now: int) -> Mapping[st
     Raises :class:`AdmissionRefused` (``not_publisher``, ``stale_list`` or
     ``suspended_list``) otherwise.
     """
-    row: Any = state.get(PUB_INDEX, f"{member}/{list_type}")
-    if not isinstance(row, dict) or not isinstance(row.get("size"), int) or row["size"] <= 0:
+    row = index_row(state, member, list_type)
+    if row is None or row.size <= 0:
         raise AdmissionRefused("not_publisher", f"{member} publishes no non-empty {list_type} list")
-    expires = row.get("expires_at")
-    if expires is not None and expires <= now:
+    if row.expires_at is not None and row.expires_at <= now:
         raise AdmissionRefused(
-            "stale_list", f"{member}'s {list_type} list expired at {expires} (now {now})"
+            "stale_list", f"{member}'s {list_type} list expired at {row.expires_at} (now {now})"
         )
-    suspended = index_row(state, member, list_type)
-    if suspended is not None and suspended.suspended is not None:
+    if row.suspended is not None:
         raise AdmissionRefused(
             "suspended_list",
-            f"{member}'s {list_type} list (epoch {row['epoch']}) is suspended: the snapshot it"
+            f"{member}'s {list_type} list (epoch {row.epoch}) is suspended: the snapshot it"
             f" serves does not match its declaration (complaint at height"
-            f" {suspended.suspended['height']}); publish a new epoch",
+            f" {row.suspended['height']}); publish a new epoch",
         )
     return row
 
@@ -112,7 +106,7 @@ def admit_member(
     if member is None or not member.active or member.role != "member":
         raise AdmissionRefused("not_member", f"{querier} is not an active member that may query")
     if listed is None:
-        listed = state.get(LIST_TYPES, list_type) is not None
+        listed = list_type_id_types(state, list_type) is not None
     if list_type not in p.price or not listed:
         raise AdmissionRefused("unknown_list_type", f"{list_type!r} is not a priced list type")
     if isinstance(items, bool) or not isinstance(items, int) or not 1 <= items <= p.max_items:

@@ -55,6 +55,7 @@ from typing import Any
 from ledger import (
     Contract,
     ContractError,
+    IndexRow,
     Member,
     SignatureError,
     State,
@@ -62,9 +63,13 @@ from ledger import (
     Value,
     consortium_info,
     get_member,
+    index_row,
+    index_rows,
+    list_type_id_types,
+    oprf_key,
     verify_signature,
 )
-from token_incentive._admission import LIST_TYPES, PUB_INDEX, admit_member, published
+from token_incentive._admission import admit_member, published
 from token_incentive._book import (
     CANARY_PROBES,
     RECEIPTS,
@@ -116,7 +121,6 @@ CANARY_PURPOSE = "canary"
 # Evaluations under an OPRF key that no published list is made with; see the docstring.
 ORACLE_LIST_TYPES = frozenset({"fingerprint"})
 # Written by the ledger's publication contract (``ledger._pub``); read here.
-OPRF_KEYS = "pub.oprf_keys"
 _RECEIPT_FIELDS = frozenset({"request", "request_sig", "receipt", "receipt_sig"})
 
 
@@ -143,7 +147,7 @@ class CheckedRequest:
 
     charge: int
     canary: bool
-    index: Mapping[str, Any]  # the responder's pub.index row for the list type
+    index: IndexRow | None  # the responder's pub.index row (None: an oracle evaluation)
     key_id: Value  # the OPRF key the answer is made under (see _answer_key)
 
 
@@ -197,10 +201,10 @@ def check_request(
         raise MessageError(
             f"normaliser version {req.normaliser_version!r} differs from {expected!r}"
         )
-    lt: Any = state.get(LIST_TYPES, req.list_type)
-    if lt is None:
+    id_types = list_type_id_types(state, req.list_type)
+    if id_types is None:
         raise AdmissionRefused("unknown_list_type", f"{req.list_type!r} is not a list type")
-    if req.id_type not in lt.get("id_types", ()):
+    if req.id_type not in id_types:
         raise MessageError(f"{req.id_type!r} is not an identifier type of {req.list_type}")
     me = get_member(state, responder)
     if me is None or not me.active or me.role != "member":
@@ -277,10 +281,10 @@ def check_oracle_request(
             f"{req.querier}'s balance {balance} less the price {charge} would pass the "
             f"overdraft of {p.overdraft} milli-credits",
         )
-    return CheckedRequest(charge, False, {}, req.key_id)
+    return CheckedRequest(charge, False, None, req.key_id)
 
 
-def _answer_key(state: State, responder: str, req: QueryRequest, index: Mapping[str, Any]) -> Value:
+def _answer_key(state: State, responder: str, req: QueryRequest, index: IndexRow) -> Value:
     """The OPRF key the answer is made under, which a refund claim is judged against.
 
     The request names it and both parties sign it (the receipt signs the request's
@@ -291,21 +295,20 @@ def _answer_key(state: State, responder: str, req: QueryRequest, index: Mapping[
     naming no key stands for the list's current key, read now, at recording.
     Raises :class:`AdmissionRefused` (code ``oprf_key``).
     """
-    current = index.get("key_id")
+    current = index.key_id
     if req.key_id is None:
         return current
-    row: Any = state.get(OPRF_KEYS, f"{responder}/{req.key_id}")
-    if not isinstance(row, dict):
+    row = oprf_key(state, responder, req.key_id) if isinstance(req.key_id, str) else None
+    if row is None:
         raise AdmissionRefused("oprf_key", f"{req.key_id!r} is not an OPRF key of {responder}")
-    if row.get("active") is not True:
+    if not row.active:
         raise AdmissionRefused("oprf_key", f"{responder}'s OPRF key {req.key_id!r} is retired")
     if req.key_id != current:
-        for key, other in state.scan(PUB_INDEX, f"{responder}/"):
-            if isinstance(other, dict) and other.get("key_id") == req.key_id:
-                list_type = key.split("/", 1)[1]
+        for other in index_rows(state, responder):
+            if other.key_id == req.key_id:
                 raise AdmissionRefused(
                     "oprf_key",
-                    f"{responder}'s OPRF key {req.key_id!r} is its {list_type} key,"
+                    f"{responder}'s OPRF key {req.key_id!r} is its {other.list_type} key,"
                     f" not its {req.list_type} key",
                 )
     return req.key_id
@@ -393,8 +396,7 @@ def _receipt(state: State, ctx: TxContext) -> None:
         key = f"{epoch_key(epoch)}/{ctx.member}/{req.querier}"
         served: Any = state.get(SERVED, key)
         state.put(SERVED, key, (served or 0) + req.item_count)
-    ix: Any = state.get(PUB_INDEX, f"{ctx.member}/{req.list_type}")
-    ix = ix if isinstance(ix, dict) else {}
+    ix = index_row(state, ctx.member, req.list_type)
     state.put(
         RECEIPTS,
         rid,
@@ -414,12 +416,12 @@ def _receipt(state: State, ctx: TxContext) -> None:
             "blinded_digest": req.blinded_digest,
             "response_digest": sreceipt.receipt.response_digest,
             "index": {
-                "epoch": ix.get("epoch"),
-                "root": ix.get("root"),
-                "evidence_root": ix.get("evidence_root"),
-                "key_id": ix.get("key_id"),
+                "epoch": None if ix is None else ix.epoch,
+                "root": None if ix is None else ix.root,
+                "evidence_root": None if ix is None else ix.evidence_root,
+                "key_id": None if ix is None else ix.key_id,
             },
-            "key_id": req.key_id if req.key_id is not None else ix.get("key_id"),
+            "key_id": req.key_id if req.key_id is not None else (None if ix is None else ix.key_id),
             "canary": canary,
             "status": "recorded",
             "hits": None,

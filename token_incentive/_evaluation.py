@@ -54,10 +54,10 @@ from ledger import (
     Value,
     active_members,
     encode,
+    index_row,
     leaf_hash,
     verify_inclusion,
 )
-from token_incentive._admission import PUB_INDEX
 from token_incentive._book import (
     CANARIES,
     CANARY_PROBES,
@@ -319,7 +319,7 @@ def _resolve(state: State, ctx: TxContext) -> None:
             states[i] = "u" if verdict == "upheld" else "v"
         state.put(RECEIPTS, rid, {**r, "hit_state": states})
     if verdict == "upheld":
-        pub: Any = state.get(PUB_INDEX, f"{d['holder']}/{d['list_type']}")
+        pub = index_row(state, d["holder"], d["list_type"])
         state.put(
             DELIST,
             f"{d['holder']}/{d['list_type']}/{rid}",
@@ -328,7 +328,7 @@ def _resolve(state: State, ctx: TxContext) -> None:
                 "list_type": d["list_type"],
                 "dispute": rid,
                 "since": ctx.block_time,
-                "index_epoch": pub["epoch"] if isinstance(pub, dict) else -1,
+                "index_epoch": -1 if pub is None else pub.epoch,
                 "status": "open",
                 "fulfilled_at": None,
             },
@@ -344,13 +344,13 @@ def _delisted(state: State, ctx: TxContext) -> None:
         raise ContractError(f"{ctx.member} has no obligation to delist for dispute {rid}")
     if ob["status"] != "open":
         raise ContractError("this obligation was already discharged")
-    pub: Any = state.get(PUB_INDEX, key.rsplit("/", 1)[0])
-    if not isinstance(pub, dict) or pub["epoch"] <= ob["index_epoch"]:
+    pub = index_row(state, d["holder"], d["list_type"])
+    if pub is None or pub.epoch <= ob["index_epoch"]:
         raise ContractError("publish a new index epoch without the entry first")
     state.put(
         DELIST,
         key,
-        {**ob, "status": "fulfilled", "fulfilled_at": ctx.block_time, "epoch": pub["epoch"]},
+        {**ob, "status": "fulfilled", "fulfilled_at": ctx.block_time, "epoch": pub.epoch},
     )
 
 

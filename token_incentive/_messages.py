@@ -41,6 +41,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+import psi
 from ledger import EncodingError, decode, encode
 from token_incentive._errors import MessageError
 
@@ -62,7 +63,6 @@ _RECEIPT = ("credits-receipt", 1)
 _SIGNED_REQUEST = ("credits-signed-request", 1)
 _SIGNED_RECEIPT = ("credits-signed-receipt", 1)
 _RECEIPT_ID = ("credits-receipt-id", 1)
-_BATCH_DIGEST = b"riskshare/psi/batch-digest/v1"
 _ELEMENT_BYTES = 32
 _RESPONSE = ("credits-response", 1)
 
@@ -391,17 +391,12 @@ def _stream_digest(header: bytes, elements: Sequence[bytes]) -> bytes:
 def blinded_digest(elements: Sequence[bytes]) -> bytes:
     """SHA-256 over the blinded elements, in order: ``QueryRequest.blinded_digest``.
 
-    Byte for byte ``psi.batch_digest`` (``SHA-256("riskshare/psi/batch-digest/v1" ‖
-    count as 4 bytes ‖ the 32-byte elements)``), so the digest the querier's ``psi``
-    layer computes is the one the ledger checks; ``token_incentive`` may not import
-    ``psi``, and a test pins the two together.
+    It is ``psi.batch_digest``, so the digest the querier's ``psi`` layer computes is by
+    construction the one the ledger checks.
     """
     if any(len(e) != _ELEMENT_BYTES for e in elements):
         raise MessageError(f"every blinded element is {_ELEMENT_BYTES} bytes")
-    h = hashlib.sha256(_BATCH_DIGEST + len(elements).to_bytes(4, "big"))
-    for element in elements:
-        h.update(element)
-    return h.digest()
+    return psi.batch_digest(elements)
 
 
 def response_digest(evaluated: Sequence[bytes], proof: bytes) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger import State, Value
 from token_incentive._book import (
+    CANARIES,
     DELIST,
     DISPUTES,
     JOURNAL,
@@ -32,19 +33,26 @@ from token_incentive._errors import CreditsError
 from token_incentive._params import params_from_state
 
 __all__ = [
+    "SETTLEMENT_COMPONENTS",
     "BalanceView",
     "JournalLine",
     "RankRow",
     "RecordedReceipt",
+    "SettlementLine",
+    "SettlementView",
     "Statement",
     "balance_of",
+    "canary_committed",
     "dispute_of",
     "disputes",
     "find_receipt",
     "history",
     "last_settled_epoch",
+    "last_settlement",
     "ranking",
     "recorded_receipt",
+    "recorded_receipts",
+    "settlement_view",
     "statement",
     "supply",
 ]
@@ -111,7 +119,7 @@ class RankRow:
 
 @dataclass(frozen=True, slots=True)
 class RecordedReceipt:
-    """One recorded answer (``credits.receipts``), as other contracts may read it."""
+    """One recorded answer (``credits.receipts``), as other packages may read it."""
 
     receipt_id: str
     querier: str
@@ -121,15 +129,28 @@ class RecordedReceipt:
     items: int
     charge: int
     time: int  # the block time it was recorded at
+    height: int  # the height it was recorded at
     key_id: Value  # the OPRF key the request named (or the published one it stood for)
     status: str  # recorded, refunded
+    canary: bool  # an observer's canary probe
+    hits: tuple[int, ...] | None  # the item positions the querier reported as hits
+    hit_state: tuple[str, ...] | None  # per reported hit: r(eported), c(onfirmed), d(isputed)
+    index_epoch: int | None  # the responder's published index the answer came from
+    evidence_root: bytes | None  # that index's evidence commitment
+
+    def open_for_hits(self, querier: str) -> bool:
+        """``querier`` may still report hits on this answer."""
+        return (
+            self.querier == querier
+            and self.status == "recorded"
+            and self.hits is None
+            and not self.canary
+        )
 
 
-def recorded_receipt(state: State, receipt_id: str) -> RecordedReceipt | None:
-    """The recorded answer ``receipt_id``, or ``None``."""
-    row: Any = state.get(RECEIPTS, receipt_id)
-    if not isinstance(row, dict):
-        return None
+def _receipt(receipt_id: str, row: Mapping[str, Any]) -> RecordedReceipt:
+    index = row.get("index") or {}
+    hits, hit_state = row.get("hits"), row.get("hit_state")
     return RecordedReceipt(
         receipt_id,
         row["querier"],
@@ -139,9 +160,36 @@ def recorded_receipt(state: State, receipt_id: str) -> RecordedReceipt | None:
         row["items"],
         row["charge"],
         row["time"],
+        row["height"],
         row["key_id"],
         row["status"],
+        bool(row.get("canary")),
+        None if hits is None else tuple(hits),
+        None if hit_state is None else tuple(hit_state),
+        index.get("epoch"),
+        index.get("evidence_root"),
     )
+
+
+def recorded_receipt(state: State, receipt_id: str) -> RecordedReceipt | None:
+    """The recorded answer ``receipt_id``, or ``None``."""
+    row: Any = state.get(RECEIPTS, receipt_id)
+    if not isinstance(row, dict):
+        return None
+    return _receipt(receipt_id, row)
+
+
+def recorded_receipts(state: State) -> Iterator[RecordedReceipt]:
+    """Every recorded answer, in receipt-id order."""
+    for key, row in state.scan(RECEIPTS):
+        if isinstance(row, dict):
+            yield _receipt(key, row)
+
+
+def canary_committed(state: State, commitment: bytes) -> bool:
+    """An observer committed this canary and has not yet revealed it."""
+    row: Any = state.get(CANARIES, commitment.hex())
+    return isinstance(row, dict) and row.get("status") == "committed"
 
 
 def last_settled_epoch(state: State) -> int:
@@ -232,16 +280,68 @@ def statement(
     )
 
 
+def _rank_rows(ranking: Any) -> list[RankRow]:
+    return [
+        RankRow(r["rank"], r["member"], r["tp"], r["fp"], Fraction(r["q"][0], r["q"][1]))
+        for r in ranking or ()
+    ]
+
+
 def ranking(state: State, epoch: int | None = None) -> tuple[int, list[RankRow]]:
     """The quality ranking published with a settlement (the last one by default)."""
     epoch = last_settled(state) if epoch is None else epoch
     row: Any = state.get(SETTLEMENTS, epoch_key(epoch))
     if row is None:
         raise CreditsError(f"epoch {epoch} has not been settled")
-    return epoch, [
-        RankRow(r["rank"], r["member"], r["tp"], r["fp"], Fraction(r["q"][0], r["q"][1]))
-        for r in row["ranking"]
-    ]
+    return epoch, _rank_rows(row["ranking"])
+
+
+#: The per-member components of a settlement, in the order a statement shows them.
+SETTLEMENT_COMPONENTS = ("grant", "served", "hits", "charges", "decay", "cap", "penalty", "delta")
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLine:
+    member: str
+    amounts: Mapping[str, int]  # by SETTLEMENT_COMPONENTS
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementView:
+    """One epoch's settlement: what was (or, provisionally, would be) recorded."""
+
+    epoch: int
+    start: int  # ms, inclusive
+    end: int  # ms, exclusive
+    time: int | None  # the block time it was settled at (None: provisional)
+    ranking: tuple[RankRow, ...]
+    lines: tuple[SettlementLine, ...]
+
+
+def settlement_view(body: Mapping[str, Any], time: int | None = None) -> SettlementView:
+    """A settlement body (recorded, or from ``compute_settlement``) as a view."""
+    return SettlementView(
+        epoch=int(body["epoch"]),
+        start=int(body["start"]),
+        end=int(body["end"]),
+        time=time,
+        ranking=tuple(_rank_rows(body.get("ranking"))),
+        lines=tuple(
+            SettlementLine(str(e["member"]), {c: int(e.get(c, 0)) for c in SETTLEMENT_COMPONENTS})
+            for e in body.get("entries", ())
+        ),
+    )
+
+
+def last_settlement(state: State) -> SettlementView | None:
+    """The last recorded settlement, or ``None`` before the first."""
+    epoch = last_settled(state)
+    if epoch < 0:
+        return None
+    row: Any = state.get(SETTLEMENTS, epoch_key(epoch))
+    if not isinstance(row, dict):
+        return None
+    return settlement_view(row, int(row.get("time", 0)) or None)
 
 
 def find_receipt(state: State, prefix: str) -> tuple[str, Mapping[str, Any]]:

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # gRPC reads its TLS cipher list when first imported: pin TLS 1.3 before anything does.
-from gateway._tls import pin_tls13_environment  # noqa: E402
+from gateway.daemon import pin_tls13_environment  # noqa: E402
 
 pin_tls13_environment()
 

@@ -6,13 +6,14 @@ from fractions import Fraction
 
 from gateway._dashboard._charts import bar_chart, step_chart
 from gateway._dashboard._context import Context, Params
-from gateway._dashboard._credits import COMPONENTS, RankRow, SettlementEntry, credits_view
+from gateway._dashboard._credits import credits_view
 from gateway._dashboard._credits import ranking_view as load_ranking
 from gateway._dashboard._format import BadFilter, credits, parse_time, utc
 from gateway._dashboard._html import Markup, el, join
 from gateway._dashboard._layout import field, link, page, select, stat, table
 from gateway._dashboard._queries import DIRECTIONS, FEEDBACK, QueryFilter, list_queries
 from ledger import active_members, consortium_info, list_types
+from token_incentive import SETTLEMENT_COMPONENTS, SettlementView
 
 __all__ = ["credits_page", "queries_page", "ranking_page", "read_filter"]
 
@@ -148,7 +149,7 @@ def credits_page(ctx: Context, params: Params) -> bytes:
     peers = sorted(flows)
     journal_rows = [
         (
-            e.number,
+            e.n,
             utc(e.time),
             link(f"/ledger/block/{e.height}", e.height),
             e.kind,
@@ -221,7 +222,7 @@ def _quality(q: Fraction) -> str:
     return f"{float(q):.3f} ({q.numerator}/{q.denominator})"
 
 
-def _rank_table(rows: list[RankRow], me: str, id_: str) -> Markup:
+def _rank_table(shown: SettlementView, balances: dict[str, int], me: str, id_: str) -> Markup:
     return table(
         ["rank", "member", "confirmed hits (TP)", "upheld disputes (FP)", "quality q", "balance"],
         [
@@ -231,20 +232,20 @@ def _rank_table(rows: list[RankRow], me: str, id_: str) -> Markup:
                 r.tp,
                 r.fp,
                 _quality(r.quality),
-                credits(r.balance),
+                credits(balances.get(r.member, 0)),
             )
-            for r in rows
+            for r in shown.ranking
         ],
         numeric=[0, 2, 3, 5],
         id_=id_,
     )
 
 
-def _entries_table(entries: list[SettlementEntry], id_: str) -> Markup:
+def _entries_table(shown: SettlementView, id_: str) -> Markup:
     return table(
-        ["member", *COMPONENTS],
-        [(e.member, *(credits(e.amounts[c]) for c in COMPONENTS)) for e in entries],
-        numeric=range(1, len(COMPONENTS) + 1),
+        ["member", *SETTLEMENT_COMPONENTS],
+        [(e.member, *(credits(e.amounts[c]) for c in SETTLEMENT_COMPONENTS)) for e in shown.lines],
+        numeric=range(1, len(SETTLEMENT_COMPONENTS) + 1),
         id_=id_,
     )
 
@@ -261,26 +262,27 @@ def ranking_page(ctx: Context, params: Params) -> bytes:
     ]
     if view.problem:
         body.append(el("p", view.problem, class_="bad"))
-    if view.provisional_epoch is not None and view.provisional_span is not None:
-        start, end = view.provisional_span
+    provisional, settled = view.provisional, view.settled
+    if provisional is not None:
         body += [
-            el("h2", f"Epoch {view.provisional_epoch} so far (provisional)"),
+            el("h2", f"Epoch {provisional.epoch} so far (provisional)"),
             el(
                 "p",
-                f"{utc(start)} – {utc(end)} UTC; what a settlement proposed now would carry.",
+                f"{utc(provisional.start)} – {utc(provisional.end)} UTC; what a settlement"
+                " proposed now would carry.",
                 class_="note",
             ),
-            _rank_table(view.provisional, ctx.member, "ranking"),
+            _rank_table(provisional, view.balances, ctx.member, "ranking"),
             el("h3", "Settlement components so far (credits)"),
-            _entries_table(view.provisional_entries, "provisional-entries"),
+            _entries_table(provisional, "provisional-entries"),
         ]
-    if view.settled_epoch is None:
+    if settled is None:
         body.append(el("p", "No epoch has been settled yet.", class_="empty"))
     else:
         body += [
-            el("h2", f"Last settled epoch: {view.settled_epoch}"),
-            el("p", f"settled at {utc(view.settled_time)} UTC", class_="note"),
-            _rank_table(view.settled, ctx.member, "settled-ranking"),
-            _entries_table(view.settled_entries, "settled-entries"),
+            el("h2", f"Last settled epoch: {settled.epoch}"),
+            el("p", f"settled at {utc(settled.time)} UTC", class_="note"),
+            _rank_table(settled, view.balances, ctx.member, "settled-ranking"),
+            _entries_table(settled, "settled-entries"),
         ]
     return page("Evaluation ranking", ctx.member, join(body), active="/ranking")

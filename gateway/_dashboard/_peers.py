@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from ledger import INDEX, Store, active_members
+from ledger import INDEX, Store, active_members, now_ms
 
 __all__ = ["Latency", "PeerProbe", "PeerRow", "Probe", "peer_rows", "query_latency"]
 
@@ -41,7 +41,7 @@ class Probe:
 def _check(channel: Any, timeout: float) -> Probe:
     stub = health_pb2_grpc.HealthStub(channel)
     started = time.perf_counter()
-    at = time.time_ns() // 1_000_000
+    at = now_ms()
     try:
         reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
     except grpc.RpcError as exc:
@@ -92,7 +92,7 @@ class PeerProbe:
             try:
                 result = _check(self._channel(member), self._timeout)
             except Exception as exc:  # a peer we cannot even open a channel to
-                result = Probe("unreachable", None, time.time_ns() // 1_000_000, type(exc).__name__)
+                result = Probe("unreachable", None, now_ms(), type(exc).__name__)
             with self._lock:
                 self._results[member] = result
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger import EncodingError, Store, StoreState, TxRecord, decode_transaction
-from token_incentive import CreditsError, SignedRequest
+from token_incentive import CreditsError, SignedRequest, recorded_receipt
 
 __all__ = [
     "DIRECTIONS",
@@ -37,7 +37,6 @@ __all__ = [
 ]
 
 RECEIPT_KIND = "credits.receipt"
-RECEIPTS_TABLE = "credits.receipts"
 DIRECTIONS = ("both", "made", "served")
 # Hit-feedback filter values, and what each selects.
 FEEDBACK = {
@@ -216,26 +215,25 @@ def _decode(
     request = cache.get(record)
     if request is None:
         return None
-    row: Any = state.get(RECEIPTS_TABLE, request.receipt_id)
-    if not isinstance(row, dict):
+    row = recorded_receipt(state, request.receipt_id)
+    if row is None:
         return None
-    hit_state = row.get("hit_state")
     return QueryRow(
         receipt_id=request.receipt_id,
         tx_id=record.tx_id,
         height=record.height,
-        time=int(row["time"]),
+        time=row.time,
         direction=direction,
         querier=request.querier,
         responder=str(record.member),
         list_type=request.list_type,
         id_type=request.id_type,
         items=request.items,
-        charge=int(row.get("charge", 0)),
+        charge=row.charge,
         purpose=request.purpose,
         legal_basis=request.legal_basis,
-        status=str(row.get("status", "")),
-        hit_state=None if hit_state is None else tuple(hit_state),
+        status=row.status,
+        hit_state=row.hit_state,
     )
 
 

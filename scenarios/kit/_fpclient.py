@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from psi import KeyPair, PsiError, blind_batch, evaluate_batch, finalize_batch, key_id
+from psi import KeyPair, PsiError, evaluate_batch, key_id
+from psi.hazmat import blind_batch, finalize_batch
 from scenarios._errors import FingerprintError
 from scenarios.kit._documents import DOCUMENT_NORMALISER_VERSION
 from scenarios.kit._fingerprints import FP_SIZE

@@ -21,6 +21,7 @@ from typing import Any
 import pysodium
 
 from cli._ledger import contract_registry
+from gateway._consortium import launch_id_types
 from ledger import (
     EMPTY_ROOT,
     ContractError,
@@ -78,6 +79,7 @@ class StoreNet(Net):
             founders,
             time=t0,
             list_types=lts,
+            id_types=launch_id_types(),
             # The first member orders (consensus names the ordering service).
             params={
                 **default_params(),

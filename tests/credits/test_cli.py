@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from cli._ledger import contract_registry
+from gateway._consortium import launch_id_types, launch_list_types
 from ledger import (
     EmbeddedOrderer,
     Founder,
@@ -30,7 +31,8 @@ from ledger import (
     sign_genesis,
     sign_transaction,
 )
-from psi import blind_batch, evaluate_batch, generate_key_pair
+from psi import evaluate_batch, generate_key_pair
+from psi.hazmat import blind_batch
 from token_incentive import (
     QueryReceipt,
     QueryRequest,
@@ -74,7 +76,14 @@ class Chain:
         self.t0 = time.time_ns() // 1_000_000
         # alpha orders (consensus names the ordering service).
         params = {**default_params(), "ledger.proposers": ["alpha"]}
-        self.config = GenesisConfig("test", founders, time=self.t0, params=params)
+        self.config = GenesisConfig(
+            "test",
+            founders,
+            time=self.t0,
+            list_types=launch_list_types(),
+            id_types=launch_id_types(),
+            params=params,
+        )
         raw = self.config.encode()
         sigs = {f.id: sign_genesis(raw, key_of(f.id)) for f in founders}
         self.registry = contract_registry()

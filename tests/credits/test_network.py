@@ -44,6 +44,7 @@ from gateway import load_config, load_member_credentials
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._node import Node
 from gateway._pb.riskshare.psi.v1 import psi_pb2
+from gateway._querier import _reply
 from gateway._settle import proposer_rank
 from gateway._worker import PublicPort, start_public_port
 from ledger import Member, MemoryState, consortium_info, verify_chain
@@ -265,7 +266,7 @@ class Workload:
         context = querier_._context(responder, LT, False)
         pending = prepare_query(LT, [("phone", self.rng.choice(UNIVERSE))], os.urandom)
         signed = querier_._request(
-            pending, responder, LT, "phone", "screening", context["normaliser"], context["key_id"]
+            pending, responder, LT, "phone", "screening", context.normaliser, context.key_id
         )
         index = IndexStore(
             self.net.consortium.members[responder].data_dir / "index.sqlite", pool=None
@@ -282,10 +283,10 @@ class Workload:
         response = psi_pb2.EvaluateResponse(
             evaluated=encode_elements(evaluated),
             proof=wrong,
-            key_id=context["key_id"],
+            key_id=context.key_id,
             signed_receipt=receipt.to_bytes(),
         )
-        answer = querier_._verify(responder, LT, pending, signed, response, context, [], 0)
+        answer = querier_._answer(responder, LT, context, pending, signed, _reply(response), 0)
         assert answer.error_code == "DATA_LOSS" and answer.refund_pending
         body = {
             "request": signed.data,

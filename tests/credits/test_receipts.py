@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from gateway._registry import verify_voprf_response
-from psi import blind_batch, evaluate_batch, generate_key_pair
+from psi import evaluate_batch, generate_key_pair
+from psi.hazmat import blind_batch
 from token_incentive import (
     AdmissionRefused,
     Exposure,

@@ -17,7 +17,8 @@ import pytest
 
 from gateway._registry import verify_voprf_response
 from ledger import encode
-from psi import KeyPair, blind_batch, evaluate_batch, generate_key_pair
+from psi import KeyPair, evaluate_batch, generate_key_pair
+from psi.hazmat import blind_batch
 from token_incentive import (
     AdmissionRefused,
     SignedRequest,

@@ -21,6 +21,7 @@ from gateway import load_config, load_member_credentials
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._node import Node
 from gateway._pb.riskshare.psi.v1 import psi_pb2
+from gateway._querier import _reply
 from gateway._stubs import psi_stub
 from gateway._worker import PublicPort, start_public_port
 from psi import (
@@ -144,8 +145,8 @@ def test_a_signed_answer_whose_proof_fails_is_refunded(net: Net) -> None:
         "transaction_fraud",
         "phone",
         "screening",
-        context["normaliser"],
-        context["key_id"],
+        context.normaliser,
+        context.key_id,
     )
     index = IndexStore(net.consortium.members["bank-b"].data_dir / "index.sqlite", pool=None)
     try:
@@ -160,12 +161,12 @@ def test_a_signed_answer_whose_proof_fails_is_refunded(net: Net) -> None:
     response = psi_pb2.EvaluateResponse(
         evaluated=encode_elements(evaluated),
         proof=wrong,
-        key_id=context["key_id"],
+        key_id=context.key_id,
         signed_receipt=receipt.to_bytes(),
     )
     charged_before = _balance(querier_node, "bank-a")
-    answer = querier._verify(
-        "bank-b", "transaction_fraud", pending, signed, response, context, [], 0
+    answer = querier._answer(
+        "bank-b", "transaction_fraud", context, pending, signed, _reply(response), 0
     )
     assert answer.error_code == "DATA_LOSS" and answer.refund_pending
     assert [r[0] for r in querier_node.local.refunds("waiting")] == [signed.receipt_id]

@@ -11,6 +11,7 @@ from typing import Any
 import pysodium
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway._consortium import launch_id_types, launch_list_types
 from ledger import (
     Block,
     Contract,
@@ -119,7 +120,14 @@ def make_net(
     chosen = {"ledger.proposers": named, **dict(params or {})}
     if chosen["ledger.proposers"] is None:
         del chosen["ledger.proposers"]
-    config = GenesisConfig(consortium="test consortium", founders=founders, time=T0, params=chosen)
+    config = GenesisConfig(
+        consortium="test consortium",
+        founders=founders,
+        time=T0,
+        list_types=launch_list_types(),
+        id_types=launch_id_types(),
+        params=chosen,
+    )
     raw = config.encode()
     signatures = {f.id: sign_genesis(raw, key_for(f.id)) for f in founders}
     registry = default_registry(extra)

@@ -145,7 +145,7 @@ def test_a_statement_contradicting_the_declaration_suspends_the_list(chain: _Cha
     state = chain.store.state()
     row = index_row(state, "m2", LIST)
     assert row is not None and row.in_force(T0)
-    assert published(state, "m2", LIST, T0)["epoch"] == 1
+    assert published(state, "m2", LIST, T0).epoch == 1
     assert "m2" in _grants(state, params_from_state(state), T0)
     # What cannot prove anything is refused, and changes nothing.
     complain = "pub.complain"
@@ -183,7 +183,7 @@ def test_a_statement_contradicting_the_declaration_suspends_the_list(chain: _Cha
     # A new epoch is a new declaration: the suspension does not carry over.
     assert chain.run(chain.tx("m2", "pub.publish_index", _declaration(epoch=2)))[0]
     state = chain.store.state()
-    assert published(state, "m2", LIST, T0)["epoch"] == 2
+    assert published(state, "m2", LIST, T0).epoch == 2
     assert "m2" in _grants(state, params_from_state(state), T0)
     chain.refused(chain.tx("m3", complain, _served(chain)), "the statement is about epoch 1")
 

@@ -23,7 +23,6 @@ import pytest
 
 from ledger import (
     EtcdLog,
-    LocalEtcdCluster,
     LogOrderer,
     Orderer,
     Replica,
@@ -32,6 +31,7 @@ from ledger import (
     add_oprf_key_body,
     verify_chain,
 )
+from ledger.etcd import LocalEtcdCluster
 
 from .helpers import T0, Net, key_for, make_net, point
 

@@ -22,7 +22,6 @@ from psi import (
     Snapshot,
     bucket_lookup,
     decode_elements,
-    finalize_batch,
     prepare_query,
     verify_evaluation,
 )
@@ -30,6 +29,7 @@ from psi import _group as g
 from psi import _oprf as o
 from psi._formats import BucketAnswer, Delta, parse_snapshot
 from psi._labels import open_label
+from psi.hazmat import finalize_batch
 from tests.psi.conftest import det_rng, key, phone
 
 LT = "transaction_fraud"

@@ -17,9 +17,9 @@ from psi import (
     inclusion_proof,
     leaf_hash,
     merkle_root,
-    node_hash,
     verify_inclusion,
 )
+from psi.hazmat import node_hash
 
 PROBES = Path(__file__).resolve().parents[1] / "vectors" / "rfc9162" / "inclusion"
 # The leaves of the reference tree the probes were generated from (RFC 6962's test tree,

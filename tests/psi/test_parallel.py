@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from psi import (
-    Entry,
-    IndexStore,
-    ProtocolError,
-    WorkerPool,
-    blind_batch,
-    evaluate_batch,
-    finalize_batch,
-    prf_input,
-)
+from psi import Entry, IndexStore, ProtocolError, WorkerPool, evaluate_batch, prf_input
 from psi import _group as g
 from psi import _oprf as o
+from psi.hazmat import blind_batch, finalize_batch
 from tests.psi.conftest import det_rng, key, phone
 
 LT = "transaction_fraud"

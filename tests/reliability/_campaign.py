@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ledger import LocalEtcdCluster
+from ledger.etcd import LocalEtcdCluster
 from tests.reliability._audit import audit, read_replica, responder_books
 from tests.reliability._cluster import Consortium
 from tests.reliability._faults import (

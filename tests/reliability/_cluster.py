@@ -30,7 +30,8 @@ from gateway._client import AdminClient
 from gateway._demo import Samples, sample_lists
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._processes import GatewayProcess
-from ledger import LocalEtcdCluster, Store
+from ledger import Store
+from ledger.etcd import LocalEtcdCluster
 
 __all__ = ["ROOT", "Consortium", "descendants", "kill_tree"]
 

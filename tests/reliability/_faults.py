@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import EtcdLog, LocalEtcdCluster, Store
+from ledger import EtcdLog, Store
+from ledger.etcd import LocalEtcdCluster
 from tests.reliability._cluster import ORDERER, Consortium
 from tests.reliability._load import LoadGenerator
 

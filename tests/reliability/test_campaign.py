@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ledger import LocalEtcdCluster
+from ledger.etcd import LocalEtcdCluster
 from tests.reliability._campaign import SHORT, embedded_phases, etcd_phases, run_consortium
 
 # What a query may run into while its responder or its own gateway is being killed: the

@@ -19,7 +19,8 @@ from gateway import load_config, load_member_credentials
 from gateway._config import parse_config
 from gateway._errors import ConfigError
 from gateway._node import Node
-from ledger import EtcdLog, LocalEtcdCluster, LogOrderer
+from ledger import EtcdLog, LogOrderer
+from ledger.etcd import LocalEtcdCluster
 from tests.reliability._inprocess import LIST, Net, in_process_net, wait
 
 

@@ -49,6 +49,7 @@ class Insurance:
             "items": 1,
             "charge": 1000,
             "time": at or self.net.now,
+            "height": self.net.height,
             "key_id": "00" * 8,
             "status": "recorded",
         }
