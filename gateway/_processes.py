@@ -94,10 +94,14 @@ def start_gateways(
     net: LocalConsortium,
     member_ids: Iterable[str] | None = None,
     *,
-    timeout: float = 120.0,
+    timeout: float = 300.0,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, GatewayProcess]:
-    """Start the orderer, then every member (all at once); wait until all serve."""
+    """Start the orderer, then every member (all at once); wait until all serve.
+
+    ``timeout`` is a bound for a machine under load (a suite beside CPU hogs starts
+    gateways slowly), not an expectation of how long a start takes.
+    """
     running: dict[str, GatewayProcess] = {}
     try:
         orderer = start_gateway(net.orderer.member_id, net.orderer.config_path, env)

@@ -40,17 +40,21 @@ def test_index_epochs_carry_evidence_root_size_and_expiry(net: Net) -> None:
         assert row["expires_at"] > (time.time() + 4 * 365 * 86400) * 1000
 
 
-def test_a_list_with_an_entry_that_never_expires_has_no_expiry(net: Net) -> None:
+def test_a_high_risk_entry_without_an_expiry_is_kept_two_years(net: Net) -> None:
     member = net.consortium.members["bank-c"]
-    # high_risk_account entries without expires_at stay until delisted (closure + 2 years
-    # is the source's to send), so the list as a whole never goes stale by itself.
+    # "closure + 2 years" is the source's to send when it knows the closure date; an entry
+    # sent without an expiry is kept two years from listing (psi.LAUNCH_LIST_TYPES, the
+    # one definition the genesis and the adapters share; they once disagreed).
+    listed = int(time.time())
     load_list(member, [("high_risk_account", "account", "1020|6222000011112222", 1)], source="hra")
     assert net.nodes["bank-c"].recorder.publish() == ["high_risk_account"]
     net.synced()
     row: Any = net.row("bank-a", "pub.index", "bank-c/high_risk_account")
     evidence = epoch_evidence(member.data_dir, "high_risk_account", row["epoch"])
     assert evidence is not None and row["evidence_root"] == evidence.evidence_root
-    assert row["expires_at"] is None and evidence.expires_at is None
+    two_years = 730 * 86400
+    assert evidence.expires_at is not None and row["expires_at"] == evidence.expires_at
+    assert listed + two_years - 600 <= evidence.expires_at // 1000 <= listed + two_years + 600
 
 
 def test_status_shows_role_backlog_and_dashboard(net: Net) -> None:
