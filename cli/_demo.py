@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Run a registered scenario's flow instead: scf (receivables), tf "
-                "(financing registry), or any other registered scenario with a demo."
+                "(financing registry), ins, lc, cust, any other registered scenario with a "
+                "demo, or all of them one after another (all)."
             ),
         ] = None,
     ) -> None:

@@ -89,10 +89,25 @@ def register(root: typer.Typer) -> None:
 
 
 def run_demo(scenario: str, as_json: bool) -> None:
-    """Run ``scenario``'s demo flow across a local consortium; exit 2 if anything disagrees."""
-    from gateway.scenario import run_scenario_demo
+    """Run ``scenario``'s demo flow across a local consortium (``all``: every registered
+    scenario's, one after another); exit 2 if anything disagrees."""
+    from gateway.scenario import run_all_demos, run_scenario_demo
 
     say = (lambda _: None) if as_json else typer.echo
+    if scenario == "all":
+        reports = run_all_demos(say=say)
+        correct = bool(reports) and all(r.correct for r in reports)
+        if as_json:
+            doc = {"scenarios": [r.to_json() for r in reports], "correct": correct}
+            typer.echo(json.dumps(doc, sort_keys=True))
+        else:
+            for r in reports:
+                verdict = "as the spec says" if r.correct else "SOMETHING DISAGREES"
+                typer.echo(f"{r.scenario}: {len(r.steps)} steps, {verdict}")
+            typer.echo("every scenario as the spec says" if correct else "SOMETHING DISAGREES")
+        if not correct:
+            raise typer.Exit(2)
+        return
     report = run_scenario_demo(scenario, say=say)
     if as_json:
         typer.echo(json.dumps(report.to_json(), sort_keys=True))

@@ -31,6 +31,7 @@ from typing import Annotated, Any
 
 import typer
 
+from scenarios import ScenarioError
 from scenarios.kit import (
     Bool,
     Bytes,
@@ -138,8 +139,14 @@ def _flag(name: str, spec: Field) -> str:
 def document_options(
     name: str, spec: Fingerprints, payload_help: Mapping[str, str]
 ) -> list[Option]:
-    """The options typing a fingerprinted document (an invoice, its bills of lading)."""
+    """The options typing a fingerprinted document (an invoice, its bills of lading; or
+    the fields of the field's declared document kind)."""
     out = []
+    if spec.document is not None:
+        for key, text in spec.document.fields.items():
+            flag = spec.options.get(key, key.replace("_", "-"))
+            out.append(Option(f"d_{name}_{key}", f"--{flag}", text, field=name, key=key))
+        return out
     for key, flag in spec.options.items():
         text = _INVOICE_HELP.get(key, key)
         if key in spec.defaults:
@@ -253,7 +260,13 @@ def from_options(
     for name, given in documents.items():
         spec = schema.fields[name]
         assert isinstance(spec, Fingerprints)
-        out[name] = _invoice(spec, given, out)
+        if spec.document is None:
+            out[name] = _invoice(spec, given, out)
+            continue
+        try:
+            out[name] = spec.document.build(given)
+        except ScenarioError as exc:
+            raise typer.BadParameter(str(exc)) from None
     return out
 
 

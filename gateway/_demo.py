@@ -32,7 +32,7 @@ from gateway._processes import start_gateways, stop_gateways
 from ledger import Store
 from token_incentive import balance_of, recorded_receipts
 
-__all__ = ["DemoQuery", "DemoReport", "run_demo", "sample_lists"]
+__all__ = ["DemoQuery", "DemoReport", "run_demo", "sample_lists", "wait_published"]
 
 LIST = "transaction_fraud"
 _CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -253,7 +253,7 @@ def _settle(
         time.sleep(0.25)
 
 
-def _wait_published(net: LocalConsortium, ids: list[str], timeout: float = 60.0) -> None:
+def wait_published(net: LocalConsortium, ids: list[str], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready = True
@@ -294,7 +294,7 @@ def run_demo(
             say(f"{member_id}: imported {summary.accepted} entries into its index")
         say("starting the gateways (separate processes, mutual TLS 1.3 on loopback)")
         running = start_gateways(net)
-        _wait_published(net, ids)
+        wait_published(net, ids)
         report.setup_s = round(time.perf_counter() - started, 2)
         say("every member's list is committed on the ledger; querying")
         for kind, querier, id_type, values, asked in _plan(ids, samples):

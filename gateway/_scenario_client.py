@@ -35,7 +35,7 @@ from gateway._errors import UnavailableError
 from gateway._pb.riskshare.scenarios.v1 import scenarios_pb2, scenarios_pb2_grpc
 from gateway._scenario_tx import encode_legs, encode_payload
 from gateway._scenarios import OBJECT_DOMAIN
-from ledger import Store, decode, encode
+from ledger import Store, decode
 from scenarios import Scenario, ScenarioError, engine_for, get_scenario
 from scenarios.kit import (
     Document,
@@ -48,6 +48,7 @@ from scenarios.kit import (
     Obj,
     Precheck,
     Transition,
+    documents_digest,
 )
 
 __all__ = [
@@ -264,8 +265,7 @@ def documents_hash(paths: Sequence[Path]) -> bytes:
     """One hash over the documents, in the order given: the hash put on the ledger."""
     if not paths:
         raise ScenarioError("name at least one document (--doc)")
-    digests = [hashlib.sha256(Path(p).read_bytes()).digest() for p in paths]
-    return hashlib.sha256(encode("scenario-documents", 1, digests)).digest()
+    return documents_digest([hashlib.sha256(Path(p).read_bytes()).digest() for p in paths])
 
 
 def read_replica(config: Path) -> Store:
@@ -330,6 +330,24 @@ def prepare(
             normalised = invoice.normalised()
             for target, source in spec.fills.items():
                 payload[target] = getattr(normalised, source)
+        elif (
+            isinstance(spec, Fingerprints)
+            and value is not None
+            and hasattr(value, "fingerprint_inputs")
+        ):
+            # A declared document kind (an insured loss): its own inputs, evaluated alike.
+            evaluated = value.fingerprint_inputs()
+            asked = [*evaluated.exact, *evaluated.similar]
+            if client is None:
+                with ScenarioClient.from_config(config) as own:
+                    fps, receipt = own.fingerprint(spec.family, asked)
+            else:
+                fps, receipt = client.fingerprint(spec.family, asked)
+            payload[name] = {
+                "exact": fps[: len(evaluated.exact)],
+                "similar": fps[len(evaluated.exact) :],
+                "receipt": receipt,
+            }
         elif value is None and spec.default_attr and name not in payload:
             obj = _object(config, scenario.name, object_id)
             payload[name] = obj.attrs[spec.default_attr]

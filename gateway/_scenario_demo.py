@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway._client import AdminClient
+from gateway._demo import wait_published
 from gateway._errors import GatewayError
-from gateway._localnet import LocalConsortium, create_local_consortium
+from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._processes import start_gateways, stop_gateways
 from gateway._scenario_client import (
     ScenarioClient,
@@ -37,8 +39,9 @@ from gateway._scenario_client import (
 from ledger import State, Store
 from scenarios import Scenario, ScenarioError, all_scenarios, get_scenario
 from scenarios.kit import Leg, Obj, format_minor
+from token_incentive import recorded_receipt
 
-__all__ = ["DemoCheck", "DemoStep", "ScenarioDemoReport", "run_scenario_demo"]
+__all__ = ["DemoCheck", "DemoStep", "ScenarioDemoReport", "run_all_demos", "run_scenario_demo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class ScenarioDemoReport:
     setup_s: float = 0.0
     steps: list[DemoStep] = field(default_factory=list)
     checks: list[DemoCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     heads: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -97,6 +101,7 @@ class ScenarioDemoReport:
             "checks": [dataclasses.asdict(c) | {"correct": c.correct} for c in self.checks],
             "heads": self.heads,
             "heads_equal": self.heads_equal,
+            "notes": self.notes,
             "correct": self.correct,
         }
 
@@ -184,6 +189,51 @@ class _Runner:
         with self._client(actor) as client:
             return client.fingerprint(family, inputs)
 
+    def observe(self, series: str, as_of: str, value: int, scale: int) -> None:
+        oracle = self.scenario.demo.oracle if self.scenario.demo else None
+        if oracle is None:
+            raise ScenarioError(f"the {self.scenario.name} demo names no oracle")
+        start = time.perf_counter()
+        with self._client(oracle) as client:
+            result = client.observe(self.scenario.name, series, as_of, value, scale)
+        ms = (time.perf_counter() - start) * 1000
+        say = f"observe {series} on {as_of}: {format_minor(value, scale)}"
+        detail = f"height {result.height}, signed by the oracle"
+        self.report.steps.append(DemoStep(oracle, say, "applied", "applied", detail, ms))
+        self._say(f"{oracle:<9} {say}: applied — {detail} [{ms:.0f} ms]")
+
+    def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
+        with AdminClient(self.net.members[actor].data_dir / "admin.sock") as client:
+            reply = client.query(self._list_type(), id_type, [value])
+        answers = [a for a in reply.answers if not a.error_code]
+        if not answers:
+            raise ScenarioError(f"{actor}'s screening query was answered by nobody")
+        receipt = answers[0].receipt.decode()
+        hit = any(any(a.hits) for a in answers)
+        deadline = time.monotonic() + 120
+        while recorded_receipt(self.state(actor), receipt) is None:
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"screening receipt {receipt} was not recorded in time")
+            time.sleep(0.1)
+        self._say(
+            f"{actor:<9} screen a {id_type} ({'hit' if hit else 'no hit'}): receipt "
+            f"{receipt[:16]}… recorded"
+        )
+        return receipt, hit
+
+    def _list_type(self) -> str:
+        demo = self.scenario.demo
+        types = {row[0] for rows in (demo.lists if demo else {}).values() for row in rows}
+        if len(types) != 1:
+            raise ScenarioError("a demo that screens loads lists of exactly one list type")
+        return types.pop()
+
+    def held(self, member: str, object_id: str) -> Obj:
+        with self._client(member) as client:
+            row = client.private_state(self.scenario.name, object_id)
+        row.pop("confidential", None)
+        return Obj.from_row(row)
+
     def document_hash(self) -> bytes:
         return documents_hash([self.document])
 
@@ -198,6 +248,7 @@ class _Runner:
         self._stores.clear()
 
     def say(self, line: str) -> None:
+        self.report.notes.append(line)
         self._say(f"          {line}")
 
     def check(self, what: str, ledger: Any, independent: Any) -> None:
@@ -232,17 +283,24 @@ def run_scenario_demo(
     root = Path(tempfile.mkdtemp(prefix="riskshare-scenario-")) if workdir is None else workdir
     report = ScenarioDemoReport(scenario)
     started = time.perf_counter()
-    params = dict(demo.params)
+    params: dict[str, Any] = dict(demo.params)
     if demo.registry is not None:
         params["fpreg.registry"] = demo.registry
+    if demo.oracle is not None:
+        params[f"{scenario}.oracle"] = demo.oracle
     net = create_local_consortium(root, list(demo.members), params=params)
+    for member, rows in demo.lists.items():
+        load_list(net.members[member], [(*row, 1) for row in rows])
     docs = root / "documents"
     docs.mkdir(exist_ok=True)
     document = docs / "document.pdf"
     document.write_bytes(b"%PDF-1.7 sample trade document, kept behind the gateway")
     say(f"starting {len(demo.members)} member gateways and the orderer in {root}")
-    gateways = start_gateways(net)
+    # Generous: on a loaded machine eight Python processes take a while to come up.
+    gateways = start_gateways(net, timeout=600)
     try:
+        if demo.lists:
+            wait_published(net, list(demo.lists))
         if demo.registry is not None:
             with ScenarioClient(net.members[demo.registry].data_dir / "admin.sock") as client:
                 client.init_registry()
@@ -256,7 +314,7 @@ def run_scenario_demo(
             runner.close()
         report.heads = _heads(net)
     finally:
-        stop_gateways(gateways)
+        stop_gateways(gateways, timeout=120)
         if workdir is None:
             shutil.rmtree(root, ignore_errors=True)
     return report
@@ -273,3 +331,16 @@ def _heads(net: LocalConsortium) -> dict[str, str]:
         if len(set(heads.values())) == 1 or time.monotonic() > deadline:
             return heads
         time.sleep(0.1)
+
+
+def run_all_demos(*, say: Callable[[str], None] = lambda _: None) -> list[ScenarioDemoReport]:
+    """Every registered scenario's demo, one after another, each on its own fresh
+    consortium (one consortium of every demo's members would be some two dozen gateway
+    processes at once); the reports in registration order."""
+    reports = []
+    for registered in all_scenarios():
+        if registered.demo is None:
+            continue
+        say(f"== {registered.name}: {registered.title}")
+        reports.append(run_scenario_demo(registered.name, say=say))
+    return reports

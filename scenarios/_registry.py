@@ -75,6 +75,9 @@ SCENARIO_MODULES: tuple[str, ...] = (
     "scenarios.syndicate",
     "scenarios.equity",
     "scenarios.abs",
+    "scenarios.ins",
+    "scenarios.lc",
+    "scenarios.cust",
 )
 
 
@@ -115,6 +118,8 @@ class Scenario:
         tables the contract does not own."""
         from scenarios.kit import contract_kinds
 
+        if self.name == "all":
+            raise ScenarioError("'all' names every scenario (riskshare demo --scenario all)")
         if self.contract.name != self.name:
             raise ScenarioError(f"scenario {self.name!r} registers contract {self.contract.name!r}")
         kinds = contract_kinds(self.name, self.machines, oracle=self.oracle)
@@ -124,6 +129,13 @@ class Scenario:
                 f"scenario {self.name!r}: every kind needs its machine in machines= "
                 f"(missing {missing}, extra {sorted(kinds - set(self.contract.handlers))})"
             )
+        for machine in self.machines:
+            for t in machine.transitions.values():
+                if not t.internal and t.cli_name in RESERVED_COMMANDS:
+                    raise ScenarioError(
+                        f"{self.name}.{t.name}: its command {t.cli_name!r} is one every "
+                        "scenario group has; name it with command="
+                    )
         tables = [r.table for r in self.registries]
         tables += [s.machine.objects_table for s in self.supplies]
         for table in tables:

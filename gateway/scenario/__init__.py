@@ -11,7 +11,7 @@ from gateway._scenario_client import (
     step,
     submit_tx,
 )
-from gateway._scenario_demo import run_scenario_demo
+from gateway._scenario_demo import run_all_demos, run_scenario_demo
 
 __all__ = [
     "DocumentSet",
@@ -21,6 +21,7 @@ __all__ = [
     "load_object",
     "precheck",
     "prepare",
+    "run_all_demos",
     "run_scenario_demo",
     "step",
     "submit_tx",

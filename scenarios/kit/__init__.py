@@ -41,14 +41,28 @@ from scenarios.kit._catalogue import (
     within_tolerance,
 )
 from scenarios.kit._contract import build_contract, contract_kinds
-from scenarios.kit._dates import MS_PER_DAY, add_months, add_years, day_of, days_between, parse_date
+from scenarios.kit._dates import (
+    MS_PER_DAY,
+    BankingCalendar,
+    add_months,
+    add_years,
+    day_of,
+    days_between,
+    parse_date,
+)
 from scenarios.kit._declare import Calculator, Listing, Precheck, Supplies
 from scenarios.kit._demo import Demo, DemoRun
 from scenarios.kit._documents import (
     DOCUMENT_NORMALISER_VERSION,
+    LOSS,
+    SIMILAR_LOSS_DAYS,
     Document,
+    DocumentKind,
+    FingerprintDocument,
     FingerprintInputs,
     Invoice,
+    Loss,
+    documents_digest,
 )
 from scenarios.kit._endorse import (
     Proposal,
@@ -142,7 +156,7 @@ from scenarios.kit._schema import (
     Schema,
     Str,
 )
-from scenarios.kit._screening import SCREENING_TTL_MS, use_screening
+from scenarios.kit._screening import SCREENING_TTL_MS, screening_receipt, use_screening
 from scenarios.kit._tx import (
     MAX_LEGS,
     TX_DOMAIN,
@@ -177,6 +191,7 @@ __all__ = [
     "FPREG",
     "FP_SIZE",
     "ID_PATTERN",
+    "LOSS",
     "MAJORITY",
     "MAX_FINGERPRINTS",
     "MAX_LEGS",
@@ -187,10 +202,12 @@ __all__ = [
     "OBSERVATION_DOMAIN",
     "RECEIPT_TTL_MS",
     "SCREENING_TTL_MS",
+    "SIMILAR_LOSS_DAYS",
     "TWO_THIRDS",
     "TX_DOMAIN",
     "Accrue",
     "Allocate",
+    "BankingCalendar",
     "Bool",
     "Burn",
     "Bytes",
@@ -203,6 +220,7 @@ __all__ = [
     "Demo",
     "DemoRun",
     "Document",
+    "DocumentKind",
     "Documents",
     "Effect",
     "Engine",
@@ -210,6 +228,7 @@ __all__ = [
     "Event",
     "FeedEvent",
     "Field",
+    "FingerprintDocument",
     "FingerprintInputs",
     "FingerprintRegistry",
     "FingerprintRequest",
@@ -224,6 +243,7 @@ __all__ = [
     "ListOf",
     "Listing",
     "Lock",
+    "Loss",
     "Machine",
     "MapOf",
     "Member",
@@ -280,6 +300,7 @@ __all__ = [
     "day_of",
     "days_between",
     "decimals_of",
+    "documents_digest",
     "eligible",
     "endorse",
     "evaluate",
@@ -310,6 +331,7 @@ __all__ = [
     "request_fingerprints",
     "round_half_up",
     "run_private",
+    "screening_receipt",
     "sign_observation",
     "trigger_first",
     "tx_digest",

@@ -73,6 +73,20 @@ class DemoRun(Protocol):
         """The hash of the demo's sample trade document (kept behind the gateway)."""
         ...
 
+    def observe(self, series: str, as_of: str, value: int, scale: int) -> None:
+        """The demo's oracle records a signed observation (``riskshare <name> observe``)."""
+        ...
+
+    def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
+        """``actor`` screens an identifier against every other member's list through the
+        risk-sharing network (``riskshare query``): the receipt's id, once it is
+        recorded on ``actor``'s replica, and whether any list holds it."""
+        ...
+
+    def held(self, member: str, object_id: str) -> Obj:
+        """A confidential object as ``member`` (a party) holds it behind its gateway."""
+        ...
+
     def state(self, member: str) -> State:
         """``member``'s own replica, read-only, as it is now."""
         ...
@@ -90,10 +104,15 @@ class DemoRun(Protocol):
 @dataclass(frozen=True, slots=True)
 class Demo:
     """A demo: the members to start (each its own gateway process), the member holding
-    the fingerprint registry key if the flow fingerprints documents, the consortium
-    parameters it needs at genesis (a scenario's named roles), and the flow."""
+    the fingerprint registry key if the flow fingerprints documents, the flow; the
+    consortium parameters it needs at genesis (a scenario's named roles); the member
+    the scenario's ``<name>.oracle`` parameter names, if it reads observations; and the
+    risk-sharing lists members load before the flow (member →
+    ``(list_type, id_type, value)``), if it screens."""
 
     members: tuple[str, ...]
     flow: Callable[[DemoRun], None]
     registry: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    oracle: str | None = None
+    lists: Mapping[str, Sequence[tuple[str, str, str]]] = field(default_factory=dict)

@@ -453,7 +453,9 @@ class _Run:
             )
             rec.review = evaluate(rules, post, self.version)
             if rec.rules_changed:
-                unsigned = sorted(rec.before.roles - rec.transition.required_signers)
+                # A role signs if required, or if present among signers_if_present.
+                signing = rec.transition.required_signers | rec.transition.signers_if_present
+                unsigned = sorted(rec.before.roles - signing)
                 if unsigned:
                     raise ContractError(
                         f"rule parameters change only with every party's signature; "

@@ -29,6 +29,7 @@ from typing import Any
 
 from ledger import ContractError
 from scenarios._errors import ScenarioError
+from scenarios.kit._documents import DocumentKind
 from scenarios.kit._fingerprints import FP_SIZE
 from scenarios.kit._money import format_minor, parse_minor, parse_rate_ppm
 from scenarios.kit._schema import ID_PATTERN, Bytes, ListOf, _Meta
@@ -176,11 +177,15 @@ class Fingerprints(_Meta):
     ``options`` maps invoice fields to option names, ``defaults`` lets an invoice field
     default to a payload field (the invoice amount to the certificate's face), and
     ``fills`` sets payload fields from the normalised invoice (a registration's amount
-    and currency are the invoice's).
+    and currency are the invoice's). A ``document`` other than an invoice (an insured
+    :class:`~scenarios.kit.Loss`) is typed as its own fields, ``options`` naming their
+    options.
     """
 
     family: str = "invoice"
     similar: bool = False
+    # None: an invoice (and bills of lading). Otherwise how the document is typed.
+    document: DocumentKind | None = None
     bills: bool = False
     options: Mapping[str, str] = field(default_factory=lambda: INVOICE_OPTIONS)
     defaults: Mapping[str, str] = field(default_factory=dict)

@@ -175,6 +175,17 @@ class LocalRun:
     def document_hash(self) -> bytes:
         return hashlib.sha256(b"document").digest()
 
+    # The flows run here (syndicate, equity) observe, screen and hold nothing; the ones
+    # that do run through gateways (tests/scenarios/test_demo.py).
+    def observe(self, series: str, as_of: str, value: int, scale: int) -> None:
+        raise AssertionError("no oracle in process")
+
+    def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
+        raise AssertionError("no risk-sharing queries in process")
+
+    def held(self, member: str, object_id: str) -> Obj:
+        raise AssertionError("no private stores in process")
+
     def state(self, member: str) -> State:
         return self.net.state
 

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 from cli._scenario import scenario_group
 from gateway import GatewayError
-from gateway._demo import _wait_published
+from gateway._demo import wait_published as _wait_published
 from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._processes import GatewayProcess, start_gateways, stop_gateways
 from gateway.admin import AdminClient

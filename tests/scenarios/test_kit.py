@@ -209,7 +209,8 @@ def test_a_transition_may_not_shadow_a_generated_command() -> None:
 
 def test_registered_scenarios_join_the_ledger_registry() -> None:
     names = [s.name for s in all_scenarios()]
-    assert names[:2] == ["scf", "tf"] and {"syndicate", "equity", "abs"} <= set(names)
+    assert names[:2] == ["scf", "tf"]
+    assert {"syndicate", "equity", "abs", "ins", "lc", "cust"} <= set(names)
     assert [c.name for c in all_contracts()] == ["fpreg", *names]
     assert get_scenario("tf").spec == "SCENARIOS.md §7"
     with pytest.raises(ScenarioError):
@@ -253,3 +254,18 @@ def test_a_third_scenario_needs_only_its_module_and_one_registration_line(
     monkeypatch.setattr(scenarios._registry, "SCENARIO_MODULES", ("scenarios.scf", "scenarios.scf"))
     with pytest.raises(ScenarioError, match="registered twice"):
         all_scenarios()
+
+
+def test_a_transition_may_not_take_a_command_every_group_has() -> None:
+    from scenarios import Scenario
+
+    clash = Transition("approve", frozenset({NEW}), frozenset({"A"}), frozenset({"owner"}))
+    machine = Machine("clash", "x", [clash])
+    scenario = Scenario("clash", "t", "s", build_contract("clash", [machine]), (machine,))
+    with pytest.raises(ScenarioError, match="'approve' is one every scenario group has"):
+        scenario.check()
+    renamed = Transition(
+        "approve", frozenset({NEW}), frozenset({"A"}), frozenset({"owner"}), command="okay"
+    )
+    machine = Machine("clash", "x", [renamed])
+    Scenario("clash", "t", "s", build_contract("clash", [machine]), (machine,)).check()

@@ -1,0 +1,128 @@
+"""A consortium for insurance unit tests: the shared registry through ``Net``, and each
+confidential object (a policy, a treaty layer) as its parties hold it, every step run
+the way a party's gateway runs it (``run_private`` on the shared state it has)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from ledger import ContractError, TxContext
+from scenarios import engine_for
+from scenarios.ins import CONTRACT
+from scenarios.kit import Machine, Obj, PrivateRecord, run_private, sign_observation
+from tests.scenarios._net import CHAIN, Net
+
+INSURERS = ("insurer-a", "insurer-b")
+MARKET = ("re-1", "re-2", "re-3")
+MEMBERS = (*INSURERS, "broker", *MARKET, "oracle", "outsider")
+
+
+def receipt_id(n: int) -> str:
+    return hashlib.sha256(f"screening-{n}".encode()).hexdigest()
+
+
+class Insurance:
+    def __init__(self) -> None:
+        self.net = Net(dict.fromkeys(MEMBERS, "member"), [CONTRACT])
+        self.net.state.put("gov.params", "ins.oracle", "oracle")
+        self.held: dict[str, PrivateRecord] = {}
+        self._receipts = 0
+
+    # The shared ledger -------------------------------------------------------------
+
+    def screening(self, member: str, *, list_type: str = "transaction_fraud", at: int = 0) -> str:
+        """A list query ``member`` made, as the credits contract records it (the answer
+        itself never reaches the ledger)."""
+        self._receipts += 1
+        rid = receipt_id(self._receipts)
+        row = {
+            "querier": member,
+            "responder": "insurer-b" if member != "insurer-b" else "insurer-a",
+            "list_type": list_type,
+            "id_type": "phone",
+            "items": 1,
+            "charge": 1000,
+            "time": at or self.net.now,
+            "height": self.net.height,
+            "key_id": "00" * 8,
+            "status": "recorded",
+        }
+        self.net.state.put("credits.receipts", rid, row)
+        return rid
+
+    def observe(self, series: str, as_of: str, value: int) -> None:
+        signature = sign_observation(self.net.keys["oracle"], CHAIN, "ins", series, as_of, value, 0)
+        body = {"series": series, "as_of": as_of, "value": value, "scale": 0}
+        self.net.submit("oracle", "ins.observe", body | {"signature": signature})
+
+    def step(
+        self,
+        machine: Machine,
+        member: str,
+        name: str,
+        object_id: str,
+        payload: Any = None,
+        cosigners: Iterable[str] = (),
+    ) -> bytes:
+        return self.net.step(machine, member, name, object_id, payload or {}, cosigners)
+
+    # Confidential objects ----------------------------------------------------------
+
+    def private(
+        self,
+        machine: Machine,
+        member: str,
+        name: str,
+        object_id: str,
+        payload: Mapping[str, Any] | None = None,
+        signers: Iterable[str] = (),
+    ) -> Obj:
+        """Run one confidential step as its submitter's gateway does; keep the result."""
+        before = self.held.get(object_id)
+        self.net.height += 1
+        ctx = TxContext(
+            hashlib.sha256(os.urandom(16)).digest(),
+            "ins.private",
+            member,
+            "member",
+            self.net.height,
+            self.net.now,
+            {},
+            self.net.height,
+            self.net.now,
+        )
+        _, outcome = run_private(
+            engine_for("ins"),
+            self.net.state,
+            ctx,
+            machine,
+            before,
+            object_id,
+            name,
+            dict(payload or {}),
+            endorsers=frozenset({member, *signers}),
+            strict=True,
+        )
+        after = outcome.objects[0]
+        key = before.key if before else os.urandom(32)
+        self.held[object_id] = PrivateRecord("ins", after, key, os.urandom(32))
+        return after
+
+    def obj(self, object_id: str) -> Obj:
+        return self.held[object_id].obj
+
+    def refused_private(self, match: str, *args: Any, **kwargs: Any) -> ContractError:
+        """A confidential step that must be refused and change nothing held or shared."""
+        held = copy.deepcopy({k: v.obj for k, v in self.held.items()})
+        before = self.net.snapshot()
+        with pytest.raises(ContractError, match=match) as info:
+            self.private(*args, **kwargs)
+        assert {k: v.obj for k, v in self.held.items()} == held
+        assert self.net.snapshot() == before
+        return info.value
