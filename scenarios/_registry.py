@@ -129,13 +129,6 @@ class Scenario:
                 f"scenario {self.name!r}: every kind needs its machine in machines= "
                 f"(missing {missing}, extra {sorted(kinds - set(self.contract.handlers))})"
             )
-        for machine in self.machines:
-            for t in machine.transitions.values():
-                if not t.internal and t.cli_name in RESERVED_COMMANDS:
-                    raise ScenarioError(
-                        f"{self.name}.{t.name}: its command {t.cli_name!r} is one every "
-                        "scenario group has; name it with command="
-                    )
         tables = [r.table for r in self.registries]
         tables += [s.machine.objects_table for s in self.supplies]
         for table in tables:

@@ -254,18 +254,3 @@ def test_a_third_scenario_needs_only_its_module_and_one_registration_line(
     monkeypatch.setattr(scenarios._registry, "SCENARIO_MODULES", ("scenarios.scf", "scenarios.scf"))
     with pytest.raises(ScenarioError, match="registered twice"):
         all_scenarios()
-
-
-def test_a_transition_may_not_take_a_command_every_group_has() -> None:
-    from scenarios import Scenario
-
-    clash = Transition("approve", frozenset({NEW}), frozenset({"A"}), frozenset({"owner"}))
-    machine = Machine("clash", "x", [clash])
-    scenario = Scenario("clash", "t", "s", build_contract("clash", [machine]), (machine,))
-    with pytest.raises(ScenarioError, match="'approve' is one every scenario group has"):
-        scenario.check()
-    renamed = Transition(
-        "approve", frozenset({NEW}), frozenset({"A"}), frozenset({"owner"}), command="okay"
-    )
-    machine = Machine("clash", "x", [renamed])
-    Scenario("clash", "t", "s", build_contract("clash", [machine]), (machine,)).check()

@@ -61,10 +61,10 @@ def test_a_screening_receipt_backs_as_many_steps_as_it_screened() -> None:
     # fingerprint evaluation, or a query more than 30 days old.
     theirs = net.receipt("bank-b", "lender", 1, "transaction_fraud", "cn_id")
     net.refused(
-        "made by another member", net.step, APPS, "lender", "screen", "A3", {"receipt": theirs}
+        "another member's query", net.step, APPS, "lender", "screen", "A3", {"receipt": theirs}
     )
     net.refused(
-        "no recorded screening query",
+        "no recorded screening receipt",
         net.step,
         APPS,
         "lender",
@@ -74,7 +74,7 @@ def test_a_screening_receipt_backs_as_many_steps_as_it_screened() -> None:
     )
     evaluation = net.fp_receipt("lender", 1)
     net.refused(
-        "no recorded screening query",
+        "a fingerprint evaluation is not a screening receipt",
         net.step,
         APPS,
         "lender",
