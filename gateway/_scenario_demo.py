@@ -183,6 +183,10 @@ class _Runner:
         with self._client(member) as client:
             client.authorize(kind, object_id, payload)
 
+    def authorize_tx(self, member: str, legs: Sequence[Leg]) -> None:
+        with self._client(member) as client:
+            client.authorize(f"{self.scenario.name}.tx", legs=legs)
+
     def fingerprint(
         self, actor: str, family: str, inputs: Sequence[bytes]
     ) -> tuple[list[bytes], str]:
@@ -203,23 +207,43 @@ class _Runner:
         self._say(f"{oracle:<9} {say}: applied — {detail} [{ms:.0f} ms]")
 
     def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
-        with AdminClient(self.net.members[actor].data_dir / "admin.sock") as client:
-            reply = client.query(self._list_type(), id_type, [value])
-        answers = [a for a in reply.answers if not a.error_code]
-        if not answers:
-            raise ScenarioError(f"{actor}'s screening query was answered by nobody")
-        receipt = answers[0].receipt.decode()
-        hit = any(any(a.hits) for a in answers)
-        deadline = time.monotonic() + 120
-        while recorded_receipt(self.state(actor), receipt) is None:
-            if time.monotonic() > deadline:
-                raise ScenarioError(f"screening receipt {receipt} was not recorded in time")
-            time.sleep(0.1)
+        receipt, (hit,) = self._query(actor, id_type, [value])
         self._say(
             f"{actor:<9} screen a {id_type} ({'hit' if hit else 'no hit'}): receipt "
             f"{receipt[:16]}… recorded"
         )
         return receipt, hit
+
+    def screen_batch(
+        self, actor: str, id_type: str, values: Sequence[str]
+    ) -> tuple[str, list[bool]]:
+        start = time.perf_counter()
+        receipt, hits = self._query(actor, id_type, values)
+        ms = (time.perf_counter() - start) * 1000
+        self._say(
+            f"{actor:<9} screen {len(values)} {id_type}s in one query ({sum(hits)} hits): "
+            f"receipt {receipt[:16]}… recorded [{ms:.0f} ms]"
+        )
+        return receipt, hits
+
+    def _query(self, actor: str, id_type: str, values: Sequence[str]) -> tuple[str, list[bool]]:
+        """One query of ``values`` against every other member's list: the first
+        answer's receipt, once recorded on ``actor``'s replica, and the hits per value."""
+        with AdminClient(self.net.members[actor].data_dir / "admin.sock") as client:
+            reply = client.query(self._list_type(), id_type, list(values))
+        if reply.rejected:
+            raise ScenarioError(f"{actor}'s screening query rejected {len(reply.rejected)} values")
+        answers = [a for a in reply.answers if not a.error_code]
+        if not answers:
+            raise ScenarioError(f"{actor}'s screening query was answered by nobody")
+        receipt = answers[0].receipt.decode()
+        hits = [any(a.hits[i] for a in answers) for i in range(len(values))]
+        deadline = time.monotonic() + 120
+        while recorded_receipt(self.state(actor), receipt) is None:
+            if time.monotonic() > deadline:
+                raise ScenarioError(f"screening receipt {receipt} was not recorded in time")
+            time.sleep(0.1)
+        return receipt, hits
 
     def _list_type(self) -> str:
         demo = self.scenario.demo

@@ -13,6 +13,7 @@ from scenarios.abs._contract import (
     pool_balance,
     pool_loans,
 )
+from scenarios.abs._demo import DEMO, Independent
 from scenarios.abs._waterfall import LINES, waterfall
 
 SCENARIO = Scenario(
@@ -21,11 +22,13 @@ SCENARIO = Scenario(
     spec="SCENARIOS.md §1",
     contract=CONTRACT,
     machines=(LOANS, PLANS),
+    demo=DEMO,
 )
 
 __all__ = [
     "CONTRACT",
     "CURRENCY",
+    "DEMO",
     "LINES",
     "LOANS",
     "MAX_AMOUNT",
@@ -33,6 +36,7 @@ __all__ = [
     "PLANS",
     "SCENARIO",
     "TRANCHES",
+    "Independent",
     "breaches",
     "pool_balance",
     "pool_loans",

@@ -62,6 +62,11 @@ class DemoRun(Protocol):
         ``kind`` on the object at its current version, with ``payload`` (its digest)."""
         ...
 
+    def authorize_tx(self, member: str, legs: Sequence[Leg]) -> None:
+        """``member``'s operator authorises its gateway to co-sign exactly this
+        transaction of several legs (a leg's version -1: as on its replica)."""
+        ...
+
     def fingerprint(
         self, actor: str, family: str, inputs: Sequence[bytes]
     ) -> tuple[list[bytes], str]:
@@ -81,6 +86,14 @@ class DemoRun(Protocol):
         """``actor`` screens an identifier against every other member's list through the
         risk-sharing network (``riskshare query``): the receipt's id, once it is
         recorded on ``actor``'s replica, and whether any list holds it."""
+        ...
+
+    def screen_batch(
+        self, actor: str, id_type: str, values: Sequence[str]
+    ) -> tuple[str, list[bool]]:
+        """:meth:`screen` for many identifiers in one query: one receipt covering them
+        all (each step that uses it consumes one identifier), and, per identifier, in
+        order, whether any list holds it."""
         ...
 
     def held(self, member: str, object_id: str) -> Obj:

@@ -167,6 +167,9 @@ class LocalRun:
     ) -> None:
         raise AssertionError("no authorisations in process")
 
+    def authorize_tx(self, member: str, legs: Sequence[Leg]) -> None:
+        raise AssertionError("no authorisations in process")
+
     def fingerprint(
         self, actor: str, family: str, inputs: Sequence[bytes]
     ) -> tuple[list[bytes], str]:
@@ -181,6 +184,11 @@ class LocalRun:
         raise AssertionError("no oracle in process")
 
     def screen(self, actor: str, id_type: str, value: str) -> tuple[str, bool]:
+        raise AssertionError("no risk-sharing queries in process")
+
+    def screen_batch(
+        self, actor: str, id_type: str, values: Sequence[str]
+    ) -> tuple[str, list[bool]]:
         raise AssertionError("no risk-sharing queries in process")
 
     def held(self, member: str, object_id: str) -> Obj:
