@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from scenarios.abs._contract import PLANS, TRANCHES, pool_balance
+from scenarios.abs._contract import LOANS, PLANS, TRANCHES, pool_balance
 from scenarios.abs._waterfall import waterfall
 from scenarios.kit import MAX_LEGS, Demo, DemoRun, Leg, Obj, format_minor
 
@@ -199,8 +199,9 @@ def _cash_tx(run: DemoRun, say: str, actor: str, legs: list[Leg]) -> None:
     run.submit(actor, say, legs)
 
 
-def _originate(run: DemoRun) -> list[int]:
-    """Apply, screen, approve or reject, disburse; the loans disbursed."""
+def _originate(run: DemoRun) -> tuple[list[int], str]:
+    """Apply, screen, approve or reject, disburse; the loans disbursed and the
+    screening receipt."""
     everyone = list(range(APPLICANTS))
     for batch in _batches(everyone):
         run.submit(ORIG, f"apply {_span(batch)}", _legs(batch, "apply", _terms))
@@ -240,10 +241,10 @@ def _originate(run: DemoRun) -> list[int]:
             ORIG,
             _legs(batch, "disburse", ref),
         )
-    return approved
+    return approved, receipt
 
 
-def _structure(run: DemoRun, approved: list[int]) -> Independent:
+def _structure(run: DemoRun, approved: list[int], receipt: str) -> Independent:
     pooled = [i for i in approved if i != INELIGIBLE]
     x = Independent(pooled)
     rules = {
@@ -283,6 +284,19 @@ def _structure(run: DemoRun, approved: list[int]) -> Independent:
         transfer(batch, f"transfer {_span(batch)} into the pool (the manager co-signs)")
     run.authorize(TRUSTEE, "abs.issue", PLAN)
     run.step(MGR, f"issue {PLAN}'s notes (the trustee co-signs)", "abs.issue", PLAN)
+    # Each pooled loan, as the manager's replica holds it: screened with the one receipt.
+    state = run.state(MGR)
+    held = [LOANS.get(state, loan_id(i)) for i in pooled]
+    run.check(
+        f"loans in {PLAN}'s pool, each screened with receipt {receipt[:8]}…",
+        sum(1 for o in held if o and o.attrs.get("plan") == PLAN and o.attrs["screen"] == receipt),
+        len(pooled),
+    )
+    run.check(
+        f"{PLAN}'s pool balance at issue",
+        _money(pool_balance(state, PLAN)),
+        _money(sum(x.issued.values())),
+    )
     return x
 
 
@@ -437,8 +451,8 @@ def _lines(plan: Obj) -> dict[str, Any]:
 
 
 def _flow(run: DemoRun) -> None:
-    approved = _originate(run)
-    x = _structure(run, approved)
+    approved, receipt = _originate(run)
+    x = _structure(run, approved, receipt)
     for p in range(1, PERIODS + 1):
         _period(run, x, p, run.today - timedelta(days=30 * (PERIODS - p)))
     plan = PLANS.get(run.state(MGR), PLAN)
