@@ -30,8 +30,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="Run a registered scenario's flow instead: scf (receivables), tf "
-                "(financing registry), ins, lc, cust, any other registered scenario with a "
-                "demo, or all of them one after another (all)."
+                "(financing registry), ins, lc, cust, abs (a 100-loan auto ABS), any other "
+                "registered scenario with a demo, or all of them one after another (all)."
             ),
         ] = None,
     ) -> None:
