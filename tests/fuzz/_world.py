@@ -44,7 +44,7 @@ from token_incentive import (
     sign_request,
 )
 
-__all__ = ["LIST", "World", "build_world"]
+__all__ = ["LIST", "World", "build_world", "shared_world"]
 
 LIST = "transaction_fraud"
 MEMBERS = ("bank-a", "bank-b", "regulator")
@@ -191,3 +191,15 @@ def build_world(root: Path) -> World:
     world.commit("bank-b", "credits.feedback", dispute_body(signed.receipt_id, [0]))
     world.commit("bank-a", "gov.propose", propose_body("remove", {"id": "regulator"}))
     return world
+
+
+_SHARED: World | None = None
+
+
+def shared_world(scratch: Path) -> World:
+    """One world per fuzzing process: building it (a consortium, its lists) costs seconds,
+    and the targets only read it."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = build_world(scratch / "world")
+    return _SHARED
