@@ -218,7 +218,8 @@ def _without_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _sync_source(
+@_without_gc()
+def sync_source(
     staging: Staging,
     name: str,
     source: Source,
@@ -234,7 +235,11 @@ def _sync_source(
     progress: Progress | None = None,
     register: tuple[str, str] | None = None,
 ) -> SyncSummary:
-    """:func:`sync_source`, with the collector running as the caller left it."""
+    """Sync one source into staging and the index; see the module rules.
+
+    ``register`` ``(location, mapping_text)`` (re)registers the source in the same
+    transaction, so a failed import leaves any earlier registration as it was.
+    """
     incremental = not full and source.incremental and mapping.watermark is not None
     since = staging.watermark(name) if incremental else None
     mode = "incremental" if incremental and since is not None else "full"
@@ -365,45 +370,6 @@ def _sync_source(
         report=report,
         timings=_net_of_index(timings),
     )
-
-
-def sync_source(
-    staging: Staging,
-    name: str,
-    source: Source,
-    mapping: SourceMapping,
-    sink: IndexSink,
-    *,
-    now: int,
-    full: bool = False,
-    policies: Mapping[str, ListTypePolicy] = LAUNCH_LIST_TYPES,
-    max_reject_share: float | None = None,
-    report_dir: Path | None = None,
-    rng: Callable[[int], bytes] = secrets.token_bytes,
-    progress: Progress | None = None,
-    register: tuple[str, str] | None = None,
-) -> SyncSummary:
-    """Sync one source into staging and the index; see the module rules.
-
-    ``register`` ``(location, mapping_text)`` (re)registers the source in the same
-    transaction, so a failed import leaves any earlier registration as it was.
-    """
-    with _without_gc():
-        return _sync_source(
-            staging,
-            name,
-            source,
-            mapping,
-            sink,
-            now=now,
-            full=full,
-            policies=policies,
-            max_reject_share=max_reject_share,
-            report_dir=report_dir,
-            rng=rng,
-            progress=progress,
-            register=register,
-        )
 
 
 def _net_of_index(timings: dict[str, float]) -> dict[str, float]:

@@ -146,6 +146,21 @@ def registry_for(floor: bool) -> ContractRegistry:
     return default_registry([NOTE]) if floor else consortium_registry()
 
 
+def bench_founders() -> tuple[Founder, ...]:
+    """The bench consortium's founders, keyed deterministically by member id."""
+    return tuple(
+        Founder(
+            m,
+            m.upper(),
+            "member",
+            public_key_bytes(key_of(m)),
+            hashlib.sha256(m.encode()).digest(),
+            f"127.0.0.1:{7100 + i}",
+        )
+        for i, m in enumerate(MEMBERS)
+    )
+
+
 @dataclass
 class Workload:
     """A genesis, the set-up transactions and signed receipts, all made up front, as
@@ -165,17 +180,7 @@ class Workload:
         return work
 
     def _build(self, receipts: int, rng: random.Random) -> None:
-        founders = tuple(
-            Founder(
-                m,
-                m.upper(),
-                "member",
-                public_key_bytes(key_of(m)),
-                hashlib.sha256(m.encode()).digest(),
-                f"127.0.0.1:{7100 + i}",
-            )
-            for i, m in enumerate(MEMBERS)
-        )
+        founders = bench_founders()
         params = default_params()
         params["credits.overdraft"] = 10**15  # the load must not run anyone out of credit
         params["ledger.proposers"] = [MEMBERS[0]]  # the first member orders

@@ -52,19 +52,18 @@ from bench.ledger_bench import (
     Workload,
     _fresh,
     bench_embedded,
+    bench_founders,
     key_of,
     registry_for,
 )
 from ledger import (
     EmbeddedOrderer,
-    Founder,
     GenesisConfig,
     MemoryState,
     Replica,
     Store,
     TxContext,
     build_genesis_block,
-    public_key_bytes,
     seed_member,
     sign_genesis,
     sign_transaction,
@@ -86,17 +85,7 @@ class Txs:
     """A genesis with the equity cash bank named, and signed transactions after it."""
 
     def __init__(self) -> None:
-        founders = tuple(
-            Founder(
-                m,
-                m.upper(),
-                "member",
-                public_key_bytes(key_of(m)),
-                hashlib.sha256(m.encode()).digest(),
-                f"127.0.0.1:{7100 + i}",
-            )
-            for i, m in enumerate(MEMBERS)
-        )
+        founders = bench_founders()
         params = default_params()
         params["ledger.proposers"] = [MEMBERS[0]]
         params["equity.cash_banks"] = [CASH_BANK]

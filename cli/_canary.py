@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from cli._ledger import DataDir, open_ledger
-from cli._submit import ConfigOpt, KeyOpt, MemberOpt, OutOpt, PassEnvOpt, replica_dir, send
+from cli._submit import ConfigOpt, KeyOpt, MemberOpt, OutOpt, PassEnvOpt, Signing, replica_dir, send
 
 __all__ = ["register"]
 
@@ -83,12 +83,7 @@ def commit_cmd(
         "credits.canary_commit",
         canary_commit_body([c.commitment for c in canaries]),
         what=f"{len(canaries)} canary commitment(s)",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 
@@ -97,29 +92,19 @@ def _reveal(
     secrets: Path,
     value: str | None,
     *,
-    config: Path | None,
-    out: Path | None,
-    key_file: Path | None,
-    member: str | None,
-    data_dir: Path | None,
-    passphrase_env: str | None,
+    via: Signing,
 ) -> None:
     from gateway.credits import load_secrets, pick_canary
     from token_incentive import canary_reveal_body, find_receipt
 
-    with open_ledger(replica_dir(data_dir, config)) as store:
+    with open_ledger(replica_dir(via.data_dir, via.config)) as store:
         rid, row = find_receipt(store.state(), receipt)
         canary = pick_canary(load_secrets(secrets), row, value, _committed(store))
     send(
         "credits.canary_reveal",
         canary_reveal_body(canary.commitment, canary.salt, canary.record, rid),
         what=f"canary revealed on {rid[:16]} against {row['responder']}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=via,
     )
 
 
@@ -195,12 +180,7 @@ def probe_cmd(
                 row["receipt"],
                 secrets,
                 row["value"],
-                config=config,
-                out=None,
-                key_file=None,
-                member=None,
-                data_dir=data_dir,
-                passphrase_env=None,
+                via=Signing(config, None, None, None, data_dir, None),
             )
 
 
@@ -240,12 +220,7 @@ def reveal_cmd(
         receipt,
         secrets,
         value,
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 

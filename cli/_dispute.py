@@ -26,6 +26,7 @@ from cli._submit import (
     MemberOpt,
     OutOpt,
     PassEnvOpt,
+    Signing,
     acting_member,
     replica_dir,
     send,
@@ -141,12 +142,7 @@ def resolve_cmd(
         "credits.resolve",
         resolve_body(d["id"], verdict, note),
         what=f"verdict on {d['id'][:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 
@@ -173,12 +169,7 @@ def delisted_cmd(
         "credits.delisted",
         delisted_body(d["id"]),
         what=f"delisting for {d['id'][:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 
@@ -232,12 +223,7 @@ def evidence_cmd(
         "credits.evidence",
         opened.body,
         what=f"evidence for {opened.dispute_id[:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 

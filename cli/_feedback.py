@@ -23,6 +23,7 @@ from cli._submit import (
     MemberOpt,
     OutOpt,
     PassEnvOpt,
+    Signing,
     acting_member,
     replica_dir,
     send,
@@ -98,12 +99,7 @@ def confirm_cmd(
         "credits.feedback",
         confirm_body(rid, hit or []),
         what=f"confirmation of {rid[:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 
@@ -134,12 +130,7 @@ def dispute_cmd(
         "credits.feedback",
         dispute_body(rid, hit or [], reason),
         what=f"dispute of {rid[:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
 
 

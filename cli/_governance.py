@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from cli._ledger import DataDir, open_ledger
-from cli._submit import ConfigOpt, KeyOpt, MemberOpt, OutOpt, PassEnvOpt, replica_dir, send
+from cli._submit import ConfigOpt, KeyOpt, MemberOpt, OutOpt, PassEnvOpt, Signing, replica_dir, send
 from ledger import now_ms
 
 __all__ = ["parse_args", "register", "sign_governance"]
@@ -204,12 +204,7 @@ def propose_cmd(
         "gov.propose",
         body,
         what="proposal",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
     typer.echo(f"proposal id {tx}")
     _after(data_dir, config, tx, height)
@@ -236,12 +231,7 @@ def approve_cmd(
         "gov.approve",
         approve_body(proposal),
         what=f"approval of {proposal[:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
     _after(data_dir, config, proposal, height)
 
@@ -266,12 +256,7 @@ def withdraw_cmd(
         "gov.withdraw",
         withdraw_body(proposal),
         what=f"withdrawal of {proposal[:16]}",
-        config=config,
-        out=out,
-        key_file=key_file,
-        member=member,
-        data_dir=data_dir,
-        passphrase_env=passphrase_env,
+        via=Signing(config, out, key_file, member, data_dir, passphrase_env),
     )
     _after(data_dir, config, proposal, height)
 

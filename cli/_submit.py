@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "MemberOpt",
     "OutOpt",
     "PassEnvOpt",
+    "Signing",
     "acting_member",
     "await_height",
     "replica_dir",
@@ -94,26 +96,30 @@ def await_height(data_dir: Path | None, height: int, timeout: float = 15.0) -> b
         time.sleep(0.1)
 
 
-def send(
-    kind: str,
-    body: Mapping[str, Any],
-    *,
-    what: str,
-    config: Path | None,
-    out: Path | None,
-    key_file: Path | None,
-    member: str | None,
-    data_dir: Path | None,
-    passphrase_env: str | None,
-) -> tuple[str, int | None]:
+@dataclass(frozen=True)
+class Signing:
+    """Who signs a command's transaction and how: the gateway of ``config``, or offline
+    into ``out`` with ``key_file`` as ``member``. One value, because every signing command
+    takes the same six options."""
+
+    config: Path | None
+    out: Path | None
+    key_file: Path | None
+    member: str | None
+    data_dir: Path | None
+    passphrase_env: str | None
+
+
+def send(kind: str, body: Mapping[str, Any], *, what: str, via: Signing) -> tuple[str, int | None]:
     """Submit through the gateway, or sign offline with ``--out``; (tx id hex, height)."""
+    config, out, key_file, member = via.config, via.out, via.key_file, via.member
     if out is not None:
         if key_file is None or not member:
             raise typer.BadParameter("--out signs offline: give --key and --member too")
         from cli._feedback import sign_credits_tx
 
         tx = sign_credits_tx(
-            replica_dir(data_dir, config), key_file, member, kind, body, out, passphrase_env
+            replica_dir(via.data_dir, config), key_file, member, kind, body, out, via.passphrase_env
         )
         typer.echo(f"{what} written to {out} (transaction {tx})")
         return tx, None
@@ -130,5 +136,5 @@ def send(
 
     done = submit_transaction(config, kind, body)
     typer.echo(f"{what} committed at height {done.height} (transaction {done.tx_id})")
-    await_height(replica_dir(data_dir, config), done.height)
+    await_height(replica_dir(via.data_dir, config), done.height)
     return done.tx_id, done.height

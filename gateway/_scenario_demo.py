@@ -146,15 +146,13 @@ class _Runner:
         cosigners: Sequence[str] = (),
         refused: bool = False,
     ) -> Obj | None:
-        start = time.perf_counter()
-        try:
-            result = step(self._config(actor), kind, object_id, dict(payload or {}), cosigners)
-        except (GatewayError, ScenarioError) as exc:
-            outcome, detail, obj = "refused", str(exc), None
-        else:
-            outcome, detail, obj = "applied", self._describe(result), result.obj
-        self._record(actor, say, "refused" if refused else "applied", outcome, detail, start)
-        return obj
+        config = self._config(actor)
+        return self._run(
+            actor,
+            say,
+            refused,
+            lambda: step(config, kind, object_id, dict(payload or {}), cosigners),
+        )
 
     def _record(
         self, actor: str, say: str, expected: str, outcome: str, detail: str, start: float
@@ -167,9 +165,14 @@ class _Runner:
     def submit(
         self, actor: str, say: str, legs: Sequence[Leg], *, refused: bool = False
     ) -> Obj | None:
+        config = self._config(actor)
+        return self._run(actor, say, refused, lambda: submit_tx(config, self.scenario.name, legs))
+
+    def _run(self, actor: str, say: str, refused: bool, call: Callable[[], Any]) -> Obj | None:
+        """Run one step and record it; a refusal is a result here, the one expected or not."""
         start = time.perf_counter()
         try:
-            result = submit_tx(self._config(actor), self.scenario.name, legs)
+            result = call()
         except (GatewayError, ScenarioError) as exc:
             outcome, detail, obj = "refused", str(exc), None
         else:

@@ -20,19 +20,26 @@ from pathlib import Path
 
 from scenarios.kit import PrivateRecord
 
-__all__ = ["PrivateStore"]
+__all__ = ["PrivateStore", "open_scenarios_db"]
+
+
+def open_scenarios_db(data_dir: Path) -> sqlite3.Connection:
+    """``scenarios.sqlite``, shared by the private records and the co-signing approvals.
+
+    ``secure_delete``: a purge or a forgotten approval is overwritten, not left in free
+    pages where a copy of the file would still hold it.
+    """
+    conn = sqlite3.connect(data_dir / "scenarios.sqlite", timeout=10, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA secure_delete=ON")
+    return conn
 
 
 class PrivateStore:
     """The private records this member holds, in ``scenarios.sqlite``."""
 
     def __init__(self, data_dir: Path) -> None:
-        self._conn = sqlite3.connect(
-            data_dir / "scenarios.sqlite", timeout=10, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # A purge overwrites what it deletes rather than leaving it in free pages.
-        self._conn.execute("PRAGMA secure_delete=ON")
+        self._conn = open_scenarios_db(data_dir)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS private_states ("
             "hid BLOB NOT NULL, version INTEGER NOT NULL, contract TEXT NOT NULL, "

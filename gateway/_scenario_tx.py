@@ -18,7 +18,6 @@ requests into transactions and keeps the operator's approvals:
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway._errors import PermissionDeniedError
+from gateway._scenario_store import open_scenarios_db
 from ledger import ContractError, State, TxContext, decode, encode, get_member
 from scenarios import ScenarioError, engine_for
 from scenarios.kit import Engine, Leg, Outcome, chain_id, tx_digest, tx_message
@@ -163,12 +163,7 @@ class Approvals:
     """
 
     def __init__(self, data_dir: Path) -> None:
-        self._conn = sqlite3.connect(
-            data_dir / "scenarios.sqlite", timeout=10, check_same_thread=False
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # What is forgotten is overwritten, not left in free pages (``forget``).
-        self._conn.execute("PRAGMA secure_delete=ON")
+        self._conn = open_scenarios_db(data_dir)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS tx_approvals ("
             "digest BLOB PRIMARY KEY, kind TEXT NOT NULL, object TEXT NOT NULL, "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
@@ -39,11 +40,31 @@ PARALLEL_MIN = 256
 # A batch is cut into this many chunks per worker, so that a worker slowed down by
 # other load on a shared machine leaves less of the batch waiting on it.
 _CHUNKS_PER_WORKER = 4
+# How often a worker checks that its parent lives: an orphan outlives it by at most this.
+_PARENT_POLL_S = 1.0
 _T = TypeVar("_T")
 
 
 def _noop() -> int:
     return os.getpid()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the process that started the pool is gone.
+
+    A killed gateway (SIGKILL, the OOM killer) runs no shutdown code, and its workers
+    would live on, orphaned, each holding a copy of the OPRF key material it was sent.
+    They block on a queue whose write end they hold themselves, so they never see EOF;
+    the parent-death signal fires on the exit of the *thread* that spawned them, which
+    may be any caller of ``submit``. Watching the parent id is the one reliable test.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class WorkerPool:
@@ -54,7 +75,12 @@ class WorkerPool:
         if n < 1:
             raise PsiError("a worker pool needs at least one process")
         self.processes = n
-        self._executor = ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn"))
+        self._executor = ProcessPoolExecutor(
+            max_workers=n,
+            mp_context=get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def warm(self) -> None:
         """Start every worker now rather than on first use (spawning takes ~0.2 s each)."""

@@ -19,20 +19,13 @@ docs/RELIABILITY.md has the figures of the last long run.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# First: the project on the path, TLS 1.3 pinned before gRPC is imported.
+from _campaign_tool import report, say
 
-# gRPC reads its TLS cipher list when first imported: pin TLS 1.3 before anything does.
-from gateway.daemon import pin_tls13_environment  # noqa: E402
-
-pin_tls13_environment()
-
-from tests.reliability._campaign import LONG, SHORT, run_campaign  # noqa: E402
+from tests.reliability._campaign import LONG, SHORT, run_campaign
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,15 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
 
-    def say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
     summary = run_campaign(plan, args.workdir, say=say)
-    text = json.dumps(summary, indent=2, sort_keys=False, default=str)
-    if args.json is not None:
-        args.json.write_text(text + "\n")
-    print(text)
-    return 0 if summary["ok"] else 1
+    return report(summary, args.json)
 
 
 if __name__ == "__main__":

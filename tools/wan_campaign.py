@@ -22,23 +22,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# First: the project on the path, TLS 1.3 pinned before gRPC is imported.
+from _campaign_tool import report, say
 
-# gRPC reads its TLS cipher list when first imported: pin TLS 1.3 before anything does.
-from gateway.daemon import pin_tls13_environment  # noqa: E402
-
-pin_tls13_environment()
-
-from tests.wan._campaign import LONG, SHORT, run_wan  # noqa: E402
-from tests.wan._netns import Network  # noqa: E402
+from tests.wan._campaign import LONG, SHORT, run_wan
+from tests.wan._netns import Network
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,20 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     root = args.workdir or Path(tempfile.mkdtemp(prefix="riskshare-wan-"))
     root.mkdir(parents=True, exist_ok=True)
 
-    def say(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
     try:
         with Network() as network:
             summary = run_wan(plan, root, network, say=say)
     finally:
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
-    text = json.dumps(summary, indent=2, default=str)
-    if args.json is not None:
-        args.json.write_text(text + "\n")
-    print(text)
-    return 0 if summary["ok"] else 1
+    return report(summary, args.json)
 
 
 if __name__ == "__main__":

@@ -74,9 +74,9 @@ from ledger import (
     publish_index_body,
     sign_transaction,
 )
-from psi import KeyPair, PendingQuery, generate_key_pair, prepare_query
-from tests._rpc import Refusal, refusal, wait_for
-from token_incentive import QueryRequest, SignedRequest, sign_request
+from psi import KeyPair, PendingQuery, generate_key_pair
+from tests._rpc import Refusal, phone_request, refusal, wait_for
+from token_incentive import SignedRequest
 
 __all__ = [
     "ALLOWANCE",
@@ -387,25 +387,10 @@ class Cheater:
         self, responder: str, values: Sequence[str], **over: Any
     ) -> tuple[SignedRequest, PendingQuery]:
         """A signed request for ``values``; ``over`` replaces any field (the lie)."""
-        pending = prepare_query(LIST, [("phone", v) for v in values], os.urandom)
-        fields: dict[str, Any] = {
-            "request_id": os.urandom(16),
-            "querier": self.member_id,
-            "responder": responder,
-            "list_type": LIST,
-            "id_type": "phone",
-            "item_count": len(values),
-            "purpose_code": "screening",
-            "legal_basis": "legitimate_interest",
-            "consent_ref": None,
-            "blinded_digest": pending.digest(),
-            "seq": 1,
-            "time": now_ms(),
-            "normaliser_version": "v1",
-            "key_id": self.key_id(responder),
-        }
-        fields.update(over)
-        return sign_request(QueryRequest(**fields), self.credentials.signing_key), pending
+        over.setdefault("key_id", self.key_id(responder))
+        return phone_request(
+            self.member_id, responder, values, self.credentials.signing_key, **over
+        )
 
     def evaluate_request(self, signed: SignedRequest, pending: PendingQuery) -> Any:
         req = signed.request

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -52,10 +51,10 @@ from gateway._status import REASON_KEY
 from gateway._stubs import psi_stub
 from gateway._tls import channel_credentials
 from ledger import Store, approve_body, propose_body
-from psi import prepare_query
+from tests._rpc import phone_request
 from tests._terminal import run_on_terminal
 from tests.gateway.conftest import make_consortium
-from token_incentive import QueryRequest, SignedRequest, blinded_digest, sign_request
+from token_incentive import SignedRequest, blinded_digest
 
 LIST = "transaction_fraud"
 LISTS = {
@@ -218,28 +217,16 @@ def _craft(
 ) -> Any:
     """An EvaluateRequest as a (possibly hostile) querier builds it."""
     creds = load_member_credentials(run.net.members[querier].member_dir)
-    pending = prepare_query(LIST, [("phone", v) for v in values], os.urandom)
     with run.store(responder) as store:
         row: Any = store.state().get("pub.index", f"{responder}/{LIST}")
-    sent = pending.request() if blinded is None else blinded
     # The request commits to the bytes sent, so a malformed element is refused by the
     # point check, not as a request that commits to other elements.
-    request = QueryRequest(
-        request_id=os.urandom(16),
-        querier=querier,
-        responder=responder,
-        list_type=LIST,
-        id_type="phone",
-        item_count=len(values),
-        purpose_code="screening",
-        legal_basis="legitimate_interest",
-        consent_ref=None,
-        blinded_digest=blinded_digest([sent[i : i + 32] for i in range(0, len(sent), 32)]),
-        seq=1,
-        time=time.time_ns() // 1_000_000,
-        normaliser_version=normaliser,
-    )
-    signed = sign_request(request, creds.signing_key)
+    over: dict[str, Any] = {"normaliser_version": normaliser}
+    if blinded is not None:
+        elements = [blinded[i : i + 32] for i in range(0, len(blinded), 32)]
+        over["blinded_digest"] = blinded_digest(elements)
+    signed, pending = phone_request(querier, responder, values, creds.signing_key, **over)
+    sent = pending.request() if blinded is None else blinded
     return psi_pb2.EvaluateRequest(
         list_type=LIST,
         normaliser_version=normaliser,

@@ -33,18 +33,17 @@ from ledger import (
     publish_index_body,
     sign_transaction,
 )
-from psi import IndexStore, prepare_query
+from psi import IndexStore
+from tests._rpc import phone_request
 from token_incentive import (
     QueryReceipt,
-    QueryRequest,
     SignedRequest,
     dispute_body,
     response_digest,
     sign_receipt,
-    sign_request,
 )
 
-__all__ = ["LIST", "World", "build_world"]
+__all__ = ["LIST", "World", "build_world", "shared_world"]
 
 LIST = "transaction_fraud"
 MEMBERS = ("bank-a", "bank-b", "regulator")
@@ -133,23 +132,7 @@ def _publish(world: World, member: str) -> None:
 
 def query_request(world: World, querier: str, responder: str, values: list[str]) -> Any:
     """A real signed request and its pending query (blinded elements included)."""
-    pending = prepare_query(LIST, [("phone", v) for v in values], os.urandom, pool=None)
-    request = QueryRequest(
-        request_id=os.urandom(16),
-        querier=querier,
-        responder=responder,
-        list_type=LIST,
-        id_type="phone",
-        item_count=len(values),
-        purpose_code="screening",
-        legal_basis="legitimate_interest",
-        consent_ref=None,
-        blinded_digest=pending.digest(),
-        seq=1,
-        time=_now_ms(),
-        normaliser_version="v1",
-    )
-    return sign_request(request, world.keys[querier]), pending
+    return phone_request(querier, responder, values, world.keys[querier])
 
 
 def build_world(root: Path) -> World:
@@ -191,3 +174,15 @@ def build_world(root: Path) -> World:
     world.commit("bank-b", "credits.feedback", dispute_body(signed.receipt_id, [0]))
     world.commit("bank-a", "gov.propose", propose_body("remove", {"id": "regulator"}))
     return world
+
+
+_SHARED: World | None = None
+
+
+def shared_world(scratch: Path) -> World:
+    """One world per fuzzing process: building it (a consortium, its lists) costs seconds,
+    and the targets only read it."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = build_world(scratch / "world")
+    return _SHARED

@@ -30,20 +30,11 @@ from ledger import (
     encode,
 )
 from tests.fuzz._harness import OneInput, Picker, Target, vocabulary
-from tests.fuzz._world import World, build_world
-
-_WORLD: World | None = None
-
-
-def _world(scratch: Path) -> World:
-    global _WORLD
-    if _WORLD is None:
-        _WORLD = build_world(scratch / "world")
-    return _WORLD
+from tests.fuzz._world import shared_world
 
 
 def _block(scratch: Path) -> OneInput:
-    world = _world(scratch)
+    world = shared_world(scratch)
 
     path = scratch / "genesis-replica.sqlite"
 
@@ -64,7 +55,7 @@ def _block(scratch: Path) -> OneInput:
 
 
 def _config(scratch: Path) -> OneInput:
-    world = _world(scratch)
+    world = shared_world(scratch)
     block = decode_block(world.genesis)
     genesis_tx = decode_transaction(block.txs[0]).tx
     real: dict[str, Any] = decode_genesis_config(genesis_tx.body["config"])
@@ -132,7 +123,7 @@ def _config(scratch: Path) -> OneInput:
 
 
 def _block_seeds(scratch: Path) -> Iterable[bytes]:
-    return [_world(scratch).genesis]
+    return [shared_world(scratch).genesis]
 
 
 def _config_seeds(scratch: Path) -> Iterable[bytes]:

@@ -29,16 +29,7 @@ from ledger import (
     sign_checkpoint,
 )
 from tests.fuzz._harness import OneInput, Picker, Target, vocabulary
-from tests.fuzz._world import World, build_world
-
-_WORLD: World | None = None
-
-
-def _world(scratch: Path) -> World:
-    global _WORLD
-    if _WORLD is None:
-        _WORLD = build_world(scratch / "world")
-    return _WORLD
+from tests.fuzz._world import World, shared_world
 
 
 def _head(world: World) -> tuple[int, bytes]:
@@ -48,7 +39,7 @@ def _head(world: World) -> tuple[int, bytes]:
 
 
 def _raw_block(scratch: Path) -> OneInput:
-    world = _world(scratch)
+    world = shared_world(scratch)
     replica = Replica(world.store, world.registry)
 
     def check(data: bytes) -> None:
@@ -67,7 +58,7 @@ def _raw_block(scratch: Path) -> OneInput:
 
 
 def _signed_block(scratch: Path) -> OneInput:
-    world = _world(scratch)
+    world = shared_world(scratch)
     replica = Replica(world.store, world.registry)
     words = vocabulary("ledger", "token_incentive")
 
@@ -134,7 +125,7 @@ def _signed_block(scratch: Path) -> OneInput:
 
 
 def _checkpoint(scratch: Path) -> OneInput:
-    world = _world(scratch)
+    world = shared_world(scratch)
     replica = Replica(world.store, world.registry)
 
     def check(data: bytes) -> None:
@@ -147,7 +138,7 @@ def _checkpoint(scratch: Path) -> OneInput:
 
 
 def _tx(scratch: Path) -> OneInput:
-    world = _world(scratch)
+    world = shared_world(scratch)
 
     def check(data: bytes) -> None:
         head = world.store.head()
@@ -166,18 +157,18 @@ def _tx(scratch: Path) -> OneInput:
 
 
 def _block_seeds(scratch: Path) -> Iterable[bytes]:
-    return list(_world(scratch).blocks)
+    return list(shared_world(scratch).blocks)
 
 
 def _checkpoint_seeds(scratch: Path) -> Iterable[bytes]:
-    world = _world(scratch)
+    world = shared_world(scratch)
     info = world.store.head()
     assert info is not None
     return [sign_checkpoint(info.header, info.signature, "bank-a", world.keys["bank-a"]).encode()]
 
 
 def _tx_seeds(scratch: Path) -> Iterable[bytes]:
-    return list(_world(scratch).txs)
+    return list(shared_world(scratch).txs)
 
 
 def _choice_seeds(scratch: Path) -> Iterable[bytes]:

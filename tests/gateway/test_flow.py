@@ -10,20 +10,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
-from gateway import load_config, load_member_credentials
-from gateway._localnet import LocalConsortium, create_local_consortium, load_list
 from gateway._node import Node
 from gateway._pb.riskshare.psi.v1 import psi_pb2
 from gateway._querier import _reply
 from gateway._stubs import psi_stub
-from gateway._worker import PublicPort, start_public_port
 from psi import (
     Entry,
     IndexStore,
@@ -32,6 +27,7 @@ from psi import (
     encode_elements,
     prepare_query,
 )
+from tests.reliability._inprocess import Net, in_process_net, wait
 from token_incentive import QueryReceipt, SignedReceipt, response_digest, sign_receipt
 
 LISTS = {
@@ -48,46 +44,11 @@ LISTS = {
 }
 
 
-@dataclass
-class Net:
-    consortium: LocalConsortium
-    nodes: dict[str, Node]
-    ports: dict[str, PublicPort]
-
-
-def _wait(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
-    root: Path = tmp_path_factory.mktemp("flow")
-    consortium = create_local_consortium(root, list(LISTS))
-    nodes: dict[str, Node] = {}
-    ports: dict[str, PublicPort] = {}
-    try:
-        for member_id in ["orderer", *LISTS]:
-            config = load_config(consortium.member(member_id).config_path)
-            credentials = load_member_credentials(config.member.dir)
-            nodes[member_id] = Node(config, credentials)
-            nodes[member_id].start(admin=False)
-            if member_id != "orderer":
-                ports[member_id] = start_public_port(config, credentials, reuse_port=False)
-        for member_id, rows in LISTS.items():
-            load_list(consortium.members[member_id], rows)
-            assert nodes[member_id].recorder.publish() == ["transaction_fraud"]
-        heights = {m: n.store.height for m, n in nodes.items()}
-        _wait(lambda: all(n.store.height == heights["orderer"] for n in nodes.values()))
-        yield Net(consortium, nodes, ports)
-    finally:
-        for port in ports.values():
-            port.stop(0)
-        for node in nodes.values():
-            node.stop(0)
+    # The consortium's default parameters: the flow is judged as members would run it.
+    with in_process_net(tmp_path_factory.mktemp("flow"), LISTS, params=None) as n:
+        yield n
 
 
 def test_answers_match_the_lists_and_receipts_reach_every_replica(net: Net) -> None:
@@ -103,10 +64,10 @@ def test_answers_match_the_lists_and_receipts_reach_every_replica(net: Net) -> N
     assert by_member["bank-b"].labels[0] is not None and by_member["bank-b"].labels[0].reason == 3
     receipts = {a.receipt_id for a in result.answers}
     # The responders record the receipts; every replica ends with the same chain.
-    for responder in ("bank-a", "bank-b"):
-        _wait(lambda r=responder: net.nodes[r].local.counts().get("committed", 0) >= 1)
+    responders = [net.nodes["bank-a"], net.nodes["bank-b"]]
+    wait(lambda: all(n.local.counts().get("committed", 0) >= 1 for n in responders))
     head = net.nodes["orderer"].store.height
-    _wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
+    wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
     hashes = {n.store.block_info(head).hash for n in net.nodes.values()}  # type: ignore[union-attr]
     assert len(hashes) == 1
     for node in net.nodes.values():
@@ -178,14 +139,14 @@ def test_a_signed_answer_whose_proof_fails_is_refunded(net: Net) -> None:
         "receipt_sig": receipt.signature,
     }
     assert responder_node.submitter.submit("credits.receipt", body).ok
-    _wait(lambda: _receipt(querier_node, signed.receipt_id) is not None)
+    wait(lambda: _receipt(querier_node, signed.receipt_id) is not None)
     assert _balance(querier_node, "bank-a") < charged_before
     # ... and bank-a's recorder claims it back; the ledger re-checks the proof.
-    _wait(lambda: querier_node.local.refunds("waiting") == [])
-    _wait(lambda: (_receipt(querier_node, signed.receipt_id) or {}).get("status") == "refunded")
+    wait(lambda: querier_node.local.refunds("waiting") == [])
+    wait(lambda: (_receipt(querier_node, signed.receipt_id) or {}).get("status") == "refunded")
     assert _balance(querier_node, "bank-a") == charged_before
     head = net.nodes["orderer"].store.height
-    _wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
+    wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
     for node in net.nodes.values():
         assert _receipt(node, signed.receipt_id)["status"] == "refunded"  # type: ignore[index]
 
@@ -200,7 +161,7 @@ def _quiet(net: Net) -> None:
         heights = {n.store.height for n in net.nodes.values()}
         return not busy and len(heights) == 1
 
-    _wait(quiet)
+    wait(quiet)
 
 
 def _receipt(node: Node, receipt_id: str) -> dict[str, Any] | None:
@@ -227,7 +188,7 @@ def test_bucket_mode_without_a_snapshot(net: Net) -> None:
     assert bucket_bits_for(size) >= 1
     assert net.nodes["bank-c"].recorder.publish() == ["transaction_fraud"]
     head = net.nodes["orderer"].store.height
-    _wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
+    wait(lambda: all(n.store.height >= head for n in net.nodes.values()))
     result = net.nodes["bank-a"].querier.query(
         "transaction_fraud",
         "phone",

@@ -14,7 +14,6 @@ orderer's queue.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,9 +26,8 @@ from gateway._node import Node
 from gateway._peers import open_channel
 from gateway._worker import PublicPort, start_public_port
 from ledger import sign_transaction
-from psi import prepare_query
-from tests._rpc import Refusal, refusal, wait_for
-from token_incentive import QueryRequest, SignedRequest, sign_request
+from tests._rpc import Refusal, phone_request, refusal, wait_for
+from token_incentive import SignedRequest
 
 __all__ = ["LIST", "MEMBERS", "Answered", "Net", "Refusal", "refusal", "start_net", "wait_for"]
 
@@ -104,25 +102,9 @@ class Net:
         self, querier: str, responder: str, values: list[str], **over: Any
     ) -> tuple[SignedRequest, Any]:
         """A signed query request as ``querier``'s gateway makes it, and its blinding."""
-        pending = prepare_query(LIST, [("phone", v) for v in values], os.urandom)
-        fields: dict[str, Any] = {
-            "request_id": os.urandom(16),
-            "querier": querier,
-            "responder": responder,
-            "list_type": LIST,
-            "id_type": "phone",
-            "item_count": len(values),
-            "purpose_code": "screening",
-            "legal_basis": "legitimate_interest",
-            "consent_ref": None,
-            "blinded_digest": pending.digest(),
-            "seq": 1,
-            "time": time.time_ns() // 1_000_000,
-            "normaliser_version": "v1",
-        }
         signer = over.pop("signer", querier)
-        fields.update(over)
-        return sign_request(QueryRequest(**fields), self.credentials(signer).signing_key), pending
+        key = self.credentials(signer).signing_key
+        return phone_request(querier, responder, values, key, **over)
 
     def key_id(self, member_id: str) -> str:
         row: Any = self.nodes[member_id].store.state().get("pub.index", f"{member_id}/{LIST}")

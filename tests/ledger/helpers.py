@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from ledger import (
     ContractRegistry,
     Founder,
     GenesisConfig,
+    LogOrderer,
+    OrderingLog,
     Replica,
     SignedTransaction,
     Store,
@@ -194,3 +196,17 @@ def populate(net: Net, store: Store) -> dict[str, bytes]:
         for height in range(store.height + 1):
             replica.checkpoint(m, key_for(m), height)
     return ids
+
+
+def log_orderer(
+    path: Path,
+    net: Net,
+    log: OrderingLog,
+    member: str,
+    clock: Callable[[], int] = lambda: T0,
+    **options: Any,
+) -> LogOrderer:
+    """``member``'s orderer over ``log``, on a fresh store at ``path``."""
+    return LogOrderer(
+        Store(path), net.registry, log, member=member, key=key_for(member), clock=clock, **options
+    )

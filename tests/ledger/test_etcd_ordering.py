@@ -23,7 +23,6 @@ import pytest
 
 from ledger import (
     EtcdLog,
-    LogOrderer,
     Orderer,
     Replica,
     Store,
@@ -33,7 +32,7 @@ from ledger import (
 )
 from ledger.etcd import LocalEtcdCluster
 
-from .helpers import T0, Net, key_for, make_net, point
+from .helpers import Net, log_orderer, make_net, point
 
 MEMBERS = ("m1", "m2", "m3")
 
@@ -51,15 +50,7 @@ def _proposers(net: Net, cluster: LocalEtcdCluster, base: Path, ns: str) -> list
         endpoints = cluster.endpoints[i:] + cluster.endpoints[:i]
         log = EtcdLog(endpoints, ns)
         orderers.append(
-            LogOrderer(
-                Store(base / f"{member}.sqlite"),
-                net.registry,
-                log,
-                member=member,
-                key=key_for(member),
-                clock=lambda: T0,
-                block_interval=0.05,
-            )
+            log_orderer(base / f"{member}.sqlite", net, log, member, block_interval=0.05)
         )
     return orderers
 

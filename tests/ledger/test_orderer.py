@@ -22,7 +22,7 @@ from ledger import (
     verify_chain,
 )
 
-from .helpers import T0, Net, key_for, make_net, point
+from .helpers import T0, Net, key_for, log_orderer, make_net, point
 
 
 def _key_tx(net: Net, member: str, n: int) -> bytes:
@@ -130,22 +130,8 @@ def test_a_lost_race_revalidates_pending_transactions(tmp_path: Path) -> None:
     net = make_net()
     log = MemoryOrderingLog()
     log.append(0, net.genesis.raw)
-    a = LogOrderer(
-        Store(tmp_path / "a.sqlite"),
-        net.registry,
-        log,
-        member="m1",
-        key=key_for("m1"),
-        clock=lambda: T0,
-    )
-    b = LogOrderer(
-        Store(tmp_path / "b.sqlite"),
-        net.registry,
-        log,
-        member="m2",
-        key=key_for("m2"),
-        clock=lambda: T0,
-    )
+    a = log_orderer(tmp_path / "a.sqlite", net, log, "m1")
+    b = log_orderer(tmp_path / "b.sqlite", net, log, "m2")
     shared = _key_tx(net, "m3", 1)
     only_b = _key_tx(net, "m2", 2)
     assert a.submit(shared).accepted
@@ -180,14 +166,7 @@ def test_an_ambiguous_append_is_resolved_without_loss_or_duplicate(tmp_path: Pat
     net = make_net()
     log = _FlakyLog()
     log.append(0, net.genesis.raw)
-    o = LogOrderer(
-        Store(tmp_path / "a.sqlite"),
-        net.registry,
-        log,
-        member="m1",
-        key=key_for("m1"),
-        clock=lambda: T0,
-    )
+    o = log_orderer(tmp_path / "a.sqlite", net, log, "m1")
     tx = _key_tx(net, "m2", 1)
     assert o.submit(tx).accepted
     log.lose_next = True
@@ -225,15 +204,7 @@ def test_submissions_are_deferred_in_order_while_the_log_is_down(tmp_path: Path)
     net = make_net()
     log = _DownLog()
     log.append(0, net.genesis.raw)
-    o = LogOrderer(
-        Store(tmp_path / "a.sqlite"),
-        net.registry,
-        log,
-        member="m1",
-        key=key_for("m1"),
-        clock=lambda: T0,
-        max_block_txs=2,
-    )
+    o = log_orderer(tmp_path / "a.sqlite", net, log, "m1", max_block_txs=2)
     txs = [_key_tx(net, "m2", n) for n in range(5)]
     assert all(a.accepted for a in o.submit_many(txs[:2]))
     log.down = True

@@ -19,7 +19,6 @@ from ledger import (
     Block,
     BlockExecutor,
     FutureBlockError,
-    LogOrderer,
     MemoryOrderingLog,
     Replica,
     Store,
@@ -28,7 +27,7 @@ from ledger import (
     max_clock_skew,
 )
 
-from .helpers import T0, Net, key_for, make_net, point
+from .helpers import T0, Net, key_for, log_orderer, make_net, point
 
 SKEW = 2_000
 AHEAD = T0 + SKEW + 1  # just beyond the skew
@@ -96,23 +95,10 @@ def test_a_proposer_waits_for_a_rivals_block_from_the_future(tmp_path: Path) -> 
     net = make_net(params={"ledger.max_clock_skew_ms": SKEW})
     log = MemoryOrderingLog()
     log.append(0, net.genesis.raw)
-    fast = LogOrderer(
-        Store(tmp_path / "a.sqlite"),
-        net.registry,
-        log,
-        member="m1",
-        key=key_for("m1"),
-        clock=lambda: AHEAD,
-    )
+    fast = log_orderer(tmp_path / "a.sqlite", net, log, "m1", clock=lambda: AHEAD)
     slow_now = [T0]
-    slow = LogOrderer(
-        Store(tmp_path / "b.sqlite"),
-        net.registry,
-        log,
-        member="m2",
-        key=key_for("m2"),
-        clock=lambda: slow_now[0],
-        block_interval=0.02,
+    slow = log_orderer(
+        tmp_path / "b.sqlite", net, log, "m2", clock=lambda: slow_now[0], block_interval=0.02
     )
     theirs = net.tx("m3", "pub.add_oprf_key", add_oprf_key_body("k3", point(3)), time=AHEAD).raw
     # Signed between the two clocks: valid in a block of either.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,39 @@ def test_pooled_index_build_with_progress(pool: WorkerPool, tmp_path: Path) -> N
         assert a.export_snapshot(LT) == b.export_snapshot(LT)
     assert seen[-1] == (N, N)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+_ORPHAN_PARENT = """
+import sys
+from psi import WorkerPool
+
+pool = WorkerPool(2)
+pool.warm()
+print(" ".join(str(p) for p in pool._executor._processes), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_the_workers_of_a_killed_process_exit_with_it() -> None:
+    """A gateway killed with SIGKILL runs no shutdown code; its OPRF workers, which hold
+    key material, must not live on as orphans."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    workers = [int(p) for p in parent.stdout.readline().split()]
+    assert len(workers) == 2 and all(_alive(w) for w in workers)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 60  # a bound on a busy machine, not an expectation
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -20,7 +20,7 @@ from ledger.etcd import LocalEtcdCluster
 from tests.reliability._cluster import ORDERER, Consortium
 from tests.reliability._load import LoadGenerator
 
-__all__ = ["FAULTS", "FaultPlan"]
+__all__ = ["FAULTS", "FaultPlan", "wait_caught_up"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +52,7 @@ def _orders_again(cons: Consortium, load: LoadGenerator, height: int, timeout: f
     return False
 
 
-def _wait_caught_up(cons: Consortium, timeout: float) -> float:
+def wait_caught_up(cons: Consortium, timeout: float) -> float:
     """Until every replica holds the orderer's head of now; seconds taken."""
     started = time.monotonic()
     target = cons.heads()[ORDERER][0]
@@ -77,7 +77,7 @@ def kill_gateway(member_id: str) -> Fault:
             "down_s": round(plan.down, 1),
             "restart_to_serving_s": round(restart_s, 2),
             "back_in_service": back,
-            "caught_up_s": round(_wait_caught_up(cons, plan.recover_timeout), 2),
+            "caught_up_s": round(wait_caught_up(cons, plan.recover_timeout), 2),
         }
 
     return fault
@@ -90,7 +90,7 @@ def kill_orderer(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> dict
     time.sleep(plan.down)
     restart_s = cons.restart(ORDERER, timeout=plan.recover_timeout)
     back = _orders_again(cons, load, cons.heads()[ORDERER][0], plan.recover_timeout)
-    caught_up = _wait_caught_up(cons, plan.recover_timeout)
+    caught_up = wait_caught_up(cons, plan.recover_timeout)
     return {
         "fault": "SIGKILL the ordering gateway"
         + (" (etcd-ordered: it catches up from etcd)" if cons.etcd else " (embedded orderer)"),
@@ -132,7 +132,7 @@ def kill_etcd_member(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> 
         "down_s": round(plan.down, 1),
         "restart_to_healthy_s": round(restart_s, 2),
         "back_in_service": back,
-        "caught_up_s": round(_wait_caught_up(cons, plan.recover_timeout), 2),
+        "caught_up_s": round(wait_caught_up(cons, plan.recover_timeout), 2),
     }
 
 
@@ -156,7 +156,7 @@ def fill_storage(member_id: str) -> Fault:
         stalled_at = heads[member_id][0]
         behind = heads[ORDERER][0] - stalled_at
         cons.fill_storage(member_id, False)
-        caught_up = _wait_caught_up(cons, plan.recover_timeout)
+        caught_up = wait_caught_up(cons, plan.recover_timeout)
         back = _in_service(cons, load, member_id, plan.recover_timeout)
         return {
             "fault": "replica storage full (SQLite max_page_count at its page count), then freed",

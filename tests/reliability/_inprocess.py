@@ -77,11 +77,12 @@ def in_process_net(
     lists: Mapping[str, Sequence[tuple[str, str, str, int]]] = LISTS,
     *,
     ledger: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = PARAMS,
 ) -> Iterator[Net]:
     consortium = create_local_consortium(
         root,
         list(lists),
-        params=PARAMS,
+        params=params,
         overrides={"ledger": dict(ledger or {}), "dashboard": {"enabled": False}},
     )
     nodes: dict[str, Node] = {}

@@ -34,7 +34,7 @@ from gateway._demo import LIST
 from ledger import Store, final_height
 from tests.reliability._campaign import Plan, audit_settled
 from tests.reliability._cluster import ORDERER, Consortium
-from tests.reliability._faults import FaultPlan
+from tests.reliability._faults import FaultPlan, wait_caught_up
 from tests.reliability._load import Answer, LoadGenerator, QueryRecord, percentile, stats
 from tests.wan._consortium import WanConsortium
 from tests.wan._netns import Network
@@ -349,16 +349,6 @@ def _answered_again(load: LoadGenerator, querier: str, targets: list[str], timeo
     return time.monotonic() - started
 
 
-def _caught_up(cons: Consortium, timeout: float) -> float:
-    started = time.monotonic()
-    target = cons.heads()[ORDERER][0]
-    while time.monotonic() - started < timeout:
-        if all(height >= target for height, _ in cons.heads().values()):
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise TimeoutError(f"replicas did not reach height {target} in {timeout} s")
-
-
 def cut_member(member_id: str) -> Fault:
     def fault(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> dict[str, Any]:
         network = _network(cons)
@@ -373,7 +363,7 @@ def cut_member(member_id: str) -> Fault:
         other = next(m for m in cons.members if m != member_id)
         asked = _answered_again(load, member_id, [], plan.recover_timeout)
         answered = _answered_again(load, other, [member_id], plan.recover_timeout)
-        caught_up = _caught_up(cons, plan.recover_timeout)
+        caught_up = wait_caught_up(cons, plan.recover_timeout)
         return {
             "fault": "member's link down (partitioned from every other party), then up",
             "target": member_id,
@@ -431,7 +421,7 @@ def cut_orderer(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> dict[
             raise TimeoutError("no new block reached every replica after the orderer came back")
         time.sleep(0.1)
     resumed = time.monotonic() - healed_at
-    caught_up = _caught_up(cons, plan.recover_timeout)
+    caught_up = wait_caught_up(cons, plan.recover_timeout)
     return {
         "fault": "orderer's link down (no party can reach it, nor it them), then up",
         "target": ORDERER,
@@ -485,7 +475,7 @@ def cut_etcd_leader(cons: Consortium, load: LoadGenerator, plan: FaultPlan) -> d
     healed_at = time.monotonic()
     cluster.wait_healthy(plan.recover_timeout)
     rejoined = time.monotonic() - healed_at
-    caught_up = _caught_up(cons, plan.recover_timeout)
+    caught_up = wait_caught_up(cons, plan.recover_timeout)
     chain = _chain_namespace(cons)
     return {
         "fault": "etcd leader's link down (cut from its followers and its clients), then up",
