@@ -25,11 +25,12 @@ def phone_request(
     responder: str,
     values: Sequence[str],
     key: Ed25519PrivateKey,
+    /,
     **over: Any,
 ) -> tuple[SignedRequest, PendingQuery]:
     """A signed ``transaction_fraud`` request for phone ``values`` as ``querier``'s
     gateway makes it, and its blinding; ``over`` replaces any request field (how a
-    hostile querier lies)."""
+    hostile querier lies, ``querier`` and ``responder`` included)."""
     list_type = "transaction_fraud"
     pending = prepare_query(list_type, [("phone", v) for v in values], os.urandom, pool=None)
     fields: dict[str, Any] = {
