@@ -9,15 +9,14 @@ arithmetic a third time, from the figures it printed: each period's waterfall fr
 collections and the notes outstanding, and the tranche balances from the principal
 paid. The flow also runs in process first (fast, no gateways), with the same checks.
 
-``tests/scenarios/test_demo.py`` runs it again among every demo (``--scenario all``).
+The report is the ABS part of the session's one ``--scenario all`` run
+(tests/scenarios/conftest.py), which ``tests/scenarios/test_demo.py`` reads too.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -31,7 +30,6 @@ from scenarios.abs._demo import COUPONS, CUST, FEES, LIST_TYPE, LISTED, MGR, TRU
 from scenarios.kit import Leg, Obj
 from tests.scenarios._local_run import LocalRun
 
-ENTRY = "import sys; from cli import main; sys.argv[0] = 'riskshare'; main()"
 pytestmark = pytest.mark.timeout(1800)
 LINES = (
     "fees",
@@ -159,16 +157,9 @@ def test_a_figure_that_disagrees_exits_2(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.fixture(scope="module")
-def report() -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-c", ENTRY, "demo", "--scenario", "abs", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    doc: dict[str, Any] = json.loads(proc.stdout)
-    return doc
+def report(demo_reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    # The ABS part of the one ``--scenario all`` run (tests/scenarios/conftest.py).
+    return demo_reports["abs"]
 
 
 def test_every_step_and_check_is_as_the_spec_says(report: dict[str, Any]) -> None:

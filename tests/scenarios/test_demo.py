@@ -11,33 +11,20 @@ why, that every replica agrees — and recomputes the figures the demo printed (
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from scenarios import all_scenarios
+from tests.scenarios._entry import riskshare
 
-ENTRY = "import sys; from cli import main; sys.argv[0] = 'riskshare'; main()"
 # Every demo, one after another, on a machine other test modules share.
 pytestmark = pytest.mark.timeout(3600)
 
 
-def riskshare(*argv: str, timeout: float = 3000) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", ENTRY, *argv], capture_output=True, text=True, timeout=timeout
-    )
-
-
 @pytest.fixture(scope="module")
-def reports() -> dict[str, dict[str, Any]]:
-    proc = riskshare("demo", "--scenario", "all", "--json")
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    doc = json.loads(proc.stdout)
-    assert doc["correct"] is True
-    return {r["scenario"]: r for r in doc["scenarios"]}
+def reports(demo_reports: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return demo_reports
 
 
 def outcomes(report: dict[str, Any]) -> list[tuple[str, str]]:
