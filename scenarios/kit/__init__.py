@@ -64,7 +64,7 @@ from scenarios.kit._dates import (
     parse_date,
 )
 from scenarios.kit._declare import Calculator, Listing, Precheck, Supplies
-from scenarios.kit._demo import Demo, DemoRun
+from scenarios.kit._demo import Demo, DemoRun, with_consent
 from scenarios.kit._documents import (
     DOCUMENT_NORMALISER_VERSION,
     LOSS,
@@ -362,5 +362,6 @@ __all__ = [
     "use_screening",
     "verify_record",
     "versions_param",
+    "with_consent",
     "within_tolerance",
 ]
