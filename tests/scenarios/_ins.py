@@ -87,14 +87,7 @@ class Insurance:
         return self.book.obj(object_id)
 
     def refused_private(
-        self,
-        match: str,
-        machine: Machine,
-        member: str,
-        name: str,
-        object_id: str,
-        payload: Mapping[str, Any] | None = None,
-        signers: Iterable[str] = (),
+        self, match: str, machine: Machine, *args: Any, **kwargs: Any
     ) -> ContractError:
         """A confidential step that must be refused and change nothing held or shared."""
-        return self.book.refused(match, member, name, object_id, payload, signers, machine=machine)
+        return self.book.refused(match, *args, machine=machine, **kwargs)
