@@ -16,6 +16,7 @@ from scenarios.ins._claims import (
     CLEARED,
     DENIED,
     DUPLICATE_FLAGGED,
+    DUPLICATES,
     EXACT,
     OPEN,
     PAID,
@@ -37,27 +38,14 @@ from scenarios.ins._policy import (
     paid_total,
 )
 from scenarios.ins._treaty import LAYERS, WHOLE
-from scenarios.kit import Listing, build_contract
+from scenarios.kit import build_contract
 
 CONTRACT = build_contract(
     "ins", [REGISTRATIONS, ALERTS, POLICIES, LAYERS], EXACT.tables | SIMILAR.tables, oracle=True
 )
 
-ALERT_LIST = Listing(
-    "alerts",
-    ALERTS,
-    "List the duplicate-claim alerts you are a party to (member ids and status only).",
-    key="alert",
-    flags={"open": frozenset({OPEN})},
-    columns={
-        "state": lambda a: a.state,
-        "match": lambda a: a.attrs["match"],
-        "new": lambda a: a.attrs["new"],
-        "existing": lambda a: a.attrs["existing"],
-        "existing_status": lambda a: a.attrs["existing_status"],
-        "first": lambda a: a.parties["first"],
-        "second": lambda a: a.parties["second"],
-    },
+ALERT_LIST = DUPLICATES.listing(
+    "List the duplicate-claim alerts you are a party to (member ids and status only)."
 )
 
 SCENARIO = Scenario(

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from scenarios.kit import Demo, DemoRun, Loss, allocate, format_minor
+from scenarios.kit import Demo, DemoRun, Loss, allocate, format_minor, with_consent
 
 __all__ = ["DEMO", "FLIGHT", "LAYER", "LINES", "MOTOR", "PARAMETRIC"]
 
@@ -101,21 +101,15 @@ def _motor(run: DemoRun) -> None:
     run.step("insurer-b", "mark the flagged C-B1 paid", "ins.mark_paid", "C-B1", refused=True)
     near = Loss("vin", VIN, (today - timedelta(days=8)).isoformat(), "theft")
     _register(run, "insurer-b", "C-B2", near, "register a theft of the same car 5 days earlier")
-    run.step(
+    with_consent(
+        run,
         "insurer-b",
-        "resolve C-B1~C-A1 before insurer-a authorised it",
+        "insurer-a",
         "ins.resolve_alert",
         "C-B1~C-A1",
         {"outcome": "withdraw"},
-        refused=True,
-    )
-    run.authorize("insurer-a", "ins.resolve_alert", "C-B1~C-A1", {"outcome": "withdraw"})
-    run.step(
-        "insurer-b",
-        "withdraw C-B1 by resolving the alert with insurer-a",
-        "ins.resolve_alert",
-        "C-B1~C-A1",
-        {"outcome": "withdraw"},
+        early="resolve C-B1~C-A1 before insurer-a authorised it",
+        say="withdraw C-B1 by resolving the alert with insurer-a",
     )
     payable = min(
         MOTOR["assessed"], MOTOR["limit"] - MOTOR["deductible"], MOTOR["sum_insured"]

@@ -15,6 +15,8 @@
 - Payload schemas rich enough for a generated command line (``_schema``, ``_types``).
 - Screening receipts (:class:`Screening`, :func:`use_screening`): a step backed by a
   real riskshare query the member made, one item of its recorded receipt per step.
+- Duplicate alerts (:class:`DuplicateAlerts`): the one alert machine of a fingerprint
+  registry, and the registration side of its rules (claim, release, reinstate, moot).
 - The fingerprint (duplicate) registry (:class:`FingerprintRegistry`,
   :class:`SimilarityIndex`, one across scenarios for registries of the same pool),
   with fingerprints computed by the registry's OPRF (the key in ``fpreg``,
@@ -30,6 +32,17 @@ A scenario is one module of declarations: its machines, :func:`build_contract`, 
 ``Scenario`` (``scenarios._registry``) naming what else it has.
 """
 
+from scenarios.kit._alerts import (
+    CLEARED,
+    DUPLICATE_FLAGGED,
+    OPEN,
+    REGISTERED,
+    REGISTRATION_REF,
+    WITHDRAWN,
+    DuplicateAlerts,
+    TakeOver,
+    registered_by,
+)
 from scenarios.kit._arith import DayCount, Rate, accrue, allocate, day_count, round_half_up
 from scenarios.kit._catalogue import (
     amend_rules,
@@ -51,7 +64,7 @@ from scenarios.kit._dates import (
     parse_date,
 )
 from scenarios.kit._declare import Calculator, Listing, Precheck, Supplies
-from scenarios.kit._demo import Demo, DemoRun
+from scenarios.kit._demo import Demo, DemoRun, with_consent
 from scenarios.kit._documents import (
     DOCUMENT_NORMALISER_VERSION,
     LOSS,
@@ -183,8 +196,10 @@ from scenarios.kit._versions import contract_version, versions_param
 __all__ = [
     "ALL",
     "ANYONE",
+    "CLEARED",
     "CURRENCY_DECIMALS",
     "DOCUMENT_NORMALISER_VERSION",
+    "DUPLICATE_FLAGGED",
     "FINANCING",
     "FINGERPRINT_LIST_TYPE",
     "FINGERPRINT_PURPOSE",
@@ -200,11 +215,15 @@ __all__ = [
     "MS_PER_DAY",
     "NEW",
     "OBSERVATION_DOMAIN",
+    "OPEN",
     "RECEIPT_TTL_MS",
+    "REGISTERED",
+    "REGISTRATION_REF",
     "SCREENING_TTL_MS",
     "SIMILAR_LOSS_DAYS",
     "TWO_THIRDS",
     "TX_DOMAIN",
+    "WITHDRAWN",
     "Accrue",
     "Allocate",
     "BankingCalendar",
@@ -222,6 +241,7 @@ __all__ = [
     "Document",
     "DocumentKind",
     "Documents",
+    "DuplicateAlerts",
     "Effect",
     "Engine",
     "Enum",
@@ -279,6 +299,7 @@ __all__ = [
     "Str",
     "Supplies",
     "Supply",
+    "TakeOver",
     "Transition",
     "View",
     "account",
@@ -327,6 +348,7 @@ __all__ = [
     "private_row",
     "private_rows",
     "propose",
+    "registered_by",
     "registry_member",
     "request_fingerprints",
     "round_half_up",
@@ -340,5 +362,6 @@ __all__ = [
     "use_screening",
     "verify_record",
     "versions_param",
+    "with_consent",
     "within_tolerance",
 ]

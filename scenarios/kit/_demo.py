@@ -20,7 +20,7 @@ from ledger import State
 from scenarios.kit._objects import Obj
 from scenarios.kit._tx import Leg
 
-__all__ = ["Demo", "DemoRun"]
+__all__ = ["Demo", "DemoRun", "with_consent"]
 
 
 class DemoRun(Protocol):
@@ -129,3 +129,22 @@ class Demo:
     params: Mapping[str, Any] = field(default_factory=dict)
     oracle: str | None = None
     lists: Mapping[str, Sequence[tuple[str, str, str]]] = field(default_factory=dict)
+
+
+def with_consent(
+    run: DemoRun,
+    actor: str,
+    other: str,
+    kind: str,
+    object_id: str,
+    payload: Mapping[str, Any],
+    *,
+    early: str,
+    say: str,
+) -> Obj | None:
+    """A step that needs ``other``'s co-signature, shown as the ledger judges it: refused
+    while ``other``'s operator has not authorised it (``early``), then authorised and
+    taken (``say``); the object after it."""
+    run.step(actor, early, kind, object_id, payload, refused=True)
+    run.authorize(other, kind, object_id, payload)
+    return run.step(actor, say, kind, object_id, payload)

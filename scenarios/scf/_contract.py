@@ -74,6 +74,7 @@ from scenarios.kit import (
     build_contract,
     days_between,
     parse_date,
+    registered_by,
 )
 from scenarios.scf._pricing import price
 
@@ -479,14 +480,11 @@ _TRANSITIONS = (
 CERTIFICATES = Machine(NAME, "certificate", _TRANSITIONS)
 
 
-def _registered_by(state: State, cert_id: str) -> tuple[str, str]:
-    cert = CERTIFICATES.load(state, cert_id)
-    return cert.parties["issuer"], cert.state
-
-
 # One registry with trade finance's (the FINANCING pool): an invoice that backs a
 # certificate is a duplicate when a bank registers it for financing, and the reverse.
-INVOICES = FingerprintRegistry(f"{NAME}.invoice_fps", pool=FINANCING, describe=_registered_by)
+INVOICES = FingerprintRegistry(
+    f"{NAME}.invoice_fps", pool=FINANCING, describe=registered_by(CERTIFICATES, "issuer")
+)
 CONTRACT = build_contract(NAME, [CERTIFICATES], INVOICES.tables)
 # Each root is an instrument; ``show`` reports its supply as ``root_supply``.
 SUPPLY = Supplies(CERTIFICATES, "root", ("redeemed", "voided"), amount_attr="face")

@@ -1,7 +1,7 @@
 """Trade finance: the financing registry with cross-bank duplicate detection (SCENARIOS.md §7)."""
 
 from scenarios._registry import Scenario
-from scenarios.kit import Listing, Precheck
+from scenarios.kit import Precheck
 from scenarios.tf._contract import (
     ACTIVE,
     ALERTS,
@@ -9,6 +9,7 @@ from scenarios.tf._contract import (
     CLEARED,
     CONTRACT,
     DUPLICATE_FLAGGED,
+    DUPLICATES,
     EXACT,
     FINANCED,
     LAPSED,
@@ -23,21 +24,8 @@ from scenarios.tf._contract import (
 )
 from scenarios.tf._demo import DEMO
 
-ALERT_LIST = Listing(
-    "alerts",
-    ALERTS,
-    "List the duplicate alerts you are a party to (member ids and status only).",
-    key="alert",
-    flags={"open": frozenset({OPEN})},
-    columns={
-        "state": lambda a: a.state,
-        "match": lambda a: a.attrs["match"],
-        "new": lambda a: a.attrs["new"],
-        "existing": lambda a: a.attrs["existing"],
-        "existing_status": lambda a: a.attrs["existing_status"],
-        "first": lambda a: a.parties["first"],
-        "second": lambda a: a.parties["second"],
-    },
+ALERT_LIST = DUPLICATES.listing(
+    "List the duplicate alerts you are a party to (member ids and status only)."
 )
 CHECK = Precheck(
     "check",

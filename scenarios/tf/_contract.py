@@ -41,40 +41,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
 
-from ledger import ContractError, State, get_member
 from scenarios.kit import (
     ANYONE,
+    CLEARED,
+    DUPLICATE_FLAGGED,
     FINANCING,
     NEW,
-    ClaimFp,
+    OPEN,
+    REGISTERED,
+    WITHDRAWN,
     Date,
     Documents,
-    Enum,
+    DuplicateAlerts,
     FingerprintRegistry,
     Fingerprints,
     Machine,
-    Member,
     Money,
-    Obj,
     Post,
     Primitive,
-    ReleaseFp,
     Rule,
     Schema,
     SetAttr,
-    SetParty,
-    SetState,
     Severity,
     SimilarityIndex,
-    Spawn,
     Str,
     Transition,
     View,
     add_months,
     build_contract,
     parse_date,
+    registered_by,
 )
 
 __all__ = [
@@ -83,6 +80,7 @@ __all__ = [
     "ARCHIVED",
     "CLEARED",
     "CONTRACT",
+    "DUPLICATES",
     "DUPLICATE_FLAGGED",
     "EXACT",
     "FINANCED",
@@ -98,49 +96,15 @@ __all__ = [
 ]
 
 NAME = "tf"
-REGISTERED = "REGISTERED"
-DUPLICATE_FLAGGED = "DUPLICATE_FLAGGED"
 FINANCED = "FINANCED"
 SETTLED = "SETTLED"
 ARCHIVED = "ARCHIVED"
 LAPSED = "LAPSED"
-WITHDRAWN = "WITHDRAWN"
 ACTIVE = frozenset({REGISTERED, FINANCED})
-OPEN = "OPEN"
-CLEARED = "CLEARED"
 
 MAX_AMOUNT = 10**15
 _MEMBERS = frozenset({"member"})
 _CURRENCY = re.compile(r"[A-Z]{3}")
-# An alert's id is ``<new>~<existing>``, the existing one possibly ``<contract>:<id>``.
-_REF = Str(re.compile(r"[A-Za-z0-9_.:~-]{1,200}"))
-
-
-def _alert_id(new: str, existing: str) -> str:
-    # "~" never appears in a registration id, so alert ids cannot collide with them.
-    return f"{new}~{existing}"
-
-
-def alerts_of(state: Any, reg_id: str) -> list[Obj]:
-    """The alerts raised by registration ``reg_id`` (it is the newer side of each)."""
-    return list(ALERTS.scan(state, reg_id + "~"))
-
-
-def _claim(reg: Obj) -> ClaimFp:
-    a = reg.attrs
-    return ClaimFp(EXACT, tuple(a["fps"]), reg.id, tuple(a["sim_fps"]), SIMILAR)
-
-
-def _release(reg: Obj) -> ReleaseFp:
-    a = reg.attrs
-    return ReleaseFp(EXACT, tuple(a["fps"]), reg.id, tuple(a["sim_fps"]), SIMILAR)
-
-
-def _moot(state: State, reg_id: str) -> Iterable[Primitive]:
-    """A registration that leaves for good takes its open alerts with it."""
-    for alert in alerts_of(state, reg_id):
-        if alert.state == OPEN:
-            yield Spawn(ALERTS, alert.id, "moot")
 
 
 # Registration effects -----------------------------------------------------------------
@@ -148,42 +112,16 @@ def _moot(state: State, reg_id: str) -> Iterable[Primitive]:
 
 def _register(v: View) -> Iterable[Primitive]:
     p = v.payload
-    fps, sim_fps = p["invoice"]["exact"], p["invoice"]["similar"]
-    claim = EXACT.conflicts(v.state, fps, v.id)
-    yield SetState(REGISTERED if claim.first else DUPLICATE_FLAGGED)
-    yield SetParty("financier", v.actor)
     attrs = {
-        "fps": fps,
-        "sim_fps": sim_fps,
+        "fps": p["invoice"]["exact"],
+        "sim_fps": p["invoice"]["similar"],
         "amount": p["amount"],
         "currency": p["currency"],
         "registered_on": v.today.isoformat(),
         "registered_at": v.ctx.block_time,
         "expires_on": p["expires_on"],
     }
-    for key, value in attrs.items():
-        yield SetAttr(key, value)
-    if claim.first:
-        yield ClaimFp(EXACT, tuple(fps), v.id, tuple(sim_fps), SIMILAR)
-    similar = [r for r in SIMILAR.matches(v.state, sim_fps, v.id) if r not in claim.holders]
-    for match, others in (("exact", claim.holders), ("similar", tuple(similar))):
-        for other_ref in others:
-            # An exact holder may be another scenario's (``scf:C1``, a certificate the
-            # invoice backs): its registering member is told, like any first financier.
-            other = EXACT.describe(v.state, other_ref)
-            yield Spawn(
-                ALERTS,
-                _alert_id(v.id, other_ref),
-                "raise",
-                {
-                    "new": v.id,
-                    "existing": other_ref,
-                    "match": match,
-                    "existing_status": other.status,
-                    "first": other.member,
-                    "second": v.actor,
-                },
-            )
+    return DUPLICATES.register(v, attrs)
 
 
 def _disburse(v: View) -> Iterable[Primitive]:
@@ -192,84 +130,12 @@ def _disburse(v: View) -> Iterable[Primitive]:
 
 
 def _settle(v: View) -> Iterable[Primitive]:
-    yield _release(v.before)
+    yield DUPLICATES.release(v.before)
     yield SetAttr("settled_on", v.payload["settled_on"])
     yield SetAttr("settlement_ref", v.payload["bank_ref"])
 
 
-def _leave(v: View) -> Iterable[Primitive]:
-    """Withdraw or lapse: release what an active registration holds, close its alerts."""
-    if v.before.state in ACTIVE:
-        yield _release(v.before)
-    yield from _moot(v.state, v.id)
-
-
-def _reinstate(v: View) -> Iterable[Primitive]:
-    conflicts = EXACT.conflicts(v.state, v.before.attrs["fps"], v.id)
-    if not conflicts.first:
-        held = ", ".join(repr(h) for h in conflicts.holders)
-        raise ContractError(
-            f"fingerprints still held by active registration {held}: it must settle, lapse "
-            "or be withdrawn before this duplicate can be cleared"
-        )
-    yield _claim(v.before)
-
-
-# Alert effects ------------------------------------------------------------------------
-
-
-def _raise(v: View) -> Iterable[Primitive]:
-    p = v.payload
-    yield SetParty("first", p["first"])
-    yield SetParty("second", p["second"])
-    for key in ("new", "existing", "match", "existing_status"):
-        yield SetAttr(key, p[key])
-
-
-def _moot_alert(v: View) -> Iterable[Primitive]:
-    yield SetAttr("outcome", "moot")
-
-
-def _resolve(v: View) -> Iterable[Primitive]:
-    alert = v.before
-    new = v.load(REGISTRATIONS, alert.attrs["new"])
-    arbiter = v.payload.get("arbiter")
-    if arbiter is not None:
-        member = get_member(v.state, arbiter)
-        if member is None or member.role != "observer":
-            raise ContractError("an arbiter must be an observer member")
-        if arbiter in alert.parties.values():
-            raise ContractError("an arbiter cannot be one of the two financiers")
-        yield SetParty("arbiter", arbiter)
-    outcome = v.payload["outcome"]
-    yield SetAttr("outcome", outcome)
-    yield SetAttr("resolved_on", v.today.isoformat())
-    if outcome == "withdraw":
-        if new.state not in {REGISTERED, DUPLICATE_FLAGGED}:
-            raise ContractError(f"registration {new.id!r} is {new.state} and cannot be withdrawn")
-        yield SetState(WITHDRAWN)
-        yield Spawn(REGISTRATIONS, new.id, "withdraw")
-        return
-    yield SetState(CLEARED)
-    if alert.attrs["match"] != "exact" or new.state != DUPLICATE_FLAGGED:
-        return
-    pending = [
-        a.id
-        for a in alerts_of(v.state, new.id)
-        if a.id != alert.id and a.state == OPEN and a.attrs["match"] == "exact"
-    ]
-    if not pending:  # Reinstated when the last exact alert is cleared.
-        yield Spawn(REGISTRATIONS, new.id, "reinstate")
-
-
 # Rules ----------------------------------------------------------------------------------
-
-
-def _no_alert(match: str) -> Any:
-    def holds(p: Post) -> bool:
-        return not any(a.attrs["match"] == match for a in alerts_of(p.state, p.after.id))
-
-    return holds
 
 
 _REGISTER_RULES = (
@@ -285,11 +151,16 @@ _REGISTER_RULES = (
     ),
     Rule(
         "first_registration",
-        _no_alert("exact"),
+        lambda p: DUPLICATES.raised_none(p, "exact"),
         "duplicate of an active registration",
         Severity.REVIEW,
     ),
-    Rule("no_similar_registration", _no_alert("similar"), "partial match", Severity.REVIEW),
+    Rule(
+        "no_similar_registration",
+        lambda p: DUPLICATES.raised_none(p, "similar"),
+        "partial match",
+        Severity.REVIEW,
+    ),
 )
 
 
@@ -338,6 +209,8 @@ _INVOICE = Fingerprints(
     fills={"amount": "amount", "currency": "currency"},
 )
 
+# The duplicate alerts (``DUPLICATES``) are declared over this machine, below; the
+# effects and rules that need them look them up when they run.
 _REG_TRANSITIONS = (
     Transition(
         "register",
@@ -409,7 +282,7 @@ _REG_TRANSITIONS = (
         frozenset({REGISTERED, DUPLICATE_FLAGGED}),
         frozenset({WITHDRAWN}),
         frozenset({"financier"}),
-        effect=_leave,
+        effect=lambda v: DUPLICATES.leave(v),
         consortium_roles=_MEMBERS,
         help="Withdraw a registration of yours that was not disbursed.",
     ),
@@ -418,7 +291,7 @@ _REG_TRANSITIONS = (
         frozenset({REGISTERED, DUPLICATE_FLAGGED}),
         frozenset({LAPSED}),
         frozenset({ANYONE}),
-        effect=_leave,
+        effect=lambda v: DUPLICATES.leave(v),
         rules=_LAPSE_RULES,
         consortium_roles=frozenset({"member", "observer"}),
         help="Lapse a registration past its expiry that was never disbursed (anyone may).",
@@ -428,69 +301,30 @@ _REG_TRANSITIONS = (
         frozenset({DUPLICATE_FLAGGED}),
         frozenset({REGISTERED}),
         frozenset({"financier"}),
-        effect=_reinstate,
+        effect=lambda v: DUPLICATES.reinstate(v),
         internal=True,
-    ),
-)
-
-_ALERT_TRANSITIONS = (
-    Transition(
-        "raise",
-        frozenset({NEW}),
-        frozenset({OPEN}),
-        frozenset({"second"}),
-        Schema(
-            {
-                "new": Str(),
-                "existing": _REF,
-                "match": Enum(frozenset({"exact", "similar"})),
-                "existing_status": Str(re.compile(r"[A-Z_]{1,32}")),
-                "first": Member(),
-                "second": Member(),
-            }
-        ),
-        _raise,
-        internal=True,
-    ),
-    Transition(
-        "moot",
-        frozenset({OPEN}),
-        frozenset({WITHDRAWN}),
-        frozenset({"first", "second"}),
-        effect=_moot_alert,
-        internal=True,
-    ),
-    Transition(
-        "resolve_alert",
-        frozenset({OPEN}),
-        frozenset({CLEARED, WITHDRAWN}),
-        frozenset({"first", "second"}),
-        Schema(
-            {
-                "outcome": Enum(frozenset({"clear", "withdraw"}), help="clear or withdraw."),
-                "arbiter": Member(required=False, help="An observer who co-signs."),
-            }
-        ),
-        _resolve,
-        required_signers=frozenset({"first", "second"}),
-        signers_if_present=frozenset({"arbiter"}),
-        consortium_roles=_MEMBERS,
-        command="resolve",
-        help="Resolve an alert; the other bank (and the arbiter, if named) co-sign.",
     ),
 )
 
 REGISTRATIONS = Machine(NAME, "registration", _REG_TRANSITIONS)
-ALERTS = Machine(NAME, "alert", _ALERT_TRANSITIONS)
-
-
-def _registered_by(state: Any, reg_id: str) -> tuple[str, str]:
-    reg = REGISTRATIONS.load(state, reg_id)
-    return reg.parties["financier"], reg.state
-
-
 # One registry with supply-chain finance's (the FINANCING pool): an invoice that backs a
 # receivable certificate is an exact duplicate here, and the reverse.
-EXACT = FingerprintRegistry(f"{NAME}.fps", pool=FINANCING, describe=_registered_by)
+EXACT = FingerprintRegistry(
+    f"{NAME}.fps", pool=FINANCING, describe=registered_by(REGISTRATIONS, "financier")
+)
 SIMILAR = SimilarityIndex(f"{NAME}.sim_fps")
+DUPLICATES: DuplicateAlerts = DuplicateAlerts(
+    REGISTRATIONS,
+    EXACT,
+    SIMILAR,
+    owner="financier",
+    active=ACTIVE,
+    still_held="fingerprints still held by active registration {held}: it must settle, lapse "
+    "or be withdrawn before this duplicate can be cleared",
+    outcome_help="clear or withdraw.",
+    resolve_help="Resolve an alert; the other bank (and the arbiter, if named) co-sign.",
+    arbiter="financiers",
+)
+ALERTS = DUPLICATES.machine
+alerts_of = DUPLICATES.alerts_of
 CONTRACT = build_contract(NAME, [REGISTRATIONS, ALERTS], EXACT.tables | SIMILAR.tables)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from scenarios.kit import Demo, DemoRun, Invoice
+from scenarios.kit import Demo, DemoRun, Invoice, with_consent
 from scenarios.tf._contract import ALERTS
 
 __all__ = ["DEMO"]
@@ -73,21 +73,15 @@ def _flow(run: DemoRun) -> None:
         "A-1",
         {"disbursed_on": today, "bank_ref": "D-1"},
     )
-    run.step(
+    with_consent(
+        run,
         "bank-b",
-        "resolve alert B-1~A-1 before bank-a authorised it",
+        "bank-a",
         "tf.resolve_alert",
         "B-1~A-1",
         {"outcome": "withdraw"},
-        refused=True,
-    )
-    run.authorize("bank-a", "tf.resolve_alert", "B-1~A-1", {"outcome": "withdraw"})
-    run.step(
-        "bank-b",
-        "withdraw B-1 by resolving the alert with bank-a",
-        "tf.resolve_alert",
-        "B-1~A-1",
-        {"outcome": "withdraw"},
+        early="resolve alert B-1~A-1 before bank-a authorised it",
+        say="withdraw B-1 by resolving the alert with bank-a",
     )
 
 

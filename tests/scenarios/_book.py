@@ -31,8 +31,12 @@ class Book:
         object_id: str,
         payload: Mapping[str, Any] | None = None,
         signers: Iterable[str] = (),
+        machine: Machine | None = None,
     ) -> Obj:
-        contract = self.machine.contract
+        """Run one step as its submitter's gateway does (on ``machine``, the book's own
+        unless told); keep the result."""
+        machine = machine or self.machine
+        contract = machine.contract
         before = self.held.get(object_id)
         self.net.height += 1
         ctx = TxContext(
@@ -50,7 +54,7 @@ class Book:
             engine_for(contract),
             self.net.state,
             ctx,
-            self.machine,
+            machine,
             before,
             object_id,
             name,
@@ -67,6 +71,7 @@ class Book:
         return self.held[object_id].obj
 
     def refused(self, match: str, *args: Any, **kwargs: Any) -> ContractError:
+        """A step that must be refused and change nothing held or shared."""
         held = copy.deepcopy({k: v.obj for k, v in self.held.items()})
         before = self.net.snapshot()
         with pytest.raises(ContractError, match=match) as info:

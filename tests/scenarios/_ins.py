@@ -4,18 +4,14 @@ the way a party's gateway runs it (``run_private`` on the shared state it has)."
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import pytest
-
-from ledger import ContractError, TxContext
-from scenarios import engine_for
-from scenarios.ins import CONTRACT
-from scenarios.kit import Machine, Obj, PrivateRecord, run_private, sign_observation
+from ledger import ContractError
+from scenarios.ins import CONTRACT, POLICIES
+from scenarios.kit import Machine, Obj, sign_observation
+from tests.scenarios._book import Book
 from tests.scenarios._net import CHAIN, Net
 
 INSURERS = ("insurer-a", "insurer-b")
@@ -31,7 +27,8 @@ class Insurance:
     def __init__(self) -> None:
         self.net = Net(dict.fromkeys(MEMBERS, "member"), [CONTRACT])
         self.net.state.put("gov.params", "ins.oracle", "oracle")
-        self.held: dict[str, PrivateRecord] = {}
+        # Policies and layers alike: a step names its machine.
+        self.book = Book(self.net, POLICIES)
         self._receipts = 0
 
     # The shared ledger -------------------------------------------------------------
@@ -84,45 +81,13 @@ class Insurance:
         signers: Iterable[str] = (),
     ) -> Obj:
         """Run one confidential step as its submitter's gateway does; keep the result."""
-        before = self.held.get(object_id)
-        self.net.height += 1
-        ctx = TxContext(
-            hashlib.sha256(os.urandom(16)).digest(),
-            "ins.private",
-            member,
-            "member",
-            self.net.height,
-            self.net.now,
-            {},
-            self.net.height,
-            self.net.now,
-        )
-        _, outcome = run_private(
-            engine_for("ins"),
-            self.net.state,
-            ctx,
-            machine,
-            before,
-            object_id,
-            name,
-            dict(payload or {}),
-            endorsers=frozenset({member, *signers}),
-            strict=True,
-        )
-        after = outcome.objects[0]
-        key = before.key if before else os.urandom(32)
-        self.held[object_id] = PrivateRecord("ins", after, key, os.urandom(32))
-        return after
+        return self.book.step(member, name, object_id, payload, signers, machine=machine)
 
     def obj(self, object_id: str) -> Obj:
-        return self.held[object_id].obj
+        return self.book.obj(object_id)
 
-    def refused_private(self, match: str, *args: Any, **kwargs: Any) -> ContractError:
+    def refused_private(
+        self, match: str, machine: Machine, *args: Any, **kwargs: Any
+    ) -> ContractError:
         """A confidential step that must be refused and change nothing held or shared."""
-        held = copy.deepcopy({k: v.obj for k, v in self.held.items()})
-        before = self.net.snapshot()
-        with pytest.raises(ContractError, match=match) as info:
-            self.private(*args, **kwargs)
-        assert {k: v.obj for k, v in self.held.items()} == held
-        assert self.net.snapshot() == before
-        return info.value
+        return self.book.refused(match, *args, machine=machine, **kwargs)

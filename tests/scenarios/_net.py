@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import event
 
 from ledger import (
     MEMBERS,
@@ -216,6 +217,31 @@ class Net:
         kind = machine.kind(name)
         body = self.body(machine, kind, object_id, payload or {}, cosigners, version)
         return self.submit(member, kind, body)
+
+    def attempt(
+        self,
+        expected: bool,
+        machine: Machine,
+        member: str,
+        name: str,
+        object_id: str,
+        payload: Any,
+        cosigners: Iterable[str] = (),
+    ) -> bool:
+        """For a property test: take a step the model ``expected`` to apply or refuse, and
+        fail if the contract judged otherwise or a refusal changed anything; whether it
+        applied (a hypothesis event either way)."""
+        before = self.snapshot()
+        try:
+            self.step(machine, member, name, object_id, payload, cosigners)
+        except ContractError as exc:
+            assert self.state.tables() == before, f"refused {name} changed state"
+            assert not expected, f"{name} by {member} on {object_id} refused: {exc.reason}"
+            event(f"refused {name}")
+            return False
+        assert expected, f"{name} by {member} on {object_id} applied but the spec refuses it"
+        event(f"applied {name}")
+        return True
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return copy.deepcopy(self.state.tables())

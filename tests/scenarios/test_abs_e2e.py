@@ -17,25 +17,18 @@ number, in clear or hashed.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from cli._scenario import scenario_group
 from gateway import GatewayError
 from gateway._demo import wait_published as _wait_published
-from gateway._localnet import LocalConsortium, create_local_consortium, load_list
-from gateway._processes import GatewayProcess, start_gateways, stop_gateways
+from gateway._localnet import create_local_consortium, load_list
 from gateway.admin import AdminClient
-from ledger import Store
-from scenarios import ScenarioError, get_scenario
+from scenarios import ScenarioError
 from scenarios.abs import LOANS
+from tests.scenarios._harness import Consortium, running
 from token_incentive import recorded_receipt
 
 MEMBERS = ["autofin", "bank-b", "custody"]
@@ -47,46 +40,18 @@ LIST_ROWS = [
 ]
 
 
-@dataclass
-class Book:
-    net: LocalConsortium
-    gateways: dict[str, GatewayProcess]
-    root: Path
-
-    def cli(self, member: str, *args: str) -> Any:
-        group = scenario_group(get_scenario("abs"))
-        config = str(self.net.member(member).config_path)
-        result = CliRunner().invoke(group, [*args, "--config", config])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
-
-    def store(self, member: str) -> Store:
-        return Store(self.net.member(member).data_dir / "ledger.sqlite", create=False)
-
-
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
-    root = tmp_path_factory.mktemp("abs")
-    net = create_local_consortium(root, MEMBERS)
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
+    net = create_local_consortium(tmp_path_factory.mktemp("abs"), MEMBERS)
     load_list(net.members["bank-b"], LIST_ROWS)
     # Reciprocity: a member asks a list type only if it publishes one of its own.
     load_list(net.members["autofin"], [("transaction_fraud", "phone", "13600136000", 2)])
-    gateways = start_gateways(net)
-    try:
+    with running(net, Consortium) as found:
         _wait_published(net, ["autofin", "bank-b"], timeout=180)
-        yield Book(net, gateways, root)
-    finally:
-        # Generous: under load a process may take a while to drain and exit cleanly.
-        codes = stop_gateways(gateways, timeout=120)
-        assert all(code == 0 for code in codes.values()), codes
+        yield found
 
 
-def test_loans_are_screened_by_a_real_query_through_the_gateways(book: Book) -> None:
+def test_loans_are_screened_by_a_real_query_through_the_gateways(book: Consortium) -> None:
     socket = book.net.members["autofin"].data_dir / "admin.sock"
     with AdminClient(socket) as client:
         reply = client.query("transaction_fraud", "phone", APPLICANTS, members=["bank-b"])
@@ -109,21 +74,21 @@ def test_loans_are_screened_by_a_real_query_through_the_gateways(book: Book) -> 
     terms += ["--servicer", "autofin", "--custodian", "custody"]
     for i, _ in enumerate(APPLICANTS):
         ref = hashlib.sha256(b"applicant %d" % i).hexdigest()[:16]
-        book.cli("autofin", "apply", f"L{i}", "--borrower-ref", ref, *terms)
+        book.cli("abs", "autofin", "apply", f"L{i}", "--borrower-ref", ref, *terms)
     with pytest.raises((GatewayError, ScenarioError), match="approve is not allowed when"):
-        book.cli("autofin", "approve-loan", "L0")
+        book.cli("abs", "autofin", "approve-loan", "L0")
     for i, hit in enumerate(answer.hits):
-        book.cli("autofin", "screen", f"L{i}", "--receipt", receipt)
-        book.cli("autofin", "reject" if hit else "approve-loan", f"L{i}")
-    book.cli("autofin", "apply", "L5", "--borrower-ref", "f" * 16, *terms)
+        book.cli("abs", "autofin", "screen", f"L{i}", "--receipt", receipt)
+        book.cli("abs", "autofin", "reject" if hit else "approve-loan", f"L{i}")
+    book.cli("abs", "autofin", "apply", "L5", "--borrower-ref", "f" * 16, *terms)
     with pytest.raises((GatewayError, ScenarioError), match="covered 5 identifiers"):
-        book.cli("autofin", "screen", "L5", "--receipt", receipt)
+        book.cli("abs", "autofin", "screen", "L5", "--receipt", receipt)
 
     # A disbursement is a cash event: the custodian co-signs exactly this step.
     with pytest.raises((GatewayError, ScenarioError), match="custody"):
-        book.cli("autofin", "disburse", "L0", "--bank-ref", "D-0")
-    book.cli("custody", "authorize", "disburse", "L0", "--bank-ref", "D-0")
-    book.cli("autofin", "disburse", "L0", "--bank-ref", "D-0")
+        book.cli("abs", "autofin", "disburse", "L0", "--bank-ref", "D-0")
+    book.cli("abs", "custody", "authorize", "disburse", "L0", "--bank-ref", "D-0")
+    book.cli("abs", "autofin", "disburse", "L0", "--bank-ref", "D-0")
 
     for member in MEMBERS:
         deadline = time.monotonic() + 60

@@ -12,27 +12,21 @@ class's articles, hashed on the ledger, are in no other member's files.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from cli._scenario import scenario_group
 from gateway import GatewayError
-from gateway._localnet import LocalConsortium, create_local_consortium
-from gateway._processes import GatewayProcess, start_gateways, stop_gateways
+from gateway._localnet import create_local_consortium
 from ledger import Store
-from scenarios import ScenarioError, get_scenario
+from scenarios import ScenarioError
 from scenarios.equity import TRADES
 from scenarios.kit import Holdings
+from tests.scenarios._harness import Consortium, running
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = ["acme", "cashbank", "csd", "founder-a", "fund-x"]
@@ -57,61 +51,12 @@ def worked_example() -> tuple[list[tuple[list[str], bool]], str]:
     return lines, batch.group(1)
 
 
-@dataclass
-class Consortium:
-    net: LocalConsortium
-    gateways: dict[str, GatewayProcess]
-    root: Path
-
-    def cli(self, argv: list[str]) -> Any:
-        assert argv[:2] == ["riskshare", "equity"], argv
-        args = argv[2:]
-        at = args.index("-c")
-        member = args[at + 1].removesuffix(".toml")
-        config = str(self.net.member(member).config_path)
-        group = scenario_group(get_scenario("equity"))
-        result = CliRunner().invoke(group, [*args[:at], *args[at + 2 :], "--config", config])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
-
-    def tables(self) -> list[dict[str, list[Any]]]:
-        """Every equity table on every replica, once all replicas hold the same head."""
-        deadline = time.monotonic() + 60
-        while True:
-            heads, out = set(), []
-            for member in ["orderer", *MEMBERS]:
-                path = self.net.member(member).data_dir / "ledger.sqlite"
-                with Store(path, create=False) as store:
-                    head = store.head()
-                    heads.add(None if head is None else head.hash)
-                    state = store.state()
-                    out.append({t: list(state.scan(t)) for t in sorted(TABLES)})
-            if len(heads) == 1:
-                assert all(t == out[0] for t in out)
-                return out
-            assert time.monotonic() < deadline, heads
-            time.sleep(0.1)
-
-
-TABLES = get_scenario("equity").contract.tables
-
-
 @pytest.fixture(scope="module")
 def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
     root = tmp_path_factory.mktemp("equity")
     net = create_local_consortium(root, MEMBERS, params={"equity.cash_banks": ["cashbank"]})
-    gateways = start_gateways(net)
-    try:
-        yield Consortium(net, gateways, root)
-    finally:
-        # Generous: under load a process may take a while to drain and exit cleanly.
-        codes = stop_gateways(gateways, timeout=120)
-        assert all(code == 0 for code in codes.values()), codes
+    with running(net, Consortium) as found:
+        yield found
 
 
 def test_the_worked_example_through_the_gateways(
@@ -124,19 +69,19 @@ def test_the_worked_example_through_the_gateways(
     (tmp_path / "batch.json").write_text(batch)
     for argv, refused in lines[:-1]:
         if not refused:
-            consortium.cli(argv)
+            consortium.run_line("equity", argv)
             continue
-        before = consortium.tables()
+        before = consortium.tables("equity")
         with pytest.raises(
             (GatewayError, ScenarioError),
             match=r"settle_instruction is not allowed when instruction 'T2~P' is PENDING",
         ):
-            consortium.cli(argv)
-        assert consortium.tables() == before  # nothing moved, on any replica
-    shown = consortium.cli(lines[-1][0])
+            consortium.run_line("equity", argv)
+        assert consortium.tables("equity") == before  # nothing moved, on any replica
+    shown = consortium.run_line("equity", lines[-1][0])
     assert shown["id_supply"] == {"issued": 1_000_000, "live": 1_000_000, "burned": 0}
 
-    consortium.tables()
+    consortium.tables("equity")
     for member in ["orderer", *MEMBERS]:
         path = consortium.net.member(member).data_dir / "ledger.sqlite"
         with Store(path, create=False) as store:

@@ -30,27 +30,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import cbor2
 import pytest
-from typer.testing import CliRunner
 
 import scenarios
-from cli._scenario import scenario_group
 from gateway import GatewayError
-from gateway._localnet import LocalConsortium, create_local_consortium
-from gateway._processes import GatewayProcess, start_gateway, start_gateways, stop_gateways
+from gateway._localnet import create_local_consortium
+from gateway._processes import start_gateway
 from gateway._registry import consortium_registry
-from ledger import Store, verify_chain
-from scenarios import ScenarioError, get_scenario
+from ledger import verify_chain
 from scenarios.kit import Holdings, private_rows
-from tests.privacy._scan import sqlite_rows
 from tests.scenarios._clock import SharedClock
+from tests.scenarios._harness import Consortium, running, secrets_in
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = ["issuer", "cashbank", "seller", "buyer", "exchange"]
@@ -82,64 +77,12 @@ sys.meta_path.insert(0, _Register())
 
 
 @dataclass
-class Examples:
-    net: LocalConsortium
-    gateways: dict[str, GatewayProcess]
-    root: Path
-    clock: SharedClock
-    env: dict[str, str]
+class Examples(Consortium):
+    """The consortium on one wall clock (``clock``), every process started with ``env``
+    (the clock's, and the examples registered)."""
 
-    def config(self, member: str) -> Path:
-        return self.net.member(member).config_path
-
-    def cli(self, scenario: str, member: str, *args: str) -> Any:
-        """``riskshare <scenario> <args> --config <member>.toml``: JSON when it prints
-        JSON; a refusal raises the domain error the CLI would print (exit 2)."""
-        group = scenario_group(get_scenario(scenario))
-        result = CliRunner().invoke(group, [*args, "--config", str(self.config(member))])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
-
-    def store(self, member: str) -> Store:
-        return Store(self.net.member(member).data_dir / "ledger.sqlite", create=False)
-
-    def settled(self) -> int:
-        deadline = time.monotonic() + 30
-        while True:
-            heads = set()
-            for member in ["orderer", *MEMBERS]:
-                with self.store(member) as store:
-                    head = store.head()
-                    heads.add(None if head is None else (head.height, head.hash))
-            if len(heads) == 1:
-                (only,) = heads
-                assert only is not None
-                return only[0]
-            assert time.monotonic() < deadline, heads
-            time.sleep(0.1)
-
-    def tables(self, contract: str) -> list[dict[str, list[Any]]]:
-        """Every table of ``contract`` on every replica, once they agree."""
-        self.settled()
-        tables = sorted(get_scenario(contract).contract.tables)
-        out = []
-        for member in ["orderer", *MEMBERS]:
-            with self.store(member) as store:
-                state = store.state()
-                out.append({t: list(state.scan(t)) for t in tables})
-        assert all(t == out[0] for t in out)
-        return out
-
-    def refused(self, contract: str, match: str, fn: Any, *args: Any) -> None:
-        before = self.tables(contract)
-        with pytest.raises((GatewayError, ScenarioError), match=match):
-            fn(*args)
-        assert self.tables(contract) == before
+    clock: SharedClock = field(init=False)
+    env: dict[str, str] = field(init=False)
 
 
 @pytest.fixture(scope="module")
@@ -158,13 +101,12 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Examples]:
         )
         # The registry is built once per process; this one now has two more scenarios.
         consortium_registry.cache_clear()
-        gateways = start_gateways(net, env=env)
         try:
-            yield Examples(net, gateways, root, clock, env)
+            with running(net, Examples, env=env) as found:
+                found.clock, found.env = clock, env
+                yield found
         finally:
-            codes = stop_gateways(gateways)
             consortium_registry.cache_clear()
-            assert all(code == 0 for code in codes.values()), codes
 
 
 def test_delivery_versus_payment_through_the_gateways(examples: Examples) -> None:
@@ -199,9 +141,7 @@ def test_delivery_versus_payment_through_the_gateways(examples: Examples) -> Non
     )
     assert observed["height"] > start
     examples.refused(
-        "dvp",
         "the dvp oracle is 'exchange', not seller",
-        run,
         "dvp",
         "seller",
         "observe",
@@ -230,9 +170,7 @@ def test_delivery_versus_payment_through_the_gateways(examples: Examples) -> Non
     # The buyer never locked its cash: the payment leg's own machine refuses, and the
     # delivery leg does not happen either, on any replica.
     examples.refused(
-        "dvp",
         "settle_instruction is not allowed when instruction 'P1' is PENDING",
-        run,
         "dvp",
         "buyer",
         "submit",
@@ -242,9 +180,7 @@ def test_delivery_versus_payment_through_the_gateways(examples: Examples) -> Non
     # The seller approved the transaction as it was (P1 at its old version): its
     # gateway refuses to co-sign this one.
     examples.refused(
-        "dvp",
         "seller authorised dvp.tx on T1 for another transaction",
-        run,
         "dvp",
         "buyer",
         "submit",
@@ -298,29 +234,6 @@ SECRETS = {
     b"58098175": "the period's interest",
     cbor2.dumps(580_981_75): "the period's interest as CBOR",
 }
-
-
-def _haystacks(paths: Iterable[Path]) -> Iterable[tuple[str, bytes]]:
-    for path in paths:
-        if not path.is_file():
-            continue
-        yield str(path), path.read_bytes()
-        if path.suffix == ".sqlite":
-            yield from ((f"{path}:{where}", blob) for where, blob in sqlite_rows(path))
-
-
-def _scan(places: Iterable[Path]) -> list[tuple[str, str]]:
-    """Where any private field of the loan appears in ``places`` (files as bytes, SQLite
-    files also row by row with CBOR values opened)."""
-    found = []
-    scanned = 0
-    for where, blob in _haystacks(sorted(set(places))):
-        scanned += 1
-        for secret, what in SECRETS.items():
-            if secret in blob:
-                found.append((Path(where.partition(":")[0]).name, what))
-    assert scanned > 0
-    return found
 
 
 def _shared(examples: Examples) -> list[Path]:
@@ -408,9 +321,9 @@ def test_a_confidential_loan_stays_with_its_parties(examples: Examples) -> None:
     # No private field on any ledger, in any log, or anywhere the non-party keeps files;
     # and the non-party's replica verifies the chain without any of it. (A control: the
     # same scan finds them where a party keeps them.)
-    assert _scan(_shared(examples)) == []
-    assert ("scenarios.sqlite", "the borrower's reference") in _scan(
-        _private_store(examples, "exchange")
+    assert secrets_in(_shared(examples), SECRETS) == []
+    assert ("scenarios.sqlite", "the borrower's reference") in secrets_in(
+        _private_store(examples, "exchange"), SECRETS
     )
     height = examples.settled()
     with examples.store("issuer") as store:
@@ -432,6 +345,6 @@ def test_a_confidential_loan_stays_with_its_parties(examples: Examples) -> None:
             assert verify_chain(store, consortium_registry()).height == height
             (row,) = private_rows(store.state(), "club")
             assert row.version == 3
-    assert _scan(_shared(examples)) == []
+    assert secrets_in(_shared(examples), SECRETS) == []
     for member in ("seller", "buyer", "exchange", "cashbank"):
-        assert _scan(_private_store(examples, member)) == [], member
+        assert secrets_in(_private_store(examples, member), SECRETS) == [], member

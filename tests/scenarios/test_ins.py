@@ -271,7 +271,8 @@ def test_approval_and_payment(ins: Insurance) -> None:
     )
 
 
-def test_parametric_pays_on_the_oracle_observation_only(ins: Insurance) -> None:
+def _flight_delay_cover(ins: Insurance) -> None:
+    """Policy P-1: 300.00 if flight BA117 of 2025-01-05 is two hours late or more."""
     flight: dict[str, Any] = {
         "flight": "FLIGHT.BA117",
         "flight_date": "2025-01-05",
@@ -287,6 +288,10 @@ def test_parametric_pays_on_the_oracle_observation_only(ins: Insurance) -> None:
         cover_to="2025-01-05",
         **flight,
     )
+
+
+def test_parametric_pays_on_the_oracle_observation_only(ins: Insurance) -> None:
+    _flight_delay_cover(ins)
     ins.refused_private(
         "no oracle observation of FLIGHT.BA117 on 2025-01-05",
         POLICIES,
@@ -308,21 +313,7 @@ def test_parametric_pays_on_the_oracle_observation_only(ins: Insurance) -> None:
 
 
 def test_parametric_pays_once(ins: Insurance) -> None:
-    flight: dict[str, Any] = {
-        "flight": "FLIGHT.BA117",
-        "flight_date": "2025-01-05",
-        "delay_minutes": 120,
-    }
-    issued(
-        ins,
-        product="parametric",
-        limit=300_00,
-        deductible=0,
-        sum_insured=300_00,
-        cover_from="2025-01-05",
-        cover_to="2025-01-05",
-        **flight,
-    )
+    _flight_delay_cover(ins)
     ins.observe("FLIGHT.BA117", "2025-01-05", 185)
     paid = ins.private(POLICIES, "insurer-a", "parametric_claim", "P-1", {"claim": "F-1"})
     assert paid.attrs["claims"]["F-1"]["state"] == "PAID"

@@ -21,27 +21,22 @@ query``. Shown:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import cbor2
 import pytest
 from typer.testing import CliRunner
 
 from cli._main import app
-from cli._scenario import scenario_group
 from gateway import GatewayError
 from gateway._demo import wait_published
-from gateway._localnet import LocalConsortium, create_local_consortium, load_list
-from gateway._processes import GatewayProcess, start_gateways, stop_gateways
-from ledger import Store
-from scenarios import ScenarioError, get_scenario
+from gateway._localnet import create_local_consortium, load_list
+from scenarios import ScenarioError
 from scenarios.kit import Loss
-from tests.privacy._scan import sqlite_rows
+from tests.scenarios._harness import Consortium, running, secrets_in
 from token_incentive import recorded_receipt
 
 MEMBERS = ["insurer-a", "insurer-b", "broker", "re-1", "registry"]
@@ -61,26 +56,7 @@ SECRETS: dict[bytes, str] = {
 }
 
 
-@dataclass
-class Consortium:
-    net: LocalConsortium
-    gateways: dict[str, GatewayProcess]
-    root: Path
-
-    def config(self, member: str) -> Path:
-        return self.net.member(member).config_path
-
-    def ins(self, member: str, *args: str) -> Any:
-        group = scenario_group(get_scenario("ins"))
-        result = CliRunner().invoke(group, [*args, "--config", str(self.config(member))])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
-
+class Insurers(Consortium):
     def screen(self, member: str, phone: str) -> tuple[str, bool]:
         args = ["query", phone, "--id-type", "phone", "--list", "transaction_fraud", "--json"]
         result = CliRunner().invoke(app, [*args, "--config", str(self.config(member))])
@@ -95,57 +71,27 @@ class Consortium:
             assert time.monotonic() < deadline, "the screening receipt was never recorded"
             time.sleep(0.2)
 
-    def store(self, member: str) -> Store:
-        return Store(self.net.member(member).data_dir / "ledger.sqlite", create=False)
-
-    def tables(self) -> list[dict[str, list[Any]]]:
-        """Every ``ins`` table on every replica, once all replicas agree."""
-        deadline = time.monotonic() + 60
-        tables = sorted(get_scenario("ins").contract.tables)
-        while True:
-            out = []
-            for member in ["orderer", *MEMBERS]:
-                with self.store(member) as store:
-                    state = store.state()
-                    out.append({t: list(state.scan(t)) for t in tables})
-            if all(t == out[0] for t in out):
-                return out
-            assert time.monotonic() < deadline, "the replicas never agreed"
-            time.sleep(0.2)
-
-    def refused(self, match: str, member: str, *args: str) -> None:
-        before = self.tables()
-        with pytest.raises((GatewayError, ScenarioError), match=match):
-            self.ins(member, *args)
-        assert self.tables() == before
-
 
 @pytest.fixture(scope="module")
-def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
+def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Insurers]:
     root = tmp_path_factory.mktemp("ins")
     params = {"fpreg.registry": "registry", "ins.oracle": "registry"}
     net = create_local_consortium(root, MEMBERS, params=params)
     # Reciprocity: a member asks only if it publishes the list type itself.
     for member, phone in (("insurer-a", "13900000003"), ("insurer-b", "13900000002")):
         load_list(net.members[member], [("transaction_fraud", "phone", phone, 1)])
-    gateways = start_gateways(net, timeout=600)
-    try:
+    with running(net, Insurers, timeout=600) as found:
         wait_published(net, ["insurer-a", "insurer-b"])
-        found = Consortium(net, gateways, root)
-        found.ins("registry", "registry-init")
+        found.cli("ins", "registry", "registry-init")
         yield found
-    finally:
-        # A generous grace: on a loaded machine a gateway may take a while to drain.
-        codes = stop_gateways(gateways, timeout=120)
-        assert all(code == 0 for code in codes.values()), codes
 
 
 def _day(offset: int) -> str:
     return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=offset)).isoformat()
 
 
-def test_a_claim_is_registered_flagged_resolved_and_paid(consortium: Consortium) -> None:
-    run = consortium.ins
+def test_a_claim_is_registered_flagged_resolved_and_paid(consortium: Insurers) -> None:
+    run = functools.partial(consortium.cli, "ins")
     holder = consortium.root / "holder.pdf"
     holder.write_bytes(b"%PDF the policyholder's file, kept behind insurer-a's gateway")
     receipt, hit = consortium.screen("insurer-a", "13900000001")
@@ -175,17 +121,17 @@ def test_a_claim_is_registered_flagged_resolved_and_paid(consortium: Consortium)
     assert [(a["alert"], a["match"], a["first"], a["second"]) for a in alerts] == [
         ("C-B1~C-A1", "exact", "insurer-a", "insurer-b")
     ]
-    consortium.refused("DUPLICATE_FLAGGED", "insurer-b", "mark-paid", "C-B1")
+    consortium.refused("DUPLICATE_FLAGGED", "ins", "insurer-b", "mark-paid", "C-B1")
     run("insurer-a", "authorize", "resolve", "C-B1~C-A1", "--outcome", "withdraw")
     resolved = run("insurer-b", "resolve", "C-B1~C-A1", "--outcome", "withdraw", "--json")
     assert resolved["object"]["state"] == "WITHDRAWN"
     run("insurer-a", "assess", "POL-7Q3Z", "--claim", "C-A1", "--amount", "24,000.00")
     consortium.refused(
-        r"min\(limit − deductible, sum insured − paid\) = 1951739",
+        r"min\(limit − deductible, sum insured − paid\) = 1951739", "ins",
         "insurer-a", "approve-claim", "POL-7Q3Z", "--claim", "C-A1", "--amount", "19,517.40",
     )  # fmt: skip
     run("insurer-a", "approve-claim", "POL-7Q3Z", "--claim", "C-A1", "--amount", "19,517.39")
-    consortium.refused("it must be PAID there first", "insurer-a", "pay", "POL-7Q3Z",
+    consortium.refused("it must be PAID there first", "ins", "insurer-a", "pay", "POL-7Q3Z",
                        "--claim", "C-A1")  # fmt: skip
     run("insurer-a", "mark-paid", "C-A1")
     run("insurer-a", "pay", "POL-7Q3Z", "--claim", "C-A1")
@@ -195,8 +141,8 @@ def test_a_claim_is_registered_flagged_resolved_and_paid(consortium: Consortium)
         run("insurer-b", "show", "POL-7Q3Z")
 
 
-def test_a_layer_is_bound_between_its_parties(consortium: Consortium) -> None:
-    run = consortium.ins
+def test_a_layer_is_bound_between_its_parties(consortium: Insurers) -> None:
+    run = functools.partial(consortium.cli, "ins")
     run("broker", "draft-layer", "LAYER-9Q", "--cedent", "insurer-a", "--reinsurers", "re-1",
         "--treaty", "TREATY-XK42", "--layer", "1", "--currency", "USD",
         "--limit", "9,876,543.21", "--attachment", "5,000,000.00",
@@ -205,52 +151,33 @@ def test_a_layer_is_bound_between_its_parties(consortium: Consortium) -> None:
     run("re-1", "quote-layer", "LAYER-9Q", "--rate", "12.5%", "--capacity", "100%")
     plan = [{"due": _day(90), "amount": 600_000_00}, {"due": _day(180), "amount": 650_000_00}]
     consortium.refused(
-        "instalments_sum_to_premium", "insurer-a", "firm-order", "LAYER-9Q", "--order", "100%",
+        "instalments_sum_to_premium", "ins", "insurer-a", "firm-order", "LAYER-9Q",
+        "--order", "100%",
         "--premium", "1,250,000.01", "--set", f"instalments={json.dumps(plan)}",
     )  # fmt: skip
     run("insurer-a", "firm-order", "LAYER-9Q", "--order", "100%", "--premium", "1,250,000.00",
         "--set", f"instalments={json.dumps(plan)}")  # fmt: skip
     run("re-1", "sign-line", "LAYER-9Q", "--line", "60%")
-    consortium.refused("lines_sum_to_order", "broker", "bind", "LAYER-9Q")
+    consortium.refused("lines_sum_to_order", "ins", "broker", "bind", "LAYER-9Q")
     with pytest.raises((GatewayError, ScenarioError), match="signed its line already"):
         run("re-1", "sign-line", "LAYER-9Q", "--line", "40%")
     bound = run("re-1", "show", "LAYER-9Q")
     assert (bound["state"], bound["attrs"]["lines"]) == ("FIRM_ORDER", {"re-1": 600_000})
 
 
-def _haystacks(paths: list[Path]) -> Iterator[tuple[str, bytes]]:
-    for path in sorted(set(paths)):
-        if not path.is_file():
-            continue
-        yield str(path), path.read_bytes()
-        if path.suffix == ".sqlite":
-            yield from ((f"{path}:{where}", blob) for where, blob in sqlite_rows(path))
-
-
-def _scan(paths: list[Path], secrets: dict[bytes, str]) -> list[tuple[str, str]]:
-    found = []
-    scanned = 0
-    for where, blob in _haystacks(paths):
-        scanned += 1
-        found += [(Path(where.partition(":")[0]).name, what) for s, what in secrets.items()
-                  if s in blob]  # fmt: skip
-    assert scanned > 0
-    return found
-
-
-def test_non_parties_hold_no_private_field(consortium: Consortium) -> None:
+def test_non_parties_hold_no_private_field(consortium: Insurers) -> None:
     # After both flows (module order): every ledger, every log, and every file of the
     # other insurer, the registry (which evaluated the VIN's fingerprints blind) and the
     # orderer.
-    consortium.tables()
+    consortium.tables("ins")
     data = consortium.root / "data"
     shared = [*data.rglob("ledger.sqlite*"), *data.rglob("gateway.log*")]
     shared += [p for m in ("insurer-b", "registry", "orderer") for p in (data / m).rglob("*")]
     vin = Loss("vin", VIN, "2025-01-01", "collision").normalised().object_id
     secrets = SECRETS | {VIN.encode(): "the VIN", vin.lower().encode(): "the VIN, lower-case"}
-    assert _scan(shared, secrets) == []
+    assert secrets_in(shared, secrets) == []
     # Control: the same scan finds them where the parties keep them.
     own = list((data / "insurer-a").glob("scenarios.sqlite*"))
-    assert ("scenarios.sqlite", "the policy's limit as CBOR") in _scan(own, SECRETS)
+    assert ("scenarios.sqlite", "the policy's limit as CBOR") in secrets_in(own, SECRETS)
     theirs = list((data / "re-1").glob("scenarios.sqlite*"))
-    assert ("scenarios.sqlite", "the treaty's reference") in _scan(theirs, SECRETS)
+    assert ("scenarios.sqlite", "the treaty's reference") in secrets_in(theirs, SECRETS)

@@ -18,23 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cbor2
 import pytest
-from typer.testing import CliRunner
 
-from cli._scenario import scenario_group
 from gateway import GatewayError
-from gateway._localnet import LocalConsortium, create_local_consortium
-from gateway._processes import GatewayProcess, start_gateways, stop_gateways
-from ledger import Store
-from scenarios import ScenarioError, get_scenario
-from tests.privacy._scan import sqlite_rows
+from gateway._localnet import create_local_consortium
+from scenarios import ScenarioError
+from tests.scenarios._harness import Consortium, running, secrets_in
 
 MEMBERS = ["bohi", "dreyfus", "ing", "socgen", "registry"]
 SECRETS: dict[bytes, str] = {
@@ -48,53 +41,13 @@ SECRETS: dict[bytes, str] = {
 DOCS = ("invoice", "bill_of_lading", "certificate_of_origin", "phytosanitary", "inspection")
 
 
-@dataclass
-class Consortium:
-    net: LocalConsortium
-    gateways: dict[str, GatewayProcess]
-    root: Path
-
-    def run(self, scenario: str, member: str, *args: str) -> Any:
-        group = scenario_group(get_scenario(scenario))
-        config = self.net.member(member).config_path
-        result = CliRunner().invoke(group, [*args, "--config", str(config)])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
-
-    def tables(self) -> list[dict[str, list[Any]]]:
-        deadline = time.monotonic() + 60
-        tables = sorted(get_scenario("lc").contract.tables)
-        while True:
-            out = []
-            for member in ["orderer", *MEMBERS]:
-                path = self.net.member(member).data_dir / "ledger.sqlite"
-                with Store(path, create=False) as store:
-                    state = store.state()
-                    out.append({t: list(state.scan(t)) for t in tables})
-            if all(t == out[0] for t in out):
-                return out
-            assert time.monotonic() < deadline, "the replicas never agreed"
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
     root = tmp_path_factory.mktemp("lc")
     net = create_local_consortium(root, MEMBERS, params={"fpreg.registry": "registry"})
-    gateways = start_gateways(net, timeout=600)
-    try:
-        found = Consortium(net, gateways, root)
-        found.run("tf", "registry", "registry-init")
+    with running(net, Consortium, timeout=600) as found:
+        found.cli("tf", "registry", "registry-init")
         yield found
-    finally:
-        # A generous grace: on a loaded machine a gateway may take a while to drain.
-        codes = stop_gateways(gateways, timeout=120)
-        assert all(code == 0 for code in codes.values()), codes
 
 
 def _day(offset: int) -> str:
@@ -102,7 +55,7 @@ def _day(offset: int) -> str:
 
 
 def test_a_discrepant_presentation_is_waived_and_paid(consortium: Consortium) -> None:
-    lc = consortium.run
+    lc = consortium.cli
     terms = {
         "amount": "30,123,456.78", "currency": "USD", "tolerance": "5%",
         "goods": "US soybeans", "quantity": 60_000, "quantity_tolerance": "5%",
@@ -148,33 +101,18 @@ def test_a_discrepant_presentation_is_waived_and_paid(consortium: Consortium) ->
         "FULLY_DRAWN",
         31_000_000_00,
     )
-    before = consortium.tables()
-    with pytest.raises((GatewayError, ScenarioError), match="pay is not allowed when credit"):
-        lc("lc", "ing", "pay", "LC-7Q", "--presentation", "P-1")
-    assert consortium.tables() == before
+    consortium.refused(
+        "pay is not allowed when credit", "lc", "ing", "pay", "LC-7Q", "--presentation", "P-1"
+    )
     with pytest.raises((GatewayError, ScenarioError), match="holds no confidential"):
         lc("lc", "registry", "show", "LC-7Q")
 
 
-def _scan(paths: list[Path]) -> list[tuple[str, str]]:
-    found, scanned = [], 0
-    for path in sorted(set(paths)):
-        if not path.is_file():
-            continue
-        blobs = [path.read_bytes()]
-        if path.suffix == ".sqlite":
-            blobs += [blob for _, blob in sqlite_rows(path)]
-        scanned += 1
-        found += [(path.name, what) for s, what in SECRETS.items() if any(s in b for b in blobs)]
-    assert scanned > 0
-    return found
-
-
 def test_non_parties_hold_no_private_field(consortium: Consortium) -> None:
-    consortium.tables()
+    consortium.tables("lc")
     data = consortium.root / "data"
     shared = [*data.rglob("ledger.sqlite*"), *data.rglob("gateway.log*")]
     shared += [p for m in ("registry", "orderer") for p in (data / m).rglob("*")]
-    assert _scan(shared) == []
+    assert secrets_in(shared, SECRETS) == []
     own = list((data / "bohi").glob("scenarios.sqlite*"))
-    assert ("scenarios.sqlite", "the goods") in _scan(own)
+    assert ("scenarios.sqlite", "the goods") in secrets_in(own, SECRETS)

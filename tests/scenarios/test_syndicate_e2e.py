@@ -14,30 +14,23 @@ replica verifies the whole chain without it.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import cbor2
 import pytest
-from typer.testing import CliRunner
 
-from cli._scenario import scenario_group
 from gateway import GatewayError
-from gateway._localnet import LocalConsortium, create_local_consortium
-from gateway._processes import GatewayProcess, start_gateways, stop_gateways
+from gateway._localnet import create_local_consortium
 from gateway._registry import consortium_registry
-from ledger import Store, verify_chain
-from scenarios import ScenarioError, get_scenario
+from ledger import verify_chain
+from scenarios import ScenarioError
 from scenarios.kit import private_rows
 from scenarios.syndicate import Independent
-from tests.privacy._scan import sqlite_rows
+from tests.scenarios._harness import Consortium, running, secrets_in
 
 ROOT = Path(__file__).resolve().parents[2]
 LENDERS = ["bank-a", "bank-b", "bank-c", "bank-d", "bank-e"]
@@ -65,92 +58,22 @@ def worked_example() -> list[list[str]]:
     return [shlex.split(line) for line in joined.splitlines() if line.strip()]
 
 
-@dataclass
-class Book:
-    net: LocalConsortium
-    gateways: dict[str, GatewayProcess]
-    root: Path
-
-    def cli(self, member: str, *args: str) -> Any:
-        group = scenario_group(get_scenario("syndicate"))
-        config = str(self.net.member(member).config_path)
-        result = CliRunner().invoke(group, [*args, "--config", config])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
-
-    def run_line(self, argv: list[str]) -> Any:
-        assert argv[:2] == ["riskshare", "syndicate"], argv
-        args = argv[2:]
-        at = args.index("-c")
-        member = args[at + 1].removesuffix(".toml")
-        return self.cli(member, *args[:at], *args[at + 2 :])
-
-    def store(self, member: str) -> Store:
-        return Store(self.net.member(member).data_dir / "ledger.sqlite", create=False)
-
-    def settled(self) -> int:
-        deadline = time.monotonic() + 60
-        while True:
-            heads = set()
-            for member in ["orderer", *MEMBERS]:
-                with self.store(member) as store:
-                    head = store.head()
-                    heads.add(None if head is None else (head.height, head.hash))
-            if len(heads) == 1:
-                (only,) = heads
-                assert only is not None
-                return only[0]
-            assert time.monotonic() < deadline, heads
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
-def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Book]:
-    root = tmp_path_factory.mktemp("syndicate")
-    net = create_local_consortium(root, MEMBERS)
-    gateways = start_gateways(net)
-    try:
-        yield Book(net, gateways, root)
-    finally:
-        # Generous: under load a process may take a while to drain and exit cleanly.
-        codes = stop_gateways(gateways, timeout=120)
-        assert all(code == 0 for code in codes.values()), codes
+def book(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
+    net = create_local_consortium(tmp_path_factory.mktemp("syndicate"), MEMBERS)
+    with running(net, Consortium) as found:
+        yield found
 
 
-def _haystacks(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
-    for path in sorted(set(paths)):
-        if not path.is_file():
-            continue
-        yield str(path), path.read_bytes()
-        if path.suffix == ".sqlite":
-            yield from ((f"{path}:{where}", blob) for where, blob in sqlite_rows(path))
-
-
-def _scan(places: Iterable[Path]) -> list[tuple[str, str]]:
-    found, scanned = [], 0
-    for where, blob in _haystacks(places):
-        scanned += 1
-        found += [
-            (Path(where.partition(":")[0]).name, what) for s, what in SECRETS.items() if s in blob
-        ]
-    assert scanned > 0
-    return found
-
-
-def test_the_worked_example_through_the_gateways(book: Book) -> None:
+def test_the_worked_example_through_the_gateways(book: Consortium) -> None:
     lines = worked_example()
     assert len(lines) == 28
     for argv in lines[:-1]:
-        book.run_line(argv)
-    shown = book.run_line(lines[-1])
+        book.run_line("syndicate", argv)
+    shown = book.run_line("syndicate", lines[-1])
     x = Independent(date(2025, 6, 30))
     for member in PARTIES:
-        held = shown if member == "bank-c" else book.cli(member, "show", "SYN-1")
+        held = shown if member == "bank-c" else book.cli("syndicate", member, "show", "SYN-1")
         attrs = held["attrs"]
         assert held["confidential"]["held_version"] == held["confidential"]["ledger_version"]
         assert attrs["amendments"]["AM-1"]["status"] == "REJECTED", member
@@ -165,10 +88,20 @@ def test_the_worked_example_through_the_gateways(book: Book) -> None:
     version = shown["version"]
     with pytest.raises((GatewayError, ScenarioError), match="only the agent"):
         book.cli(
-            "bank-c", "set-rate", "SYN-1", "--loan", "L1", "--end", "2025-09-30", "--base", "3%"
+            "syndicate",
+            "bank-c",
+            "set-rate",
+            "SYN-1",
+            "--loan",
+            "L1",
+            "--end",
+            "2025-09-30",
+            "--base",
+            "3%",
         )
     with pytest.raises((GatewayError, ScenarioError), match="shares_whole"):
         book.cli(
+            "syndicate",
             "bank-a",
             "sign",
             "SYN-2",
@@ -188,18 +121,18 @@ def test_the_worked_example_through_the_gateways(book: Book) -> None:
             "false",
         )
     for member in PARTIES:
-        assert book.cli(member, "show", "SYN-1")["version"] == version
+        assert book.cli("syndicate", member, "show", "SYN-1")["version"] == version
 
     # The outsider holds nothing: not the object, not a private field anywhere it keeps
     # files, on any ledger or in any gateway's log; and its replica verifies the chain.
     with pytest.raises(GatewayError, match="holds no confidential syndicate object"):
-        book.cli("bank-x", "show", "SYN-1")
+        book.cli("syndicate", "bank-x", "show", "SYN-1")
     data = book.root / "data"
     shared = [*data.rglob("ledger.sqlite*"), *data.rglob("gateway.log*")]
     shared += [p for m in ("bank-x", "orderer") for p in (data / m).rglob("*")]
-    assert _scan(shared) == []
-    assert ("scenarios.sqlite", "the covenant's name") in _scan(
-        (data / "bank-d").glob("scenarios.sqlite*")
+    assert secrets_in(shared, SECRETS) == []
+    assert ("scenarios.sqlite", "the covenant's name") in secrets_in(
+        (data / "bank-d").glob("scenarios.sqlite*"), SECRETS
     )
     height = book.settled()
     with book.store("bank-x") as store:
