@@ -254,6 +254,9 @@ class Holdings:
         """
         held: dict[str, int] = {}  # change in Σ free + Σ locked over the rows written
         supply: dict[str, int] = {}  # change in minted − Σ burned
+        # Instruments that must exist after: every one whose row was written (once
+        # minted, an instrument is never deleted) or that a row written still holds.
+        named: set[str] = set()
         for (table, key), value in after.writes.items():
             now = None if value is TOMBSTONE else value
             if table == self.holdings:
@@ -266,12 +269,18 @@ class Holdings:
                     instrument, account, before.get(table, key)
                 )
                 held[instrument] = held.get(instrument, 0) + change
+                if now is not None:
+                    named.add(instrument)
             elif table == self.instruments:
-                change = _supply(key, now) - _supply(key, before.get(table, key))
-                supply[key] = supply.get(key, 0) + change
+                was = before.get(table, key)
+                supply[key] = supply.get(key, 0) + _supply(key, now) - _supply(key, was)
+                if now is not None or was is not None:
+                    named.add(key)
         instruments = tuple(sorted(held.keys() | supply.keys()))
         for instrument in instruments:
-            if not isinstance(after.get(self.instruments, instrument), dict):
+            if instrument in named and not isinstance(
+                after.get(self.instruments, instrument), dict
+            ):
                 # Amounts of an instrument nobody minted, or one deleted while held.
                 raise ContractError(f"no instrument {instrument!r}")
             moved, issued = held.get(instrument, 0), supply.get(instrument, 0)
