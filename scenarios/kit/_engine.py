@@ -20,7 +20,9 @@ The rules, in the order :meth:`Engine.run` applies them:
 4. When every leg has run: each co-signer must be a party to an object of the
    transaction; every leg's rules and its machine's invariants hold on the post-state;
    rule parameters changed only where every party of the object signs; every
-   instrument touched is conserved (audited from state); and the signatures required
+   instrument written is conserved (``Holdings.audit_writes``: from the before and
+   after of every holdings and instruments row the transaction wrote, whoever wrote
+   it); and the signatures required
    — the union over the legs of each required role's party set reaching its quorum,
    plus the owner of every member account debited and the issuer of every mint or
    burn — are present. A preview (``strict=False``) instead reports whose are missing.
@@ -201,7 +203,7 @@ class Engine:
                     raise ContractError("the submitter signs the transaction, not a co-signature")
                 require_member_signature(state, member_id, message, signature)
             signers = frozenset({ctx.member, *cosigs})
-        run = _Run(self, Overlay(state), ctx, signers, strict, private)
+        run = _Run(self, state, ctx, signers, strict, private)
         run.version = contract_version(state, self.contract, ctx.height)
         if single and len(legs) != 1:
             raise ContractError("a one-leg step has exactly one leg")
@@ -215,14 +217,16 @@ class _Run:
     def __init__(
         self,
         engine: Engine,
-        overlay: Overlay,
+        base: State,
         ctx: TxContext,
         signers: frozenset[str],
         strict: bool,
         private: bool,
     ) -> None:
         self.engine = engine
-        self.overlay = overlay
+        # The state before the transaction, read by the conservation check.
+        self.base = base
+        self.overlay = Overlay(base)
         self.ctx = ctx
         self.signers = signers
         self.strict = strict
@@ -470,8 +474,7 @@ class _Run:
                         raise ContractError(f"{t.name} needs a {role} but none is named")
                     continue
                 self.requirements.append(_Requirement(t.name, role, found))
-        for instrument in sorted(self.tally.instruments):
-            self.engine.holdings.audit(self.overlay, instrument)
+        self.engine.holdings.audit_writes(self.base, self.overlay)
         required: dict[str, None] = dict.fromkeys([self.ctx.member])
         missing: dict[str, None] = {}
         unmet: list[_Requirement] = []

@@ -16,8 +16,16 @@ rules, kept here for every scenario:
   instruction; only a move naming that instruction can spend it, and
   :meth:`Holdings.release` gives it back: a locked holding cannot be spent twice.
 - Conservation, ``minted − burned = Σ free + Σ locked`` over every account, is
-  audited per instrument by :meth:`Holdings.audit` from state alone; the transaction
-  engine audits every instrument a transaction touched before it lets it stand.
+  audited per instrument by :meth:`Holdings.audit` from state alone (for views and
+  queries: it reads every account of the instrument). The transaction engine checks
+  every transaction with :meth:`Holdings.audit_writes` instead, at the cost of the
+  rows the transaction wrote: if every instrument was conserved before it (by
+  induction from genesis, where both tables are empty), every instrument is conserved
+  after it exactly when, per instrument written, the change in ``Σ free + Σ locked``
+  over the rows written equals the change in ``minted − Σ burned``, no row written
+  holds a negative amount, and the instrument still exists. Both read rows from state,
+  never from what the code that wrote them says it did, so a bug that credits without
+  a debit (or writes a row directly) is refused.
 
 Who must consent is returned, not decided, here: every debit of a member's account
 and every mint or burn names the member whose signature the transaction needs, and the
@@ -33,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import ContractError, State
+from ledger import TOMBSTONE, ContractError, Overlay, State
 from scenarios.kit._arith import allocate
 
 __all__ = ["Holdings", "Supply", "is_member_account"]
@@ -233,3 +241,78 @@ class Holdings:
         if not supply.conserved:
             raise ContractError(f"instrument {instrument!r} is not conserved: {supply}")
         return supply
+
+    def audit_writes(self, before: State, after: Overlay) -> tuple[str, ...]:
+        """Check conservation across ``after``'s buffered writes over ``before``; raise if
+        broken, else return the instruments checked.
+
+        ``after`` must be an overlay directly over ``before`` holding one transaction's
+        writes, and every instrument in ``before`` conserved (the module docstring has
+        why that makes this check equal to :meth:`audit` of every instrument). It reads
+        each holdings and instruments row the overlay wrote, before and after, and
+        nothing else.
+        """
+        held: dict[str, int] = {}  # change in Σ free + Σ locked over the rows written
+        supply: dict[str, int] = {}  # change in minted − Σ burned
+        # Instruments that must exist after: every one whose row was written (once
+        # minted, an instrument is never deleted) or that a row written still holds.
+        named: set[str] = set()
+        for (table, key), value in after.writes.items():
+            now = None if value is TOMBSTONE else value
+            if table == self.holdings:
+                # Instrument ids never contain "|" (they are ids: ``ID_PATTERN`` and
+                # the separators a contract derives), so the first one ends the id.
+                instrument, sep, account = key.partition("|")
+                if not sep:
+                    raise ContractError(f"holdings row {key!r} names no account")
+                change = _held(instrument, account, now) - _held(
+                    instrument, account, before.get(table, key)
+                )
+                held[instrument] = held.get(instrument, 0) + change
+                if now is not None:
+                    named.add(instrument)
+            elif table == self.instruments:
+                was = before.get(table, key)
+                supply[key] = supply.get(key, 0) + _supply(key, now) - _supply(key, was)
+                if now is not None or was is not None:
+                    named.add(key)
+        instruments = tuple(sorted(held.keys() | supply.keys()))
+        for instrument in instruments:
+            if instrument in named and not isinstance(
+                after.get(self.instruments, instrument), dict
+            ):
+                # Amounts of an instrument nobody minted, or one deleted while held.
+                raise ContractError(f"no instrument {instrument!r}")
+            moved, issued = held.get(instrument, 0), supply.get(instrument, 0)
+            if moved != issued:
+                raise ContractError(
+                    f"instrument {instrument!r} is not conserved: this transaction "
+                    f"changes its holdings by {moved:+d} and its supply by {issued:+d}"
+                )
+        return instruments
+
+
+def _amount(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _held(instrument: str, account: str, row: object) -> int:
+    """``free + Σ locks`` of one holdings row (0 when absent); raise if malformed."""
+    if row is None:
+        return 0
+    if isinstance(row, dict):
+        free, locks = row.get("free"), row.get("locks")
+        if _amount(free) and isinstance(locks, dict) and all(map(_amount, locks.values())):
+            return int(free) + sum(locks.values())  # type: ignore[arg-type]
+    raise ContractError(f"{account} holds a negative or malformed amount of {instrument}")
+
+
+def _supply(instrument: str, row: object) -> int:
+    """``minted − Σ burned`` of one instruments row (0 when absent); raise if malformed."""
+    if row is None:
+        return 0
+    if isinstance(row, dict):
+        minted, burned = row.get("minted"), row.get("burned")
+        if _amount(minted) and isinstance(burned, dict) and all(map(_amount, burned.values())):
+            return int(minted) - sum(burned.values())  # type: ignore[arg-type]
+    raise ContractError(f"instrument {instrument!r} has a negative or malformed supply")
