@@ -4,9 +4,10 @@
 applies them, in order: to the leg's object (state, parties, attributes, rule
 parameters, accruals), to the contract's holdings, to fingerprint registries. It
 decides nothing about signatures; it records, in a :class:`Tally`, what the engine must
-still check when every leg has run: whose consent each debit, mint and burn needs, which
-object accounts were debited (each must be an object of the same transaction), and
-which instruments to audit for conservation.
+still check when every leg has run: whose consent each debit, mint and burn needs, and
+which object accounts were debited (each must be an object of the same transaction).
+Conservation is not tallied here: the engine checks it from the rows the transaction
+actually wrote (``Holdings.audit_writes``), whatever wrote them.
 """
 
 from __future__ import annotations
@@ -46,10 +47,9 @@ __all__ = ["Tally", "apply_effects", "check_new_parties"]
 class Tally:
     """What applying primitives leaves for the end of the transaction to check."""
 
-    __slots__ = ("_consents", "debited_objects", "instruments")
+    __slots__ = ("_consents", "debited_objects")
 
     def __init__(self) -> None:
-        self.instruments: set[str] = set()
         self.debited_objects: set[str] = set()
         self._consents: list[tuple[str, str]] = []
 
@@ -136,7 +136,6 @@ def _holdings(
             obj = obj.evolve(attrs={p.attr: parts})
     else:
         raise ContractError(f"{type(p).__name__} is not a primitive of the kit")
-    tally.instruments.add(p.instrument)
     return obj
 
 
