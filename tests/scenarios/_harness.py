@@ -29,6 +29,20 @@ from scenarios import ScenarioError, get_scenario
 from tests.privacy._scan import sqlite_rows
 
 
+def invoke(command: Any, config: Path, *args: str) -> Any:
+    """``<command> <args> --config <config>``, as a member's operator runs it: its JSON
+    when it prints JSON, else its text. A refused step raises the domain error that the
+    CLI's error boundary prints as one line with exit code 2."""
+    result = CliRunner().invoke(command, [*args, "--config", str(config)])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code == 0, result.output
+    try:
+        return json.loads(result.output)
+    except ValueError:
+        return result.output
+
+
 @dataclass
 class Consortium:
     net: LocalConsortium
@@ -46,15 +60,7 @@ class Consortium:
     def cli(self, scenario: str, member: str, *args: str) -> Any:
         """``riskshare <scenario> <args> --config <member>.toml``: JSON when it prints
         JSON; a refusal raises the domain error the CLI would print (exit 2)."""
-        group = scenario_group(get_scenario(scenario))
-        result = CliRunner().invoke(group, [*args, "--config", str(self.config(member))])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
+        return invoke(scenario_group(get_scenario(scenario)), self.config(member), *args)
 
     def run_line(self, scenario: str, argv: list[str]) -> Any:
         """A documented command line, ``riskshare <scenario> ... -c <member>.toml``."""

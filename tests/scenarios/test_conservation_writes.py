@@ -62,15 +62,7 @@ def test_a_mint_that_records_no_supply_is_refused(net: Net, monkeypatch: Any) ->
         return actor
 
     monkeypatch.setattr(Holdings, "mint", credit_only)
-    net.refused(
-        r"changes its holdings by \+5 and its supply by \+0",
-        net.step,
-        dvp.INSTRUMENTS,
-        "issuer",
-        "issue",
-        "ACME",
-        {"to": "alice", "qty": 5},
-    )
+    _refused_issue(net, r"changes its holdings by \+5 and its supply by \+0")
 
 
 def test_a_credit_that_overwrites_a_balance_is_refused(net: Net, monkeypatch: Any) -> None:
@@ -80,15 +72,7 @@ def test_a_credit_that_overwrites_a_balance_is_refused(net: Net, monkeypatch: An
         state.put(self.holdings, f"{instrument}|{account}", {"free": qty, "locks": {}})
 
     monkeypatch.setattr(Holdings, "_credit", overwrite)
-    net.refused(
-        r"changes its holdings by -95 and its supply by \+5",
-        net.step,
-        dvp.INSTRUMENTS,
-        "issuer",
-        "issue",
-        "ACME",
-        {"to": "alice", "qty": 5},
-    )
+    _refused_issue(net, r"changes its holdings by -95 and its supply by \+5")
 
 
 def test_a_holding_of_an_instrument_nobody_minted_is_refused(net: Net, monkeypatch: Any) -> None:
@@ -99,15 +83,7 @@ def test_a_holding_of_an_instrument_nobody_minted_is_refused(net: Net, monkeypat
         state.put(self.holdings, "GHOST|bob", {"free": qty, "locks": {}})
 
     monkeypatch.setattr(Holdings, "_credit", and_a_ghost)
-    net.refused(
-        "no instrument 'GHOST'",
-        net.step,
-        dvp.INSTRUMENTS,
-        "issuer",
-        "issue",
-        "ACME",
-        {"to": "alice", "qty": 5},
-    )
+    _refused_issue(net, "no instrument 'GHOST'")
 
 
 def test_an_overdraft_is_refused_though_the_sums_agree(net: Net, monkeypatch: Any) -> None:
@@ -206,3 +182,10 @@ def test_the_full_audit_catches_a_broken_instrument() -> None:
     state.put(holdings.holdings, "ACME|bob", {"free": -1, "locks": {"I2": 1}})
     with pytest.raises(ContractError, match="bob holds a negative amount of ACME"):
         holdings.audit(state, "ACME")
+
+
+def _refused_issue(net: Net, reason: str) -> None:
+    """The issuer's ``issue`` of 5 ACME to alice, refused for ``reason``; nothing changes."""
+    net.refused(
+        reason, net.step, dvp.INSTRUMENTS, "issuer", "issue", "ACME", {"to": "alice", "qty": 5}
+    )

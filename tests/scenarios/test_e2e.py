@@ -63,6 +63,7 @@ from scenarios.kit import Invoice, format_minor
 from scenarios.scf import CERTIFICATES, SUPPLY, price
 from scenarios.tf import ALERTS, REGISTRATIONS
 from tests.scenarios._clock import SharedClock
+from tests.scenarios._harness import invoke
 
 MEMBERS = ["core", "supplier", "bank-a", "bank-b", "registry"]
 SCENARIO_TABLES = sorted(t for c in all_contracts() if c.name != "fpreg" for t in c.tables)
@@ -90,16 +91,8 @@ class Running:
 
     def cli(self, member: str, *args: str) -> Any:
         """``riskshare <args> --config <member>.toml``, as the member's operator runs it:
-        its JSON when it prints JSON, else its text. A refused step raises the domain
-        error that the CLI's error boundary prints as one line with exit code 2."""
-        result = CliRunner().invoke(app, [*args, "--config", str(self.config(member))])
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == 0, result.output
-        try:
-            return json.loads(result.output)
-        except ValueError:
-            return result.output
+        its JSON when it prints JSON, else its text (``_harness.invoke``)."""
+        return invoke(app, self.config(member), *args)
 
     def config(self, member: str) -> Path:
         return self.net.members[member].config_path
